@@ -229,8 +229,14 @@ fn classify(x: &[f64; BLOCK], cfg: &DtmfConfig) -> Option<char> {
     let (c, &pc) = max_index(&cols);
     // Peaks stand out in their group.
     let peak = 10f64.powf(cfg.peak_ratio_db / 10.0);
-    if rows.iter().enumerate().any(|(i, &p)| i != r && p * peak > pr)
-        || cols.iter().enumerate().any(|(i, &p)| i != c && p * peak > pc)
+    if rows
+        .iter()
+        .enumerate()
+        .any(|(i, &p)| i != r && p * peak > pr)
+        || cols
+            .iter()
+            .enumerate()
+            .any(|(i, &p)| i != c && p * peak > pc)
     {
         return None;
     }

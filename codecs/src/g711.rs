@@ -201,8 +201,8 @@ const fn alaw_compress_const(s: i16) -> u8 {
     let neg = x >> 31;
     let mag = ((x ^ neg) >> 4) as u32;
     let top = 31 - (mag | 1).leading_zeros();
-    let seg = if top > 3 { top - 3 } else { 0 };
-    let shift = if seg > 0 { seg - 1 } else { 0 };
+    let seg = top.saturating_sub(3);
+    let shift = seg.saturating_sub(1);
     let step = (mag >> shift) & 0xF;
     let sign = !(neg as u32) & 0x80;
     ((sign | (seg << 4) | step) as u8) ^ 0x55

@@ -524,8 +524,11 @@ pub fn write_rr(buf: &mut impl BufMut, ssrc: u32, blocks: &[ReportBlock]) -> Res
     Ok(())
 }
 
+/// SDES items of one chunk as `(type, value)`.
+pub type SdesItems<'a> = &'a [(u8, &'a [u8])];
+
 /// Writes an SDES packet with one chunk per `(ssrc, items)`.
-pub fn write_sdes(buf: &mut impl BufMut, chunks: &[(u32, &[(u8, &[u8])])]) -> Result<(), RtcpError> {
+pub fn write_sdes(buf: &mut impl BufMut, chunks: &[(u32, SdesItems<'_>)]) -> Result<(), RtcpError> {
     if chunks.len() > 31 {
         return Err(RtcpError::OutOfRange);
     }
@@ -558,7 +561,11 @@ pub fn write_sdes(buf: &mut impl BufMut, chunks: &[(u32, &[(u8, &[u8])])]) -> Re
 }
 
 /// Writes a BYE for `ssrcs` with an optional reason.
-pub fn write_bye(buf: &mut impl BufMut, ssrcs: &[u32], reason: Option<&[u8]>) -> Result<(), RtcpError> {
+pub fn write_bye(
+    buf: &mut impl BufMut,
+    ssrcs: &[u32],
+    reason: Option<&[u8]>,
+) -> Result<(), RtcpError> {
     if ssrcs.len() > 31 || reason.is_some_and(|r| r.len() > 255) {
         return Err(RtcpError::OutOfRange);
     }
@@ -615,8 +622,8 @@ mod tests {
     fn hand_written_rr_parses() {
         // RR from SSRC 0x01020304 with one block about 0x0A0B0C0D: 25/256 lost, 3 total.
         let pkt: [u8; 32] = [
-            0x81, 201, 0, 7, 1, 2, 3, 4, 0x0A, 0x0B, 0x0C, 0x0D, 25, 0, 0, 3, 0, 1, 0, 5, 0, 0,
-            0, 40, 0x12, 0x34, 0x56, 0x78, 0, 1, 0, 0,
+            0x81, 201, 0, 7, 1, 2, 3, 4, 0x0A, 0x0B, 0x0C, 0x0D, 25, 0, 0, 3, 0, 1, 0, 5, 0, 0, 0,
+            40, 0x12, 0x34, 0x56, 0x78, 0, 1, 0, 0,
         ];
         let c = Compound::parse(&pkt).unwrap();
         let p: Vec<_> = c.packets().collect();

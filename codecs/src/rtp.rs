@@ -431,10 +431,8 @@ impl RtpHeader<'_> {
             Some(e) => Some(e.body_len()?),
             None => None,
         };
-        let unpadded = FIXED_HEADER_LEN
-            + 4 * self.csrcs.len()
-            + ext_len.map_or(0, |l| l + 4)
-            + payload.len();
+        let unpadded =
+            FIXED_HEADER_LEN + 4 * self.csrcs.len() + ext_len.map_or(0, |l| l + 4) + payload.len();
         let pad = self.padding_for(unpadded);
         let b0 = 0x80
             | if pad > 0 { 0x20 } else { 0 }
@@ -557,7 +555,12 @@ mod tests {
         assert!(p.marker());
         assert_eq!(p.payload(), &[9, 9, 9]);
         assert_eq!(p.csrcs().collect::<Vec<_>>(), vec![1, 2]);
-        let got: Vec<_> = p.extension().unwrap().elements().map(|e| e.unwrap()).collect();
+        let got: Vec<_> = p
+            .extension()
+            .unwrap()
+            .elements()
+            .map(|e| e.unwrap())
+            .collect();
         assert_eq!(got, vec![(1, &[0xAA][..]), (3, &[1, 2, 3][..])]);
     }
 

@@ -36,7 +36,9 @@ impl TelephoneEvent {
         if payload.is_empty() || payload.len() % 4 != 0 {
             return Err(TelephoneEventError::BadLength(payload.len()));
         }
-        Ok(Self::from_block([payload[0], payload[1], payload[2], payload[3]]))
+        Ok(Self::from_block([
+            payload[0], payload[1], payload[2], payload[3],
+        ]))
     }
 
     fn from_block(b: [u8; 4]) -> TelephoneEvent {

@@ -8,6 +8,7 @@
 use std::f64::consts::TAU;
 
 /// Level of a full-scale sine in dBm0.
+#[allow(clippy::approx_constant)] // 3.14 dB, a level, not π
 pub const FULL_SCALE_DBM0: f64 = 3.14;
 
 /// Peak amplitude (16-bit linear) of a sine at `dbm0`.
@@ -283,7 +284,7 @@ mod tests {
         let mut g = ToneGenerator::new(&CN_DIAL, 8000);
         let mut buf = vec![0i16; 8000];
         g.fill(&mut buf);
-        let expected = 32767.0 * 10f64.powf((-10.0 - 3.14) / 20.0) / 2f64.sqrt();
+        let expected = 32767.0 * 10f64.powf((-10.0 - FULL_SCALE_DBM0) / 20.0) / 2f64.sqrt();
         assert!((rms(&buf) / expected - 1.0).abs() < 0.01);
     }
 

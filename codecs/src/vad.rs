@@ -154,7 +154,9 @@ mod tests {
     #[test]
     fn dbov_of_a_full_scale_sine_is_minus_3() {
         let f: Vec<i16> = (0..8000)
-            .map(|i| (32767.0 * (f64::from(i) * std::f64::consts::TAU * 1000.0 / 8000.0).sin()) as i16)
+            .map(|i| {
+                (32767.0 * (f64::from(i) * std::f64::consts::TAU * 1000.0 / 8000.0).sin()) as i16
+            })
             .collect();
         assert!((frame_dbov(&f) + 3.01).abs() < 0.05);
         assert_eq!(frame_dbov(&[0; 160]), f64::NEG_INFINITY);

@@ -81,16 +81,20 @@ impl WavFormat {
         }
     }
 
-    /// Bytes per frame (one sample of every channel).
-    pub const fn block_align(&self) -> u16 {
-        self.encoding.bytes_per_sample() * self.channels
+    /// Bytes per frame (one sample of every channel). Computed in 32 bits: a format whose
+    /// frame does not fit the header's 16-bit field is rejected by validation, not wrapped.
+    pub const fn block_align(&self) -> u32 {
+        self.encoding.bytes_per_sample() as u32 * self.channels as u32
     }
 
     fn validate(&self) -> Result<(), WavError> {
         if self.channels == 0 || self.sample_rate == 0 {
             return Err(WavError::BadFormat("zero channels or sample rate"));
         }
-        if u32::from(self.block_align()).checked_mul(self.sample_rate).is_none() {
+        if self.block_align() > u32::from(u16::MAX) {
+            return Err(WavError::BadFormat("frame size exceeds 65535 bytes"));
+        }
+        if self.block_align().checked_mul(self.sample_rate).is_none() {
             return Err(WavError::BadFormat("byte rate overflows 32 bits"));
         }
         Ok(())
@@ -436,15 +440,16 @@ fn header_bytes(f: &WavFormat, data_len: u32) -> Vec<u8> {
     h.extend_from_slice(&f.encoding.tag().to_le_bytes());
     h.extend_from_slice(&f.channels.to_le_bytes());
     h.extend_from_slice(&f.sample_rate.to_le_bytes());
-    let byte_rate = f.sample_rate * u32::from(f.block_align());
+    // Validated formats keep both products within their fields.
+    let byte_rate = f.sample_rate * f.block_align();
     h.extend_from_slice(&byte_rate.to_le_bytes());
-    h.extend_from_slice(&f.block_align().to_le_bytes());
+    h.extend_from_slice(&(f.block_align() as u16).to_le_bytes());
     h.extend_from_slice(&(f.encoding.bytes_per_sample() * 8).to_le_bytes());
     if !pcm {
         h.extend_from_slice(&0u16.to_le_bytes()); // cbSize
         h.extend_from_slice(b"fact");
         h.extend_from_slice(&4u32.to_le_bytes());
-        let frames = data_len / u32::from(f.block_align());
+        let frames = data_len / f.block_align();
         h.extend_from_slice(&frames.to_le_bytes());
     }
     h.extend_from_slice(b"data");
@@ -469,8 +474,11 @@ mod tests {
 
     #[test]
     fn truncated_recording_is_repaired_from_file_length() {
-        let mut w = WavWriter::new(Cursor::new(Vec::new()), WavFormat::telephony(Encoding::Ulaw))
-            .unwrap();
+        let mut w = WavWriter::new(
+            Cursor::new(Vec::new()),
+            WavFormat::telephony(Encoding::Ulaw),
+        )
+        .unwrap();
         w.write_raw(&[0xFF; 800]).unwrap();
         // No header update: the file claims 0 data bytes, as after a crash.
         let bytes = w.out.into_inner();
@@ -487,8 +495,11 @@ mod tests {
 
     #[test]
     fn periodic_updates_keep_the_header_valid() {
-        let mut w =
-            WavWriter::new(Cursor::new(Vec::new()), WavFormat::telephony(Encoding::Alaw)).unwrap();
+        let mut w = WavWriter::new(
+            Cursor::new(Vec::new()),
+            WavFormat::telephony(Encoding::Alaw),
+        )
+        .unwrap();
         w.set_update_interval(Some(8000));
         w.write_raw(&[0xD5; 8000]).unwrap();
         w.write_raw(&[0xD5; 100]).unwrap(); // after the last update

@@ -20,9 +20,13 @@ const KEYS: [[char; 4]; 4] = [
     ['*', '0', '#', 'D'],
 ];
 
-/// Peak amplitude of a sine at `dbm0` (full scale = +3.14 dBm0).
+/// A full-scale sine is +3.14 dBm0 (G.711, A-law digital milliwatt reference).
+#[allow(clippy::approx_constant)] // a level in dB, not π
+const FULL_SCALE_DBM0: f64 = 3.14;
+
+/// Peak amplitude of a sine at `dbm0`.
 fn amp(dbm0: f64) -> f64 {
-    32767.0 * 10f64.powf((dbm0 - 3.14) / 20.0)
+    32767.0 * 10f64.powf((dbm0 - FULL_SCALE_DBM0) / 20.0)
 }
 
 /// `lead` ms of silence, then `ms` of a dual tone, then 100 ms of silence.
@@ -30,7 +34,8 @@ fn dual(low: f64, high: f64, low_dbm0: f64, high_dbm0: f64, ms: usize, lead: usi
     let mut v = vec![0i16; lead * 8];
     for i in 0..ms * 8 {
         let t = i as f64 / 8000.0;
-        let s = amp(low_dbm0) * (TAU * low * t).sin() + amp(high_dbm0) * (TAU * high * t + 1.0).sin();
+        let s =
+            amp(low_dbm0) * (TAU * low * t).sin() + amp(high_dbm0) * (TAU * high * t + 1.0).sin();
         v.push(s.round() as i16);
     }
     v.extend(std::iter::repeat_n(0, 800));
@@ -59,9 +64,18 @@ fn every_key_is_detected_at_nominal_frequencies() {
 fn accepts_deviation_of_1_5_percent() {
     for (r, row) in ROWS.iter().enumerate() {
         for (c, col) in COLS.iter().enumerate() {
-            for (dl, dh) in [(1.015, 1.015), (0.985, 0.985), (1.015, 0.985), (0.985, 1.015)] {
+            for (dl, dh) in [
+                (1.015, 1.015),
+                (0.985, 0.985),
+                (1.015, 0.985),
+                (0.985, 1.015),
+            ] {
                 let pcm = dual(row * dl, col * dh, -10.0, -10.0, 60, 0);
-                assert_eq!(keys(&pcm), KEYS[r][c].to_string(), "{row}×{dl} + {col}×{dh}");
+                assert_eq!(
+                    keys(&pcm),
+                    KEYS[r][c].to_string(),
+                    "{row}×{dl} + {col}×{dh}"
+                );
             }
         }
     }
@@ -116,7 +130,11 @@ fn start_times_and_a_sequence_from_the_generator() {
     assert_eq!(s, "0123456789*#ABCD");
     for (i, d) in got.iter().enumerate() {
         let expected = i as f64 * 0.1;
-        assert!((d.start_secs() - expected).abs() < 0.015, "{i}: {}", d.start_secs());
+        assert!(
+            (d.start_secs() - expected).abs() < 0.015,
+            "{i}: {}",
+            d.start_secs()
+        );
     }
 }
 
@@ -150,9 +168,18 @@ fn speech_like(seconds: f64, seed: u64) -> Vec<i16> {
         if seg_left == 0 {
             seg_left = rng.random_range(320..960);
             formants = [
-                (rng.random_range(250.0..1000.0), rng.random_range(60.0..150.0)),
-                (rng.random_range(800.0..2500.0), rng.random_range(80.0..200.0)),
-                (rng.random_range(2000.0..3500.0), rng.random_range(100.0..250.0)),
+                (
+                    rng.random_range(250.0..1000.0),
+                    rng.random_range(60.0..150.0),
+                ),
+                (
+                    rng.random_range(800.0..2500.0),
+                    rng.random_range(80.0..200.0),
+                ),
+                (
+                    rng.random_range(2000.0..3500.0),
+                    rng.random_range(100.0..250.0),
+                ),
             ];
             pitch = (pitch + rng.random_range(-40.0..40.0)).clamp(80.0, 300.0);
             gain = rng.random_range(0.1..1.0);
@@ -200,7 +227,9 @@ fn talk_off_pure_harmonic_vowels_give_no_digits() {
         let pcm: Vec<i16> = (0..8000)
             .map(|i| {
                 let t = f64::from(i) / 8000.0;
-                let v: f64 = (1..30).map(|h| (TAU * f0 * h as f64 * t).sin() / h as f64).sum();
+                let v: f64 = (1..30)
+                    .map(|h| (TAU * f0 * h as f64 * t).sin() / h as f64)
+                    .sum();
                 (v * 6000.0).round() as i16
             })
             .collect();

@@ -64,7 +64,7 @@ fn reference_ulaw(x: i16) -> u8 {
         .expect("every magnitude is in one interval");
     // μ-law transmits the inverted magnitude code, sign bit set for positive samples.
     let sign = if x >= 0 { 0x80 } else { 0 };
-    (sign | (0x7F - iv.magnitude_code)) as u8
+    sign | (0x7F - iv.magnitude_code)
 }
 
 fn reference_alaw(x: i16) -> u8 {
@@ -84,7 +84,11 @@ fn reference_ulaw_decode(c: u8) -> i16 {
     let iv = &ulaw_intervals()[magnitude_code as usize];
     // Midpoint in 14-bit units, times 4 for the 16-bit scale.
     let mid = (iv.lo + iv.hi) * 2;
-    if c & 0x80 != 0 { mid as i16 } else { -mid as i16 }
+    if c & 0x80 != 0 {
+        mid as i16
+    } else {
+        -mid as i16
+    }
 }
 
 fn reference_alaw_decode(c: u8) -> i16 {
@@ -92,7 +96,11 @@ fn reference_alaw_decode(c: u8) -> i16 {
     let iv = &alaw_intervals()[(t & 0x7F) as usize];
     // Midpoint in 12-bit units, times 16 for the 16-bit scale.
     let mid = (iv.lo + iv.hi) * 8;
-    if t & 0x80 != 0 { mid as i16 } else { -mid as i16 }
+    if t & 0x80 != 0 {
+        mid as i16
+    } else {
+        -mid as i16
+    }
 }
 
 #[test]
@@ -163,7 +171,11 @@ fn encoding_error_is_bounded_by_half_a_step() {
     for x in -32000i16..=32000 {
         let e = (i32::from(ulaw_to_linear(linear_to_ulaw(x))) - i32::from(x)).abs();
         let m = i32::from(x).abs();
-        let step = if m < 124 { 8 } else { 8 << (((m >> 2) + 33) as u32).ilog2().saturating_sub(5) };
+        let step = if m < 124 {
+            8
+        } else {
+            8 << (((m >> 2) + 33) as u32).ilog2().saturating_sub(5)
+        };
         assert!(e <= step / 2 + 4, "μ x={x} err={e} step={step}");
     }
 }

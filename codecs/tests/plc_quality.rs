@@ -82,7 +82,10 @@ fn single_losses_are_concealed_well() {
     for f0 in [100.0, 133.0, 180.0] {
         let (plc, zero) = run(f0, |k| k % 10 == 3);
         assert!(zero.abs() < 0.5, "zero insertion is 0 dB SNR, got {zero}");
-        assert!(plc > zero + 6.0, "f0 {f0}: PLC {plc:.1} dB vs silence {zero:.1} dB");
+        assert!(
+            plc > zero + 6.0,
+            "f0 {f0}: PLC {plc:.1} dB vs silence {zero:.1} dB"
+        );
     }
 }
 
@@ -112,5 +115,8 @@ fn the_splice_back_has_no_step() {
     let mut f = x[21 * 160..22 * 160].to_vec();
     plc.good_frame(&mut f);
     let step = (i32::from(f[0]) - i32::from(out[159])).abs();
-    assert!(step <= max_step_normal * 2, "step {step} vs normal {max_step_normal}");
+    assert!(
+        step <= max_step_normal * 2,
+        "step {step} vs normal {max_step_normal}"
+    );
 }

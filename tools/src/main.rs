@@ -1,4 +1,4 @@
-//! `tandem`: the command-line front end to Tandem's simulator, calculators and media tools.
+//! `tandem`: the command-line front end to Tandem's media tools.
 #![forbid(unsafe_code)]
 
 mod cmd;
@@ -15,29 +15,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run one call leg through the codecs end to end: RTP, loss, PLC, transcoding,
+    /// recording, DTMF and RTCP.
+    Demo(cmd::demo::Args),
     /// Convert a WAV file between PCM16, G.711 μ-law and G.711 A-law.
     Convert(cmd::convert::Args),
     /// Detect DTMF digits in a WAV file and print them with their start times.
     Dtmf(cmd::dtmf::Args),
-    /// Run a call-centre scenario through the simulator (default: the built-in tv-burst).
-    Sim(cmd::sim::Args),
-    /// Erlang B, C and A calculators.
-    Erlang(cmd::erlang::Args),
-    /// Find the fewest trunks, IVR ports and agents that meet loss and service targets.
-    Staff(cmd::staff::Args),
-    /// Run the engine capacity harness and print a table and JSON lines per load level.
-    Bench(cmd::bench::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
         Command::Convert(a) => cmd::convert::run(a),
         Command::Dtmf(a) => cmd::dtmf::run(a),
-        Command::Sim(a) => cmd::sim::run(a),
-        Command::Erlang(a) => cmd::erlang::run(a),
-        Command::Staff(a) => cmd::staff::run(a),
-        Command::Bench(a) => cmd::bench::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -57,7 +57,10 @@ mod tests {
 
     #[test]
     fn reads_totals_then_summary() {
-        assert_eq!(parse_totals("events: Ir\nsummary: 10\ntotals: 12\n"), Some(12));
+        assert_eq!(
+            parse_totals("events: Ir\nsummary: 10\ntotals: 12\n"),
+            Some(12)
+        );
         assert_eq!(parse_totals("events: Ir\nsummary: 10\n"), Some(10));
         assert_eq!(parse_totals("events: Ir\n"), None);
         assert_eq!(parse_totals("totals: x\n"), None);

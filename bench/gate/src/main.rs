@@ -76,7 +76,8 @@ fn real_main() -> Result<std::process::ExitCode> {
             }
         }
         Command::Run { name } => {
-            let w = workloads::find(&name).with_context(|| format!("no workload named `{name}`"))?;
+            let w =
+                workloads::find(&name).with_context(|| format!("no workload named `{name}`"))?;
             (w.run)();
         }
         Command::Check {
@@ -95,7 +96,12 @@ fn real_main() -> Result<std::process::ExitCode> {
             let mut rows = Vec::new();
             for w in selected {
                 let now = callgrind::instructions(w.name)?;
-                rows.push(baseline::compare(w.name, base.get(w.name).copied(), now, tolerance));
+                rows.push(baseline::compare(
+                    w.name,
+                    base.get(w.name).copied(),
+                    now,
+                    tolerance,
+                ));
             }
             print!("{}", baseline::table(&rows, tolerance));
             let failed = rows.iter().filter(|r| r.fails()).count();
@@ -106,7 +112,10 @@ fn real_main() -> Result<std::process::ExitCode> {
                 );
                 return Ok(std::process::ExitCode::FAILURE);
             }
-            println!("gate: all {} benchmarks within {tolerance}% of baseline", rows.len());
+            println!(
+                "gate: all {} benchmarks within {tolerance}% of baseline",
+                rows.len()
+            );
         }
         Command::Rebaseline { baselines } => {
             let mut counts = std::collections::BTreeMap::new();

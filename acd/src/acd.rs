@@ -152,8 +152,15 @@ impl Acd {
                 )));
             }
         }
-        if let Some((_, a)) = cfg.vip_agent.iter().find(|(_, a)| a.0 as usize >= cfg.agents.len()) {
-            return Err(AcdError::Config(format!("VIP agent {} does not exist", a.0)));
+        if let Some((_, a)) = cfg
+            .vip_agent
+            .iter()
+            .find(|(_, a)| a.0 as usize >= cfg.agents.len())
+        {
+            return Err(AcdError::Config(format!(
+                "VIP agent {} does not exist",
+                a.0
+            )));
         }
         let agents = cfg
             .agents
@@ -294,13 +301,11 @@ impl Acd {
     /// The ringing agent answered the offered call.
     pub fn agent_answered(&mut self, now: Time, a: AgentId) -> Result<CallId, AcdError> {
         self.expect_agent(a, &[AgentState::Ringing], "answer")?;
-        let c = self.agents[a.0 as usize]
-            .call
-            .ok_or(AcdError::AgentState {
-                agent: a,
-                state: AgentState::Ringing,
-                command: "answer (no inbound call offered)",
-            })?;
+        let c = self.agents[a.0 as usize].call.ok_or(AcdError::AgentState {
+            agent: a,
+            state: AgentState::Ringing,
+            command: "answer (no inbound call offered)",
+        })?;
         let call = &mut self.calls[c.index()];
         call.state = CallState::Talking(a);
         call.answered = Some(now);
@@ -342,7 +347,12 @@ impl Acd {
 
     /// A call reaches the ACD for `queue` from `caller`. Returns its id; decisions follow
     /// through [`poll_action`](Self::poll_action).
-    pub fn call_arrived(&mut self, now: Time, queue: QueueId, caller: u64) -> Result<CallId, AcdError> {
+    pub fn call_arrived(
+        &mut self,
+        now: Time,
+        queue: QueueId,
+        caller: u64,
+    ) -> Result<CallId, AcdError> {
         if queue.0 as usize >= self.queues.len() {
             return Err(AcdError::UnknownQueue(queue));
         }
@@ -426,9 +436,11 @@ impl Acd {
         let call = *self.call(c).ok_or(AcdError::UnknownCall(c))?;
         match call.state {
             CallState::Queued(q) => {
-                self.queues[q.0 as usize]
-                    .waiting
-                    .remove(&(Reverse(call.priority), call.order, c.index() as u32));
+                self.queues[q.0 as usize].waiting.remove(&(
+                    Reverse(call.priority),
+                    call.order,
+                    c.index() as u32,
+                ));
                 self.finish(now, c, Terminal::AbandonedInQueue, None);
                 Ok(())
             }
@@ -456,7 +468,8 @@ impl Acd {
                 self.stats.ring_no_answer += 1;
                 self.agents[a.0 as usize].call = None;
                 self.set_agent(now, a, AgentState::NotReady);
-                self.actions.push_back(Action::RingNoAnswer { call: c, agent: a });
+                self.actions
+                    .push_back(Action::RingNoAnswer { call: c, agent: a });
                 let q = self.calls[c.index()].queue;
                 if let Some(b) = self.pick_agent(q) {
                     self.offer(now, c, b);
@@ -468,30 +481,42 @@ impl Acd {
                 if self.call(c).map(|x| x.state) != Some(CallState::Queued(q)) {
                     return;
                 }
-                let Some(r) = self.cfg.queues[q.0 as usize].overflow.get(rule as usize).copied() else {
+                let Some(r) = self.cfg.queues[q.0 as usize]
+                    .overflow
+                    .get(rule as usize)
+                    .copied()
+                else {
                     return;
                 };
                 let call = self.calls[c.index()];
-                self.queues[q.0 as usize]
-                    .waiting
-                    .remove(&(Reverse(call.priority), call.order, c.index() as u32));
+                self.queues[q.0 as usize].waiting.remove(&(
+                    Reverse(call.priority),
+                    call.order,
+                    c.index() as u32,
+                ));
                 if !self.apply_overflow(now, c, q, r.target) {
                     // Callback list full: the call keeps its place.
-                    self.queues[q.0 as usize]
-                        .waiting
-                        .insert((Reverse(call.priority), call.order, c.index() as u32));
+                    self.queues[q.0 as usize].waiting.insert((
+                        Reverse(call.priority),
+                        call.order,
+                        c.index() as u32,
+                    ));
                 }
             }
             Timer::StickyExpired(c) => {
-                let Some(call) = self.call(c).copied() else { return };
+                let Some(call) = self.call(c).copied() else {
+                    return;
+                };
                 if let CallState::Queued(q) = call.state
                     && call.sticky.is_some()
                 {
                     self.calls[c.index()].sticky = None;
                     if let Some(a) = self.pick_agent(q) {
-                        self.queues[q.0 as usize]
-                            .waiting
-                            .remove(&(Reverse(call.priority), call.order, c.index() as u32));
+                        self.queues[q.0 as usize].waiting.remove(&(
+                            Reverse(call.priority),
+                            call.order,
+                            c.index() as u32,
+                        ));
                         self.offer(now, c, a);
                     }
                 }
@@ -502,7 +527,12 @@ impl Acd {
     /// The outcome of a callback dial. Answered: returns the outbound call, now talking,
     /// which ends with [`call_ended`](Self::call_ended). Not answered: the agent is free and
     /// the entry is retried later or expires.
-    pub fn callback_result(&mut self, now: Time, id: CallbackId, answered: bool) -> Result<Option<CallId>, AcdError> {
+    pub fn callback_result(
+        &mut self,
+        now: Time,
+        id: CallbackId,
+        answered: bool,
+    ) -> Result<Option<CallId>, AcdError> {
         let cb = self.cfg.callback.ok_or(AcdError::UnknownCallback(id))?;
         if !self.callbacks.is_dialling(id) {
             return Err(AcdError::UnknownCallback(id));
@@ -566,7 +596,8 @@ impl Acd {
         let idle: Vec<u32> = self.idle.iter().map(|&(_, a)| a).collect();
         for a in idle {
             let a = AgentId(a);
-            if self.agents[a.0 as usize].state == AgentState::Idle && self.try_dial_callback(now, a) {
+            if self.agents[a.0 as usize].state == AgentState::Idle && self.try_dial_callback(now, a)
+            {
                 continue;
             }
         }
@@ -592,8 +623,16 @@ impl Acd {
         }
     }
 
-    fn expect_agent(&self, a: AgentId, allowed: &[AgentState], command: &'static str) -> Result<(), AcdError> {
-        let ag = self.agents.get(a.0 as usize).ok_or(AcdError::UnknownAgent(a))?;
+    fn expect_agent(
+        &self,
+        a: AgentId,
+        allowed: &[AgentState],
+        command: &'static str,
+    ) -> Result<(), AcdError> {
+        let ag = self
+            .agents
+            .get(a.0 as usize)
+            .ok_or(AcdError::UnknownAgent(a))?;
         if allowed.contains(&ag.state) {
             Ok(())
         } else {
@@ -649,7 +688,10 @@ impl Acd {
 
     fn release(&mut self, now: Time, c: CallId, t: Terminal) {
         self.finish(now, c, t, None);
-        self.actions.push_back(Action::Released { call: c, terminal: t });
+        self.actions.push_back(Action::Released {
+            call: c,
+            terminal: t,
+        });
     }
 
     fn offer(&mut self, now: Time, c: CallId, a: AgentId) {
@@ -707,11 +749,18 @@ impl Acd {
 
     /// Sends a call (not in any queue) to an overflow target. Returns false if the target
     /// could not take it (callback list full).
-    fn apply_overflow(&mut self, now: Time, c: CallId, from: QueueId, target: OverflowTarget) -> bool {
+    fn apply_overflow(
+        &mut self,
+        now: Time,
+        c: CallId,
+        from: QueueId,
+        target: OverflowTarget,
+    ) -> bool {
         match target {
             OverflowTarget::Queue(to) => {
                 self.stats.overflow_queue += 1;
-                self.actions.push_back(Action::Overflowed { call: c, from, to });
+                self.actions
+                    .push_back(Action::Overflowed { call: c, from, to });
                 if let Some(a) = self.pick_agent(to) {
                     self.offer(now, c, a);
                 } else {
@@ -732,7 +781,9 @@ impl Acd {
     }
 
     fn offer_callback(&mut self, now: Time, c: CallId, q: QueueId) -> bool {
-        let Some(cb) = self.cfg.callback else { return false };
+        let Some(cb) = self.cfg.callback else {
+            return false;
+        };
         let caller = self.calls[c.index()].caller;
         match self.callbacks.add(&cb, caller, q, now) {
             AddOutcome::Full => false,
@@ -807,9 +858,11 @@ impl Acd {
         if let Some(c) = self.best_waiting_for(now, a) {
             let call = self.calls[c.index()];
             if let CallState::Queued(q) = call.state {
-                self.queues[q.0 as usize]
-                    .waiting
-                    .remove(&(Reverse(call.priority), call.order, c.index() as u32));
+                self.queues[q.0 as usize].waiting.remove(&(
+                    Reverse(call.priority),
+                    call.order,
+                    c.index() as u32,
+                ));
             }
             self.offer(now, c, a);
             return;
@@ -822,6 +875,25 @@ impl Acd {
     /// that wait for another (sticky) agent.
     fn best_waiting_for(&self, now: Time, a: AgentId) -> Option<CallId> {
         let mut best: Option<QueueKey> = None;
+        // A caller waiting for this agent in particular comes first. Only scanned when the
+        // sticky-agent feature is on.
+        if self.cfg.sticky_wait_s.is_some() {
+            for (q, _) in &self.agents[a.0 as usize].skills {
+                for key in self.queues[q.0 as usize].waiting.iter() {
+                    let call = &self.calls[key.2 as usize];
+                    if call
+                        .sticky
+                        .is_some_and(|(sa, until)| sa == a && until > now)
+                        && best.is_none_or(|b| *key < b)
+                    {
+                        best = Some(*key);
+                    }
+                }
+            }
+            if best.is_some() {
+                return best.map(|k| CallId::new(k.2, self.calls[k.2 as usize].generation));
+            }
+        }
         for (q, _) in &self.agents[a.0 as usize].skills {
             let queue = &self.queues[q.0 as usize];
             for key in queue.waiting.iter() {
@@ -842,15 +914,17 @@ impl Acd {
     }
 
     fn try_dial_callback(&mut self, now: Time, a: AgentId) -> bool {
-        let Some(cb) = self.cfg.callback else { return false };
+        let Some(cb) = self.cfg.callback else {
+            return false;
+        };
         if now < cb.start_at_s || self.callbacks.len() == 0 {
             return false;
         }
         let skills = &self.agents[a.0 as usize].skills;
         let mut ex = std::mem::take(&mut self.expired_scratch);
-        let next = self
-            .callbacks
-            .next_for(&cb, now, |q| skills.iter().any(|(s, _)| *s == q), &mut ex);
+        let next =
+            self.callbacks
+                .next_for(&cb, now, |q| skills.iter().any(|(s, _)| *s == q), &mut ex);
         self.report_expired(&mut ex);
         self.expired_scratch = ex;
         let Some(e) = next else { return false };

@@ -35,7 +35,13 @@ impl CallbackList {
         self.pending.len() + self.dialling.len()
     }
 
-    pub fn add(&mut self, cfg: &CallbackConfig, number: u64, queue: QueueId, now: Time) -> AddOutcome {
+    pub fn add(
+        &mut self,
+        cfg: &CallbackConfig,
+        number: u64,
+        queue: QueueId,
+        now: Time,
+    ) -> AddOutcome {
         if self.numbers.contains(&number) {
             return AddOutcome::AlreadyListed;
         }
@@ -97,7 +103,12 @@ impl CallbackList {
 
     /// The outcome of a dial. Returns the entry if it is finished: served (answered) or out
     /// of attempts; an unanswered entry with attempts left goes to the back of the list.
-    pub fn finish_dial(&mut self, cfg: &CallbackConfig, id: CallbackId, answered: bool) -> Option<(Entry, bool)> {
+    pub fn finish_dial(
+        &mut self,
+        cfg: &CallbackConfig,
+        id: CallbackId,
+        answered: bool,
+    ) -> Option<(Entry, bool)> {
         let mut e = self.dialling.remove(&id)?;
         e.attempts += 1;
         if answered || e.attempts >= cfg.max_attempts {

@@ -343,6 +343,14 @@ impl Acd {
         Ok(())
     }
 
+    /// After-call work ended, but the agent goes not-ready instead of taking calls (end of
+    /// shift, break).
+    pub fn wrap_up_done_not_ready(&mut self, now: Time, a: AgentId) -> Result<(), AcdError> {
+        self.expect_agent(a, &[AgentState::AfterCallWork], "wrap-up done")?;
+        self.set_agent(now, a, AgentState::NotReady);
+        Ok(())
+    }
+
     // ----- call commands -----
 
     /// A call reaches the ACD for `queue` from `caller`. Returns its id; decisions follow

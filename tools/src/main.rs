@@ -1,4 +1,4 @@
-//! `tandem`: the command-line front end to Tandem's media tools.
+//! `tandem`: the command-line front end to Tandem's simulator, calculators and media tools.
 #![forbid(unsafe_code)]
 
 mod cmd;
@@ -15,6 +15,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a call-centre scenario and report where calls are lost (default: tv-burst).
+    Sim(cmd::sim::Args),
+    /// Erlang B, C and A calculators.
+    Erlang(cmd::erlang::Args),
     /// Run one call leg through the codecs end to end: RTP, loss, PLC, transcoding,
     /// recording, DTMF and RTCP.
     Demo(cmd::demo::Args),
@@ -27,6 +31,8 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Sim(a) => cmd::sim::run(a),
+        Command::Erlang(a) => cmd::erlang::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Convert(a) => cmd::convert::run(a),
         Command::Dtmf(a) => cmd::dtmf::run(a),

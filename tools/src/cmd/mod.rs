@@ -2,6 +2,8 @@
 pub mod convert;
 pub mod demo;
 pub mod dtmf;
+pub mod erlang;
+pub mod sim;
 
 use std::path::Path;
 

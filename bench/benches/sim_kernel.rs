@@ -1,9 +1,82 @@
-//! Criterion benchmarks (being built).
-use criterion::{Criterion, criterion_group, criterion_main};
+//! Criterion benchmarks of the simulator: the M/M/n+M model with 500 agents at 95% load over
+//! 1,000,000 calls, a full day of a 700-agent centre with every feature on, and the bare
+//! event kernel.
+use std::hint::black_box;
+use std::time::Duration;
 
-fn placeholder(c: &mut Criterion) {
-    c.bench_function("noop", |b| b.iter(|| std::hint::black_box(1) + 1));
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tandem_sim::kernel::{Event, Kernel};
+use tandem_sim::{Scenario, simulate};
+
+/// M/M/500+M at 95% offered load (475 Erlang, 180 s talk, 120 s patience): 1,000,000
+/// expected arrivals.
+pub fn mmnm_500_million() -> Scenario {
+    let per_s = 475.0 / 180.0;
+    let toml = format!(
+        r#"
+        name = "mmnm-500-1M"
+        duration_s = {}
+        interval_s = 3600
+        [arrivals]
+        kind = "poisson"
+        per_min = {}
+        [queue]
+        patience = {{ kind = "exponential", mean = 120 }}
+        [agents]
+        count = 500
+        talk = {{ kind = "exponential", mean = 180 }}
+    "#,
+        1_000_000.0 / per_s,
+        per_s * 60.0
+    );
+    Scenario::from_toml(&toml, "bench", None).expect("valid scenario")
 }
 
-criterion_group!(benches, placeholder);
+fn models(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sim");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    let sc = mmnm_500_million();
+    g.throughput(Throughput::Elements(1_000_000));
+    g.bench_function("mmnm_500_agents_1M_calls", |b| {
+        b.iter(|| black_box(simulate(&sc, 1, &|_| {}).unwrap().counts.offered))
+    });
+    let day = Scenario::built_in("day-700").unwrap();
+    g.throughput(Throughput::Elements(200_000));
+    g.bench_function("day_700_agents_all_features", |b| {
+        b.iter(|| black_box(simulate(&day, 1, &|_| {}).unwrap().counts.offered))
+    });
+    g.finish();
+}
+
+fn kernel(c: &mut Criterion) {
+    let mut g = c.benchmark_group("kernel");
+    g.throughput(Throughput::Elements(100_000));
+    g.bench_function("100k_events_1k_pending", |b| {
+        b.iter(|| {
+            let mut k = Kernel::new();
+            let mut x = 0x2545_F491_4F6C_DD1Du64;
+            for i in 0..1000u32 {
+                k.schedule(
+                    f64::from(i),
+                    Event {
+                        kind: 0,
+                        a: i,
+                        b: 0,
+                    },
+                );
+            }
+            for _ in 0..100_000 {
+                let (t, e) = k.pop().unwrap();
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                k.schedule(t + (x % 1000) as f64, e);
+            }
+            black_box(k.processed())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, models, kernel);
 criterion_main!(benches);

@@ -18,6 +18,7 @@ pub mod model;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod staffing;
 
 pub use report::Report;
 pub use scenario::Scenario;

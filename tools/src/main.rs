@@ -19,6 +19,8 @@ enum Command {
     Sim(cmd::sim::Args),
     /// Erlang B, C and A calculators.
     Erlang(cmd::erlang::Args),
+    /// Find the fewest trunks, IVR ports and agents that meet loss and service targets.
+    Staff(cmd::staff::Args),
     /// Run one call leg through the codecs end to end: RTP, loss, PLC, transcoding,
     /// recording, DTMF and RTCP.
     Demo(cmd::demo::Args),
@@ -33,6 +35,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Sim(a) => cmd::sim::run(a),
         Command::Erlang(a) => cmd::erlang::run(a),
+        Command::Staff(a) => cmd::staff::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Convert(a) => cmd::convert::run(a),
         Command::Dtmf(a) => cmd::dtmf::run(a),

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod dtmf;
 pub mod erlang;
 pub mod sim;
+pub mod staff;
 
 use std::path::Path;
 

@@ -329,7 +329,9 @@ impl Acd {
             // A slow running average of handle time, for expected-wait estimates.
             self.aht += 0.01 * ((now - t) - self.aht);
         }
-        self.last_agent.insert(call.caller, a);
+        if self.cfg.sticky_wait_s.is_some() {
+            self.last_agent.insert(call.caller, a);
+        }
         self.agents[a.0 as usize].call = None;
         self.set_agent(now, a, AgentState::AfterCallWork);
         self.finish(now, c, Terminal::Completed, Some(a));
@@ -365,7 +367,7 @@ impl Acd {
             return Err(AcdError::UnknownQueue(queue));
         }
         self.stats.offered += 1;
-        let vip = self.vip.contains(&caller);
+        let vip = !self.vip.is_empty() && self.vip.contains(&caller);
         let c = self.alloc(Call {
             generation: 0,
             state: CallState::Queued(queue),
@@ -379,12 +381,13 @@ impl Acd {
             sticky: None,
             callback: false,
         });
-        if self.blacklist.contains(&caller) {
+        if !self.blacklist.is_empty() && self.blacklist.contains(&caller) {
             self.release(now, c, Terminal::Rejected);
             return Ok(c);
         }
         // A VIP with a set agent goes to that agent when idle.
-        if let Some(&a) = self.vip_agent.get(&caller)
+        if !self.vip_agent.is_empty()
+            && let Some(&a) = self.vip_agent.get(&caller)
             && self.agents[a.0 as usize].state == AgentState::Idle
         {
             self.offer(now, c, a);

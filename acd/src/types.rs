@@ -23,8 +23,14 @@ impl CallId {
         CallId((u64::from(generation) << 32) | u64::from(index))
     }
 
-    pub(crate) fn index(self) -> usize {
+    /// A dense index, unique among live calls and reused after a call ends: drivers can
+    /// keep per-call data in a `Vec` indexed by it instead of a map.
+    pub fn slot(self) -> usize {
         (self.0 & 0xFFFF_FFFF) as usize
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self.slot()
     }
 
     pub(crate) fn generation(self) -> u32 {

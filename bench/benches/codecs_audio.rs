@@ -2,19 +2,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tandem_bench::fixtures::speech_frame;
 use tandem_codecs::dtmf::DtmfDetector;
 use tandem_codecs::g711::{self, Law};
 use tandem_codecs::tone::dtmf_sequence;
-
-fn speech_frame() -> [i16; 160] {
-    let mut f = [0i16; 160];
-    for (i, s) in f.iter_mut().enumerate() {
-        let t = i as f64 / 8000.0;
-        *s = (9000.0 * (std::f64::consts::TAU * 210.0 * t).sin()
-            + 3000.0 * (std::f64::consts::TAU * 1330.0 * t).sin()) as i16;
-    }
-    f
-}
 
 fn g711(c: &mut Criterion) {
     let pcm = speech_frame();

@@ -2,21 +2,13 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tandem_codecs::rtcp::{self, Compound, ReportBlock, SenderInfo};
+use tandem_bench::fixtures;
+use tandem_codecs::rtcp::Compound;
 use tandem_codecs::rtp::{ExtensionSpec, RtpHeader, RtpPacket};
 use tandem_codecs::telephone_event::TelephoneEvent;
 
 fn rtp(c: &mut Criterion) {
-    let mut plain = Vec::new();
-    RtpHeader {
-        payload_type: 0,
-        sequence: 4711,
-        timestamp: 160_000,
-        ssrc: 0xCAFE,
-        ..Default::default()
-    }
-    .write(&mut plain, &[0xFF; 160])
-    .unwrap();
+    let plain = fixtures::pcmu_packet();
     let els: &[(u8, &[u8])] = &[(1, &[0x90]), (3, &[1, 2, 3])];
     let mut ext = Vec::new();
     RtpHeader {
@@ -60,19 +52,7 @@ fn rtp(c: &mut Criterion) {
 }
 
 fn rtcp_and_dtmf(c: &mut Criterion) {
-    let mut v = Vec::new();
-    let block = ReportBlock {
-        ssrc: 2,
-        fraction_lost: 3,
-        cumulative_lost: 10,
-        highest_seq: 1000,
-        jitter: 20,
-        last_sr: 5,
-        delay_since_last_sr: 6,
-    };
-    rtcp::write_sr(&mut v, 1, &SenderInfo::default(), &[block]).unwrap();
-    let items: [(u8, &[u8]); 1] = [(rtcp::SDES_CNAME, b"caller@tandem.example")];
-    rtcp::write_sdes(&mut v, &[(1, &items)]).unwrap();
+    let v = fixtures::sr_sdes_compound();
     c.bench_function("rtcp/parse_sr_sdes_compound", |b| {
         b.iter(|| Compound::parse(black_box(&v)).unwrap().packets().count())
     });

@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tandem_sim::kernel::{Event, Kernel};
+use tandem_bench::fixtures;
 use tandem_sim::{Scenario, simulate};
 
 /// M/M/500+M at 95% offered load (475 Erlang, 180 s talk, 120 s patience): 1,000,000
@@ -53,25 +53,9 @@ fn kernel(c: &mut Criterion) {
     g.throughput(Throughput::Elements(100_000));
     g.bench_function("100k_events_1k_pending", |b| {
         b.iter(|| {
-            let mut k = Kernel::new();
+            let mut k = fixtures::loaded_kernel();
             let mut x = 0x2545_F491_4F6C_DD1Du64;
-            for i in 0..1000u32 {
-                k.schedule(
-                    f64::from(i),
-                    Event {
-                        kind: 0,
-                        a: i,
-                        b: 0,
-                    },
-                );
-            }
-            for _ in 0..100_000 {
-                let (t, e) = k.pop().unwrap();
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                k.schedule(t + (x % 1000) as f64, e);
-            }
+            fixtures::kernel_churn(&mut k, 100_000, &mut x);
             black_box(k.processed())
         })
     });

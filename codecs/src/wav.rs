@@ -349,18 +349,8 @@ impl<W: Write + Seek> WavWriter<W> {
         if bytes.len() % self.format.block_align() as usize != 0 {
             return Err(WavError::Mismatch("bytes are not whole frames"));
         }
-        if self.header_len + self.data_bytes + bytes.len() as u64 > u64::from(u32::MAX) {
-            return Err(WavError::TooLarge);
-        }
-        self.out.write_all(bytes)?;
-        self.data_bytes += bytes.len() as u64;
-        self.since_update += bytes.len() as u64;
-        if let Some(every) = self.update_every
-            && self.since_update >= every
-        {
-            self.update_header()?;
-        }
-        Ok(())
+        self.check_room(bytes.len() as u64)?;
+        self.append(bytes)
     }
 
     /// Writes linear samples (interleaved), encoding them to the file's encoding.
@@ -368,6 +358,8 @@ impl<W: Write + Seek> WavWriter<W> {
         if samples.len() % self.format.channels as usize != 0 {
             return Err(WavError::Mismatch("samples are not whole frames"));
         }
+        let bytes = samples.len() as u64 * u64::from(self.format.encoding.bytes_per_sample());
+        self.check_room(bytes)?;
         let mut buf = [0u8; 1024];
         for chunk in samples.chunks(512) {
             let n = match self.format.encoding {
@@ -382,17 +374,22 @@ impl<W: Write + Seek> WavWriter<W> {
                     g711::encode_frame(law, chunk, &mut buf[..chunk.len()])
                 }
             };
-            // Chunks of 512 samples are whole frames only if channels divide 512; write
-            // through the unchecked path and check the total above instead.
-            self.write_unchecked(&buf[..n])?;
+            // A 512-sample chunk may end mid-frame; `append` only rewrites the header on
+            // frame boundaries.
+            self.append(&buf[..n])?;
         }
         Ok(())
     }
 
-    fn write_unchecked(&mut self, bytes: &[u8]) -> Result<(), WavError> {
-        if self.header_len + self.data_bytes + bytes.len() as u64 > u64::from(u32::MAX) {
+    /// Fails, before anything is written, if `bytes` more would pass the 4 GiB RIFF limit.
+    fn check_room(&self, bytes: u64) -> Result<(), WavError> {
+        if self.header_len + self.data_bytes + bytes > u64::from(u32::MAX) {
             return Err(WavError::TooLarge);
         }
+        Ok(())
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Result<(), WavError> {
         self.out.write_all(bytes)?;
         self.data_bytes += bytes.len() as u64;
         self.since_update += bytes.len() as u64;

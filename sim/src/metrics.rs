@@ -36,6 +36,9 @@ impl Level {
     /// Sets the level at time `t`.
     #[inline]
     pub fn set(&mut self, t: f64, v: f64) {
+        if v == self.value {
+            return;
+        }
         self.advance(t);
         self.value = v;
         if v > self.peak {
@@ -58,6 +61,17 @@ impl Level {
     /// Integrates up to `t`.
     pub fn advance(&mut self, t: f64) {
         if t <= self.last {
+            return;
+        }
+        // Fast path: still inside the interval of the last change.
+        let idx = (self.last / self.interval) as usize;
+        if idx < self.area.len() && t <= (idx + 1) as f64 * self.interval {
+            let dt = t - self.last;
+            self.area[idx] += self.value * dt;
+            if self.value >= self.full_at {
+                self.full_time[idx] += dt;
+            }
+            self.last = t;
             return;
         }
         let full = self.value >= self.full_at;

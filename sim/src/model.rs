@@ -6,8 +6,6 @@
 //! if it expires while the call waits it is a queue loss, while an agent's phone rings a ring
 //! loss. The trunk is held until the caller leaves. Every routing decision is the ACD's.
 
-use std::collections::HashMap;
-
 use hdrhistogram::Histogram;
 use rand::Rng;
 use rand::rngs::SmallRng;
@@ -61,6 +59,10 @@ struct SimCall {
     waited: bool,
     trunk: bool,
     agent: u32,
+    /// When the caller's patience runs out (from reaching the ACD).
+    deadline: f64,
+    /// Whether a patience event is in the queue.
+    patience_armed: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -90,7 +92,8 @@ pub struct Run<'s> {
     rng: Rngs,
     calls: Vec<SimCall>,
     free: Vec<u32>,
-    by_acd: HashMap<CallId, u32>,
+    /// Sim call by the ACD's call slot.
+    by_acd: Vec<u32>,
     agents: Vec<SimAgent>,
     timers: Vec<Timer>,
     free_timers: Vec<u32>,
@@ -182,7 +185,7 @@ impl<'s> Run<'s> {
             },
             calls: Vec::new(),
             free: Vec::new(),
-            by_acd: HashMap::new(),
+            by_acd: Vec::new(),
             agents: vec![SimAgent::default(); max_agents],
             timers: Vec::new(),
             free_timers: Vec::new(),
@@ -351,6 +354,21 @@ impl<'s> Run<'s> {
         (c.generation == ev.b && c.phase != Phase::Done).then_some(ev.a)
     }
 
+    fn map_acd(&mut self, id: CallId, i: u32) {
+        let slot = id.slot();
+        if self.by_acd.len() <= slot {
+            self.by_acd.resize(slot + 1, u32::MAX);
+        }
+        self.by_acd[slot] = i;
+    }
+
+    /// The sim call an ACD call belongs to, if it is still live.
+    fn sim_call(&self, id: CallId) -> Option<u32> {
+        let i = *self.by_acd.get(id.slot())?;
+        let c = self.calls.get(i as usize)?;
+        (c.acd == Some(id) && c.phase != Phase::Done).then_some(i)
+    }
+
     fn alloc(&mut self, c: SimCall) -> u32 {
         if let Some(i) = self.free.pop() {
             let generation = self.calls[i as usize].generation.wrapping_add(1);
@@ -367,9 +385,7 @@ impl<'s> Run<'s> {
         if c.trunk {
             self.m.trunks.add(t, -1.0);
         }
-        if let Some(id) = c.acd.take() {
-            self.by_acd.remove(&id);
-        }
+        c.acd = None;
         c.phase = Phase::Done;
         self.free.push(i);
     }
@@ -395,6 +411,8 @@ impl<'s> Run<'s> {
             waited: false,
             trunk: true,
             agent: 0,
+            deadline: f64::INFINITY,
+            patience_armed: false,
         });
         let vip = caller < self.vip_below;
         match &self.sc.ivr {
@@ -434,22 +452,32 @@ impl<'s> Run<'s> {
         let c = &mut self.calls[i as usize];
         c.phase = Phase::Acd;
         c.acd_in = t;
-        let (caller, generation) = (c.caller, c.generation);
-        self.k.schedule(
-            t + patience,
-            Event {
-                kind: PATIENCE,
-                a: i,
-                b: generation,
-            },
-        );
+        // The patience event is scheduled only once it can matter: when the call queues, or
+        // when it would run out before the agent answers. Most calls at moderate load meet
+        // an idle agent, and an event for each would be dead weight in the queue.
+        c.deadline = t + patience;
+        c.patience_armed = false;
+        let caller = c.caller;
         let id = self
             .acd
             .call_arrived(t, QueueId(0), caller)
             .map_err(acd_err)?;
         self.calls[i as usize].acd = Some(id);
-        self.by_acd.insert(id, i);
+        self.map_acd(id, i);
         self.actions(t)
+    }
+
+    fn arm_patience(&mut self, i: u32) {
+        let c = &mut self.calls[i as usize];
+        if !c.patience_armed && c.deadline.is_finite() {
+            c.patience_armed = true;
+            let ev = Event {
+                kind: PATIENCE,
+                a: i,
+                b: c.generation,
+            };
+            self.k.schedule(c.deadline, ev);
+        }
     }
 
     fn patience_expired(&mut self, t: f64, i: u32) -> Result<(), SimError> {
@@ -509,7 +537,6 @@ impl<'s> Run<'s> {
         c.phase = Phase::Talking;
         c.agent = agent;
         let wait = t - c.acd_in;
-        let generation = c.generation;
         let counts = self.m.at(t, iv);
         counts.answered += 1.0;
         counts.wait_sum += wait;
@@ -517,8 +544,15 @@ impl<'s> Run<'s> {
             counts.answered_within_sl += 1.0;
         }
         let _ = self.m.waits_ms.record(((wait * 1000.0) as u64).max(1));
+        self.start_talk(t, i);
+        self.actions(t)
+    }
+
+    /// An agent and call `i` start talking: busy agents up, the end of talk scheduled.
+    fn start_talk(&mut self, t: f64, i: u32) {
         self.m.agents_busy.add(t, 1.0);
         let talk = self.sc.agents.talk.sample(&mut self.rng.talk);
+        let generation = self.calls[i as usize].generation;
         self.k.schedule(
             t + talk,
             Event {
@@ -527,7 +561,6 @@ impl<'s> Run<'s> {
                 b: generation,
             },
         );
-        self.actions(t)
     }
 
     fn talk_end(&mut self, t: f64, i: u32) -> Result<(), SimError> {
@@ -589,21 +622,13 @@ impl<'s> Run<'s> {
             waited: false,
             trunk: false,
             agent: a.0,
+            deadline: f64::INFINITY,
+            patience_armed: false,
         });
-        self.by_acd.insert(call, i);
+        self.map_acd(call, i);
         let ag = &mut self.agents[a.0 as usize];
         ag.call = Some(i);
-        self.m.agents_busy.add(t, 1.0);
-        let talk = self.sc.agents.talk.sample(&mut self.rng.talk);
-        let generation = self.calls[i as usize].generation;
-        self.k.schedule(
-            t + talk,
-            Event {
-                kind: TALK_END,
-                a: i,
-                b: generation,
-            },
-        );
+        self.start_talk(t, i);
         self.actions(t)
     }
 
@@ -613,7 +638,7 @@ impl<'s> Run<'s> {
         while let Some(action) = self.acd.poll_action() {
             match action {
                 Action::Offer { call, agent } => {
-                    let Some(&i) = self.by_acd.get(&call) else {
+                    let Some(i) = self.sim_call(call) else {
                         continue;
                     };
                     let ag = &mut self.agents[agent.0 as usize];
@@ -621,6 +646,9 @@ impl<'s> Run<'s> {
                     ag.token = ag.token.wrapping_add(1);
                     let token = ag.token;
                     let ring = self.sc.agents.ring.sample(&mut self.rng.ring);
+                    if self.calls[i as usize].deadline < t + ring {
+                        self.arm_patience(i);
+                    }
                     self.k.schedule(
                         t + ring,
                         Event {
@@ -631,15 +659,16 @@ impl<'s> Run<'s> {
                     );
                 }
                 Action::Queued { call, .. } => {
-                    if let Some(&i) = self.by_acd.get(&call)
-                        && !self.calls[i as usize].waited
-                    {
-                        self.calls[i as usize].waited = true;
-                        self.m.at(t, iv).waited += 1.0;
+                    if let Some(i) = self.sim_call(call) {
+                        self.arm_patience(i);
+                        if !self.calls[i as usize].waited {
+                            self.calls[i as usize].waited = true;
+                            self.m.at(t, iv).waited += 1.0;
+                        }
                     }
                 }
                 Action::Released { call, terminal } => {
-                    let Some(&i) = self.by_acd.get(&call) else {
+                    let Some(i) = self.sim_call(call) else {
                         continue;
                     };
                     let counts = self.m.at(t, iv);

@@ -8,39 +8,50 @@ fn run(toml: &str) -> tandem_sim::Report {
     simulate(&sc, 2, &|_| {}).unwrap()
 }
 
-/// |sim − theory| within three half-widths, plus `slack` for start-up bias (runs begin empty).
-fn close(name: &str, sim: f64, hw: f64, theory: f64, slack: f64) {
+/// A Markovian model: Poisson arrivals, exponential talk with mean `aht`, `agents` agents,
+/// `patience` as a TOML distribution, `trunks` channels (0: unlimited); 10 simulated hours.
+fn markov(
+    per_min: f64,
+    aht: f64,
+    agents: u32,
+    patience: &str,
+    trunks: u32,
+    seed: u64,
+) -> tandem_sim::Report {
+    let trunks = if trunks > 0 {
+        format!("[trunks]\nchannels = {trunks}\n")
+    } else {
+        String::new()
+    };
+    run(&format!(
+        "name = \"markov\"\nduration_s = 36000\nreplications = 8\nseed = {seed}\n\
+         [arrivals]\nkind = \"poisson\"\nper_min = {per_min}\n{trunks}\
+         [queue]\npatience = {patience}\n\
+         [agents]\ncount = {agents}\ntalk = {{ kind = \"exponential\", mean = {aht} }}\n"
+    ))
+}
+
+/// |simulated − theory| within three 95% half-widths, plus `slack` for start-up bias (runs
+/// begin empty).
+fn close(r: &tandem_sim::Report, key: &str, sim: f64, theory: f64, slack: f64) {
+    let hw = r.ci95[key];
     assert!(
         (sim - theory).abs() <= 3.0 * hw + slack,
-        "{name}: simulated {sim:.4} ± {hw:.4}, theory {theory:.4}"
+        "{key}: simulated {sim:.4} ± {hw:.4}, theory {theory:.4}"
     );
 }
 
+const NO_ABANDON: &str = "{ kind = \"deterministic\", value = 1e9 }";
+
 #[test]
 fn mmcc_trunk_blocking_matches_erlang_b() {
-    // 15 Erlang (15 calls/min × 60 s) on 20 channels; every seized call gets an agent at once.
-    let r = run(r#"
-        name = "mmcc"
-        duration_s = 36000
-        replications = 8
-        seed = 11
-        [arrivals]
-        kind = "poisson"
-        per_min = 15
-        [trunks]
-        channels = 20
-        [queue]
-        patience = { kind = "deterministic", value = 1e9 }
-        [agents]
-        count = 20
-        talk = { kind = "exponential", mean = 60 }
-    "#);
-    let b = erlang_b(15.0, 20);
+    // 15 Erlang on 20 channels; every seized call gets an agent at once.
+    let r = markov(15.0, 60.0, 20, NO_ABANDON, 20, 11);
     close(
-        "P(block)",
+        &r,
+        "trunk_loss_share",
         r.rates.trunk_loss_share,
-        r.ci95["trunk_loss_share"],
-        b,
+        erlang_b(15.0, 20),
         0.002,
     );
     assert_eq!(r.counts.queue_abandoned + r.counts.ring_lost, 0.0);
@@ -49,69 +60,38 @@ fn mmcc_trunk_blocking_matches_erlang_b() {
 #[test]
 fn mmn_waiting_matches_erlang_c() {
     // 18 Erlang on 20 agents, no abandonment.
-    let r = run(r#"
-        name = "mmn"
-        duration_s = 36000
-        replications = 8
-        seed = 5
-        [arrivals]
-        kind = "poisson"
-        per_min = 18
-        [queue]
-        patience = { kind = "deterministic", value = 1e9 }
-        [agents]
-        count = 20
-        talk = { kind = "exponential", mean = 60 }
-    "#);
+    let r = markov(18.0, 60.0, 20, NO_ABANDON, 0, 5);
     let c = erlang_c(18.0 / 60.0, 60.0, 20, 20.0).unwrap();
-    close("P(wait)", r.rates.p_wait, r.ci95["p_wait"], c.p_wait, 0.01);
-    close("ASA", r.rates.asa_s, r.ci95["asa_s"], c.asa_s, 0.5);
+    close(&r, "p_wait", r.rates.p_wait, c.p_wait, 0.01);
+    close(&r, "asa_s", r.rates.asa_s, c.asa_s, 0.5);
     close(
-        "SL",
+        &r,
+        "service_level",
         r.rates.service_level,
-        r.ci95["service_level"],
         c.service_level,
         0.01,
     );
-    close(
-        "occupancy",
-        r.rates.occupancy,
-        r.ci95["occupancy"],
-        c.occupancy,
-        0.01,
-    );
+    close(&r, "occupancy", r.rates.occupancy, c.occupancy, 0.01);
 }
 
 #[test]
 fn mmnm_small_matches_erlang_a() {
-    let r = run(r#"
-        name = "mmnm"
-        duration_s = 36000
-        replications = 8
-        seed = 3
-        [arrivals]
-        kind = "poisson"
-        per_min = 22
-        [queue]
-        patience = { kind = "exponential", mean = 45 }
-        [agents]
-        count = 20
-        talk = { kind = "exponential", mean = 60 }
-    "#);
-    let a = erlang_a(22.0 / 60.0, 60.0, 45.0, 20, 20.0);
-    close(
-        "P(abandon)",
-        r.rates.abandon_rate,
-        r.ci95["abandon_rate"],
-        a.p_abandon,
-        0.005,
+    let r = markov(
+        22.0,
+        60.0,
+        20,
+        "{ kind = \"exponential\", mean = 45 }",
+        0,
+        3,
     );
-    close("P(wait)", r.rates.p_wait, r.ci95["p_wait"], a.p_wait, 0.01);
-    close("ASA", r.rates.asa_s, r.ci95["asa_s"], a.asa_s, 0.5);
+    let a = erlang_a(22.0 / 60.0, 60.0, 45.0, 20, 20.0);
+    close(&r, "abandon_rate", r.rates.abandon_rate, a.p_abandon, 0.005);
+    close(&r, "p_wait", r.rates.p_wait, a.p_wait, 0.01);
+    close(&r, "asa_s", r.rates.asa_s, a.asa_s, 0.5);
     close(
-        "SL",
+        &r,
+        "service_level",
         r.rates.service_level,
-        r.ci95["service_level"],
         a.service_level,
         0.01,
     );
@@ -121,35 +101,21 @@ fn mmnm_small_matches_erlang_a() {
 fn mmnm_500_agents_matches_erlang_a() {
     // 500 agents at 95% offered load (475 Erlang), 180 s talk, 120 s mean patience.
     let per_min = 475.0 / 180.0 * 60.0;
-    let r = run(&format!(
-        r#"
-        name = "mmnm500"
-        duration_s = 10800
-        replications = 6
-        seed = 9
-        [arrivals]
-        kind = "poisson"
-        per_min = {per_min}
-        [queue]
-        patience = {{ kind = "exponential", mean = 120 }}
-        [agents]
-        count = 500
-        talk = {{ kind = "exponential", mean = 180 }}
-    "#
-    ));
-    let a = erlang_a(per_min / 60.0, 180.0, 120.0, 500, 20.0);
-    close(
-        "P(abandon)",
-        r.rates.abandon_rate,
-        r.ci95["abandon_rate"],
-        a.p_abandon,
-        0.004,
+    let r = markov(
+        per_min,
+        180.0,
+        500,
+        "{ kind = \"exponential\", mean = 120 }",
+        0,
+        9,
     );
-    close("P(wait)", r.rates.p_wait, r.ci95["p_wait"], a.p_wait, 0.03);
+    let a = erlang_a(per_min / 60.0, 180.0, 120.0, 500, 20.0);
+    close(&r, "abandon_rate", r.rates.abandon_rate, a.p_abandon, 0.004);
+    close(&r, "p_wait", r.rates.p_wait, a.p_wait, 0.03);
     close(
-        "SL",
+        &r,
+        "service_level",
         r.rates.service_level,
-        r.ci95["service_level"],
         a.service_level,
         0.02,
     );

@@ -3,9 +3,11 @@
 
 use std::hint::black_box;
 
+use tandem_acd::Policy;
+use tandem_bench::fixtures;
 use tandem_codecs::g711::{self, Law};
-use tandem_codecs::rtcp::{self, Compound, ReportBlock, SenderInfo};
-use tandem_codecs::rtp::{RtpHeader, RtpPacket};
+use tandem_codecs::rtcp::Compound;
+use tandem_codecs::rtp::RtpPacket;
 
 use crate::measure::gate_measure;
 
@@ -46,21 +48,39 @@ pub static ALL: &[Workload] = &[
         about: "validate and walk an SR + SDES compound packet, 1,000 times",
         run: rtcp_parse,
     },
+    Workload {
+        name: "des/kernel_100k_events",
+        about: "the simulator's event queue: 100,000 pops and pushes with 1,000 pending",
+        run: des_kernel,
+    },
+    Workload {
+        name: "acd/route_500_agents",
+        about: "1,000 arrivals routed to the longest-idle of 500 agents, answered, ended, wrapped up",
+        run: acd_route,
+    },
 ];
 
-/// A 20 ms frame of a two-tone signal spanning several segments.
-fn frame() -> [i16; 160] {
-    let mut f = [0i16; 160];
-    for (i, s) in f.iter_mut().enumerate() {
-        let t = i as f64 / 8000.0;
-        *s = (9000.0 * (std::f64::consts::TAU * 210.0 * t).sin()
-            + 3000.0 * (std::f64::consts::TAU * 1330.0 * t).sin()) as i16;
-    }
-    f
+fn des_kernel() {
+    let mut k = fixtures::loaded_kernel();
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    gate_measure(&mut || fixtures::kernel_churn(&mut k, 100_000, &mut x));
+    black_box(k.processed());
+}
+
+fn acd_route() {
+    let mut acd = fixtures::ready_acd(500, Policy::LongestIdle);
+    let mut t = 1.0;
+    gate_measure(&mut || {
+        for i in 0..1000u64 {
+            t += 1.0;
+            black_box(fixtures::route_cycle(&mut acd, t, i));
+        }
+    });
+    black_box(acd.stats().completed);
 }
 
 fn g711_round(law: Law) {
-    let pcm = frame();
+    let pcm = fixtures::speech_frame();
     let mut codes = [0u8; 160];
     g711::encode_frame(law, &pcm, &mut codes);
     let mut lin = [0i16; 160];
@@ -75,16 +95,7 @@ fn g711_round(law: Law) {
 }
 
 fn rtp_parse() {
-    let mut pkt = Vec::new();
-    RtpHeader {
-        payload_type: 0,
-        sequence: 4711,
-        timestamp: 160_000,
-        ssrc: 0xCAFE,
-        ..Default::default()
-    }
-    .write(&mut pkt, &[0xFF; 160])
-    .expect("valid header");
+    let pkt = fixtures::pcmu_packet();
     let mut acc = 0u64;
     gate_measure(&mut || {
         for _ in 0..1000 {
@@ -97,19 +108,7 @@ fn rtp_parse() {
 }
 
 fn rtcp_parse() {
-    let mut v = Vec::new();
-    let block = ReportBlock {
-        ssrc: 2,
-        fraction_lost: 3,
-        cumulative_lost: 10,
-        highest_seq: 1000,
-        jitter: 20,
-        last_sr: 5,
-        delay_since_last_sr: 6,
-    };
-    rtcp::write_sr(&mut v, 1, &SenderInfo::default(), &[block]).expect("valid SR");
-    let items: [(u8, &[u8]); 1] = [(rtcp::SDES_CNAME, b"caller@tandem.example")];
-    rtcp::write_sdes(&mut v, &[(1, &items)]).expect("valid SDES");
+    let v = fixtures::sr_sdes_compound();
     let mut n = 0usize;
     gate_measure(&mut || {
         for _ in 0..1000 {

@@ -3,6 +3,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
+use crate::idle::IdleList;
+
 use crate::callback::{AddOutcome, CallbackList, Entry};
 use crate::config::{AcdConfig, OverflowTarget, OverflowTrigger, Policy};
 use crate::types::*;
@@ -98,7 +100,7 @@ pub struct Acd {
     queues: Vec<Queue>,
     calls: Vec<Call>,
     free: Vec<u32>,
-    idle: BTreeSet<(u64, u32)>,
+    idle: IdleList,
     idle_counter: u64,
     order_tail: i64,
     order_head: i64,
@@ -180,7 +182,7 @@ impl Acd {
             agents,
             calls: Vec::new(),
             free: Vec::new(),
-            idle: BTreeSet::new(),
+            idle: IdleList::default(),
             idle_counter: 0,
             order_tail: 0,
             order_head: 0,
@@ -604,7 +606,7 @@ impl Acd {
     /// Dials pending callbacks with idle agents, if the list allows it now (for example at
     /// the configured start time).
     pub fn kick_callbacks(&mut self, now: Time) {
-        let idle: Vec<u32> = self.idle.iter().map(|&(_, a)| a).collect();
+        let idle: Vec<u32> = self.idle.iter(&self.agents_keys()).collect();
         for a in idle {
             let a = AgentId(a);
             if self.agents[a.0 as usize].state == AgentState::Idle && self.try_dial_callback(now, a)
@@ -615,6 +617,20 @@ impl Acd {
     }
 
     // ----- internals -----
+
+    /// Each agent's current idle key, or 0 if not idle (for walking the idle list).
+    fn agents_keys(&self) -> Vec<u64> {
+        self.agents
+            .iter()
+            .map(|a| {
+                if a.state == AgentState::Idle {
+                    a.idle_key
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
 
     fn call(&self, c: CallId) -> Option<&Call> {
         self.calls
@@ -659,14 +675,14 @@ impl Acd {
         let ag = &mut self.agents[a.0 as usize];
         ag.stats.seconds_in[ag.state.index()] += now - ag.since;
         if ag.state == AgentState::Idle {
-            self.idle.remove(&(ag.idle_key, a.0));
+            self.idle.left();
         }
         ag.state = s;
         ag.since = now;
         if s == AgentState::Idle {
             self.idle_counter += 1;
             ag.idle_key = self.idle_counter;
-            self.idle.insert((ag.idle_key, a.0));
+            self.idle.push(ag.idle_key, a.0);
         }
     }
 
@@ -808,10 +824,14 @@ impl Acd {
     /// Chooses an idle agent for a call in `q` by the configured policy.
     fn pick_agent(&mut self, q: QueueId) -> Option<AgentId> {
         let agents = &self.agents;
+        self.idle.drop_stale_front(|a, key| {
+            agents[a as usize].state == AgentState::Idle && agents[a as usize].idle_key == key
+        });
         let mut eligible = self
             .idle
-            .iter()
-            .map(|&(_, a)| a)
+            .live(|a, key| {
+                agents[a as usize].state == AgentState::Idle && agents[a as usize].idle_key == key
+            })
             .filter(|&a| agents[a as usize].level(q).is_some());
         let chosen = match self.cfg.policy {
             Policy::LongestIdle => eligible.next(),

@@ -20,6 +20,7 @@
 mod acd;
 mod callback;
 mod config;
+mod idle;
 mod types;
 
 pub use acd::{Acd, AcdStats, AgentStats, VIP_PRIORITY};

@@ -4,7 +4,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tandem_bench::fixtures;
 use tandem_codecs::rtcp::Compound;
-use tandem_codecs::rtp::{ExtensionSpec, RtpHeader, RtpPacket};
+use tandem_codecs::rtp::{ExtensionSpec, RtpHeader, RtpPacket, rewrite_header};
 use tandem_codecs::telephone_event::TelephoneEvent;
 
 fn rtp(c: &mut Criterion) {
@@ -33,6 +33,10 @@ fn rtp(c: &mut Criterion) {
             let p = RtpPacket::parse(black_box(&ext)).unwrap();
             p.extension().unwrap().elements().count()
         })
+    });
+    let mut relay = plain.clone();
+    c.bench_function("rtp/rewrite_header_in_place", |b| {
+        b.iter(|| rewrite_header(black_box(&mut relay), false, black_box(7), 8, 9).unwrap())
     });
     let payload = [0xFFu8; 160];
     let mut out = [0u8; 200];

@@ -543,6 +543,9 @@ pub fn write_sdes(buf: &mut impl BufMut, chunks: &[(u32, SdesItems<'_>)]) -> Res
         }
         body += (n + 1).div_ceil(4) * 4;
     }
+    if body / 4 > usize::from(u16::MAX) {
+        return Err(RtcpError::OutOfRange);
+    }
     put_header(buf, chunks.len() as u8, PT_SDES, body);
     for (ssrc, items) in chunks {
         buf.put_u32(*ssrc);
@@ -664,6 +667,80 @@ mod tests {
         let mut long = both.clone();
         long[3] += 1;
         assert!(Compound::parse(&long).is_err());
+    }
+
+    #[test]
+    fn hand_written_sr_sdes_bye_compound() {
+        // RFC 3550 §6.4.1 SR with no blocks, §6.5 SDES with CNAME "ab" (4 + 2 + 2 bytes, a null
+        // item, then zeros to 12 bytes), §6.6 BYE with reason "x".
+        let pkt: [u8; 56] = [
+            0x80, 200, 0, 6, 0, 0, 0, 7, // SR, length 6 words, SSRC 7
+            0x83, 0xAA, 0xBB, 0xCC, 0x40, 0, 0, 0, // NTP 0x83AABBCC.40000000
+            0, 0, 0x03, 0xE8, 0, 0, 0, 5, 0, 0, 0, 0xA0, // ts 1000, 5 packets, 160 octets
+            0x81, 202, 0, 3, 0, 0, 0, 7, // SDES, 1 chunk, length 3 words
+            1, 2, b'a', b'b', 0, 0, 0, 0, // CNAME "ab", null item, padding
+            0x81, 203, 0, 2, 0, 0, 0, 7, // BYE, 1 SSRC, length 2 words
+            1, b'x', 0, 0, // reason "x"
+        ];
+        let c = Compound::parse(&pkt).unwrap();
+        let p: Vec<_> = c.packets().collect();
+        assert_eq!(p.len(), 3);
+        let RtcpPacket::SenderReport(sr) = &p[0] else {
+            panic!("not an SR")
+        };
+        assert_eq!(sr.ssrc, 7);
+        assert_eq!(sr.info.ntp, 0x83AA_BBCC_4000_0000);
+        assert_eq!(ntp_middle(sr.info.ntp), 0xBBCC_4000);
+        assert_eq!(
+            (
+                sr.info.rtp_timestamp,
+                sr.info.packet_count,
+                sr.info.octet_count
+            ),
+            (1000, 5, 160)
+        );
+        assert_eq!(sr.blocks().count(), 0);
+        let RtcpPacket::Sdes(sdes) = &p[1] else {
+            panic!("not SDES")
+        };
+        let chunks: Vec<_> = sdes.chunks().map(|c| c.unwrap()).collect();
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].ssrc, 7);
+        assert_eq!(chunks[0].cname(), Some(&b"ab"[..]));
+        let RtcpPacket::Bye(bye) = &p[2] else {
+            panic!("not BYE")
+        };
+        assert_eq!(bye.ssrcs().collect::<Vec<_>>(), vec![7]);
+        assert_eq!(bye.reason, Some(&b"x"[..]));
+
+        // The builders produce the same bytes.
+        let mut built = Vec::new();
+        let info = SenderInfo {
+            ntp: 0x83AA_BBCC_4000_0000,
+            rtp_timestamp: 1000,
+            packet_count: 5,
+            octet_count: 160,
+        };
+        write_sr(&mut built, 7, &info, &[]).unwrap();
+        write_sdes(&mut built, &[(7, &[(SDES_CNAME, &b"ab"[..])])]).unwrap();
+        write_bye(&mut built, &[7], Some(b"x")).unwrap();
+        assert_eq!(built, pkt);
+    }
+
+    #[test]
+    fn unknown_types_pass_through() {
+        // RR (no blocks) followed by an RTPFB generic NACK (RFC 4585, PT 205, FMT 1).
+        let pkt = [
+            0x80, 201, 0, 1, 0, 0, 0, 1, // RR
+            0x81, 205, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x10, 0x00, 0x03,
+        ];
+        let c = Compound::parse(&pkt).unwrap();
+        let p: Vec<_> = c.packets().collect();
+        assert_eq!(p.len(), 2);
+        let RtcpPacket::Unknown { pt, count, body } = &p[1] else {
+            panic!("NACK should pass through as Unknown")
+        };
+        assert_eq!((*pt, *count, body.len()), (205, 1, 12));
     }
 
     #[test]

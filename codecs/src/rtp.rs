@@ -43,12 +43,21 @@ pub enum RtpError {
     /// A header extension element is malformed or cannot be encoded.
     #[error("malformed header extension element")]
     BadExtensionElement,
+    /// More than 15 CSRCs were given to the builder (the CC field has 4 bits).
+    #[error("{0} CSRCs given, at most 15 fit in an RTP header")]
+    TooManyCsrcs(usize),
+    /// A payload type above 127 was given to the builder (the PT field has 7 bits).
+    #[error("payload type {0} is above 127")]
+    BadPayloadType(u8),
 }
 
 /// A validated, borrowed view of an RTP packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RtpPacket<'a> {
     buf: &'a [u8],
+    // The fixed header as an array, so the accessors compile to plain loads with no bounds
+    // checks.
+    fixed: &'a [u8; FIXED_HEADER_LEN],
     header_len: usize,
     payload_end: usize,
 }
@@ -57,10 +66,10 @@ impl<'a> RtpPacket<'a> {
     /// Parses and validates `buf` as an RTP packet. Never panics.
     #[inline]
     pub fn parse(buf: &'a [u8]) -> Result<RtpPacket<'a>, RtpError> {
-        if buf.len() < FIXED_HEADER_LEN {
+        let Some(fixed) = buf.first_chunk::<FIXED_HEADER_LEN>() else {
             return Err(RtpError::TooShort(buf.len()));
-        }
-        let b0 = buf[0];
+        };
+        let b0 = fixed[0];
         if b0 >> 6 != 2 {
             return Err(RtpError::BadVersion(b0 >> 6));
         }
@@ -89,6 +98,7 @@ impl<'a> RtpPacket<'a> {
         }
         Ok(RtpPacket {
             buf,
+            fixed,
             header_len,
             payload_end,
         })
@@ -96,57 +106,57 @@ impl<'a> RtpPacket<'a> {
 
     /// The version field (always 2 for a parsed packet).
     pub fn version(&self) -> u8 {
-        self.buf[0] >> 6
+        self.fixed[0] >> 6
     }
 
     /// Whether the padding bit is set.
     pub fn padding(&self) -> bool {
-        self.buf[0] & 0x20 != 0
+        self.fixed[0] & 0x20 != 0
     }
 
     /// Whether a header extension is present.
     pub fn has_extension(&self) -> bool {
-        self.buf[0] & 0x10 != 0
+        self.fixed[0] & 0x10 != 0
     }
 
     /// Number of CSRC identifiers.
     pub fn csrc_count(&self) -> u8 {
-        self.buf[0] & 0x0F
+        self.fixed[0] & 0x0F
     }
 
     /// The marker bit (for audio: the first packet of a talkspurt).
     #[inline]
     pub fn marker(&self) -> bool {
-        self.buf[1] & 0x80 != 0
+        self.fixed[1] & 0x80 != 0
     }
 
     /// The payload type.
     #[inline]
     pub fn payload_type(&self) -> u8 {
-        self.buf[1] & 0x7F
+        self.fixed[1] & 0x7F
     }
 
     /// The sequence number.
     #[inline]
     pub fn sequence(&self) -> u16 {
-        u16::from_be_bytes([self.buf[2], self.buf[3]])
+        u16::from_be_bytes([self.fixed[2], self.fixed[3]])
     }
 
     /// The RTP timestamp.
     #[inline]
     pub fn timestamp(&self) -> u32 {
-        u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]])
+        u32::from_be_bytes([self.fixed[4], self.fixed[5], self.fixed[6], self.fixed[7]])
     }
 
     /// The synchronisation source.
     #[inline]
     pub fn ssrc(&self) -> u32 {
-        u32::from_be_bytes([self.buf[8], self.buf[9], self.buf[10], self.buf[11]])
+        u32::from_be_bytes([self.fixed[8], self.fixed[9], self.fixed[10], self.fixed[11]])
     }
 
     /// The contributing sources.
     pub fn csrcs(&self) -> impl Iterator<Item = u32> + 'a {
-        let n = self.csrc_count() as usize;
+        let n = usize::from(self.csrc_count());
         self.buf[FIXED_HEADER_LEN..FIXED_HEADER_LEN + 4 * n]
             .chunks_exact(4)
             .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
@@ -396,8 +406,11 @@ pub struct RtpHeader<'a> {
 impl RtpHeader<'_> {
     /// Total packet length for `payload_len` bytes of payload.
     pub fn packet_len(&self, payload_len: usize) -> Result<usize, RtpError> {
-        if self.csrcs.len() > 15 || self.payload_type > 127 {
-            return Err(RtpError::BadExtensionElement);
+        if self.csrcs.len() > 15 {
+            return Err(RtpError::TooManyCsrcs(self.csrcs.len()));
+        }
+        if self.payload_type > 127 {
+            return Err(RtpError::BadPayloadType(self.payload_type));
         }
         let ext = match &self.extension {
             Some(e) => 4 + e.body_len()?,
@@ -457,7 +470,8 @@ impl RtpHeader<'_> {
         Ok(len)
     }
 
-    /// Writes into a fixed slice; returns the packet length.
+    /// Writes into a fixed slice; returns the packet length. Fails with
+    /// [`RtpError::BufferTooSmall`] if `out` is too short.
     pub fn write_into(&self, out: &mut [u8], payload: &[u8]) -> Result<usize, RtpError> {
         let mut w = &mut out[..];
         self.write(&mut w, payload)
@@ -562,6 +576,68 @@ mod tests {
             .map(|e| e.unwrap())
             .collect();
         assert_eq!(got, vec![(1, &[0xAA][..]), (3, &[1, 2, 3][..])]);
+    }
+
+    #[test]
+    fn builder_rejects_unencodable_headers() {
+        let csrcs = [0u32; 16];
+        let h = RtpHeader {
+            csrcs: &csrcs,
+            ..Default::default()
+        };
+        assert_eq!(
+            h.write(&mut Vec::new(), &[]),
+            Err(RtpError::TooManyCsrcs(16))
+        );
+        let h = RtpHeader {
+            payload_type: 128,
+            ..Default::default()
+        };
+        assert_eq!(
+            h.write(&mut Vec::new(), &[]),
+            Err(RtpError::BadPayloadType(128))
+        );
+        let mut small = [0u8; 20];
+        assert_eq!(
+            RtpHeader::default().write_into(&mut small, &[0; 9]),
+            Err(RtpError::BufferTooSmall { need: 21, have: 20 })
+        );
+    }
+
+    #[test]
+    fn two_byte_extension_hand_written() {
+        // RFC 8285 §4.3 layout: 0x100 | appbits, length in words, then id, len, data.
+        let pkt = [
+            0x90, 0x00, 0x00, 0x01, 0, 0, 0, 2, 0, 0, 0, 3, // V=2 X=1
+            0x10, 0x00, 0x00, 0x02, // profile 0x1000, 2 words
+            0x07, 0x00, // id 7, empty
+            0x09, 0x02, 0xAB, 0xCD, // id 9, 2 bytes
+            0x00, 0x00, // padding
+            0x42, // payload
+        ];
+        let p = RtpPacket::parse(&pkt).unwrap();
+        assert_eq!(p.header_len(), 24);
+        assert_eq!(p.payload(), &[0x42]);
+        let els: Vec<_> = p.extension().unwrap().elements().collect();
+        assert_eq!(els, vec![Ok((7, &[][..])), Ok((9, &[0xAB, 0xCD][..]))]);
+    }
+
+    #[test]
+    fn one_byte_element_overrun_is_one_error() {
+        // id 2 claims 4 bytes (L=3) but only 3 remain in the one-word block.
+        let ext = HeaderExtension {
+            profile: ONE_BYTE_PROFILE,
+            data: &[0x23, 1, 2, 3],
+        };
+        let els: Vec<_> = ext.elements().collect();
+        assert_eq!(els, vec![Err(RtpError::BadExtensionElement)]);
+        // id 15 stops processing without an error.
+        let ext = HeaderExtension {
+            profile: ONE_BYTE_PROFILE,
+            data: &[0x10, 0xAA, 0xF0, 0x00],
+        };
+        let els: Vec<_> = ext.elements().collect();
+        assert_eq!(els, vec![Ok((1, &[0xAA][..]))]);
     }
 
     #[test]

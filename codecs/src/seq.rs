@@ -127,7 +127,7 @@ impl SeqExtender {
                 self.cycles += 1 << 16;
             }
             self.max_seq = seq;
-        } else if udelta <= u16::MAX - MAX_MISORDER {
+        } else if u32::from(udelta) <= (1 << 16) - u32::from(MAX_MISORDER) {
             // A very large jump: accept it only if the next packet follows it (the source
             // restarted), as RFC 3550 A.1 does.
             if u32::from(seq) == self.bad_seq {
@@ -249,6 +249,37 @@ mod tests {
         assert_eq!(s.update(20000), SeqUpdate::Jump);
         assert_eq!(s.update(20001), SeqUpdate::Accepted(20001));
         assert_eq!(s.base(), 20001);
+    }
+
+    #[test]
+    fn dropout_and_misorder_boundaries() {
+        // RFC 3550 A.1: udelta < MAX_DROPOUT is in order; udelta <= 65536 - MAX_MISORDER is a
+        // jump; anything closer behind the maximum is a reordered packet.
+        let mut s = SeqExtender::without_probation();
+        assert_eq!(s.update(1000), SeqUpdate::Accepted(1000));
+        assert_eq!(s.update(1000 + 2999), SeqUpdate::Accepted(3999));
+        assert_eq!(s.update(3999 + 3000), SeqUpdate::Jump);
+        // 99 behind the max: reordered (udelta = 65437).
+        assert_eq!(s.update(3999 - 99), SeqUpdate::Late(3900));
+        // 100 behind the max: udelta = 65436 = 65536 - MAX_MISORDER, treated as a jump.
+        assert_eq!(s.update(3999 - 100), SeqUpdate::Jump);
+        // Its successor is only 99 behind the max, so it lands in the reorder branch before
+        // any bad_seq check, exactly as in A.1.
+        assert_eq!(s.update(3900), SeqUpdate::Late(3900));
+        // A jump followed by its successor restarts the source there.
+        assert_eq!(s.update(20000), SeqUpdate::Jump);
+        assert_eq!(s.update(20001), SeqUpdate::Accepted(20001));
+        assert_eq!(s.base(), 20001);
+        assert_eq!(s.received(), 1);
+    }
+
+    #[test]
+    fn probation_restarts_on_a_gap() {
+        let mut s = SeqExtender::new();
+        assert_eq!(s.update(10), SeqUpdate::Probation);
+        assert_eq!(s.update(12), SeqUpdate::Probation); // not sequential: probation restarts
+        assert_eq!(s.update(13), SeqUpdate::Accepted(13));
+        assert_eq!(s.base(), 13);
     }
 
     #[test]

@@ -72,6 +72,22 @@ impl TelephoneEvent {
     pub fn digit(&self) -> Option<char> {
         event_to_char(self.event)
     }
+
+    /// The DTMF character for this event (`0`–`9`, `*`, `#`, `A`–`D`), if it is one of 0–15.
+    pub fn to_char(&self) -> Option<char> {
+        event_to_char(self.event)
+    }
+
+    /// The first block of a new DTMF event for character `c` (not ended, duration 0), or
+    /// `None` for a character that is not a DTMF digit.
+    pub fn from_char(c: char, volume: u8) -> Option<TelephoneEvent> {
+        Some(TelephoneEvent {
+            event: char_to_event(c)?,
+            end: false,
+            volume,
+            duration: 0,
+        })
+    }
 }
 
 /// Every block of a payload.
@@ -146,5 +162,9 @@ mod tests {
         }
         assert_eq!(char_to_event('x'), None);
         assert_eq!(event_to_char(16), None);
+        let e = TelephoneEvent::from_char('#', 10).unwrap();
+        assert_eq!((e.event, e.end, e.volume, e.duration), (11, false, 10, 0));
+        assert_eq!(e.to_char(), Some('#'));
+        assert_eq!(TelephoneEvent::from_char('E', 10), None);
     }
 }

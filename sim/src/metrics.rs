@@ -17,6 +17,9 @@ pub struct Level {
     full_at: f64,
     /// Highest value seen.
     pub peak: f64,
+    /// Interval of `last` and the time that interval ends (saves a division per update).
+    cur: usize,
+    cur_end: f64,
 }
 
 impl Level {
@@ -30,6 +33,8 @@ impl Level {
             full_time: Vec::new(),
             full_at,
             peak: 0.0,
+            cur: 0,
+            cur_end: interval,
         }
     }
 
@@ -64,12 +69,11 @@ impl Level {
             return;
         }
         // Fast path: still inside the interval of the last change.
-        let idx = (self.last / self.interval) as usize;
-        if idx < self.area.len() && t <= (idx + 1) as f64 * self.interval {
+        if t <= self.cur_end && self.cur < self.area.len() {
             let dt = t - self.last;
-            self.area[idx] += self.value * dt;
+            self.area[self.cur] += self.value * dt;
             if self.value >= self.full_at {
-                self.full_time[idx] += dt;
+                self.full_time[self.cur] += dt;
             }
             self.last = t;
             return;
@@ -90,6 +94,12 @@ impl Level {
             a = end;
         }
         self.last = t;
+        self.cur = (t / self.interval) as usize;
+        self.cur_end = (self.cur + 1) as f64 * self.interval;
+        if self.area.len() <= self.cur {
+            self.area.resize(self.cur + 1, 0.0);
+            self.full_time.resize(self.cur + 1, 0.0);
+        }
     }
 
     /// ∫ value dt over the intervals that start before `t` (the open hours when `t` is the

@@ -98,6 +98,25 @@ impl Kernel {
         self.heap.push(Entry { key, ev });
     }
 
+    /// Time of the next event, if any (now, when an event is due at this instant).
+    #[inline]
+    pub fn peek_time(&self) -> Option<f64> {
+        if !self.immediate.is_empty() {
+            return Some(self.now);
+        }
+        self.heap.peek().map(Entry::time)
+    }
+
+    /// Moves the clock to `t` for an event the model keeps outside the queue (a stream it
+    /// merges itself, such as arrivals). `t` must not be before now or after the next
+    /// queued event.
+    #[inline]
+    pub fn advance_to(&mut self, t: f64) {
+        debug_assert!(t >= self.now && self.peek_time().is_none_or(|p| t <= p));
+        self.now = t;
+        self.processed += 1;
+    }
+
     /// Takes the next event and advances the clock to it.
     #[inline]
     pub fn pop(&mut self) -> Option<(f64, Event)> {

@@ -228,15 +228,21 @@ pub struct RunMetrics {
     pub trunk_capacity: Option<u32>,
     /// IVR ports (None: no IVR).
     pub ivr_ports: Option<u32>,
+    /// The interval `at` last resolved, and its bounds (saves a division per count).
+    pub(crate) cur: (usize, f64, f64),
 }
 
 impl RunMetrics {
     /// Counts of the interval containing `t`.
     #[inline]
     pub fn at(&mut self, t: f64, interval: f64) -> &mut Counts {
-        let i = (t / interval) as usize;
-        if self.intervals.len() <= i {
-            self.intervals.resize(i + 1, Counts::default());
+        let (mut i, start, end) = self.cur;
+        if !(start <= t && t < end) {
+            i = (t / interval) as usize;
+            self.cur = (i, i as f64 * interval, (i + 1) as f64 * interval);
+            if self.intervals.len() <= i {
+                self.intervals.resize(i + 1, Counts::default());
+            }
         }
         &mut self.intervals[i]
     }

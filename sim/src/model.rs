@@ -22,7 +22,6 @@ use crate::metrics::{Counts, Level, RunMetrics};
 use crate::rng::{Stream, stream};
 use crate::scenario::Scenario;
 
-const ARRIVAL: u8 = 0;
 const REDIAL: u8 = 1;
 const IVR_HANGUP: u8 = 2;
 const IVR_DONE: u8 = 3;
@@ -205,6 +204,7 @@ impl<'s> Run<'s> {
                 events: 0,
                 trunk_capacity,
                 ivr_ports,
+                cur: (0, 1.0, 0.0), // empty range: the first `at` resolves it
             },
             vip_below,
         })
@@ -236,20 +236,24 @@ impl<'s> Run<'s> {
                 },
             );
         }
-        if let Some(t) = arrivals.next(&mut self.rng.arrivals, self.sc.duration_s) {
-            self.k.schedule(
-                t,
-                Event {
-                    kind: ARRIVAL,
-                    a: 0,
-                    b: 0,
-                },
-            );
-        }
+        // Arrivals are one ordered stream: they are merged with the event queue here instead
+        // of passing through it, which saves a push and a pop per call.
+        let mut next_arrival = arrivals.next(&mut self.rng.arrivals, self.sc.duration_s);
         // The time of the last event that changed anything. Stale events (a patience timer of
         // a caller already answered) can lie far in the future and must not stretch the run.
         let mut last_active = 0.0;
-        while let Some((t, ev)) = self.k.pop() {
+        loop {
+            if let Some(ta) = next_arrival
+                && self.k.peek_time().is_none_or(|tq| ta < tq)
+            {
+                self.k.advance_to(ta);
+                last_active = ta;
+                let caller = self.rng.callers.random_range(0..self.sc.callers.population);
+                self.arrive(ta, caller, 1)?;
+                next_arrival = arrivals.next(&mut self.rng.arrivals, self.sc.duration_s);
+                continue;
+            }
+            let Some((t, ev)) = self.k.pop() else { break };
             let stale = matches!(ev.kind, IVR_HANGUP | IVR_DONE | PATIENCE | TALK_END)
                 && self.live(ev).is_none()
                 || ev.kind == ANSWER && self.agents[ev.a as usize].token != ev.b;
@@ -258,13 +262,6 @@ impl<'s> Run<'s> {
             }
             last_active = t;
             match ev.kind {
-                ARRIVAL => {
-                    let caller = self.rng.callers.random_range(0..self.sc.callers.population);
-                    self.arrive(t, caller, 1)?;
-                    if let Some(next) = arrivals.next(&mut self.rng.arrivals, self.sc.duration_s) {
-                        self.k.schedule(next, ev);
-                    }
-                }
                 REDIAL => {
                     let (caller, attempt) = self.redials[ev.a as usize];
                     self.arrive(t, caller, attempt)?;

@@ -394,25 +394,9 @@ fn callback_entries_expire_by_age() {
     assert_eq!(acd.stats().callback_expired, 1);
 }
 
-#[test]
-fn sticky_agent_waits_for_the_last_agent() {
-    let mut cfg = AcdConfig::single_queue(2, Policy::LongestIdle);
-    cfg.sticky_wait_s = Some(20.0);
-    let mut acd = ready(cfg, &[0, 1], 0.0);
-    let c = acd.call_arrived(5.0, q(0), 42).unwrap();
-    let a = offers(&drain(&mut acd))[0].1;
-    acd.agent_answered(5.5, a).unwrap();
-    acd.call_ended(60.0, c).unwrap();
-    // The caller rings back while their agent is in wrap-up: the other agent is idle, but
-    // the call waits for the sticky agent.
-    let again = acd.call_arrived(61.0, q(0), 42).unwrap();
-    assert!(offers(&drain(&mut acd)).is_empty());
-    acd.wrap_up_done(65.0, a).unwrap();
-    assert_eq!(offers(&drain(&mut acd)), vec![(again, a)]);
-}
-
-#[test]
-fn sticky_wait_expires_to_any_agent() {
+/// Caller 42 is served by an agent who then goes into wrap-up; at t = 61 the caller rings
+/// back. Returns the ACD, the agent, the new call and the actions of its arrival.
+fn sticky_callback_scenario() -> (Acd, AgentId, CallId, Vec<Action>) {
     let mut cfg = AcdConfig::single_queue(2, Policy::LongestIdle);
     cfg.sticky_wait_s = Some(20.0);
     let mut acd = ready(cfg, &[0, 1], 0.0);
@@ -422,6 +406,21 @@ fn sticky_wait_expires_to_any_agent() {
     acd.call_ended(60.0, c).unwrap();
     let again = acd.call_arrived(61.0, q(0), 42).unwrap();
     let acts = drain(&mut acd);
+    (acd, a, again, acts)
+}
+
+#[test]
+fn sticky_agent_waits_for_the_last_agent() {
+    // The other agent is idle, but the call waits for the sticky agent in wrap-up.
+    let (mut acd, a, again, acts) = sticky_callback_scenario();
+    assert!(offers(&acts).is_empty());
+    acd.wrap_up_done(65.0, a).unwrap();
+    assert_eq!(offers(&drain(&mut acd)), vec![(again, a)]);
+}
+
+#[test]
+fn sticky_wait_expires_to_any_agent() {
+    let (mut acd, a, again, acts) = sticky_callback_scenario();
     let (at, timer) = acts
         .iter()
         .find_map(|x| match x {

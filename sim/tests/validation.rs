@@ -167,3 +167,42 @@ fn the_case_rebuild_raises_answered_calls() {
     assert!(before.rates.trunk_loss_share > 0.8 * before.rates.total_loss_share);
     assert!(after.counts.answered > 1.3 * before.counts.answered);
 }
+
+#[test]
+fn profile_csv_is_read_relative_to_the_scenario_file() {
+    let dir = std::env::temp_dir().join(format!("tandem-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("day.csv"),
+        "time,per_min\n00:00,0\n00:10,60\n00:20,0\n",
+    )
+    .unwrap();
+    let path = dir.join("s.toml");
+    std::fs::write(
+        &path,
+        "name = \"csv\"\nduration_s = 1800\nreplications = 4\n[arrivals]\nkind = \"profile\"\ncsv = \"day.csv\"\n\
+         [queue]\npatience = { kind = \"exponential\", mean = 60 }\n[agents]\ncount = 200\n\
+         talk = { kind = \"exponential\", mean = 30 }\n",
+    )
+    .unwrap();
+    let sc = Scenario::load(&path).unwrap();
+    let r = simulate(&sc, 2, &|_| {}).unwrap();
+    // 60 calls/min for 10 minutes and nothing else: about 600 per replication, all between
+    // minute 10 and minute 20.
+    assert!(
+        (r.counts.offered - 600.0).abs() < 60.0,
+        "{}",
+        r.counts.offered
+    );
+    let outside: f64 = r
+        .intervals
+        .iter()
+        .filter(|i| i.start_s < 600.0 || i.start_s >= 1200.0)
+        .map(|i| i.counts.offered)
+        .sum();
+    assert_eq!(outside, 0.0);
+    std::fs::write(dir.join("day.csv"), "00:00,1\nlater,2\n").unwrap();
+    let e = Scenario::load(&path).unwrap_err().to_string();
+    assert!(e.contains("day.csv:2"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

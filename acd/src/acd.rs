@@ -827,6 +827,14 @@ impl Acd {
         self.idle.drop_stale_front(|a, key| {
             agents[a as usize].state == AgentState::Idle && agents[a as usize].idle_key == key
         });
+        // Fast path: the longest-idle agent is at the front (the list starts with a live
+        // entry after the cleanup above) and usually has the skill.
+        if self.cfg.policy == Policy::LongestIdle
+            && let Some(a) = self.idle.front()
+            && agents[a as usize].level(q).is_some()
+        {
+            return Some(AgentId(a));
+        }
         let mut eligible = self
             .idle
             .live(|a, key| {

@@ -46,6 +46,11 @@ impl IdleList {
         }
     }
 
+    /// The front entry's agent (live after [`drop_stale_front`](Self::drop_stale_front)).
+    pub fn front(&self) -> Option<u32> {
+        self.entries.front().map(|&(_, a)| a)
+    }
+
     /// Live agents, longest idle first.
     pub fn live<'a>(
         &'a self,

@@ -4,7 +4,9 @@
 //! the same inputs always give the same order. The queue is a binary heap of 24-byte
 //! entries: with the few thousand events pending in a call-centre model it stays in cache.
 //! Events due at the current instant (zero ring delay, zero wrap-up) skip the heap through a
-//! FIFO, which takes them before any later-scheduled heap entry of the same time.
+//! FIFO and run before anything else due at that instant: a decision's immediate
+//! consequences happen before unrelated events that merely share its time stamp. (A
+//! hand-written 4-ary heap measured 7% more instructions per call than `std`'s binary heap.)
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -147,6 +149,32 @@ mod tests {
         assert_eq!(order, vec![2, 4, 1, 3]);
         assert_eq!(k.now(), 5.0);
         assert_eq!(k.processed(), 4);
+    }
+
+    proptest::proptest! {
+        /// Against a reference: a list sorted by (time, immediate first, insertion order).
+        #[test]
+        fn pops_in_time_then_insertion_order(ops in proptest::collection::vec((0u8..4, 0u32..50), 1..400)) {
+            let mut k = Kernel::new();
+            let mut reference: Vec<(f64, u8, u64, u32)> = Vec::new();
+            let mut seq = 0u64;
+            for (op, dt) in ops {
+                if op == 0 {
+                    if let Some((t, e)) = k.pop() {
+                        reference.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+                        let want = reference.remove(0);
+                        proptest::prop_assert_eq!((t, e.a), (want.0, want.3));
+                    } else {
+                        proptest::prop_assert!(reference.is_empty());
+                    }
+                } else {
+                    seq += 1;
+                    let t = k.now() + f64::from(dt);
+                    k.schedule(t, Event { kind: 0, a: seq as u32, b: 0 });
+                    reference.push((t, u8::from(dt != 0), seq, seq as u32));
+                }
+            }
+        }
     }
 
     #[test]

@@ -101,6 +101,7 @@ pub struct Run<'s> {
     shift_times: Vec<f64>,
     m: RunMetrics,
     vip_below: u64,
+    numbered_callers: bool,
 }
 
 impl<'s> Run<'s> {
@@ -207,6 +208,10 @@ impl<'s> Run<'s> {
                 cur: (0, 1.0, 0.0), // empty range: the first `at` resolves it
             },
             vip_below,
+            numbered_callers: sc.callers.vip_fraction > 0.0
+                || sc.callers.blacklist_fraction > 0.0
+                || sc.callers.sticky_wait_s.is_some()
+                || sc.callback.is_some(),
         })
     }
 
@@ -248,7 +253,13 @@ impl<'s> Run<'s> {
             {
                 self.k.advance_to(ta);
                 last_active = ta;
-                let caller = self.rng.callers.random_range(0..self.sc.callers.population);
+                // Caller numbers matter only to the VIP and blacklist lists, sticky agents and
+                // callback de-duplication; without those every caller is anonymous.
+                let caller = if self.numbered_callers {
+                    self.rng.callers.random_range(0..self.sc.callers.population)
+                } else {
+                    u64::MAX
+                };
                 self.arrive(ta, caller, 1)?;
                 next_arrival = arrivals.next(&mut self.rng.arrivals, self.sc.duration_s);
                 continue;

@@ -34,7 +34,7 @@ pub fn render(report: &Report, sc: &Scenario) -> String {
     let ci = |k: &str| report.ci95.get(k).copied().unwrap_or(0.0) * 100.0;
     h.push_str("<h2>Where calls went</h2><table><tr><th>stage</th><th>calls</th><th>share of offered</th></tr>");
     let rows = [
-        ("offered", c.offered, 1.0, 0.0),
+        ("offered", c.offered, 1.0, NO_CI),
         (
             "1. trunk loss",
             c.trunk_lost,
@@ -59,36 +59,47 @@ pub fn render(report: &Report, sc: &Scenario) -> String {
             r.ring_loss_share,
             ci("ring_loss_share"),
         ),
-        ("answered", c.answered, c.answered / c.offered.max(1.0), 0.0),
+        (
+            "answered",
+            c.answered,
+            c.answered / c.offered.max(1.0),
+            NO_CI,
+        ),
         (
             "IVR self-service",
             c.ivr_completed,
             c.ivr_completed / c.offered.max(1.0),
-            0.0,
+            NO_CI,
         ),
         (
             "callback offered",
             c.callback_offered,
             c.callback_offered / c.offered.max(1.0),
-            0.0,
+            NO_CI,
         ),
         (
             "callback served",
             c.callback_served,
             c.callback_served / c.offered.max(1.0),
-            0.0,
+            NO_CI,
         ),
         (
             "callback expired",
             c.callback_expired,
             c.callback_expired / c.offered.max(1.0),
-            0.0,
+            NO_CI,
         ),
     ];
     for (name, n, share, hw) in rows {
+        // Half-widths exist for the loss shares, and only across several replications.
+        let pm = if hw >= 0.0 && report.replications > 1 {
+            format!(" ± {hw:.2}")
+        } else {
+            String::new()
+        };
         let _ = write!(
             h,
-            "<tr><td>{name}</td><td>{n:.0}</td><td>{:.2}% ± {hw:.2}</td></tr>",
+            "<tr><td>{name}</td><td>{n:.0}</td><td>{:.2}%{pm}</td></tr>",
             share * 100.0
         );
     }
@@ -190,6 +201,9 @@ pub fn render(report: &Report, sc: &Scenario) -> String {
     h.push_str("</body></html>\n");
     h
 }
+
+/// Marks a row without a confidence interval.
+const NO_CI: f64 = -1.0;
 
 fn chart(h: &mut String, title: &str, xs: &[f64], series: &[(&str, &str, Vec<f64>)]) {
     let (w, ht, pad) = (900.0, 220.0, 40.0);

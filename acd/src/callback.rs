@@ -1,9 +1,13 @@
 //! The callback list: bounded, de-duplicated by number, with expiry and retries.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::BuildHasherDefault;
 
 use crate::config::CallbackConfig;
-use crate::types::{CallbackId, QueueId, Time};
+use crate::lists::NumberHasher;
+use crate::types::{AgentId, CallbackId, QueueId, Time};
+
+type Build = BuildHasherDefault<NumberHasher>;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry {
@@ -14,12 +18,16 @@ pub(crate) struct Entry {
     pub attempts: u32,
 }
 
-/// Pending callbacks in the order they will be dialled.
+/// Pending callbacks in the order they will be dialled, and those being dialled.
+///
+/// The list is bounded by configuration and callbacks are rare next to inbound calls, so
+/// pending entries sit in a plain deque that is scanned for expiry; numbers and dials in
+/// progress are hashed for the de-duplication and result look-ups.
 #[derive(Debug, Default)]
 pub(crate) struct CallbackList {
     pending: VecDeque<Entry>,
-    numbers: HashSet<u64>,
-    dialling: HashMap<CallbackId, Entry>,
+    numbers: HashSet<u64, Build>,
+    dialling: HashMap<u64, (Entry, AgentId), Build>,
     next_id: u64,
 }
 
@@ -66,6 +74,7 @@ impl CallbackList {
         &mut self,
         cfg: &CallbackConfig,
         now: Time,
+        agent: AgentId,
         can_serve: impl Fn(QueueId) -> bool,
         expired: &mut Vec<Entry>,
     ) -> Option<Entry> {
@@ -80,7 +89,7 @@ impl CallbackList {
             }
             if can_serve(e.queue) {
                 self.pending.remove(i);
-                self.dialling.insert(e.id, e);
+                self.dialling.insert(e.id.0, (e, agent));
                 return Some(e);
             }
             i += 1;
@@ -101,26 +110,36 @@ impl CallbackList {
         });
     }
 
-    /// The outcome of a dial. Returns the entry if it is finished: served (answered) or out
-    /// of attempts; an unanswered entry with attempts left goes to the back of the list.
+    /// The outcome of a dial: the dialling agent, and the entry if it is finished — served
+    /// (answered) or out of attempts; an unanswered entry with attempts left goes to the back
+    /// of the list. `None` if `id` is not being dialled.
     pub fn finish_dial(
         &mut self,
         cfg: &CallbackConfig,
         id: CallbackId,
         answered: bool,
-    ) -> Option<(Entry, bool)> {
-        let mut e = self.dialling.remove(&id)?;
+    ) -> Option<(AgentId, Option<Entry>)> {
+        let (mut e, agent) = self.dialling.remove(&id.0)?;
         e.attempts += 1;
         if answered || e.attempts >= cfg.max_attempts {
             self.numbers.remove(&e.number);
-            Some((e, answered))
+            Some((agent, Some(e)))
         } else {
             self.pending.push_back(e);
-            None
+            Some((agent, None))
         }
     }
 
-    pub fn is_dialling(&self, id: CallbackId) -> bool {
-        self.dialling.contains_key(&id)
+    /// Entries waiting to be dialled (not being dialled).
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// When the oldest pending entry expires.
+    pub fn next_expiry(&self, cfg: &CallbackConfig) -> Option<Time> {
+        self.pending
+            .iter()
+            .map(|e| e.created + cfg.expire_after_s)
+            .min_by(f64::total_cmp)
     }
 }

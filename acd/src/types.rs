@@ -69,10 +69,6 @@ impl AgentState {
         AgentState::Talking,
         AgentState::AfterCallWork,
     ];
-
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// Where a call inside the ACD is.
@@ -199,6 +195,8 @@ pub struct CallRecord {
     pub queue: QueueId,
     /// When the call reached the ACD.
     pub arrived: Time,
+    /// When the call first joined a queue (`None`: it never waited in one).
+    pub queued: Option<Time>,
     /// When an agent answered.
     pub answered: Option<Time>,
     /// When the call left the ACD.

@@ -176,13 +176,13 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
             }
             Op::CallbackOutcome(answered) => {
                 if let Some(id) = dialling.pop() {
-                    let agent = (0..4).map(AgentId).find(|a| {
-                        acd.agent_state(*a) == Some(AgentState::Ringing)
-                            && !agent_call.contains_key(a)
-                    });
                     if let Some(c) = acd.callback_result(now, id, answered).unwrap() {
                         callback_calls += 1;
-                        agent_call.insert(agent.unwrap(), c);
+                        let Some(CallState::Talking(a)) = acd.call_state(c) else {
+                            return Err(TestCaseError::fail("answered callback is not talking"));
+                        };
+                        prop_assert!(!agent_call.contains_key(&a), "dialler holds a call");
+                        agent_call.insert(a, c);
                     }
                 }
             }

@@ -1,0 +1,267 @@
+//! Call commands: arrival, abandon, end of talk, timers and callback outcomes.
+
+use crate::acd::{Acd, Call, VIP_PRIORITY};
+use crate::config::OverflowTrigger;
+use crate::types::*;
+
+impl Acd {
+    // ----- call commands -----
+
+    /// A call reaches the ACD for `queue` from `caller` (the caller's number; any fixed value
+    /// such as 0 for anonymous callers). Returns its id; decisions follow through
+    /// [`poll_action`](Self::poll_action).
+    pub fn call_arrived(
+        &mut self,
+        now: Time,
+        queue: QueueId,
+        caller: u64,
+    ) -> Result<CallId, AcdError> {
+        if queue.0 as usize >= self.staffed.len() {
+            return Err(AcdError::UnknownQueue(queue));
+        }
+        self.last_now = now;
+        self.stats.offered += 1;
+        // Caller lists and the sticky agent cost nothing when none is in use.
+        let by_caller = self.lists.active() || self.cfg.sticky_wait_s.is_some();
+        let vip = by_caller && self.lists.is_vip(caller);
+        let c = self.alloc(Call {
+            generation: 0,
+            state: CallState::Queued(queue),
+            queue,
+            priority: if vip { VIP_PRIORITY } else { 0 },
+            order: 0,
+            caller,
+            arrived: now,
+            first_queued: None,
+            answered: None,
+            sticky: None,
+            callback: false,
+        });
+        let mut waits_for_agent = false;
+        if by_caller {
+            match self.route_by_caller(now, c, queue, caller) {
+                None => return Ok(c),
+                Some(waits) => waits_for_agent = waits,
+            }
+        }
+        if !waits_for_agent && let Some(a) = self.pick_agent(queue) {
+            self.offer(now, c, a);
+            return Ok(c);
+        }
+        // No agent now: rules that look at the queue on arrival.
+        for i in 0..self.cfg.queues[queue.0 as usize].overflow.len() {
+            let r = self.cfg.queues[queue.0 as usize].overflow[i];
+            let fire = match r.trigger {
+                OverflowTrigger::QueueLengthAtLeast(n) => self.queue_len(queue) as u32 >= n,
+                OverflowTrigger::ExpectedWaitAtLeast(w) => self.expected_wait(queue) >= w,
+                OverflowTrigger::WaitAtLeast(_) => false,
+            };
+            if fire && self.apply_overflow(now, c, queue, r.target) {
+                return Ok(c);
+            }
+        }
+        if let Some(cb) = self.cfg.callback
+            && !vip
+            && self.expected_wait(queue) >= cb.offer_when_expected_wait_s
+            && self.offer_callback(now, c, queue)
+        {
+            return Ok(c);
+        }
+        self.enqueue(now, c, queue, false);
+        Ok(c)
+    }
+
+    /// Routing by caller number: blacklist, VIP set agent, sticky agent. `None`: the call was
+    /// dealt with; `Some(true)`: it waits for its sticky agent; `Some(false)`: route normally.
+    fn route_by_caller(
+        &mut self,
+        now: Time,
+        c: CallId,
+        queue: QueueId,
+        caller: u64,
+    ) -> Option<bool> {
+        if self.lists.is_blacklisted(caller) {
+            self.release(now, c, Terminal::Rejected);
+            return None;
+        }
+        // A VIP with a set agent goes to that agent when idle.
+        if let Some(a) = self.lists.vip_agent(caller)
+            && self.agents[a.0 as usize].state == AgentState::Idle
+        {
+            self.offer(now, c, a);
+            return None;
+        }
+        // Sticky agent: the last agent who served this caller, if free or soon free.
+        if let Some(wait) = self.cfg.sticky_wait_s
+            && let Some(a) = self.lists.last_agent(caller)
+            && self.agents[a.0 as usize].serves(queue)
+        {
+            match self.agents[a.0 as usize].state {
+                AgentState::Idle => {
+                    self.offer(now, c, a);
+                    return None;
+                }
+                AgentState::Talking | AgentState::AfterCallWork | AgentState::Ringing => {
+                    self.calls[c.index()].sticky = Some((a, now + wait));
+                    self.agents[a.0 as usize]
+                        .sticky_waiters
+                        .push(c.index() as u32);
+                    self.actions.push_back(Action::ArmTimer {
+                        at: now + wait,
+                        timer: Timer::StickyExpired(c),
+                    });
+                    return Some(true);
+                }
+                _ => {}
+            }
+        }
+        Some(false)
+    }
+
+    /// The caller hung up while queued or ringing.
+    pub fn caller_abandoned(&mut self, now: Time, c: CallId) -> Result<(), AcdError> {
+        let state = self.call(c).ok_or(AcdError::UnknownCall(c))?.state;
+        self.last_now = now;
+        match state {
+            CallState::Queued(q) => {
+                self.waiting.remove(q.0 as usize, c.index() as u32);
+                self.clear_sticky(c);
+                self.finish(now, c, Terminal::AbandonedInQueue, None);
+                Ok(())
+            }
+            CallState::Ringing(a) => {
+                self.agents[a.0 as usize].call = None;
+                self.finish(now, c, Terminal::AbandonedRinging, None);
+                self.agent_free(now, a);
+                Ok(())
+            }
+            state => Err(AcdError::CallState {
+                call: c,
+                state,
+                command: "abandon",
+            }),
+        }
+    }
+
+    /// A timer the ACD armed has come due. Stale timers are ignored, so a driver never needs
+    /// to cancel one.
+    pub fn timer_fired(&mut self, now: Time, t: Timer) {
+        self.last_now = now;
+        match t {
+            Timer::RingTimeout(c, a) => {
+                if self.call(c).map(|x| x.state) == Some(CallState::Ringing(a)) {
+                    self.ring_no_answer(now, c, a, AgentState::NotReady);
+                }
+            }
+            Timer::Overflow(c, q, rule) => {
+                if self.call(c).map(|x| x.state) != Some(CallState::Queued(q)) {
+                    return;
+                }
+                let Some(r) = self.cfg.queues[q.0 as usize]
+                    .overflow
+                    .get(rule as usize)
+                    .copied()
+                else {
+                    return;
+                };
+                let call = self.calls[c.index()];
+                self.waiting.remove(q.0 as usize, c.index() as u32);
+                if !self.apply_overflow(now, c, q, r.target) {
+                    // Callback list full: the call keeps its place.
+                    self.waiting
+                        .insert(q.0 as usize, c.index() as u32, call.priority, call.order);
+                }
+            }
+            Timer::StickyExpired(c) => {
+                let Some(call) = self.call(c).copied() else {
+                    return;
+                };
+                if let CallState::Queued(q) = call.state
+                    && call.sticky.is_some()
+                {
+                    self.clear_sticky(c);
+                    if let Some(a) = self.pick_agent(q) {
+                        self.waiting.remove(q.0 as usize, c.index() as u32);
+                        self.offer(now, c, a);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The outcome of a callback dial. Answered: returns the outbound call, now talking,
+    /// which ends with [`call_ended`](Self::call_ended). Not answered: the agent is free and
+    /// the entry is retried later or expires.
+    pub fn callback_result(
+        &mut self,
+        now: Time,
+        id: CallbackId,
+        answered: bool,
+    ) -> Result<Option<CallId>, AcdError> {
+        let cb = self.cfg.callback.ok_or(AcdError::UnknownCallback(id))?;
+        let (a, finished) = self
+            .callbacks
+            .finish_dial(&cb, id, answered)
+            .ok_or(AcdError::UnknownCallback(id))?;
+        self.last_now = now;
+        self.agents[a.0 as usize].callback = None;
+        if answered && let Some(e) = finished {
+            self.stats.callback_served += 1;
+            let c = self.alloc(Call {
+                generation: 0,
+                state: CallState::Talking(a),
+                queue: e.queue,
+                priority: 0,
+                order: 0,
+                caller: e.number,
+                arrived: now,
+                first_queued: None,
+                answered: Some(now),
+                sticky: None,
+                callback: true,
+            });
+            self.agents[a.0 as usize].call = Some(c);
+            self.agents[a.0 as usize].stats.calls_handled += 1;
+            self.set_agent(now, a, AgentState::Talking);
+            return Ok(Some(c));
+        }
+        if let Some(e) = finished {
+            self.stats.callback_expired += 1;
+            self.actions.push_back(Action::CallbackExpired {
+                entry: e.id,
+                number: e.number,
+            });
+        }
+        self.agent_free(now, a);
+        Ok(None)
+    }
+
+    /// Expires callback entries past their age limit (call now and then; the ACD also
+    /// expires entries whenever it looks for one to dial).
+    pub fn expire_callbacks(&mut self, now: Time) {
+        if let Some(cb) = self.cfg.callback {
+            let mut ex = std::mem::take(&mut self.expired_scratch);
+            self.callbacks.expire(&cb, now, &mut ex);
+            self.report_expired(&mut ex);
+            self.expired_scratch = ex;
+        }
+    }
+
+    /// Dials pending callbacks with idle agents, longest idle first, if the list allows it
+    /// now (for example from the configured start time).
+    pub fn kick_callbacks(&mut self, now: Time) {
+        if self.cfg.callback.is_none() || self.callbacks.pending() == 0 {
+            return;
+        }
+        self.last_now = self.last_now.max(now);
+        for a in self.idle.all_longest_first() {
+            if self.callbacks.pending() == 0 {
+                break;
+            }
+            let a = AgentId(a);
+            if self.agents[a.0 as usize].state == AgentState::Idle {
+                self.try_dial_callback(now, a);
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! One RTP endpoint: its receive and send state, RTCP, DTMF de-duplication and optional
+//! jitter buffer. Channels do not know about each other; the shard connects them.
+
+pub mod dtmf;
+pub mod rtcp;
+pub mod rx;
+pub mod tx;
+
+use std::net::SocketAddr;
+
+use crate::ids::ChannelId;
+use crate::jitter::JitterBuffer;
+use crate::spec::{ChannelSpec, RtcpMode};
+use crate::stats::ChannelStats;
+
+use self::dtmf::DtmfTracker;
+use self::rtcp::RtcpState;
+use self::rx::Rx;
+use self::tx::Tx;
+
+/// A channel's complete state.
+#[derive(Debug)]
+pub struct Channel {
+    /// Its id.
+    pub id: ChannelId,
+    /// Local RTP port.
+    pub port: u16,
+    /// What it was created as.
+    pub spec: ChannelSpec,
+    /// Receive side.
+    pub rx: Rx,
+    /// Send side.
+    pub tx: Tx,
+    /// RTCP.
+    pub rtcp: RtcpState,
+    /// DTMF de-duplication.
+    pub dtmf: DtmfTracker,
+    /// Jitter buffer when the spec asks for one.
+    pub jitter: Option<JitterBuffer>,
+    /// Slot of the bridged peer on the same shard.
+    pub peer: Option<u32>,
+    /// Counters.
+    pub stats: ChannelStats,
+    /// When the channel was created (media timeout counts from here until media arrives).
+    pub created_us: u64,
+    /// Whether the current silence was already reported as a media timeout.
+    pub timeout_reported: bool,
+}
+
+impl Channel {
+    /// A new channel. `ssrc`, `seq0` and `ts0` are the random start of its output stream.
+    pub fn new(
+        id: ChannelId,
+        port: u16,
+        spec: ChannelSpec,
+        now_us: u64,
+        (ssrc, seq0, ts0): (u32, u16, u32),
+        first_report_us: u64,
+    ) -> Channel {
+        let rx = Rx::new(
+            spec.remote,
+            spec.strict_source,
+            spec.codec.payload_type,
+            spec.telephone_event_pt,
+            spec.samples_per_packet(),
+        );
+        let jitter = spec.jitter.clone().map(JitterBuffer::new);
+        Channel {
+            id,
+            port,
+            rx,
+            tx: Tx::new(ssrc, seq0, ts0),
+            rtcp: RtcpState::new(first_report_us),
+            dtmf: DtmfTracker::default(),
+            jitter,
+            peer: None,
+            stats: ChannelStats::default(),
+            created_us: now_us,
+            timeout_reported: false,
+            spec,
+        }
+    }
+
+    /// Where our RTCP goes: wherever the peer's RTCP comes from, else the RTP remote on
+    /// the companion port (or the RTP port itself with rtcp-mux).
+    pub fn rtcp_destination(&self) -> Option<SocketAddr> {
+        match self.spec.rtcp {
+            RtcpMode::Off => None,
+            RtcpMode::Mux => self.rtcp.source.or(self.rx.remote),
+            RtcpMode::Companion => self.rtcp.source.or_else(|| {
+                self.rx.remote.map(|mut r| {
+                    r.set_port(r.port().wrapping_add(1));
+                    r
+                })
+            }),
+        }
+    }
+
+    /// The local port RTCP is sent from and received on.
+    pub fn rtcp_port(&self) -> Option<u16> {
+        match self.spec.rtcp {
+            RtcpMode::Off => None,
+            RtcpMode::Mux => Some(self.port),
+            RtcpMode::Companion => Some(self.port.wrapping_add(1)),
+        }
+    }
+
+    /// Milliseconds of silence at `now_us` if it has reached the media timeout.
+    pub fn media_timed_out(&self, now_us: u64) -> Option<u64> {
+        if self.spec.media_timeout_ms == 0 || self.timeout_reported {
+            return None;
+        }
+        let since = self.rx.last_rx_us().max(self.created_us);
+        let silent_ms = now_us.saturating_sub(since) / 1000;
+        (silent_ms >= u64::from(self.spec.media_timeout_ms)).then_some(silent_ms)
+    }
+
+    /// Counters with the jitter buffer's figures folded in.
+    pub fn snapshot_stats(&self) -> ChannelStats {
+        let mut s = self.stats;
+        s.jitter_us = u64::from(self.rx.jitter_units()) * 125;
+        if let Some(jb) = &self.jitter {
+            let j = jb.stats();
+            s.duplicates = j.duplicates;
+            s.late = j.late;
+            s.concealed_frames = j.concealed_frames;
+        }
+        s
+    }
+}

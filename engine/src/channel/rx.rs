@@ -1,0 +1,286 @@
+//! The receive side of a channel: source latching, SSRC tracking, sequence extension,
+//! interarrival jitter and timestamp-jump detection.
+
+use std::net::SocketAddr;
+
+use tandem_codecs::rtp::RtpPacket;
+use tandem_codecs::seq::{SeqExtender, SeqUpdate, seq_diff, ts_diff};
+
+use crate::stats::ChannelStats;
+
+/// An SSRC that has sent nothing for this long may be replaced by a new one at once; while
+/// it is live, a newcomer must send two packets in a row first, so a flood of random SSRCs
+/// never displaces the real stream.
+const SSRC_IDLE_US: u64 = 60_000;
+
+/// A timestamp that moves more than this many samples away from where the sequence
+/// number says it should be is a discontinuity (2.5 s at 8 kHz), re-based on output.
+const TS_JUMP_SAMPLES: i64 = 20_000;
+
+/// Why a datagram was not accepted as media. Each is counted in [`ChannelStats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejected {
+    /// Not parseable RTP.
+    Malformed,
+    /// From the wrong address in strict mode.
+    WrongSource,
+    /// A payload type that was not negotiated.
+    UnknownPayloadType,
+    /// From an SSRC that has not taken over the stream.
+    Ssrc,
+    /// A sequence number far from the stream's, not (yet) confirmed by the next packet.
+    SequenceJump,
+}
+
+/// What an accepted packet carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    /// Audio in the channel's codec.
+    Audio,
+    /// An RFC 4733 telephone-event.
+    TelephoneEvent,
+}
+
+/// An accepted RTP packet, with what the forwarding stage needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Accepted {
+    /// Audio or event.
+    pub kind: MediaKind,
+    /// Marker bit.
+    pub marker: bool,
+    /// Sequence number.
+    pub seq: u16,
+    /// Timestamp.
+    pub ts: u32,
+    /// Increases whenever the incoming stream is discontinuous (new SSRC, timestamp
+    /// jump): output mappings made for an older epoch are re-made.
+    pub epoch: u32,
+    /// Whether this packet started a new SSRC (`Some(old)`).
+    pub ssrc_changed_from: Option<u32>,
+    /// Whether this was the first packet ever.
+    pub first: bool,
+    /// Payload byte range within the datagram.
+    pub payload_start: usize,
+    /// Payload length.
+    pub payload_len: usize,
+}
+
+/// Receive state of a channel.
+#[derive(Debug)]
+pub struct Rx {
+    /// Where media goes to and is expected from.
+    pub remote: Option<SocketAddr>,
+    /// Whether `remote` was learnt from a packet (symmetric RTP).
+    latched: bool,
+    strict: bool,
+    audio_pt: u8,
+    event_pt: Option<u8>,
+    ssrc: Option<u32>,
+    candidate: Option<u32>,
+    last_rx_us: u64,
+    seq: SeqExtender,
+    /// Last (seq, ts) accepted in order, to predict the next timestamp.
+    last_in_order: Option<(u16, u32)>,
+    samples_per_packet: u32,
+    epoch: u32,
+    after_jump: bool,
+    /// RFC 3550 jitter in timestamp units, scaled by 16.
+    jitter_q4: u64,
+    last_transit: Option<i64>,
+}
+
+impl Rx {
+    /// Receive state for a channel expecting `audio_pt` (and `event_pt`).
+    pub fn new(
+        remote: Option<SocketAddr>,
+        strict: bool,
+        audio_pt: u8,
+        event_pt: Option<u8>,
+        samples_per_packet: u32,
+    ) -> Rx {
+        Rx {
+            remote,
+            latched: false,
+            strict,
+            audio_pt,
+            event_pt,
+            ssrc: None,
+            candidate: None,
+            last_rx_us: 0,
+            seq: SeqExtender::without_probation(),
+            last_in_order: None,
+            samples_per_packet,
+            epoch: 0,
+            after_jump: false,
+            jitter_q4: 0,
+            last_transit: None,
+        }
+    }
+
+    /// The SSRC currently received.
+    pub fn ssrc(&self) -> Option<u32> {
+        self.ssrc
+    }
+
+    /// Time of the last accepted packet.
+    pub fn last_rx_us(&self) -> u64 {
+        self.last_rx_us
+    }
+
+    /// The sequence-number state (for RTCP report blocks).
+    pub fn seq(&self) -> &SeqExtender {
+        &self.seq
+    }
+
+    /// Interarrival jitter in timestamp units (RFC 3550 §6.4.1).
+    pub fn jitter_units(&self) -> u32 {
+        (self.jitter_q4 >> 4) as u32
+    }
+
+    /// Replaces the signalled remote; a later packet may latch again unless strict.
+    pub fn set_remote(&mut self, remote: SocketAddr) {
+        self.remote = Some(remote);
+        self.latched = false;
+    }
+
+    /// Checks one datagram and updates the receive state.
+    pub fn accept(
+        &mut self,
+        now_us: u64,
+        from: SocketAddr,
+        data: &[u8],
+        stats: &mut ChannelStats,
+    ) -> Result<Accepted, Rejected> {
+        let Ok(pkt) = RtpPacket::parse(data) else {
+            stats.malformed += 1;
+            return Err(Rejected::Malformed);
+        };
+        if self.strict {
+            if let Some(r) = self.remote {
+                if r != from {
+                    stats.wrong_source += 1;
+                    return Err(Rejected::WrongSource);
+                }
+            }
+        }
+        let pt = pkt.payload_type();
+        let kind = if pt == self.audio_pt {
+            MediaKind::Audio
+        } else if Some(pt) == self.event_pt {
+            MediaKind::TelephoneEvent
+        } else {
+            stats.unknown_payload_type += 1;
+            return Err(Rejected::UnknownPayloadType);
+        };
+
+        let ssrc = pkt.ssrc();
+        let mut ssrc_changed_from = None;
+        match self.ssrc {
+            None => {}
+            Some(cur) if cur == ssrc => self.candidate = None,
+            Some(cur) => {
+                let idle = now_us.saturating_sub(self.last_rx_us) >= SSRC_IDLE_US;
+                if idle || self.candidate == Some(ssrc) {
+                    ssrc_changed_from = Some(cur);
+                } else {
+                    self.candidate = Some(ssrc);
+                    stats.ssrc_rejected += 1;
+                    return Err(Rejected::Ssrc);
+                }
+            }
+        }
+        let first = self.ssrc.is_none();
+        if first || ssrc_changed_from.is_some() {
+            if ssrc_changed_from.is_some() {
+                stats.ssrc_changes += 1;
+                self.epoch = self.epoch.wrapping_add(1);
+            }
+            self.ssrc = Some(ssrc);
+            self.candidate = None;
+            self.seq = SeqExtender::without_probation();
+            self.last_in_order = None;
+            self.last_transit = None;
+            self.after_jump = false;
+        }
+        if !(self.latched || self.strict && self.remote.is_some()) {
+            self.remote = Some(from);
+            self.latched = true;
+        }
+
+        let seq = pkt.sequence();
+        let ts = pkt.timestamp();
+        match self.seq.update(seq) {
+            SeqUpdate::Accepted(_) | SeqUpdate::Late(_) | SeqUpdate::Probation => {
+                if self.after_jump {
+                    // The packet after a jump continued from it: the sender restarted its
+                    // sequence. Treat it as a new stream in all but SSRC.
+                    self.after_jump = false;
+                    self.epoch = self.epoch.wrapping_add(1);
+                    self.last_in_order = None;
+                }
+            }
+            SeqUpdate::Jump => {
+                // RFC 3550 A.1: a lone packet far from the sequence is dropped unless the
+                // next one follows it.
+                self.after_jump = true;
+                stats.sequence_jumps += 1;
+                return Err(Rejected::SequenceJump);
+            }
+        }
+
+        if kind == MediaKind::Audio {
+            self.check_timestamp(seq, ts, stats);
+            self.update_jitter(now_us, ts);
+        }
+        self.last_rx_us = now_us;
+        stats.packets_received += 1;
+        stats.bytes_received += pkt.payload().len() as u64;
+        stats.packets_lost = self.seq.lost();
+        let payload_start = pkt.header_len();
+        Ok(Accepted {
+            kind,
+            marker: pkt.marker(),
+            seq,
+            ts,
+            epoch: self.epoch,
+            ssrc_changed_from,
+            first,
+            payload_start,
+            payload_len: pkt.payload().len(),
+        })
+    }
+
+    /// Detects a timestamp that disagrees with the sequence number by more than
+    /// [`TS_JUMP_SAMPLES`] (a 2^31 jump, a sender restart) and starts a new epoch for it.
+    fn check_timestamp(&mut self, seq: u16, ts: u32, stats: &mut ChannelStats) {
+        if let Some((last_seq, last_ts)) = self.last_in_order {
+            let dseq = seq_diff(seq, last_seq) as i64;
+            if dseq <= 0 {
+                return;
+            }
+            let predicted = dseq * self.samples_per_packet as i64;
+            let actual = ts_diff(ts, last_ts) as i64;
+            if (actual - predicted).abs() > TS_JUMP_SAMPLES {
+                stats.timestamp_jumps += 1;
+                self.epoch = self.epoch.wrapping_add(1);
+                self.last_transit = None;
+            }
+        }
+        self.last_in_order = Some((seq, ts));
+    }
+
+    /// RFC 3550 §6.4.1: J += (|D| - J) / 16, in timestamp units at 8 kHz.
+    fn update_jitter(&mut self, now_us: u64, ts: u32) {
+        let arrival = (now_us * 8 / 1000) as i64;
+        let transit = arrival.wrapping_sub(ts as i64);
+        if let Some(last) = self.last_transit {
+            let d = transit.wrapping_sub(last).unsigned_abs();
+            // Ignore absurd values (clock jumps) rather than poisoning the estimate.
+            if d < 8_000 * 60 {
+                let j = self.jitter_q4 as i64;
+                self.jitter_q4 = (j + (d as i64 * 16 - j) / 16).max(0) as u64;
+            }
+        }
+        self.last_transit = Some(transit);
+    }
+}

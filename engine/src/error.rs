@@ -1,0 +1,28 @@
+//! Errors of the engine handle.
+
+use thiserror::Error;
+
+use crate::ids::ChannelId;
+
+/// Why an engine operation failed. The engine's state is unchanged when one is returned.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The configuration is unusable.
+    #[error("engine configuration: {0}")]
+    Config(String),
+    /// Every port of the shard's range is in use.
+    #[error("no free port on shard {0}")]
+    NoFreePort(usize),
+    /// A shard's command queue is full (the shard is overloaded or stalled).
+    #[error("command queue of shard {0} is full")]
+    QueueFull(usize),
+    /// The engine was shut down.
+    #[error("engine is shut down")]
+    ShutDown,
+    /// The two channels live on different shards, so media cannot pass between them.
+    #[error("channels {0} and {1} are on different shards (give them the same group key)")]
+    DifferentShards(ChannelId, ChannelId),
+    /// A socket operation failed.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,71 @@
+//! What shards report to the application.
+
+use std::net::SocketAddr;
+
+use crate::ids::ChannelId;
+use crate::stats::ChannelStats;
+
+/// An event from a shard.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The first valid RTP packet arrived (from `from`, now the latched remote).
+    FirstPacket {
+        /// Channel.
+        channel: ChannelId,
+        /// Source address.
+        from: SocketAddr,
+    },
+    /// The remote started a new RTP stream (new SSRC).
+    SsrcChanged {
+        /// Channel.
+        channel: ChannelId,
+        /// Previous SSRC.
+        old: u32,
+        /// New SSRC.
+        new: u32,
+    },
+    /// A DTMF digit (RFC 4733), reported once per digit when it ends.
+    Dtmf {
+        /// Channel.
+        channel: ChannelId,
+        /// `0-9`, `*`, `#`, `A-D`.
+        digit: char,
+        /// How long the key was held, in milliseconds.
+        duration_ms: u32,
+    },
+    /// No RTP for the channel's media timeout. Reported once until media resumes.
+    MediaTimeout {
+        /// Channel.
+        channel: ChannelId,
+        /// Milliseconds since the last packet (or since creation).
+        silent_ms: u64,
+    },
+    /// Answer to a stats query.
+    Stats {
+        /// Channel.
+        channel: ChannelId,
+        /// Its counters.
+        stats: ChannelStats,
+    },
+    /// A channel was destroyed; its final counters.
+    ChannelClosed {
+        /// Channel.
+        channel: ChannelId,
+        /// Its counters.
+        stats: ChannelStats,
+    },
+    /// A command could not be carried out (the state is unchanged).
+    CommandFailed {
+        /// Channel the command was about.
+        channel: ChannelId,
+        /// Why.
+        reason: String,
+    },
+    /// The shard's tick ran late by more than one period (the core is overloaded).
+    TickOverrun {
+        /// Shard index.
+        shard: usize,
+        /// Ticks skipped.
+        missed: u64,
+    },
+}

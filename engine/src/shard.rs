@@ -1,0 +1,581 @@
+//! A shard: the sans-I/O state machine that owns a set of channels and switches media
+//! between them.
+//!
+//! Inputs are commands, received datagrams and the time; outputs are datagrams to send
+//! ([`Shard::transmits`]), events ([`Shard::poll_event`]) and the next deadline
+//! ([`Shard::next_deadline`]). A shard never reads a clock or touches a socket, so the same
+//! code runs under a UDP driver in real time and under the in-memory network on a virtual
+//! clock.
+//!
+//! All periodic work (jitter-buffer playout, RTCP reports, media timeouts) happens in one
+//! tick per period for every channel, so idle channels cost a few comparisons per tick and
+//! there are no per-channel timers.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tandem_codecs::g711::{self, Law};
+use tandem_codecs::rtp::{RtpHeader, looks_like_rtcp};
+
+use crate::channel::Channel;
+use crate::channel::rtcp::{REPORT_INTERVAL_US, ntp_from_unix_us};
+use crate::channel::rx::{Accepted, MediaKind};
+use crate::channel::tx::{FeedKey, Stamp};
+use crate::command::Command;
+use crate::event::Event;
+use crate::ids::ChannelId;
+use crate::spec::RtcpMode;
+use crate::stats::ChannelStats;
+use crate::transmit::{Transmit, TransmitQueue};
+
+/// The tick-driven playout feed's epoch: constant, because the jitter buffer's output is
+/// continuous across the source's own discontinuities.
+const PLAYOUT_EPOCH: u32 = u32::MAX;
+
+/// Static settings of a shard.
+#[derive(Clone, Debug)]
+pub struct ShardConfig {
+    /// Index among the engine's shards.
+    pub index: usize,
+    /// Tick period in microseconds (20 ms by default).
+    pub tick_us: u64,
+    /// Seed for SSRCs, initial sequence numbers and report jitter.
+    pub seed: u64,
+    /// Unix time in microseconds at `now = 0` (for RTCP's NTP timestamps).
+    pub unix_epoch_us: u64,
+}
+
+impl ShardConfig {
+    /// Shard `index` with a 20 ms tick.
+    pub fn new(index: usize, seed: u64) -> ShardConfig {
+        ShardConfig {
+            index,
+            tick_us: 20_000,
+            seed,
+            unix_epoch_us: 0,
+        }
+    }
+}
+
+/// Shard-wide counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    /// Datagrams received on ports that belong to no channel (late after a delete).
+    pub unknown_port: u64,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Ticks skipped because the shard was late.
+    pub ticks_missed: u64,
+    /// Datagrams handled.
+    pub datagrams_in: u64,
+    /// Datagrams queued for sending.
+    pub datagrams_out: u64,
+    /// Live channels.
+    pub channels: u64,
+}
+
+const NO_PORT: u32 = 0;
+
+/// The shard state machine.
+pub struct Shard {
+    cfg: ShardConfig,
+    channels: Vec<Option<Channel>>,
+    free_slots: Vec<u32>,
+    by_id: HashMap<ChannelId, u32>,
+    /// Local port → (slot << 1 | is_rtcp) + 1, or [`NO_PORT`].
+    ports: Vec<u32>,
+    transmits: TransmitQueue,
+    events: VecDeque<Event>,
+    released_ports: Vec<u16>,
+    next_tick_us: u64,
+    rng: SmallRng,
+    pcm: Vec<i16>,
+    stats: ShardStats,
+}
+
+impl Shard {
+    /// An empty shard whose first tick is at `now_us + tick`.
+    pub fn new(cfg: ShardConfig, now_us: u64) -> Shard {
+        let samples = (cfg.tick_us * 8 / 1000) as usize;
+        Shard {
+            rng: SmallRng::seed_from_u64(cfg.seed ^ (cfg.index as u64).wrapping_mul(0x9E37_79B9)),
+            next_tick_us: now_us + cfg.tick_us,
+            cfg,
+            channels: Vec::new(),
+            free_slots: Vec::new(),
+            by_id: HashMap::new(),
+            ports: vec![NO_PORT; 65_536],
+            transmits: TransmitQueue::with_capacity(256),
+            events: VecDeque::new(),
+            released_ports: Vec::new(),
+            pcm: vec![0; samples],
+            stats: ShardStats::default(),
+        }
+    }
+
+    /// Its index.
+    pub fn index(&self) -> usize {
+        self.cfg.index
+    }
+
+    /// When [`tick`](Shard::tick) must next run.
+    pub fn next_deadline(&self) -> u64 {
+        self.next_tick_us
+    }
+
+    /// Datagrams waiting to be sent. The driver sends them and calls
+    /// [`clear_transmits`](Shard::clear_transmits).
+    pub fn transmits(&self) -> impl Iterator<Item = Transmit<'_>> + '_ {
+        self.transmits.iter()
+    }
+
+    /// The pending datagrams as a queue (for drivers that batch by index).
+    pub fn transmit_queue(&self) -> &TransmitQueue {
+        &self.transmits
+    }
+
+    /// Forgets the datagrams the driver has sent.
+    pub fn clear_transmits(&mut self) {
+        self.transmits.clear();
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Local ports no longer used (the driver closes their sockets).
+    pub fn drain_released_ports(&mut self) -> std::vec::Drain<'_, u16> {
+        self.released_ports.drain(..)
+    }
+
+    /// Shard-wide counters.
+    pub fn stats(&self) -> ShardStats {
+        ShardStats {
+            channels: self.by_id.len() as u64,
+            ..self.stats
+        }
+    }
+
+    /// A channel's counters, if it exists here.
+    pub fn channel_stats(&self, id: ChannelId) -> Option<ChannelStats> {
+        self.channel(id).map(Channel::snapshot_stats)
+    }
+
+    /// A channel's latched or signalled remote address.
+    pub fn channel_remote(&self, id: ChannelId) -> Option<SocketAddr> {
+        self.channel(id).and_then(|c| c.rx.remote)
+    }
+
+    fn channel(&self, id: ChannelId) -> Option<&Channel> {
+        let slot = *self.by_id.get(&id)?;
+        self.channels[slot as usize].as_ref()
+    }
+
+    fn slot(&self, id: ChannelId) -> Result<u32, String> {
+        self.by_id
+            .get(&id)
+            .copied()
+            .ok_or_else(|| format!("no channel {id} on shard {}", self.cfg.index))
+    }
+
+    fn fail(&mut self, channel: ChannelId, reason: String) {
+        tracing::debug!(%channel, %reason, "command failed");
+        self.events
+            .push_back(Event::CommandFailed { channel, reason });
+    }
+
+    /// Applies one command. A command that cannot be carried out changes nothing and
+    /// reports `Event::CommandFailed`.
+    pub fn handle_command(&mut self, now_us: u64, cmd: Command) {
+        let channel = cmd.channel();
+        if let Err(reason) = self.apply(now_us, cmd) {
+            self.fail(channel, reason);
+        }
+    }
+
+    fn apply(&mut self, now_us: u64, cmd: Command) -> Result<(), String> {
+        match cmd {
+            Command::CreateChannel {
+                channel,
+                port,
+                spec,
+            } => {
+                if self.by_id.contains_key(&channel) {
+                    return Err(format!("channel {channel} exists"));
+                }
+                let rtcp_port = match spec.rtcp {
+                    RtcpMode::Companion => Some(port.checked_add(1).ok_or("no port for RTCP")?),
+                    _ => None,
+                };
+                for p in std::iter::once(port).chain(rtcp_port) {
+                    if self.ports[p as usize] != NO_PORT {
+                        return Err(format!("port {p} in use"));
+                    }
+                }
+                if spec.ptime_ms == 0 || spec.ptime_ms > 200 {
+                    return Err(format!("ptime {} ms out of range", spec.ptime_ms));
+                }
+                let slot = self.free_slots.pop().unwrap_or_else(|| {
+                    self.channels.push(None);
+                    (self.channels.len() - 1) as u32
+                });
+                let start = (
+                    self.rng.random::<u32>(),
+                    self.rng.random::<u16>(),
+                    self.rng.random::<u32>(),
+                );
+                // Spread the first reports over one interval so channels created together
+                // do not report together.
+                let first_report = now_us
+                    + self
+                        .rng
+                        .random_range(REPORT_INTERVAL_US / 2..REPORT_INTERVAL_US * 3 / 2);
+                self.channels[slot as usize] = Some(Channel::new(
+                    channel,
+                    port,
+                    spec,
+                    now_us,
+                    start,
+                    first_report,
+                ));
+                self.by_id.insert(channel, slot);
+                self.ports[port as usize] = (slot << 1) + 1;
+                if let Some(p) = rtcp_port {
+                    self.ports[p as usize] = (slot << 1 | 1) + 1;
+                }
+                Ok(())
+            }
+            Command::SetRemote { channel, remote } => {
+                let slot = self.slot(channel)?;
+                self.ch_mut(slot).rx.set_remote(remote);
+                Ok(())
+            }
+            Command::Bridge { a, b } => {
+                if a == b {
+                    return Err("cannot bridge a channel to itself".into());
+                }
+                let (sa, sb) = (self.slot(a)?, self.slot(b)?);
+                self.unbridge(sa);
+                self.unbridge(sb);
+                self.ch_mut(sa).peer = Some(sb);
+                self.ch_mut(sb).peer = Some(sa);
+                Ok(())
+            }
+            Command::Unbridge { channel } => {
+                let slot = self.slot(channel)?;
+                self.unbridge(slot);
+                Ok(())
+            }
+            Command::QueryStats { channel } => {
+                let stats = self
+                    .channel_stats(channel)
+                    .ok_or_else(|| format!("no channel {channel}"))?;
+                self.events.push_back(Event::Stats { channel, stats });
+                Ok(())
+            }
+            Command::DestroyChannel { channel } => {
+                let slot = self.slot(channel)?;
+                self.unbridge(slot);
+                let ch = self.channels[slot as usize]
+                    .take()
+                    .expect("slot of a live id");
+                self.by_id.remove(&channel);
+                self.free_slots.push(slot);
+                for p in std::iter::once(ch.port).chain(ch.rtcp_port().filter(|&p| p != ch.port)) {
+                    self.ports[p as usize] = NO_PORT;
+                    self.released_ports.push(p);
+                }
+                self.events.push_back(Event::ChannelClosed {
+                    channel,
+                    stats: ch.snapshot_stats(),
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn ch_mut(&mut self, slot: u32) -> &mut Channel {
+        self.channels[slot as usize]
+            .as_mut()
+            .expect("slot of a live channel")
+    }
+
+    fn unbridge(&mut self, slot: u32) {
+        if let Some(peer) = self.ch_mut(slot).peer.take() {
+            if let Some(p) = self.channels[peer as usize].as_mut() {
+                p.peer = None;
+            }
+        }
+    }
+
+    fn ntp(&self, now_us: u64) -> u64 {
+        ntp_from_unix_us(self.cfg.unix_epoch_us + now_us)
+    }
+
+    /// Handles one received datagram on `local_port` from `from`.
+    pub fn handle_datagram(&mut self, now_us: u64, local_port: u16, from: SocketAddr, data: &[u8]) {
+        self.stats.datagrams_in += 1;
+        let entry = self.ports[local_port as usize];
+        if entry == NO_PORT {
+            self.stats.unknown_port += 1;
+            return;
+        }
+        let slot = (entry - 1) >> 1;
+        let is_rtcp_port = (entry - 1) & 1 == 1;
+        let ntp = self.ntp(now_us);
+        let ch = self.channels[slot as usize]
+            .as_mut()
+            .expect("mapped slot is live");
+        let mux = ch.spec.rtcp == RtcpMode::Mux;
+        if is_rtcp_port || (mux && looks_like_rtcp(data)) {
+            let ssrc = ch.tx.ssrc;
+            ch.rtcp
+                .receive(now_us, ntp, from, data, ssrc, &mut ch.stats);
+            return;
+        }
+        let Ok(acc) = ch.rx.accept(now_us, from, data, &mut ch.stats) else {
+            return;
+        };
+        ch.timeout_reported = false;
+        let id = ch.id;
+        if acc.first {
+            self.events
+                .push_back(Event::FirstPacket { channel: id, from });
+        }
+        let ch = self.channels[slot as usize]
+            .as_mut()
+            .expect("mapped slot is live");
+        if let Some(old) = acc.ssrc_changed_from {
+            if let Some(jb) = ch.jitter.as_mut() {
+                jb.reset();
+            }
+            let new = ch.rx.ssrc().unwrap_or_default();
+            self.events.push_back(Event::SsrcChanged {
+                channel: id,
+                old,
+                new,
+            });
+        }
+        let ch = self.channels[slot as usize]
+            .as_mut()
+            .expect("mapped slot is live");
+        let payload = &data[acc.payload_start..acc.payload_start + acc.payload_len];
+        let law = ch.spec.codec.law;
+        let buffered = ch.jitter.is_some();
+        let peer = ch.peer;
+        match acc.kind {
+            MediaKind::TelephoneEvent => {
+                for d in ch.dtmf.packet(acc.ts, payload).into_iter().flatten() {
+                    ch.stats.dtmf_received += 1;
+                    self.events.push_back(Event::Dtmf {
+                        channel: id,
+                        digit: d.digit,
+                        duration_ms: d.duration_ms,
+                    });
+                }
+                if let Some(p) = peer {
+                    self.forward_event(now_us, id, p, &acc, buffered, payload);
+                }
+            }
+            MediaKind::Audio => {
+                if let Some(jb) = ch.jitter.as_mut() {
+                    jb.insert(now_us, acc.seq, acc.ts, law, payload);
+                } else if let Some(p) = peer {
+                    self.forward_audio(now_us, id, law, p, &acc, payload);
+                }
+            }
+        }
+    }
+
+    /// Pass-through: re-stamps the packet onto the peer's output stream, transcoding when
+    /// the two legs use different laws.
+    fn forward_audio(
+        &mut self,
+        now_us: u64,
+        src: ChannelId,
+        src_law: Law,
+        dst: u32,
+        acc: &Accepted,
+        payload: &[u8],
+    ) {
+        let Some(dst_ch) = self.channels[dst as usize].as_mut() else {
+            return;
+        };
+        let Some(dest) = dst_ch.rx.remote else {
+            return;
+        };
+        let key = FeedKey {
+            source: src.0,
+            epoch: acc.epoch,
+        };
+        let stamp = dst_ch.tx.forward(now_us, key, acc.seq, acc.ts, acc.marker);
+        let codec = dst_ch.spec.codec;
+        send_rtp(
+            &mut self.transmits,
+            dst_ch,
+            dest,
+            codec.payload_type,
+            stamp,
+            |buf| {
+                if src_law == codec.law {
+                    buf.extend_from_slice(payload);
+                } else {
+                    let start = buf.len();
+                    buf.resize(start + payload.len(), 0);
+                    g711::transcode_frame(src_law, codec.law, payload, &mut buf[start..]);
+                }
+            },
+        );
+        self.stats.datagrams_out += 1;
+    }
+
+    /// Passes an RFC 4733 packet to the peer with the peer's event payload type. Durations
+    /// are in timestamp units, identical at 8 kHz on both sides, so the payload is untouched.
+    fn forward_event(
+        &mut self,
+        now_us: u64,
+        src: ChannelId,
+        dst: u32,
+        acc: &Accepted,
+        buffered: bool,
+        payload: &[u8],
+    ) {
+        let Some(dst_ch) = self.channels[dst as usize].as_mut() else {
+            return;
+        };
+        let (Some(dest), Some(pt)) = (dst_ch.rx.remote, dst_ch.spec.telephone_event_pt) else {
+            return;
+        };
+        let stamp = if buffered {
+            dst_ch.tx.next_event(now_us, acc.ts, acc.marker)
+        } else {
+            let key = FeedKey {
+                source: src.0,
+                epoch: acc.epoch,
+            };
+            dst_ch.tx.forward(now_us, key, acc.seq, acc.ts, acc.marker)
+        };
+        send_rtp(&mut self.transmits, dst_ch, dest, pt, stamp, |buf| {
+            buf.extend_from_slice(payload)
+        });
+        self.stats.datagrams_out += 1;
+    }
+
+    /// Runs the periodic work if its deadline has come: jitter-buffer playout into bridged
+    /// peers, RTCP reports and media timeouts. Ticks missed by more than a period are
+    /// skipped and reported, not replayed in a burst.
+    pub fn tick(&mut self, now_us: u64) {
+        if now_us < self.next_tick_us {
+            return;
+        }
+        let late = now_us - self.next_tick_us;
+        let missed = late / self.cfg.tick_us;
+        if missed > 0 {
+            self.stats.ticks_missed += missed;
+            self.events.push_back(Event::TickOverrun {
+                shard: self.cfg.index,
+                missed,
+            });
+        }
+        self.next_tick_us += (missed + 1) * self.cfg.tick_us;
+        self.stats.ticks += 1;
+        let ntp = self.ntp(now_us);
+        let samples = self.pcm.len() as u32;
+        for slot in 0..self.channels.len() {
+            let Some(ch) = self.channels[slot].as_mut() else {
+                continue;
+            };
+            if let Some(silent_ms) = ch.media_timed_out(now_us) {
+                ch.timeout_reported = true;
+                self.events.push_back(Event::MediaTimeout {
+                    channel: ch.id,
+                    silent_ms,
+                });
+            }
+            if now_us >= ch.rtcp.next_report_us {
+                let jitter = self
+                    .rng
+                    .random_range(REPORT_INTERVAL_US / 2..REPORT_INTERVAL_US * 3 / 2);
+                ch.rtcp.next_report_us = now_us + jitter;
+                if let (Some(dest), Some(port)) = (ch.rtcp_destination(), ch.rtcp_port()) {
+                    let (rtcp, tx, rx) = (&mut ch.rtcp, &ch.tx, &ch.rx);
+                    self.transmits.push_with(port, dest, |buf| {
+                        rtcp.write_report(now_us, ntp, tx, rx, buf)
+                    });
+                    ch.stats.rtcp_sent += 1;
+                    self.stats.datagrams_out += 1;
+                }
+            }
+            // Playout: a buffered channel feeds one frame per tick to its peer.
+            let (Some(jb), Some(peer)) = (ch.jitter.as_mut(), ch.peer) else {
+                continue;
+            };
+            if ch.rx.ssrc().is_none() {
+                continue; // nothing to play before the first packet
+            }
+            // Played, concealed or silent: the outgoing stream stays continuous either way.
+            jb.pop(now_us, &mut self.pcm);
+            let src = ch.id;
+            let Some(dst_ch) = self.channels[peer as usize].as_mut() else {
+                continue;
+            };
+            let Some(dest) = dst_ch.rx.remote else {
+                continue;
+            };
+            let key = FeedKey {
+                source: src.0,
+                epoch: PLAYOUT_EPOCH,
+            };
+            let stamp = dst_ch.tx.next_frame(now_us, key, samples);
+            let codec = dst_ch.spec.codec;
+            let pcm = &self.pcm;
+            send_rtp(
+                &mut self.transmits,
+                dst_ch,
+                dest,
+                codec.payload_type,
+                stamp,
+                |buf| {
+                    let start = buf.len();
+                    buf.resize(start + pcm.len(), 0);
+                    g711::encode_frame(codec.law, pcm, &mut buf[start..]);
+                },
+            );
+            self.stats.datagrams_out += 1;
+        }
+    }
+}
+
+/// Appends one RTP packet from `ch` to `dest` and counts it.
+fn send_rtp(
+    transmits: &mut TransmitQueue,
+    ch: &mut Channel,
+    dest: SocketAddr,
+    payload_type: u8,
+    stamp: Stamp,
+    payload: impl FnOnce(&mut Vec<u8>),
+) {
+    let header = RtpHeader {
+        marker: stamp.marker,
+        payload_type,
+        sequence: stamp.seq,
+        timestamp: stamp.ts,
+        ssrc: ch.tx.ssrc,
+        ..RtpHeader::default()
+    };
+    let mut len = 0;
+    transmits.push_with(ch.port, dest, |buf| {
+        // A 12-byte header with no CSRCs or extension cannot fail to write.
+        let _ = header.write(buf, &[]);
+        let start = buf.len();
+        payload(buf);
+        len = buf.len() - start;
+    });
+    ch.tx.packets += 1;
+    ch.tx.octets += len as u64;
+    ch.stats.packets_sent += 1;
+    ch.stats.bytes_sent += len as u64;
+}

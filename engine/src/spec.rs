@@ -1,0 +1,94 @@
+//! What a channel is asked to be: codec, packetisation, RTCP mode, jitter buffering.
+
+use std::net::SocketAddr;
+
+use tandem_codecs::g711::Law;
+
+use crate::jitter::JitterConfig;
+
+/// The audio codec of a channel with its RTP payload type (the payload type is negotiated,
+/// so PCMU need not be 0 on the wire, though it nearly always is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Codec {
+    /// Companding law.
+    pub law: Law,
+    /// RTP payload type carrying it.
+    pub payload_type: u8,
+}
+
+impl Codec {
+    /// PCMU on its static payload type 0.
+    pub const PCMU: Codec = Codec {
+        law: Law::Ulaw,
+        payload_type: 0,
+    };
+    /// PCMA on its static payload type 8.
+    pub const PCMA: Codec = Codec {
+        law: Law::Alaw,
+        payload_type: 8,
+    };
+}
+
+/// Where RTCP travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RtcpMode {
+    /// No RTCP is sent; received RTCP is ignored.
+    Off,
+    /// On the companion port (RTP port + 1), as RFC 3550 §11 describes.
+    Companion,
+    /// On the RTP port itself (RFC 5761 rtcp-mux).
+    Mux,
+}
+
+/// Everything needed to create a channel.
+#[derive(Clone, Debug)]
+pub struct ChannelSpec {
+    /// Audio codec.
+    pub codec: Codec,
+    /// Payload type of RFC 4733 telephone-events, if negotiated.
+    pub telephone_event_pt: Option<u8>,
+    /// Packetisation time of what this channel sends, in milliseconds.
+    pub ptime_ms: u32,
+    /// Remote address from signalling. The first valid RTP packet re-latches it (symmetric
+    /// RTP), unless `strict_source` is set.
+    pub remote: Option<SocketAddr>,
+    /// Accept RTP only from `remote` (or, if none was given, from the first source seen).
+    pub strict_source: bool,
+    /// RTCP transport.
+    pub rtcp: RtcpMode,
+    /// `None` forwards packets as they arrive (pass-through, least latency); `Some` plays
+    /// them out through a jitter buffer on the shard tick, concealing losses.
+    pub jitter: Option<JitterConfig>,
+    /// Report `MediaTimeout` after this long without RTP (0 disables).
+    pub media_timeout_ms: u32,
+}
+
+impl Default for ChannelSpec {
+    fn default() -> Self {
+        ChannelSpec {
+            codec: Codec::PCMU,
+            telephone_event_pt: Some(101),
+            ptime_ms: 20,
+            remote: None,
+            strict_source: false,
+            rtcp: RtcpMode::Companion,
+            jitter: None,
+            media_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl ChannelSpec {
+    /// A spec with the given codec and the defaults for the rest.
+    pub fn with_codec(codec: Codec) -> ChannelSpec {
+        ChannelSpec {
+            codec,
+            ..ChannelSpec::default()
+        }
+    }
+
+    /// Samples per packet sent.
+    pub fn samples_per_packet(&self) -> u32 {
+        self.ptime_ms * 8
+    }
+}

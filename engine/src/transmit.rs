@@ -1,0 +1,113 @@
+//! Outgoing datagrams of one shard turn, packed into one reusable arena.
+//!
+//! The shard writes every packet it sends into `buf` and records where it lies. The driver
+//! hands the batch to the kernel (`sendmmsg`, an io_uring submission batch, or the in-memory
+//! network) and clears it. Both vectors keep their capacity, so a warm shard allocates nothing
+//! per packet.
+
+use std::net::SocketAddr;
+
+/// One datagram to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transmit<'a> {
+    /// Local port to send from (the channel's RTP or RTCP port).
+    pub local_port: u16,
+    /// Destination.
+    pub dest: SocketAddr,
+    /// Datagram bytes.
+    pub payload: &'a [u8],
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    local_port: u16,
+    dest: SocketAddr,
+    start: u32,
+    len: u32,
+}
+
+/// The pending datagrams of a shard.
+#[derive(Debug, Default)]
+pub struct TransmitQueue {
+    buf: Vec<u8>,
+    slots: Vec<Slot>,
+}
+
+impl TransmitQueue {
+    /// An empty queue with room for `packets` datagrams of up to 256 bytes before it grows.
+    pub fn with_capacity(packets: usize) -> TransmitQueue {
+        TransmitQueue {
+            buf: Vec::with_capacity(packets * 256),
+            slots: Vec::with_capacity(packets),
+        }
+    }
+
+    /// Appends a datagram whose bytes `write` appends to the given vector.
+    pub fn push_with(
+        &mut self,
+        local_port: u16,
+        dest: SocketAddr,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let start = self.buf.len();
+        write(&mut self.buf);
+        let len = self.buf.len() - start;
+        self.slots.push(Slot {
+            local_port,
+            dest,
+            start: start as u32,
+            len: len as u32,
+        });
+    }
+
+    /// Number of datagrams pending.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The `i`th pending datagram.
+    pub fn get(&self, i: usize) -> Transmit<'_> {
+        let s = self.slots[i];
+        Transmit {
+            local_port: s.local_port,
+            dest: s.dest,
+            payload: &self.buf[s.start as usize..(s.start + s.len) as usize],
+        }
+    }
+
+    /// The pending datagrams in order.
+    pub fn iter(&self) -> impl Iterator<Item = Transmit<'_>> + '_ {
+        (0..self.slots.len()).map(|i| self.get(i))
+    }
+
+    /// Forgets everything pending, keeping the memory.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.slots.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datagrams_come_back_in_order_with_their_bytes() {
+        let mut q = TransmitQueue::with_capacity(2);
+        let a: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        q.push_with(10, a, |b| b.extend_from_slice(b"one"));
+        q.push_with(12, a, |b| b.extend_from_slice(b"three"));
+        let got: Vec<_> = q
+            .iter()
+            .map(|t| (t.local_port, t.payload.to_vec()))
+            .collect();
+        assert_eq!(got, vec![(10, b"one".to_vec()), (12, b"three".to_vec())]);
+        q.clear();
+        assert!(q.is_empty());
+    }
+}

@@ -3,13 +3,15 @@
 //! The core is sans-I/O: a [`Shard`](shard::Shard) takes received datagrams, commands and
 //! `now`, and returns datagrams to send, events and its next deadline. Drivers own sockets
 //! and clocks: [`MemoryEngine`](driver::memory::MemoryEngine) runs shards on a simulated
-//! network with a virtual clock.
+//! network with a virtual clock; [`Engine`] runs one thread per shard on a UDP driver (mio
+//! with recvmmsg/sendmmsg, or io_uring) and takes commands through bounded queues.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod channel;
 pub mod command;
 pub mod driver;
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -22,6 +24,7 @@ pub mod transmit;
 
 pub use command::Command;
 pub use driver::memory::{ChannelInfo, MemoryEngine, NetworkConditions};
+pub use engine::{DriverKind, Engine, EngineBuilder, ShardThreadStats};
 pub use error::EngineError;
 pub use event::Event;
 pub use ids::{ChannelId, GroupKey};

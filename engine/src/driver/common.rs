@@ -1,0 +1,177 @@
+//! What every threaded driver shares: the control messages from the engine handle, the
+//! clock, and the bookkeeping at the end of each turn of the loop.
+
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use crate::command::Command;
+use crate::event::Event;
+use crate::ports::PortAllocator;
+use crate::shard::Shard;
+
+/// A message from the engine handle to a shard thread.
+#[derive(Debug)]
+pub enum Control {
+    /// A command, with the sockets of a new channel when it creates one (bound by the
+    /// handle, so a bind error is returned to the caller at once).
+    Command {
+        /// The command.
+        cmd: Command,
+        /// RTP and (optionally) RTCP sockets of a `CreateChannel`, with their ports.
+        sockets: Vec<(u16, UdpSocket)>,
+    },
+    /// Stop the thread.
+    Shutdown,
+}
+
+/// Wakes a shard thread blocked in its poll, so it sees a new control message.
+pub trait Wake: Send + Sync {
+    /// Interrupts the thread's wait.
+    fn wake(&self);
+}
+
+/// Counters a shard thread publishes for the handle (relaxed atomics, read rarely).
+#[derive(Debug, Default)]
+pub struct ThreadCounters {
+    /// The thread's Linux TID (for `/proc/self/task/TID/stat`), 0 until it starts.
+    pub tid: AtomicI32,
+    /// Events dropped because the event queue was full.
+    pub events_dropped: AtomicU64,
+    /// Datagrams received.
+    pub datagrams_in: AtomicU64,
+    /// Datagrams sent.
+    pub datagrams_out: AtomicU64,
+    /// Sends that failed (the datagram is dropped, as on any lossy network).
+    pub send_errors: AtomicU64,
+    /// Ticks run late by more than one period.
+    pub ticks_missed: AtomicU64,
+}
+
+/// Microseconds since the driver started, and the matching Unix time for RTCP.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    start: Instant,
+    /// Unix time in microseconds at `start`.
+    pub unix_epoch_us: u64,
+}
+
+impl Clock {
+    /// A clock starting now.
+    pub fn start() -> Clock {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        Clock {
+            start: Instant::now(),
+            unix_epoch_us: unix,
+        }
+    }
+
+    /// Microseconds since start.
+    pub fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+}
+
+/// Everything a shard thread owns.
+pub struct ShardThread {
+    /// The state machine.
+    pub shard: Shard,
+    /// Messages from the handle.
+    pub control: Receiver<Control>,
+    /// Events to the application.
+    pub events: Sender<Event>,
+    /// The shard's port range (shared with the handle, locked only to free ports).
+    pub ports: Arc<Mutex<PortAllocator>>,
+    /// Time source.
+    pub clock: Clock,
+    /// Published counters.
+    pub counters: Arc<ThreadCounters>,
+    /// CPU core to pin to, if any.
+    pub core: Option<usize>,
+    released: Vec<u16>,
+}
+
+impl ShardThread {
+    /// Bundles a shard with its queues.
+    pub fn new(
+        shard: Shard,
+        control: Receiver<Control>,
+        events: Sender<Event>,
+        ports: Arc<Mutex<PortAllocator>>,
+        clock: Clock,
+        counters: Arc<ThreadCounters>,
+        core: Option<usize>,
+    ) -> ShardThread {
+        ShardThread {
+            shard,
+            control,
+            events,
+            ports,
+            clock,
+            counters,
+            core,
+            released: Vec::new(),
+        }
+    }
+
+    /// Pins the thread (if asked) and publishes its TID.
+    pub fn start(&self) {
+        if let Some(core) = self.core {
+            if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+                tracing::warn!(core, "could not pin shard thread");
+            }
+        }
+        self.counters.tid.store(current_tid(), Ordering::Relaxed);
+    }
+
+    /// End-of-turn bookkeeping: closes the sockets of deleted channels and returns their
+    /// ports to the pool (before the `ChannelClosed` event goes out, so an application
+    /// that reacts to it finds the ports free), then forwards events, dropping them
+    /// (counted) if the application does not keep up: media never waits for events.
+    pub fn finish_turn(&mut self, mut close_port: impl FnMut(u16)) {
+        self.released.extend(self.shard.drain_released_ports());
+        if !self.released.is_empty() {
+            for &port in &self.released {
+                close_port(port);
+            }
+            // The sockets are closed, so the handle may bind these ports again.
+            let mut alloc = self.ports.lock().unwrap_or_else(|e| e.into_inner());
+            for &port in &self.released {
+                alloc.release(port);
+            }
+            self.released.clear();
+        }
+        while let Some(e) = self.shard.poll_event() {
+            if let Err(TrySendError::Full(_)) = self.events.try_send(e) {
+                self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let s = self.shard.stats();
+        self.counters
+            .ticks_missed
+            .store(s.ticks_missed, Ordering::Relaxed);
+    }
+}
+
+/// The calling thread's Linux TID (0 elsewhere).
+pub fn current_tid() -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        // gettid has no preconditions and cannot fail.
+        #[allow(unsafe_code)]
+        // SAFETY: a plain system call without arguments or memory access.
+        unsafe {
+            libc::gettid()
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}

@@ -1,0 +1,170 @@
+//! The portable UDP driver: `mio` (epoll) readiness, `recvmmsg` to drain each readable
+//! socket in batches, `sendmmsg` for runs of datagrams from the same socket.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::common::{Control, ShardThread, Wake};
+use super::mmsg::{RecvBatch, SendBatch};
+
+const WAKE: Token = Token(usize::MAX);
+/// Datagrams per recvmmsg/sendmmsg call.
+const BATCH: usize = 32;
+
+struct MioWaker(Waker);
+
+impl Wake for MioWaker {
+    fn wake(&self) {
+        // A failed wake means the poll is gone (the thread has exited): nothing to wake.
+        let _ = self.0.wake();
+    }
+}
+
+/// Starts a shard thread on the mio driver.
+pub fn spawn(st: ShardThread) -> io::Result<(JoinHandle<()>, Arc<dyn Wake>)> {
+    let poll = Poll::new()?;
+    let waker: Arc<dyn Wake> = Arc::new(MioWaker(Waker::new(poll.registry(), WAKE)?));
+    let name = format!("tandem-shard-{}", st.shard.index());
+    let handle = thread::Builder::new().name(name).spawn(move || {
+        if let Err(e) = run(st, poll) {
+            tracing::error!(error = %e, "shard thread failed");
+        }
+    })?;
+    Ok((handle, waker))
+}
+
+fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
+    st.start();
+    let mut sockets: HashMap<u16, UdpSocket> = HashMap::new();
+    let mut events = Events::with_capacity(1024);
+    let mut rb = RecvBatch::new(BATCH);
+    let mut sb = SendBatch::new(BATCH);
+    loop {
+        let now = st.clock.now_us();
+        let wait = st.shard.next_deadline().saturating_sub(now);
+        match poll.poll(&mut events, Some(Duration::from_micros(wait))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        for ev in events.iter() {
+            if ev.token() == WAKE {
+                if !apply_control(&mut st, &poll, &mut sockets)? {
+                    return Ok(());
+                }
+                continue;
+            }
+            let port = ev.token().0 as u16;
+            let Some(sock) = sockets.get(&port) else {
+                continue;
+            };
+            let fd = sock.as_raw_fd();
+            // Edge-triggered: drain the socket until it would block.
+            loop {
+                let n = match rb.recv(fd) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::debug!(port, error = %e, "receive error");
+                        break;
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                let now = st.clock.now_us();
+                st.counters
+                    .datagrams_in
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                for i in 0..n {
+                    if let (Some(from), data) = rb.get(i) {
+                        st.shard.handle_datagram(now, port, from, data);
+                    }
+                }
+                flush(&mut st, &sockets, &mut sb);
+            }
+        }
+        st.shard.tick(st.clock.now_us());
+        flush(&mut st, &sockets, &mut sb);
+        st.finish_turn(|port| {
+            if let Some(mut s) = sockets.remove(&port) {
+                let _ = poll.registry().deregister(&mut s);
+            }
+        });
+    }
+}
+
+/// Applies queued control messages. Returns false on shutdown.
+fn apply_control(
+    st: &mut ShardThread,
+    poll: &Poll,
+    sockets: &mut HashMap<u16, UdpSocket>,
+) -> io::Result<bool> {
+    while let Ok(msg) = st.control.try_recv() {
+        match msg {
+            Control::Shutdown => return Ok(false),
+            Control::Command { cmd, sockets: new } => {
+                for (port, s) in new {
+                    s.set_nonblocking(true)?;
+                    let mut s = UdpSocket::from_std(s);
+                    poll.registry().register(
+                        &mut s,
+                        Token(usize::from(port)),
+                        Interest::READABLE,
+                    )?;
+                    sockets.insert(port, s);
+                }
+                let now = st.clock.now_us();
+                st.shard.handle_command(now, cmd);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Sends the shard's pending datagrams, one sendmmsg per run from the same socket.
+fn flush(st: &mut ShardThread, sockets: &HashMap<u16, UdpSocket>, sb: &mut SendBatch) {
+    let q = st.shard.transmit_queue();
+    let total = q.len();
+    if total == 0 {
+        return;
+    }
+    let unspecified = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+    let mut items: [(SocketAddr, &[u8]); BATCH] = [(unspecified, &[]); BATCH];
+    let mut i = 0;
+    let mut sent = 0u64;
+    let mut failed = 0u64;
+    while i < total {
+        let port = q.get(i).local_port;
+        let mut k = 0;
+        while i < total && k < BATCH && q.get(i).local_port == port {
+            let t = q.get(i);
+            items[k] = (t.dest, t.payload);
+            k += 1;
+            i += 1;
+        }
+        match sockets.get(&port) {
+            Some(s) => match sb.send(s.as_raw_fd(), &items[..k]) {
+                Ok(n) => {
+                    sent += n as u64;
+                    failed += (k - n) as u64;
+                }
+                Err(_) => failed += k as u64,
+            },
+            None => failed += k as u64,
+        }
+    }
+    st.counters.datagrams_out.fetch_add(sent, Ordering::Relaxed);
+    if failed > 0 {
+        st.counters.send_errors.fetch_add(failed, Ordering::Relaxed);
+    }
+    st.shard.clear_transmits();
+}

@@ -1,0 +1,426 @@
+//! The embeddable engine: one thread per shard on a UDP driver, commanded through bounded
+//! queues.
+//!
+//! ```no_run
+//! use tandem_engine::{ChannelSpec, Engine, GroupKey};
+//! let engine = Engine::builder().shards(2).build()?;
+//! let a = engine.create_channel(GroupKey(1), ChannelSpec::default())?;
+//! let b = engine.create_channel(GroupKey(1), ChannelSpec::default())?;
+//! engine.bridge(a.id, b.id)?;
+//! // ... tell the phones to send to a.local and b.local ...
+//! while let Ok(event) = engine.events().recv() {
+//!     println!("{event:?}");
+//! }
+//! # Ok::<(), tandem_engine::EngineError>(())
+//! ```
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::command::Command;
+use crate::driver::common::{Clock, Control, ShardThread, ThreadCounters, Wake};
+use crate::driver::memory::ChannelInfo;
+use crate::error::EngineError;
+use crate::event::Event;
+use crate::ids::{ChannelId, GroupKey};
+use crate::ports::{self, PortAllocator};
+use crate::shard::{Shard, ShardConfig};
+use crate::spec::{ChannelSpec, RtcpMode};
+
+/// Which UDP driver runs the shards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverKind {
+    /// epoll readiness with recvmmsg/sendmmsg batches (portable, the default).
+    Mio,
+    /// io_uring (Linux 5.19+).
+    IoUring,
+}
+
+impl std::str::FromStr for DriverKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mio" | "epoll" => Ok(DriverKind::Mio),
+            "io-uring" | "io_uring" | "uring" => Ok(DriverKind::IoUring),
+            _ => Err(format!("unknown driver {s:?} (mio or io-uring)")),
+        }
+    }
+}
+
+/// Engine settings; see [`Engine::builder`].
+#[derive(Clone, Debug)]
+pub struct EngineBuilder {
+    shards: usize,
+    bind: IpAddr,
+    port_min: u16,
+    port_max: u16,
+    driver: DriverKind,
+    tick_ms: u32,
+    queue_capacity: usize,
+    pin_cores: bool,
+    seed: Option<u64>,
+    socket_buffer: usize,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        EngineBuilder {
+            shards: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port_min: 30_000,
+            port_max: 39_999,
+            driver: DriverKind::Mio,
+            tick_ms: 20,
+            queue_capacity: 4096,
+            pin_cores: false,
+            seed: None,
+            socket_buffer: 256 * 1024,
+        }
+    }
+}
+
+impl EngineBuilder {
+    /// Number of shards (threads); defaults to the number of cores.
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = n;
+        self
+    }
+    /// Address media sockets bind to (default 127.0.0.1).
+    pub fn bind(mut self, ip: IpAddr) -> Self {
+        self.bind = ip;
+        self
+    }
+    /// Local port range, inclusive (default 30000–39999), split evenly among shards.
+    pub fn port_range(mut self, min: u16, max: u16) -> Self {
+        self.port_min = min;
+        self.port_max = max;
+        self
+    }
+    /// UDP driver (default mio).
+    pub fn driver(mut self, d: DriverKind) -> Self {
+        self.driver = d;
+        self
+    }
+    /// Tick period in milliseconds (default 20).
+    pub fn tick_ms(mut self, ms: u32) -> Self {
+        self.tick_ms = ms;
+        self
+    }
+    /// Capacity of each command queue and of the event queue (default 4096).
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = n;
+        self
+    }
+    /// Pin shard `i` to core `i` (default off).
+    pub fn pin_cores(mut self, on: bool) -> Self {
+        self.pin_cores = on;
+        self
+    }
+    /// Fixed seed for SSRCs and sequence numbers (default: from the clock).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Starts the shard threads.
+    pub fn build(self) -> Result<Engine, EngineError> {
+        if self.shards == 0 || self.shards > 1024 {
+            return Err(EngineError::Config(format!("{} shards", self.shards)));
+        }
+        if !(1..=100).contains(&self.tick_ms) {
+            return Err(EngineError::Config(format!("tick of {} ms", self.tick_ms)));
+        }
+        let allocators =
+            ports::split(self.port_min, self.port_max, self.shards).ok_or_else(|| {
+                EngineError::Config(format!(
+                    "port range {}-{} is too small for {} shards",
+                    self.port_min, self.port_max, self.shards
+                ))
+            })?;
+        let clock = Clock::start();
+        let seed = self.seed.unwrap_or(clock.unix_epoch_us);
+        let (event_tx, event_rx) = bounded(self.queue_capacity);
+        let mut shards = Vec::with_capacity(self.shards);
+        for (i, alloc) in allocators.into_iter().enumerate() {
+            let ports = Arc::new(Mutex::new(alloc));
+            let counters = Arc::new(ThreadCounters::default());
+            let (tx, rx) = bounded(self.queue_capacity);
+            let cfg = ShardConfig {
+                index: i,
+                tick_us: u64::from(self.tick_ms) * 1000,
+                seed,
+                unix_epoch_us: clock.unix_epoch_us,
+            };
+            let st = ShardThread::new(
+                Shard::new(cfg, clock.now_us()),
+                rx,
+                event_tx.clone(),
+                ports.clone(),
+                clock,
+                counters.clone(),
+                self.pin_cores.then_some(i),
+            );
+            let (thread, waker) = match self.driver {
+                DriverKind::Mio => crate::driver::mio::spawn(st)?,
+                DriverKind::IoUring => crate::driver::spawn_uring(st)?,
+            };
+            shards.push(ShardHandle {
+                control: tx,
+                waker,
+                thread: Some(thread),
+                ports,
+                counters,
+            });
+        }
+        Ok(Engine {
+            shards,
+            events: event_rx,
+            bind: self.bind,
+            socket_buffer: self.socket_buffer,
+            next_serial: AtomicU64::new(1),
+            driver: self.driver,
+        })
+    }
+}
+
+struct ShardHandle {
+    control: Sender<Control>,
+    waker: Arc<dyn Wake>,
+    thread: Option<JoinHandle<()>>,
+    ports: Arc<Mutex<PortAllocator>>,
+    counters: Arc<ThreadCounters>,
+}
+
+/// Counters of one shard thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShardThreadStats {
+    /// Linux TID of the thread (for CPU accounting from /proc).
+    pub tid: i32,
+    /// Datagrams received.
+    pub datagrams_in: u64,
+    /// Datagrams sent.
+    pub datagrams_out: u64,
+    /// Datagrams the kernel refused (dropped).
+    pub send_errors: u64,
+    /// Events dropped because the application did not read them.
+    pub events_dropped: u64,
+    /// Ticks skipped because the thread was late.
+    pub ticks_missed: u64,
+}
+
+/// A running engine. Dropping it stops the shard threads.
+pub struct Engine {
+    shards: Vec<ShardHandle>,
+    events: Receiver<Event>,
+    bind: IpAddr,
+    socket_buffer: usize,
+    next_serial: AtomicU64,
+    driver: DriverKind,
+}
+
+impl Engine {
+    /// Settings with their defaults.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The driver in use.
+    pub fn driver(&self) -> DriverKind {
+        self.driver
+    }
+
+    /// Number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Events from all shards.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// Counters of every shard thread.
+    pub fn thread_stats(&self) -> Vec<ShardThreadStats> {
+        self.shards
+            .iter()
+            .map(|s| {
+                let c = &s.counters;
+                ShardThreadStats {
+                    tid: c.tid.load(Ordering::Relaxed),
+                    datagrams_in: c.datagrams_in.load(Ordering::Relaxed),
+                    datagrams_out: c.datagrams_out.load(Ordering::Relaxed),
+                    send_errors: c.send_errors.load(Ordering::Relaxed),
+                    events_dropped: c.events_dropped.load(Ordering::Relaxed),
+                    ticks_missed: c.ticks_missed.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
+    }
+
+    /// Creates a channel on the shard of `group`: binds its RTP (and RTCP) socket now, so
+    /// a bind failure is returned here, and queues its creation on the shard.
+    pub fn create_channel(
+        &self,
+        group: GroupKey,
+        spec: ChannelSpec,
+    ) -> Result<ChannelInfo, EngineError> {
+        if spec.ptime_ms == 0 || spec.ptime_ms > 200 {
+            return Err(EngineError::Config(format!(
+                "ptime {} ms out of range",
+                spec.ptime_ms
+            )));
+        }
+        let shard = group.shard(self.shards.len());
+        let (port, sockets) = self.bind_pair(shard, spec.rtcp)?;
+        let id = ChannelId::new(
+            shard as u16,
+            self.next_serial.fetch_add(1, Ordering::Relaxed),
+        );
+        let cmd = Command::CreateChannel {
+            channel: id,
+            port,
+            spec,
+        };
+        if let Err(e) = self.send_control(shard, Control::Command { cmd, sockets }) {
+            self.shards[shard]
+                .ports
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .release(port);
+            return Err(e);
+        }
+        Ok(ChannelInfo {
+            id,
+            local: SocketAddr::new(self.bind, port),
+        })
+    }
+
+    /// Finds a free port pair and binds it, skipping ports another program holds.
+    fn bind_pair(
+        &self,
+        shard: usize,
+        rtcp: RtcpMode,
+    ) -> Result<(u16, Vec<(u16, UdpSocket)>), EngineError> {
+        let mut alloc = self.shards[shard]
+            .ports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut held = Vec::new();
+        let result = loop {
+            let Some(port) = alloc.allocate() else {
+                break Err(EngineError::NoFreePort(shard));
+            };
+            let rtp = self.bind_one(port);
+            let pair = match (rtp, rtcp) {
+                (Ok(s), RtcpMode::Companion) => self
+                    .bind_one(port + 1)
+                    .map(|r| vec![(port, s), (port + 1, r)]),
+                (Ok(s), _) => Ok(vec![(port, s)]),
+                (Err(e), _) => Err(e),
+            };
+            match pair {
+                Ok(sockets) => break Ok((port, sockets)),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => held.push(port),
+                Err(e) => {
+                    alloc.release(port);
+                    break Err(e.into());
+                }
+            }
+        };
+        // Ports another program holds go back to the pool for a later try.
+        for p in held {
+            alloc.release(p);
+        }
+        result
+    }
+
+    fn bind_one(&self, port: u16) -> io::Result<UdpSocket> {
+        let addr = SocketAddr::new(self.bind, port);
+        let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        // Larger buffers absorb bursts while the shard is busy in its tick.
+        let _ = s.set_recv_buffer_size(self.socket_buffer);
+        let _ = s.set_send_buffer_size(self.socket_buffer);
+        s.set_nonblocking(true)?;
+        s.bind(&addr.into())?;
+        Ok(s.into())
+    }
+
+    fn send_control(&self, shard: usize, msg: Control) -> Result<(), EngineError> {
+        let h = &self.shards[shard];
+        match h.control.try_send(msg) {
+            Ok(()) => {
+                h.waker.wake();
+                Ok(())
+            }
+            Err(TrySendError::Full(_)) => Err(EngineError::QueueFull(shard)),
+            Err(TrySendError::Disconnected(_)) => Err(EngineError::ShutDown),
+        }
+    }
+
+    /// Queues a command on the shard that owns its channel.
+    pub fn command(&self, cmd: Command) -> Result<(), EngineError> {
+        if let Command::Bridge { a, b } = cmd {
+            if a.shard() != b.shard() {
+                return Err(EngineError::DifferentShards(a, b));
+            }
+        }
+        if let Command::CreateChannel { .. } = cmd {
+            return Err(EngineError::Config(
+                "use create_channel to create channels".into(),
+            ));
+        }
+        let shard = cmd.channel().shard();
+        if shard >= self.shards.len() {
+            return Err(EngineError::Config(format!("no shard {shard}")));
+        }
+        self.send_control(
+            shard,
+            Control::Command {
+                cmd,
+                sockets: Vec::new(),
+            },
+        )
+    }
+
+    /// Bridges two channels of the same group.
+    pub fn bridge(&self, a: ChannelId, b: ChannelId) -> Result<(), EngineError> {
+        self.command(Command::Bridge { a, b })
+    }
+
+    /// Destroys a channel; `Event::ChannelClosed` follows.
+    pub fn destroy(&self, channel: ChannelId) -> Result<(), EngineError> {
+        self.command(Command::DestroyChannel { channel })
+    }
+
+    /// Stops every shard thread and waits for them.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        for h in &self.shards {
+            // A full queue still lets the thread see the disconnect below.
+            let _ = h.control.try_send(Control::Shutdown);
+            h.waker.wake();
+        }
+        for h in &mut self.shards {
+            if let Some(t) = h.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

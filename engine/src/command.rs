@@ -2,7 +2,8 @@
 
 use std::net::SocketAddr;
 
-use crate::ids::ChannelId;
+use crate::ids::{ChannelId, RoomId};
+use crate::room::{ParticipantOptions, RoomOptions};
 use crate::spec::ChannelSpec;
 
 /// A control command. Commands for one shard are applied in order at its next turn.
@@ -47,18 +48,101 @@ pub enum Command {
         /// Channel.
         channel: ChannelId,
     },
+    /// Creates an empty conference room.
+    CreateRoom {
+        /// New room's id (allocated by the engine handle).
+        room: RoomId,
+        /// Mixing options.
+        options: RoomOptions,
+    },
+    /// Puts a channel into a room (leaving any bridge or other room), or changes its
+    /// options if it is there already. Its output stream continues without a gap.
+    JoinRoom {
+        /// Room.
+        room: RoomId,
+        /// Channel.
+        channel: ChannelId,
+        /// How it takes part.
+        options: ParticipantOptions,
+    },
+    /// Takes a channel out of its room.
+    LeaveRoom {
+        /// Channel.
+        channel: ChannelId,
+    },
+    /// Destroys a room; its participants stay, connected to nothing.
+    DestroyRoom {
+        /// Room.
+        room: RoomId,
+    },
+    /// Attaches a supervisor to the call `agent` is in, or changes its mode. A bridged
+    /// two-party call becomes a room with both legs (its audio continues); the supervisor
+    /// joins it with the mode's options.
+    Supervise {
+        /// The agent's leg.
+        agent: ChannelId,
+        /// The supervisor's channel.
+        supervisor: ChannelId,
+        /// What the supervisor does.
+        mode: SuperviseMode,
+        /// Room id to use if the call is not in a room yet.
+        room: RoomId,
+    },
+}
+
+/// What a supervisor does on a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SuperviseMode {
+    /// Hears both parties, heard by no one.
+    Listen,
+    /// Heard only by the agent (coaching).
+    Whisper,
+    /// A three-way call: heard by both.
+    Barge,
+    /// Removes the agent's leg from the call (the supervisor stays with the caller).
+    ForceDisconnect,
 }
 
 impl Command {
-    /// The channel whose shard must carry out the command.
-    pub fn channel(&self) -> ChannelId {
+    /// The shard that must carry out the command.
+    pub fn shard(&self) -> usize {
         match self {
             Command::CreateChannel { channel, .. }
             | Command::SetRemote { channel, .. }
             | Command::Unbridge { channel }
             | Command::QueryStats { channel }
-            | Command::DestroyChannel { channel } => *channel,
-            Command::Bridge { a, .. } => *a,
+            | Command::DestroyChannel { channel }
+            | Command::LeaveRoom { channel } => channel.shard(),
+            Command::Bridge { a, .. } => a.shard(),
+            Command::Supervise { agent, .. } => agent.shard(),
+            Command::CreateRoom { room, .. }
+            | Command::JoinRoom { room, .. }
+            | Command::DestroyRoom { room } => room.shard(),
+        }
+    }
+
+    /// Checks that every id the command names lives on the same shard (media cannot
+    /// cross shards). Returns the offending pair's description otherwise.
+    pub fn same_shard(&self) -> Result<(), String> {
+        let ids: Vec<usize> = match self {
+            Command::Bridge { a, b } => vec![a.shard(), b.shard()],
+            Command::JoinRoom { room, channel, .. } => vec![room.shard(), channel.shard()],
+            Command::Supervise {
+                agent,
+                supervisor,
+                room,
+                ..
+            } => {
+                vec![agent.shard(), supervisor.shard(), room.shard()]
+            }
+            _ => return Ok(()),
+        };
+        if ids.windows(2).all(|w| w[0] == w[1]) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{self:?} names objects on different shards {ids:?}; give them one group key"
+            ))
         }
     }
 }

@@ -28,8 +28,9 @@ use crate::driver::common::{Clock, Control, ShardThread, ThreadCounters, Wake};
 use crate::driver::memory::ChannelInfo;
 use crate::error::EngineError;
 use crate::event::Event;
-use crate::ids::{ChannelId, GroupKey};
+use crate::ids::{ChannelId, GroupKey, RoomId};
 use crate::ports::{self, PortAllocator};
+use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig};
 use crate::spec::{ChannelSpec, RtcpMode};
 
@@ -365,19 +366,37 @@ impl Engine {
         }
     }
 
+    /// Creates an empty conference room on the shard of `group` (put the participants'
+    /// channels in the same group).
+    pub fn create_room(
+        &self,
+        group: GroupKey,
+        options: RoomOptions,
+    ) -> Result<RoomId, EngineError> {
+        let shard = group.shard(self.shards.len());
+        let room = RoomId::new(
+            shard as u16,
+            self.next_serial.fetch_add(1, Ordering::Relaxed),
+        );
+        self.send_control(
+            shard,
+            Control::Command {
+                cmd: Command::CreateRoom { room, options },
+                sockets: Vec::new(),
+            },
+        )?;
+        Ok(room)
+    }
+
     /// Queues a command on the shard that owns its channel.
     pub fn command(&self, cmd: Command) -> Result<(), EngineError> {
-        if let Command::Bridge { a, b } = cmd {
-            if a.shard() != b.shard() {
-                return Err(EngineError::DifferentShards(a, b));
-            }
-        }
+        cmd.same_shard().map_err(EngineError::DifferentShards)?;
         if let Command::CreateChannel { .. } = cmd {
             return Err(EngineError::Config(
                 "use create_channel to create channels".into(),
             ));
         }
-        let shard = cmd.channel().shard();
+        let shard = cmd.shard();
         if shard >= self.shards.len() {
             return Err(EngineError::Config(format!("no shard {shard}")));
         }

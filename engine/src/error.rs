@@ -2,8 +2,6 @@
 
 use thiserror::Error;
 
-use crate::ids::ChannelId;
-
 /// Why an engine operation failed. The engine's state is unchanged when one is returned.
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -19,9 +17,10 @@ pub enum EngineError {
     /// The engine was shut down.
     #[error("engine is shut down")]
     ShutDown,
-    /// The two channels live on different shards, so media cannot pass between them.
-    #[error("channels {0} and {1} are on different shards (give them the same group key)")]
-    DifferentShards(ChannelId, ChannelId),
+    /// The command names channels or rooms on different shards, so media cannot pass
+    /// between them.
+    #[error("{0}")]
+    DifferentShards(String),
     /// A socket operation failed.
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use crate::ids::ChannelId;
+use crate::ids::{ChannelId, RoomId};
 use crate::stats::ChannelStats;
 
 /// An event from a shard.
@@ -56,10 +56,36 @@ pub enum Event {
     },
     /// A command could not be carried out (the state is unchanged).
     CommandFailed {
-        /// Channel the command was about.
-        channel: ChannelId,
+        /// The command, as text.
+        command: String,
         /// Why.
         reason: String,
+    },
+    /// A room participant started talking (VAD).
+    TalkStart {
+        /// Room.
+        room: RoomId,
+        /// Participant.
+        channel: ChannelId,
+    },
+    /// A room participant stopped talking.
+    TalkStop {
+        /// Room.
+        room: RoomId,
+        /// Participant.
+        channel: ChannelId,
+    },
+    /// The loudest talker of a room changed.
+    ActiveSpeaker {
+        /// Room.
+        room: RoomId,
+        /// The new active speaker.
+        channel: Option<ChannelId>,
+    },
+    /// A supervisor force-disconnected a leg: it left its call and hears nothing.
+    ForcedDisconnect {
+        /// The leg removed.
+        channel: ChannelId,
     },
     /// The shard's tick ran late by more than one period (the core is overloaded).
     TickOverrun {

@@ -26,6 +26,28 @@ impl fmt::Display for ChannelId {
     }
 }
 
+/// A conference room. Like a channel id, it carries its shard in the top 16 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomId(pub u64);
+
+impl RoomId {
+    /// Builds an id from its shard and a per-engine serial number.
+    pub fn new(shard: u16, serial: u64) -> RoomId {
+        RoomId(ChannelId::new(shard, serial).0)
+    }
+
+    /// The shard that owns this room.
+    pub fn shard(self) -> usize {
+        (self.0 >> 48) as usize
+    }
+}
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "room{}.{}", self.shard(), self.0 & ((1 << 48) - 1))
+    }
+}
+
 /// Groups channels that exchange media (the legs of one call, the members of one room).
 /// Every channel of a group lives on the same shard, so media never crosses shards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

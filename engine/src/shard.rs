@@ -17,15 +17,17 @@ use std::net::SocketAddr;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tandem_codecs::g711::{self, Law};
-use tandem_codecs::rtp::{RtpHeader, looks_like_rtcp};
+use tandem_codecs::rtp::looks_like_rtcp;
 
 use crate::channel::Channel;
 use crate::channel::rtcp::{REPORT_INTERVAL_US, ntp_from_unix_us};
 use crate::channel::rx::{Accepted, MediaKind};
-use crate::channel::tx::{FeedKey, Stamp};
-use crate::command::Command;
+use crate::channel::tx::FeedKey;
+use crate::command::{Command, SuperviseMode};
 use crate::event::Event;
-use crate::ids::ChannelId;
+use crate::ids::{ChannelId, RoomId};
+use crate::jitter::{JitterBuffer, JitterConfig};
+use crate::room::{ParticipantOptions, Room, RoomOptions};
 use crate::spec::RtcpMode;
 use crate::stats::ChannelStats;
 use crate::transmit::{Transmit, TransmitQueue};
@@ -84,6 +86,9 @@ pub struct Shard {
     channels: Vec<Option<Channel>>,
     free_slots: Vec<u32>,
     by_id: HashMap<ChannelId, u32>,
+    rooms: Vec<Option<Room>>,
+    free_rooms: Vec<u32>,
+    room_by_id: HashMap<RoomId, u32>,
     /// Local port → (slot << 1 | is_rtcp) + 1, or [`NO_PORT`].
     ports: Vec<u32>,
     transmits: TransmitQueue,
@@ -106,6 +111,9 @@ impl Shard {
             channels: Vec::new(),
             free_slots: Vec::new(),
             by_id: HashMap::new(),
+            rooms: Vec::new(),
+            free_rooms: Vec::new(),
+            room_by_id: HashMap::new(),
             ports: vec![NO_PORT; 65_536],
             transmits: TransmitQueue::with_capacity(256),
             events: VecDeque::new(),
@@ -181,18 +189,18 @@ impl Shard {
             .ok_or_else(|| format!("no channel {id} on shard {}", self.cfg.index))
     }
 
-    fn fail(&mut self, channel: ChannelId, reason: String) {
-        tracing::debug!(%channel, %reason, "command failed");
+    fn fail(&mut self, command: String, reason: String) {
+        tracing::debug!(%command, %reason, "command failed");
         self.events
-            .push_back(Event::CommandFailed { channel, reason });
+            .push_back(Event::CommandFailed { command, reason });
     }
 
     /// Applies one command. A command that cannot be carried out changes nothing and
     /// reports `Event::CommandFailed`.
     pub fn handle_command(&mut self, now_us: u64, cmd: Command) {
-        let channel = cmd.channel();
+        let text = format!("{cmd:?}");
         if let Err(reason) = self.apply(now_us, cmd) {
-            self.fail(channel, reason);
+            self.fail(text, reason);
         }
     }
 
@@ -258,8 +266,8 @@ impl Shard {
                     return Err("cannot bridge a channel to itself".into());
                 }
                 let (sa, sb) = (self.slot(a)?, self.slot(b)?);
-                self.unbridge(sa);
-                self.unbridge(sb);
+                self.detach(sa);
+                self.detach(sb);
                 self.ch_mut(sa).peer = Some(sb);
                 self.ch_mut(sb).peer = Some(sa);
                 Ok(())
@@ -278,7 +286,7 @@ impl Shard {
             }
             Command::DestroyChannel { channel } => {
                 let slot = self.slot(channel)?;
-                self.unbridge(slot);
+                self.detach(slot);
                 let ch = self.channels[slot as usize]
                     .take()
                     .expect("slot of a live id");
@@ -294,7 +302,149 @@ impl Shard {
                 });
                 Ok(())
             }
+            Command::CreateRoom { room, options } => {
+                if self.room_by_id.contains_key(&room) {
+                    return Err(format!("room {room} exists"));
+                }
+                self.create_room(room, options);
+                Ok(())
+            }
+            Command::JoinRoom {
+                room,
+                channel,
+                options,
+            } => {
+                let rs = self.room_slot(room)?;
+                let slot = self.slot(channel)?;
+                self.join(rs, slot, options);
+                Ok(())
+            }
+            Command::LeaveRoom { channel } => {
+                let slot = self.slot(channel)?;
+                if self.ch_mut(slot).room.is_none() {
+                    return Err(format!("{channel} is in no room"));
+                }
+                self.leave_room(slot);
+                Ok(())
+            }
+            Command::DestroyRoom { room } => {
+                let rs = self.room_slot(room)?;
+                let slots: Vec<u32> = self.rooms[rs as usize]
+                    .as_ref()
+                    .map(|r| r.slots().collect())
+                    .unwrap_or_default();
+                for slot in slots {
+                    self.leave_room(slot);
+                }
+                self.rooms[rs as usize] = None;
+                self.room_by_id.remove(&room);
+                self.free_rooms.push(rs);
+                Ok(())
+            }
+            Command::Supervise {
+                agent,
+                supervisor,
+                mode,
+                room,
+            } => self.supervise(agent, supervisor, mode, room),
         }
+    }
+
+    fn room_slot(&self, id: RoomId) -> Result<u32, String> {
+        self.room_by_id
+            .get(&id)
+            .copied()
+            .ok_or_else(|| format!("no room {id} on shard {}", self.cfg.index))
+    }
+
+    fn create_room(&mut self, id: RoomId, options: RoomOptions) -> u32 {
+        let rs = self.free_rooms.pop().unwrap_or_else(|| {
+            self.rooms.push(None);
+            (self.rooms.len() - 1) as u32
+        });
+        self.rooms[rs as usize] = Some(Room::new(id, options, self.pcm.len()));
+        self.room_by_id.insert(id, rs);
+        rs
+    }
+
+    /// Puts channel `slot` into room `rs` (leaving its bridge or other room). A room mixes
+    /// decoded frames, so a channel without a jitter buffer gets one while it is there.
+    fn join(&mut self, rs: u32, slot: u32, options: ParticipantOptions) {
+        let ch = self.ch_mut(slot);
+        if ch.room != Some(rs) {
+            self.detach(slot);
+            let ch = self.ch_mut(slot);
+            if ch.jitter.is_none() {
+                ch.jitter = Some(JitterBuffer::new(JitterConfig::default()));
+                ch.room_jitter = true;
+            }
+            ch.room = Some(rs);
+        }
+        let id = self.ch_mut(slot).id;
+        if let Some(r) = self.rooms[rs as usize].as_mut() {
+            r.join(slot, id, options);
+        }
+    }
+
+    fn leave_room(&mut self, slot: u32) {
+        let ch = self.ch_mut(slot);
+        let Some(rs) = ch.room.take() else {
+            return;
+        };
+        if ch.room_jitter {
+            ch.jitter = None;
+            ch.room_jitter = false;
+        }
+        if let Some(r) = self.rooms[rs as usize].as_mut() {
+            r.leave(slot);
+        }
+    }
+
+    /// Leaves whatever the channel is connected to.
+    fn detach(&mut self, slot: u32) {
+        self.unbridge(slot);
+        self.leave_room(slot);
+    }
+
+    fn supervise(
+        &mut self,
+        agent: ChannelId,
+        supervisor: ChannelId,
+        mode: SuperviseMode,
+        room: RoomId,
+    ) -> Result<(), String> {
+        let sa = self.slot(agent)?;
+        let ss = self.slot(supervisor)?;
+        if sa == ss {
+            return Err("a supervisor cannot supervise itself".into());
+        }
+        let rs = match (self.ch_mut(sa).room, self.ch_mut(sa).peer) {
+            (Some(rs), _) => rs,
+            (None, Some(caller)) => {
+                // Turn the two-party bridge into a room; both output streams continue.
+                let rs = match self.room_by_id.get(&room) {
+                    Some(&rs) => rs,
+                    None => self.create_room(room, RoomOptions::default()),
+                };
+                self.join(rs, sa, ParticipantOptions::default());
+                self.join(rs, caller, ParticipantOptions::default());
+                rs
+            }
+            (None, None) => return Err(format!("{agent} is not in a call")),
+        };
+        let options = match mode {
+            SuperviseMode::Listen => ParticipantOptions::listen_only(),
+            SuperviseMode::Whisper => ParticipantOptions::whisper(agent),
+            SuperviseMode::Barge => ParticipantOptions::default(),
+            SuperviseMode::ForceDisconnect => {
+                self.leave_room(sa);
+                self.events
+                    .push_back(Event::ForcedDisconnect { channel: agent });
+                ParticipantOptions::default()
+            }
+        };
+        self.join(rs, ss, options);
+        Ok(())
     }
 
     fn ch_mut(&mut self, slot: u32) -> &mut Channel {
@@ -413,9 +563,8 @@ impl Shard {
         };
         let stamp = dst_ch.tx.forward(now_us, key, acc.seq, acc.ts, acc.marker);
         let codec = dst_ch.spec.codec;
-        send_rtp(
+        dst_ch.send_rtp(
             &mut self.transmits,
-            dst_ch,
             dest,
             codec.payload_type,
             stamp,
@@ -458,7 +607,7 @@ impl Shard {
             };
             dst_ch.tx.forward(now_us, key, acc.seq, acc.ts, acc.marker)
         };
-        send_rtp(&mut self.transmits, dst_ch, dest, pt, stamp, |buf| {
+        dst_ch.send_rtp(&mut self.transmits, dest, pt, stamp, |buf| {
             buf.extend_from_slice(payload)
         });
         self.stats.datagrams_out += 1;
@@ -532,9 +681,8 @@ impl Shard {
             let stamp = dst_ch.tx.next_frame(now_us, key, samples);
             let codec = dst_ch.spec.codec;
             let pcm = &self.pcm;
-            send_rtp(
+            dst_ch.send_rtp(
                 &mut self.transmits,
-                dst_ch,
                 dest,
                 codec.payload_type,
                 stamp,
@@ -546,36 +694,15 @@ impl Shard {
             );
             self.stats.datagrams_out += 1;
         }
+        for room in self.rooms.iter_mut().flatten() {
+            let before = self.transmits.len();
+            room.tick(
+                now_us,
+                &mut self.channels,
+                &mut self.transmits,
+                &mut self.events,
+            );
+            self.stats.datagrams_out += (self.transmits.len() - before) as u64;
+        }
     }
-}
-
-/// Appends one RTP packet from `ch` to `dest` and counts it.
-fn send_rtp(
-    transmits: &mut TransmitQueue,
-    ch: &mut Channel,
-    dest: SocketAddr,
-    payload_type: u8,
-    stamp: Stamp,
-    payload: impl FnOnce(&mut Vec<u8>),
-) {
-    let header = RtpHeader {
-        marker: stamp.marker,
-        payload_type,
-        sequence: stamp.seq,
-        timestamp: stamp.ts,
-        ssrc: ch.tx.ssrc,
-        ..RtpHeader::default()
-    };
-    let mut len = 0;
-    transmits.push_with(ch.port, dest, |buf| {
-        // A 12-byte header with no CSRCs or extension cannot fail to write.
-        let _ = header.write(buf, &[]);
-        let start = buf.len();
-        payload(buf);
-        len = buf.len() - start;
-    });
-    ch.tx.packets += 1;
-    ch.tx.octets += len as u64;
-    ch.stats.packets_sent += 1;
-    ch.stats.bytes_sent += len as u64;
 }

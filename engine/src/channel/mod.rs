@@ -8,15 +8,18 @@ pub mod tx;
 
 use std::net::SocketAddr;
 
+use tandem_codecs::rtp::RtpHeader;
+
 use crate::ids::ChannelId;
 use crate::jitter::JitterBuffer;
 use crate::spec::{ChannelSpec, RtcpMode};
 use crate::stats::ChannelStats;
+use crate::transmit::TransmitQueue;
 
 use self::dtmf::DtmfTracker;
 use self::rtcp::RtcpState;
 use self::rx::Rx;
-use self::tx::Tx;
+use self::tx::{Stamp, Tx};
 
 /// A channel's complete state.
 #[derive(Debug)]
@@ -39,6 +42,10 @@ pub struct Channel {
     pub jitter: Option<JitterBuffer>,
     /// Slot of the bridged peer on the same shard.
     pub peer: Option<u32>,
+    /// Slot of the room the channel is in.
+    pub room: Option<u32>,
+    /// Whether `jitter` was added for the room (and goes when the channel leaves it).
+    pub room_jitter: bool,
     /// Counters.
     pub stats: ChannelStats,
     /// When the channel was created (media timeout counts from here until media arrives).
@@ -74,6 +81,8 @@ impl Channel {
             dtmf: DtmfTracker::default(),
             jitter,
             peer: None,
+            room: None,
+            room_jitter: false,
             stats: ChannelStats::default(),
             created_us: now_us,
             timeout_reported: false,
@@ -126,5 +135,36 @@ impl Channel {
             s.concealed_frames = j.concealed_frames;
         }
         s
+    }
+
+    /// Queues one RTP packet from this channel to `dest` and counts it.
+    pub fn send_rtp(
+        &mut self,
+        transmits: &mut TransmitQueue,
+        dest: SocketAddr,
+        payload_type: u8,
+        stamp: Stamp,
+        payload: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let header = RtpHeader {
+            marker: stamp.marker,
+            payload_type,
+            sequence: stamp.seq,
+            timestamp: stamp.ts,
+            ssrc: self.tx.ssrc,
+            ..RtpHeader::default()
+        };
+        let mut len = 0;
+        transmits.push_with(self.port, dest, |buf| {
+            // A 12-byte header with no CSRCs or extension cannot fail to write.
+            let _ = header.write(buf, &[]);
+            let start = buf.len();
+            payload(buf);
+            len = buf.len() - start;
+        });
+        self.tx.packets += 1;
+        self.tx.octets += len as u64;
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += len as u64;
     }
 }

@@ -15,8 +15,9 @@ use rand::{Rng, SeedableRng};
 use crate::command::Command;
 use crate::error::EngineError;
 use crate::event::Event;
-use crate::ids::{ChannelId, GroupKey};
+use crate::ids::{ChannelId, GroupKey, RoomId};
 use crate::ports::{self, PortAllocator};
+use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig, ShardStats};
 use crate::spec::ChannelSpec;
 use crate::stats::ChannelStats;
@@ -187,14 +188,25 @@ impl MemoryEngine {
         })
     }
 
+    /// Creates an empty conference room on the shard of `group` (put the participants'
+    /// channels in the same group).
+    pub fn create_room(
+        &mut self,
+        group: GroupKey,
+        options: RoomOptions,
+    ) -> Result<RoomId, EngineError> {
+        let shard = group.shard(self.shards.len());
+        let room = RoomId::new(shard as u16, self.next_serial);
+        self.next_serial += 1;
+        self.shards[shard].handle_command(self.now_us, Command::CreateRoom { room, options });
+        self.collect(shard);
+        Ok(room)
+    }
+
     /// Applies a command now.
     pub fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
-        if let Command::Bridge { a, b } = cmd {
-            if a.shard() != b.shard() {
-                return Err(EngineError::DifferentShards(a, b));
-            }
-        }
-        let shard = cmd.channel().shard();
+        cmd.same_shard().map_err(EngineError::DifferentShards)?;
+        let shard = cmd.shard();
         let Some(s) = self.shards.get_mut(shard) else {
             return Err(EngineError::Config(format!("no shard {shard}")));
         };

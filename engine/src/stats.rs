@@ -30,8 +30,15 @@ pub struct ChannelStats {
     pub duplicates: u64,
     /// Packets that arrived after their playout time.
     pub late: u64,
-    /// Frames concealed by packet-loss concealment.
+    /// Frames concealed by packet-loss concealment (losses, late packets, and the frames
+    /// the adaptive buffer inserts to grow).
     pub concealed_frames: u64,
+    /// Frames the adaptive jitter buffer skipped to shrink.
+    pub jitter_dropped_frames: u64,
+    /// Frames it inserted to grow.
+    pub jitter_stretched_frames: u64,
+    /// Its current target depth, ms.
+    pub jitter_target_ms: u32,
     /// RTP packets sent.
     pub packets_sent: u64,
     /// Payload bytes sent.

@@ -71,7 +71,7 @@ impl Channel {
             spec.telephone_event_pt,
             spec.samples_per_packet(),
         );
-        let jitter = spec.jitter.clone().map(JitterBuffer::new);
+        let jitter = spec.jitter.map(JitterBuffer::new);
         Channel {
             id,
             port,
@@ -133,6 +133,9 @@ impl Channel {
             s.duplicates = j.duplicates;
             s.late = j.late;
             s.concealed_frames = j.concealed_frames;
+            s.jitter_dropped_frames = j.dropped_frames;
+            s.jitter_stretched_frames = j.stretched_frames;
+            s.jitter_target_ms = j.target_depth_ms;
         }
         s
     }

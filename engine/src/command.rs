@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use crate::ids::{ChannelId, RoomId};
 use crate::room::{ParticipantOptions, RoomOptions};
 use crate::spec::ChannelSpec;
+use crate::tap::{TapId, TapSpec};
 
 /// A control command. Commands for one shard are applied in order at its next turn.
 #[derive(Clone, Debug)]
@@ -88,6 +89,37 @@ pub enum Command {
         /// Room id to use if the call is not in a room yet.
         room: RoomId,
     },
+    /// Starts recording. A channel target records the channel and, if bridged, its peer
+    /// (first track the channel, second the peer); a room target records every participant.
+    StartTap {
+        /// New tap's id.
+        tap: TapId,
+        /// What to record.
+        target: TapTarget,
+        /// File and layout.
+        spec: TapSpec,
+    },
+    /// Pauses or resumes a recording (paused time is recorded as silence).
+    PauseTap {
+        /// Tap.
+        tap: TapId,
+        /// Paused or not.
+        paused: bool,
+    },
+    /// Stops a recording; `Event::TapFinished` follows when the file is complete.
+    StopTap {
+        /// Tap.
+        tap: TapId,
+    },
+}
+
+/// What a tap records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TapTarget {
+    /// A channel (with its bridged peer).
+    Channel(ChannelId),
+    /// Every participant of a room.
+    Room(RoomId),
 }
 
 /// What a supervisor does on a call.
@@ -118,6 +150,9 @@ impl Command {
             Command::CreateRoom { room, .. }
             | Command::JoinRoom { room, .. }
             | Command::DestroyRoom { room } => room.shard(),
+            Command::StartTap { tap, .. }
+            | Command::PauseTap { tap, .. }
+            | Command::StopTap { tap } => tap.shard(),
         }
     }
 
@@ -135,6 +170,13 @@ impl Command {
             } => {
                 vec![agent.shard(), supervisor.shard(), room.shard()]
             }
+            Command::StartTap { tap, target, .. } => vec![
+                tap.shard(),
+                match target {
+                    TapTarget::Channel(c) => c.shard(),
+                    TapTarget::Room(r) => r.shard(),
+                },
+            ],
             _ => return Ok(()),
         };
         if ids.windows(2).all(|w| w[0] == w[1]) {

@@ -23,8 +23,8 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::command::Command;
-use crate::driver::common::{Clock, Control, ShardThread, ThreadCounters, Wake};
+use crate::command::{Command, TapTarget};
+use crate::driver::common::{Clock, Control, ShardLinks, ShardThread, ThreadCounters, Wake};
 use crate::driver::memory::ChannelInfo;
 use crate::error::EngineError;
 use crate::event::Event;
@@ -33,6 +33,8 @@ use crate::ports::{self, PortAllocator};
 use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig};
 use crate::spec::{ChannelSpec, RtcpMode};
+use crate::tap::writer as tap_writer;
+use crate::tap::{TapId, TapSpec};
 
 /// Which UDP driver runs the shards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +151,8 @@ impl EngineBuilder {
         let clock = Clock::start();
         let seed = self.seed.unwrap_or(clock.unix_epoch_us);
         let (event_tx, event_rx) = bounded(self.queue_capacity);
+        let (tap_tx, tap_rx) = bounded(self.queue_capacity);
+        let writer = tap_writer::spawn(tap_rx, event_tx.clone())?;
         let mut shards = Vec::with_capacity(self.shards);
         for (i, alloc) in allocators.into_iter().enumerate() {
             let ports = Arc::new(Mutex::new(alloc));
@@ -160,11 +164,15 @@ impl EngineBuilder {
                 seed,
                 unix_epoch_us: clock.unix_epoch_us,
             };
+            let links = ShardLinks {
+                control: rx,
+                events: event_tx.clone(),
+                taps: tap_tx.clone(),
+                ports: ports.clone(),
+            };
             let st = ShardThread::new(
                 Shard::new(cfg, clock.now_us()),
-                rx,
-                event_tx.clone(),
-                ports.clone(),
+                links,
                 clock,
                 counters.clone(),
                 self.pin_cores.then_some(i),
@@ -181,7 +189,9 @@ impl EngineBuilder {
                 counters,
             });
         }
+        drop(tap_tx);
         Ok(Engine {
+            writer: Some(writer),
             shards,
             events: event_rx,
             bind: self.bind,
@@ -219,6 +229,7 @@ pub struct ShardThreadStats {
 
 /// A running engine. Dropping it stops the shard threads.
 pub struct Engine {
+    writer: Option<JoinHandle<()>>,
     shards: Vec<ShardHandle>,
     events: Receiver<Event>,
     bind: IpAddr,
@@ -388,6 +399,20 @@ impl Engine {
         Ok(room)
     }
 
+    /// Starts recording `target` into `spec.path`; `Event::TapFinished` follows its stop.
+    pub fn start_tap(&self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
+        let shard = match target {
+            TapTarget::Channel(c) => c.shard(),
+            TapTarget::Room(r) => r.shard(),
+        };
+        let tap = TapId::new(
+            shard as u16,
+            self.next_serial.fetch_add(1, Ordering::Relaxed),
+        );
+        self.command(Command::StartTap { tap, target, spec })?;
+        Ok(tap)
+    }
+
     /// Queues a command on the shard that owns its channel.
     pub fn command(&self, cmd: Command) -> Result<(), EngineError> {
         cmd.same_shard().map_err(EngineError::DifferentShards)?;
@@ -434,6 +459,11 @@ impl Engine {
             if let Some(t) = h.thread.take() {
                 let _ = t.join();
             }
+        }
+        // The shards are gone, so every tap's ring is abandoned: the writer finishes the
+        // files and exits.
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
         }
     }
 }

@@ -1,9 +1,11 @@
 //! What shards report to the application.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::ids::{ChannelId, RoomId};
 use crate::stats::ChannelStats;
+use crate::tap::TapId;
 
 /// An event from a shard.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +83,31 @@ pub enum Event {
         room: RoomId,
         /// The new active speaker.
         channel: Option<ChannelId>,
+    },
+    /// A recording finished: its file is complete.
+    TapFinished {
+        /// Tap.
+        tap: TapId,
+        /// File written.
+        path: PathBuf,
+        /// Audio recorded, milliseconds.
+        duration_ms: u64,
+        /// Frames lost because the writer fell behind.
+        dropped_frames: u64,
+    },
+    /// A recording stopped on an error (the file could not be created or written). The
+    /// call is not affected.
+    TapFailed {
+        /// Tap.
+        tap: TapId,
+        /// Why.
+        reason: String,
+    },
+    /// A recording's writer fell behind and frames are being dropped (reported once per
+    /// episode).
+    TapOverflow {
+        /// Tap.
+        tap: TapId,
     },
     /// A supervisor force-disconnected a leg: it left its call and hears nothing.
     ForcedDisconnect {

@@ -21,9 +21,10 @@ pub mod room;
 pub mod shard;
 pub mod spec;
 pub mod stats;
+pub mod tap;
 pub mod transmit;
 
-pub use command::{Command, SuperviseMode};
+pub use command::{Command, SuperviseMode, TapTarget};
 pub use driver::memory::{ChannelInfo, MemoryEngine, NetworkConditions};
 pub use engine::{DriverKind, Engine, EngineBuilder, ShardThreadStats};
 pub use error::EngineError;
@@ -32,3 +33,4 @@ pub use ids::{ChannelId, GroupKey, RoomId};
 pub use room::{ParticipantOptions, RoomOptions};
 pub use spec::{ChannelSpec, Codec, RtcpMode};
 pub use stats::ChannelStats;
+pub use tap::{TapId, TapMode, TapSpec};

@@ -23,13 +23,14 @@ use crate::channel::Channel;
 use crate::channel::rtcp::{REPORT_INTERVAL_US, ntp_from_unix_us};
 use crate::channel::rx::{Accepted, MediaKind};
 use crate::channel::tx::FeedKey;
-use crate::command::{Command, SuperviseMode};
+use crate::command::{Command, SuperviseMode, TapTarget};
 use crate::event::Event;
 use crate::ids::{ChannelId, RoomId};
 use crate::jitter::{JitterBuffer, JitterConfig};
 use crate::room::{ParticipantOptions, Room, RoomOptions};
 use crate::spec::RtcpMode;
 use crate::stats::ChannelStats;
+use crate::tap::{Tap, TapHandoff, TapId, TapSpec};
 use crate::transmit::{Transmit, TransmitQueue};
 
 /// The tick-driven playout feed's epoch: constant, because the jitter buffer's output is
@@ -89,6 +90,9 @@ pub struct Shard {
     rooms: Vec<Option<Room>>,
     free_rooms: Vec<u32>,
     room_by_id: HashMap<RoomId, u32>,
+    taps: Vec<Option<Tap>>,
+    tap_by_id: HashMap<TapId, u32>,
+    handoffs: Vec<TapHandoff>,
     /// Local port → (slot << 1 | is_rtcp) + 1, or [`NO_PORT`].
     ports: Vec<u32>,
     transmits: TransmitQueue,
@@ -114,6 +118,9 @@ impl Shard {
             rooms: Vec::new(),
             free_rooms: Vec::new(),
             room_by_id: HashMap::new(),
+            taps: Vec::new(),
+            tap_by_id: HashMap::new(),
+            handoffs: Vec::new(),
             ports: vec![NO_PORT; 65_536],
             transmits: TransmitQueue::with_capacity(256),
             events: VecDeque::new(),
@@ -287,6 +294,11 @@ impl Shard {
             Command::DestroyChannel { channel } => {
                 let slot = self.slot(channel)?;
                 self.detach(slot);
+                for ts in std::mem::take(&mut self.ch_mut(slot).taps) {
+                    if let Some(t) = self.taps[ts as usize].as_mut() {
+                        t.forget_slot(slot);
+                    }
+                }
                 let ch = self.channels[slot as usize]
                     .take()
                     .expect("slot of a live id");
@@ -347,7 +359,86 @@ impl Shard {
                 mode,
                 room,
             } => self.supervise(agent, supervisor, mode, room),
+            Command::StartTap { tap, target, spec } => self.start_tap(tap, target, spec),
+            Command::PauseTap { tap, paused } => {
+                let ts = self.tap_slot(tap)?;
+                if let Some(t) = self.taps[ts as usize].as_mut() {
+                    t.set_paused(paused);
+                }
+                Ok(())
+            }
+            Command::StopTap { tap } => {
+                let ts = self.tap_slot(tap)?;
+                self.remove_tap(ts);
+                Ok(())
+            }
         }
+    }
+
+    fn tap_slot(&self, id: TapId) -> Result<u32, String> {
+        self.tap_by_id
+            .get(&id)
+            .copied()
+            .ok_or_else(|| format!("no tap {} on shard {}", id.0, self.cfg.index))
+    }
+
+    fn start_tap(&mut self, id: TapId, target: TapTarget, spec: TapSpec) -> Result<(), String> {
+        if self.tap_by_id.contains_key(&id) {
+            return Err(format!("tap {} exists", id.0));
+        }
+        let slots: Vec<u32> = match target {
+            TapTarget::Channel(c) => {
+                let slot = self.slot(c)?;
+                std::iter::once(slot)
+                    .chain(self.ch_mut(slot).peer)
+                    .collect()
+            }
+            TapTarget::Room(r) => {
+                let rs = self.room_slot(r)?;
+                self.rooms[rs as usize]
+                    .as_ref()
+                    .map(|r| r.slots().collect())
+                    .unwrap_or_default()
+            }
+        };
+        let (tap, handoff) = Tap::new(id, spec, &slots, self.pcm.len());
+        let ts = self
+            .taps
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or_else(|| {
+                self.taps.push(None);
+                self.taps.len() - 1
+            }) as u32;
+        for &slot in &slots {
+            self.ch_mut(slot).taps.push(ts);
+        }
+        self.taps[ts as usize] = Some(tap);
+        self.tap_by_id.insert(id, ts);
+        self.handoffs.push(handoff);
+        Ok(())
+    }
+
+    /// Drops a tap's shard side; its writer then finishes the file.
+    fn remove_tap(&mut self, ts: u32) {
+        let Some(tap) = self.taps[ts as usize].take() else {
+            return;
+        };
+        for slot in tap.slots() {
+            if let Some(ch) = self
+                .channels
+                .get_mut(slot as usize)
+                .and_then(Option::as_mut)
+            {
+                ch.taps.retain(|&t| t != ts);
+            }
+        }
+        self.tap_by_id.remove(&tap.id);
+    }
+
+    /// Taps started since the last call, for the driver to hand to a writer.
+    pub fn drain_tap_handoffs(&mut self) -> std::vec::Drain<'_, TapHandoff> {
+        self.handoffs.drain(..)
     }
 
     fn room_slot(&self, id: RoomId) -> Result<u32, String> {
@@ -531,6 +622,11 @@ impl Shard {
                 }
             }
             MediaKind::Audio => {
+                for &ts in &ch.taps {
+                    if let Some(t) = self.taps[ts as usize].as_mut() {
+                        t.receive(slot, now_us, acc.seq, acc.ts, law, payload);
+                    }
+                }
                 if let Some(jb) = ch.jitter.as_mut() {
                     jb.insert(now_us, acc.seq, acc.ts, law, payload);
                 } else if let Some(p) = peer {
@@ -693,6 +789,19 @@ impl Shard {
                 },
             );
             self.stats.datagrams_out += 1;
+        }
+        for ts in 0..self.taps.len() {
+            let gone = match self.taps[ts].as_mut() {
+                Some(t) if t.writer_gone() => true,
+                Some(t) => {
+                    t.tick(now_us, &mut self.events);
+                    false
+                }
+                None => false,
+            };
+            if gone {
+                self.remove_tap(ts as u32);
+            }
         }
         for room in self.rooms.iter_mut().flatten() {
             let before = self.transmits.len();

@@ -44,6 +44,8 @@ pub struct Channel {
     pub peer: Option<u32>,
     /// Slot of the room the channel is in.
     pub room: Option<u32>,
+    /// Slots of the taps recording this channel.
+    pub taps: Vec<u32>,
     /// Whether `jitter` was added for the room (and goes when the channel leaves it).
     pub room_jitter: bool,
     /// Counters.
@@ -83,6 +85,7 @@ impl Channel {
             peer: None,
             room: None,
             room_jitter: false,
+            taps: Vec::new(),
             stats: ChannelStats::default(),
             created_us: now_us,
             timeout_reported: false,

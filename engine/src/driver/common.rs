@@ -12,6 +12,7 @@ use crate::command::Command;
 use crate::event::Event;
 use crate::ports::PortAllocator;
 use crate::shard::Shard;
+use crate::tap::TapHandoff;
 
 /// A message from the engine handle to a shard thread.
 #[derive(Debug)]
@@ -78,6 +79,18 @@ impl Clock {
     }
 }
 
+/// The queues and shared state that connect a shard thread to the rest of the engine.
+pub struct ShardLinks {
+    /// Messages from the handle.
+    pub control: Receiver<Control>,
+    /// Events to the application.
+    pub events: Sender<Event>,
+    /// New recordings to the tap writer.
+    pub taps: Sender<TapHandoff>,
+    /// The shard's port range.
+    pub ports: Arc<Mutex<PortAllocator>>,
+}
+
 /// Everything a shard thread owns.
 pub struct ShardThread {
     /// The state machine.
@@ -95,19 +108,24 @@ pub struct ShardThread {
     /// CPU core to pin to, if any.
     pub core: Option<usize>,
     released: Vec<u16>,
+    taps: Sender<TapHandoff>,
 }
 
 impl ShardThread {
     /// Bundles a shard with its queues.
     pub fn new(
         shard: Shard,
-        control: Receiver<Control>,
-        events: Sender<Event>,
-        ports: Arc<Mutex<PortAllocator>>,
+        links: ShardLinks,
         clock: Clock,
         counters: Arc<ThreadCounters>,
         core: Option<usize>,
     ) -> ShardThread {
+        let ShardLinks {
+            control,
+            events,
+            taps,
+            ports,
+        } = links;
         ShardThread {
             shard,
             control,
@@ -117,6 +135,7 @@ impl ShardThread {
             counters,
             core,
             released: Vec::new(),
+            taps,
         }
     }
 
@@ -146,6 +165,15 @@ impl ShardThread {
                 alloc.release(port);
             }
             self.released.clear();
+        }
+        for h in self.shard.drain_tap_handoffs() {
+            let tap = h.tap;
+            // A writer that cannot keep up with new recordings: the tap's ring is dropped
+            // with the handoff, so the shard stops it at its next tick.
+            if self.taps.try_send(h).is_err() {
+                let reason = "recording writer queue is full".to_string();
+                let _ = self.events.try_send(Event::TapFailed { tap, reason });
+            }
         }
         while let Some(e) = self.shard.poll_event() {
             if let Err(TrySendError::Full(_)) = self.events.try_send(e) {

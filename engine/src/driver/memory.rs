@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::command::Command;
+use crate::command::{Command, TapTarget};
 use crate::error::EngineError;
 use crate::event::Event;
 use crate::ids::{ChannelId, GroupKey, RoomId};
@@ -21,6 +21,8 @@ use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig, ShardStats};
 use crate::spec::ChannelSpec;
 use crate::stats::ChannelStats;
+use crate::tap::writer::TapWriter;
+use crate::tap::{TapId, TapSpec};
 
 /// Impairments of the simulated network, applied independently to every datagram.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -82,6 +84,8 @@ pub struct MemoryEngine {
     net: Network,
     mailboxes: HashMap<SocketAddr, VecDeque<Delivered>>,
     events: VecDeque<Event>,
+    taps: TapWriter,
+    tap_events: Vec<Event>,
 }
 
 /// The links: impairments and datagrams in flight.
@@ -138,6 +142,8 @@ impl MemoryEngine {
             },
             mailboxes: HashMap::new(),
             events: VecDeque::new(),
+            taps: TapWriter::new(),
+            tap_events: Vec::new(),
         }
     }
 
@@ -293,6 +299,26 @@ impl MemoryEngine {
         for port in shard.drain_released_ports() {
             self.ports[i].release(port);
         }
+        for h in shard.drain_tap_handoffs() {
+            self.taps.add(h, &mut self.tap_events);
+        }
+        // Recordings are written synchronously, so a run stays a function of its inputs.
+        if !self.taps.is_empty() {
+            self.taps.pump(&mut self.tap_events);
+        }
+        self.events.extend(self.tap_events.drain(..));
+    }
+
+    /// Starts recording `target` into `spec.path`.
+    pub fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
+        let shard = match target {
+            TapTarget::Channel(c) => c.shard(),
+            TapTarget::Room(r) => r.shard(),
+        };
+        let tap = TapId::new(shard as u16, self.next_serial);
+        self.next_serial += 1;
+        self.command(Command::StartTap { tap, target, spec })?;
+        Ok(tap)
     }
 
     /// The next datagram delivered to `endpoint`.

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::ids::{ChannelId, RoomId};
+use crate::player::PlaySpec;
 use crate::room::{ParticipantOptions, RoomOptions};
 use crate::spec::ChannelSpec;
 use crate::tap::{TapId, TapSpec};
@@ -111,6 +112,37 @@ pub enum Command {
         /// Tap.
         tap: TapId,
     },
+    /// Starts playing into a channel or a room, replacing what was playing there.
+    Play {
+        /// Where.
+        target: PlayTarget,
+        /// What.
+        spec: PlaySpec,
+    },
+    /// Stops a player (`Event::PlayFinished` with `interrupted`).
+    StopPlay {
+        /// Where.
+        target: PlayTarget,
+    },
+}
+
+/// Where a player plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlayTarget {
+    /// Into a channel (its output is the player's while it plays).
+    Channel(ChannelId),
+    /// Into a room (every listener hears it).
+    Room(RoomId),
+}
+
+impl PlayTarget {
+    /// The shard of the target.
+    pub fn shard(self) -> usize {
+        match self {
+            PlayTarget::Channel(c) => c.shard(),
+            PlayTarget::Room(r) => r.shard(),
+        }
+    }
 }
 
 /// What a tap records.
@@ -147,6 +179,7 @@ impl Command {
             | Command::LeaveRoom { channel } => channel.shard(),
             Command::Bridge { a, .. } => a.shard(),
             Command::Supervise { agent, .. } => agent.shard(),
+            Command::Play { target, .. } | Command::StopPlay { target } => target.shard(),
             Command::CreateRoom { room, .. }
             | Command::JoinRoom { room, .. }
             | Command::DestroyRoom { room } => room.shard(),

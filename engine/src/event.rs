@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::command::PlayTarget;
 use crate::ids::{ChannelId, RoomId};
 use crate::stats::ChannelStats;
 use crate::tap::TapId;
@@ -32,8 +33,26 @@ pub enum Event {
         channel: ChannelId,
         /// `0-9`, `*`, `#`, `A-D`.
         digit: char,
-        /// How long the key was held, in milliseconds.
+        /// How long the key was held, in milliseconds (0 when unknown, in-band).
         duration_ms: u32,
+        /// Engine time of the report, microseconds.
+        at_us: u64,
+    },
+    /// The digits a caller entered, once no digit came for the inter-digit timeout.
+    DigitsCollected {
+        /// Channel.
+        channel: ChannelId,
+        /// The digits, in order.
+        digits: String,
+    },
+    /// A player finished its items, or was stopped (by command or by barge-in).
+    PlayFinished {
+        /// Where it played.
+        target: PlayTarget,
+        /// Stopped before the end.
+        interrupted: bool,
+        /// How far it got, milliseconds.
+        position_ms: u64,
     },
     /// No RTP for the channel's media timeout. Reported once until media resumes.
     MediaTimeout {

@@ -18,15 +18,17 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tandem_codecs::g711::{self, Law};
 use tandem_codecs::rtp::looks_like_rtcp;
+use tandem_codecs::telephone_event::TelephoneEvent;
 
 use crate::channel::Channel;
 use crate::channel::rtcp::{REPORT_INTERVAL_US, ntp_from_unix_us};
 use crate::channel::rx::{Accepted, MediaKind};
 use crate::channel::tx::FeedKey;
-use crate::command::{Command, SuperviseMode, TapTarget};
+use crate::command::{Command, PlayTarget, SuperviseMode, TapTarget};
 use crate::event::Event;
 use crate::ids::{ChannelId, RoomId};
 use crate::jitter::{JitterBuffer, JitterConfig};
+use crate::player::{Player, Produced};
 use crate::room::{ParticipantOptions, Room, RoomOptions};
 use crate::spec::RtcpMode;
 use crate::stats::ChannelStats;
@@ -360,6 +362,51 @@ impl Shard {
                 room,
             } => self.supervise(agent, supervisor, mode, room),
             Command::StartTap { tap, target, spec } => self.start_tap(tap, target, spec),
+            Command::Play { target, spec } => {
+                match target {
+                    PlayTarget::Channel(c) => {
+                        let slot = self.slot(c)?;
+                        let ch = self.ch_mut(slot);
+                        let rfc4733 = ch.spec.telephone_event_pt.is_some();
+                        if let Some(old) = ch.player.replace(Player::new(spec, rfc4733)) {
+                            let position_ms = old.position_ms();
+                            self.events.push_back(Event::PlayFinished {
+                                target,
+                                interrupted: true,
+                                position_ms,
+                            });
+                        }
+                    }
+                    PlayTarget::Room(r) => {
+                        let rs = self.room_slot(r)?;
+                        if let Some(room) = self.rooms[rs as usize].as_mut() {
+                            room.play(Player::new(spec, false), &mut self.events);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Command::StopPlay { target } => {
+                let stopped = match target {
+                    PlayTarget::Channel(c) => {
+                        let slot = self.slot(c)?;
+                        self.ch_mut(slot).player.take()
+                    }
+                    PlayTarget::Room(r) => {
+                        let rs = self.room_slot(r)?;
+                        self.rooms[rs as usize]
+                            .as_mut()
+                            .and_then(|room| room.stop_player())
+                    }
+                };
+                let p = stopped.ok_or("nothing is playing")?;
+                self.events.push_back(Event::PlayFinished {
+                    target,
+                    interrupted: true,
+                    position_ms: p.position_ms(),
+                });
+                Ok(())
+            }
             Command::PauseTap { tap, paused } => {
                 let ts = self.tap_slot(tap)?;
                 if let Some(t) = self.taps[ts as usize].as_mut() {
@@ -609,19 +656,36 @@ impl Shard {
         let peer = ch.peer;
         match acc.kind {
             MediaKind::TelephoneEvent => {
-                for d in ch.dtmf.packet(acc.ts, payload).into_iter().flatten() {
-                    ch.stats.dtmf_received += 1;
-                    self.events.push_back(Event::Dtmf {
-                        channel: id,
-                        digit: d.digit,
-                        duration_ms: d.duration_ms,
-                    });
+                let min = ch.spec.dtmf.min_duration_ms;
+                if ch.spec.dtmf.rfc4733 {
+                    for d in ch.dtmf.packet(acc.ts, payload).into_iter().flatten() {
+                        if d.duration_ms >= min {
+                            on_digit(ch, &mut self.events, d.digit, d.duration_ms, now_us);
+                        }
+                    }
                 }
                 if let Some(p) = peer {
                     self.forward_event(now_us, id, p, &acc, buffered, payload);
                 }
             }
             MediaKind::Audio => {
+                if let Some(det) = ch.inband.as_mut() {
+                    let mut found = [None; 4];
+                    let mut k = 0;
+                    let mut pcm = [0i16; 240];
+                    for chunk in payload.chunks(pcm.len()) {
+                        g711::decode_frame(law, chunk, &mut pcm);
+                        det.process(&pcm[..chunk.len()], |d| {
+                            if k < found.len() {
+                                found[k] = Some(d.key);
+                                k += 1;
+                            }
+                        });
+                    }
+                    for key in found.into_iter().flatten() {
+                        on_digit(ch, &mut self.events, key, 0, now_us);
+                    }
+                }
                 for &ts in &ch.taps {
                     if let Some(t) = self.taps[ts as usize].as_mut() {
                         t.receive(slot, now_us, acc.seq, acc.ts, law, payload);
@@ -650,6 +714,9 @@ impl Shard {
         let Some(dst_ch) = self.channels[dst as usize].as_mut() else {
             return;
         };
+        if dst_ch.player.is_some() {
+            return; // a prompt is playing into the peer; its voice waits
+        }
         let Some(dest) = dst_ch.rx.remote else {
             return;
         };
@@ -694,6 +761,9 @@ impl Shard {
         let (Some(dest), Some(pt)) = (dst_ch.rx.remote, dst_ch.spec.telephone_event_pt) else {
             return;
         };
+        if dst_ch.player.is_some() {
+            return;
+        }
         let stamp = if buffered {
             dst_ch.tx.next_event(now_us, acc.ts, acc.marker)
         } else {
@@ -754,6 +824,26 @@ impl Shard {
                     self.stats.datagrams_out += 1;
                 }
             }
+            let timeout = u64::from(ch.spec.dtmf.inter_digit_timeout_ms) * 1000;
+            if timeout > 0
+                && !ch.collected.0.is_empty()
+                && now_us.saturating_sub(ch.collected.1) >= timeout
+            {
+                let digits = std::mem::take(&mut ch.collected.0);
+                self.events.push_back(Event::DigitsCollected {
+                    channel: ch.id,
+                    digits,
+                });
+            }
+            if ch.player.is_some() {
+                play_tick(
+                    ch,
+                    now_us,
+                    &mut self.pcm,
+                    &mut self.transmits,
+                    &mut self.events,
+                );
+            }
             // Playout: a buffered channel feeds one frame per tick to its peer.
             let (Some(jb), Some(peer)) = (ch.jitter.as_mut(), ch.peer) else {
                 continue;
@@ -770,6 +860,9 @@ impl Shard {
             let Some(dest) = dst_ch.rx.remote else {
                 continue;
             };
+            if dst_ch.player.is_some() {
+                continue;
+            }
             let key = FeedKey {
                 source: src.0,
                 epoch: PLAYOUT_EPOCH,
@@ -815,3 +908,103 @@ impl Shard {
         }
     }
 }
+
+/// A DTMF digit on a channel: report it, collect it, and let it barge into a prompt.
+fn on_digit(
+    ch: &mut Channel,
+    events: &mut VecDeque<Event>,
+    digit: char,
+    duration_ms: u32,
+    now_us: u64,
+) {
+    ch.stats.dtmf_received += 1;
+    events.push_back(Event::Dtmf {
+        channel: ch.id,
+        digit,
+        duration_ms,
+        at_us: now_us,
+    });
+    if ch.spec.dtmf.inter_digit_timeout_ms > 0 {
+        ch.collected.0.push(digit);
+        ch.collected.1 = now_us;
+    }
+    if ch.player.as_ref().is_some_and(|p| p.barge_in) {
+        let p = ch.player.take().expect("checked");
+        events.push_back(Event::PlayFinished {
+            target: PlayTarget::Channel(ch.id),
+            interrupted: true,
+            position_ms: p.position_ms(),
+        });
+    }
+}
+
+/// One tick of a channel's player: an audio frame or a telephone-event packet.
+fn play_tick(
+    ch: &mut Channel,
+    now_us: u64,
+    pcm: &mut [i16],
+    transmits: &mut TransmitQueue,
+    events: &mut VecDeque<Event>,
+) {
+    let Some(player) = ch.player.as_mut() else {
+        return;
+    };
+    let produced = player.next(pcm);
+    let key = FeedKey {
+        source: ch.id.0 | PLAYER_FEED_BIT,
+        epoch: 0,
+    };
+    let samples = pcm.len() as u32;
+    let dest = ch.rx.remote;
+    match produced {
+        Produced::Done => {
+            let p = ch.player.take().expect("playing");
+            events.push_back(Event::PlayFinished {
+                target: PlayTarget::Channel(ch.id),
+                interrupted: false,
+                position_ms: p.position_ms(),
+            });
+        }
+        Produced::Audio => {
+            let Some(dest) = dest else { return };
+            let stamp = ch.tx.next_frame(now_us, key, samples);
+            let codec = ch.spec.codec;
+            ch.send_rtp(transmits, dest, codec.payload_type, stamp, |buf| {
+                let start = buf.len();
+                buf.resize(start + pcm.len(), 0);
+                g711::encode_frame(codec.law, pcm, &mut buf[start..]);
+            });
+        }
+        Produced::Event {
+            code,
+            duration,
+            end,
+            digit_index,
+        } => {
+            let (Some(dest), Some(pt)) = (dest, ch.spec.telephone_event_pt) else {
+                return;
+            };
+            let ev = TelephoneEvent {
+                event: code,
+                end,
+                volume: 10,
+                duration,
+            };
+            let bytes = ev.to_bytes().unwrap_or([0; 4]);
+            // The end packet goes three times (RFC 4733 §2.5.1.4), all with the same stamp.
+            for copy in 0..if end { 3 } else { 1 } {
+                let stamp = if copy == 0 {
+                    ch.tx.event_frame(now_us, key, samples, digit_index)
+                } else {
+                    ch.tx.event_repeat()
+                };
+                ch.send_rtp(transmits, dest, pt, stamp, |buf| {
+                    buf.extend_from_slice(&bytes)
+                });
+            }
+        }
+    }
+}
+
+/// Marks a feed key as a channel's own player.
+const PLAYER_FEED_BIT: u64 = 1 << 46;

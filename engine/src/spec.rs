@@ -61,6 +61,33 @@ pub struct ChannelSpec {
     pub jitter: Option<JitterConfig>,
     /// Report `MediaTimeout` after this long without RTP (0 disables).
     pub media_timeout_ms: u32,
+    /// How DTMF is detected on what this channel receives.
+    pub dtmf: DtmfSettings,
+}
+
+/// DTMF detection on a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DtmfSettings {
+    /// Report RFC 4733 telephone-events.
+    pub rfc4733: bool,
+    /// Detect tones in the audio (Goertzel; costs a decode per packet).
+    pub inband: bool,
+    /// Shortest digit reported, ms.
+    pub min_duration_ms: u32,
+    /// After a digit, report the digits collected so far (`Event::DigitsCollected`) when no
+    /// further digit comes for this long (0: no collection).
+    pub inter_digit_timeout_ms: u32,
+}
+
+impl Default for DtmfSettings {
+    fn default() -> Self {
+        DtmfSettings {
+            rfc4733: true,
+            inband: false,
+            min_duration_ms: 40,
+            inter_digit_timeout_ms: 0,
+        }
+    }
 }
 
 impl Default for ChannelSpec {
@@ -74,6 +101,7 @@ impl Default for ChannelSpec {
             rtcp: RtcpMode::Companion,
             jitter: None,
             media_timeout_ms: 30_000,
+            dtmf: DtmfSettings::default(),
         }
     }
 }

@@ -155,17 +155,19 @@ fn dtmf_passes_through_once_per_digit_with_mapped_timestamps() {
             .windows(2)
             .all(|w| w[1].seq == w[0].seq.wrapping_add(1))
     );
-    let digits: Vec<Event> = std::iter::from_fn(|| c.eng.poll_event())
-        .filter(|e| matches!(e, Event::Dtmf { .. }))
-        .collect();
-    assert_eq!(
-        digits,
-        vec![Event::Dtmf {
-            channel: c.a.id,
-            digit: '7',
-            duration_ms: 60
-        }]
-    );
+    let digits: Vec<(tandem_engine::ChannelId, char, u32)> =
+        std::iter::from_fn(|| c.eng.poll_event())
+            .filter_map(|e| match e {
+                Event::Dtmf {
+                    channel,
+                    digit,
+                    duration_ms,
+                    ..
+                } => Some((channel, digit, duration_ms)),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(digits, vec![(c.a.id, '7', 60)]);
 }
 
 #[test]

@@ -10,8 +10,11 @@ use std::net::SocketAddr;
 
 use tandem_codecs::rtp::RtpHeader;
 
+use tandem_codecs::dtmf::{DtmfConfig, DtmfDetector};
+
 use crate::ids::ChannelId;
 use crate::jitter::JitterBuffer;
+use crate::player::Player;
 use crate::spec::{ChannelSpec, RtcpMode};
 use crate::stats::ChannelStats;
 use crate::transmit::TransmitQueue;
@@ -44,6 +47,12 @@ pub struct Channel {
     pub peer: Option<u32>,
     /// Slot of the room the channel is in.
     pub room: Option<u32>,
+    /// What is playing into the channel (its output while it plays).
+    pub player: Option<Player>,
+    /// In-band DTMF detector, when the spec asks for one.
+    pub inband: Option<DtmfDetector>,
+    /// Digits collected since the last `DigitsCollected`, and when the last came.
+    pub collected: (String, u64),
     /// Slots of the taps recording this channel.
     pub taps: Vec<u32>,
     /// Whether `jitter` was added for the room (and goes when the channel leaves it).
@@ -86,6 +95,14 @@ impl Channel {
             room: None,
             room_jitter: false,
             taps: Vec::new(),
+            player: None,
+            inband: spec.dtmf.inband.then(|| {
+                DtmfDetector::new(DtmfConfig {
+                    min_duration_ms: spec.dtmf.min_duration_ms,
+                    ..DtmfConfig::default()
+                })
+            }),
+            collected: (String::new(), 0),
             stats: ChannelStats::default(),
             created_us: now_us,
             timeout_reported: false,

@@ -164,6 +164,38 @@ impl Tx {
         stamp
     }
 
+    /// Stamps one tick of a generated telephone-event (`digit` identifies the event): the
+    /// timeline advances like an audio frame, and every packet of the event carries the
+    /// timestamp of its first, with the marker on the first.
+    pub fn event_frame(&mut self, now_us: u64, key: FeedKey, samples: u32, digit: u32) -> Stamp {
+        let frame = self.next_frame(now_us, key, samples);
+        match self.event_map {
+            Some((d, ts)) if d == digit => Stamp {
+                ts,
+                marker: false,
+                ..frame
+            },
+            _ => {
+                self.event_map = Some((digit, frame.ts));
+                Stamp {
+                    marker: true,
+                    ..frame
+                }
+            }
+        }
+    }
+
+    /// Stamps a retransmission of the last event packet: next sequence number, same
+    /// timestamp.
+    pub fn event_repeat(&mut self) -> Stamp {
+        self.last_seq = self.last_seq.wrapping_add(1);
+        Stamp {
+            seq: self.last_seq,
+            ts: self.event_map.map_or(self.last_ts, |(_, ts)| ts),
+            marker: false,
+        }
+    }
+
     fn record(&mut self, now_us: u64, stamp: Stamp) {
         let newer = !self.sent_any || (stamp.seq.wrapping_sub(self.last_seq) as i16) > 0;
         if newer {

@@ -14,8 +14,10 @@ use tandem_codecs::vad::{Vad, VadConfig, VadEvent, frame_dbov};
 
 use crate::channel::Channel;
 use crate::channel::tx::FeedKey;
+use crate::command::PlayTarget;
 use crate::event::Event;
 use crate::ids::{ChannelId, RoomId};
+use crate::player::{Player, Produced};
 use crate::transmit::TransmitQueue;
 
 /// Ticks a new loudest talker must hold before the active speaker changes (100 ms).
@@ -114,6 +116,8 @@ pub struct Room {
     order: Vec<usize>,
     speaker: Option<ChannelId>,
     candidate: Option<(ChannelId, u32)>,
+    player: Option<Player>,
+    player_frame: Vec<i16>,
 }
 
 fn law_index(law: Law) -> usize {
@@ -138,6 +142,8 @@ impl Room {
             order: Vec::new(),
             speaker: None,
             candidate: None,
+            player: None,
+            player_frame: vec![0; samples],
         }
     }
 
@@ -179,6 +185,22 @@ impl Room {
         });
     }
 
+    /// Starts a player into the room (everyone hears it), replacing any other.
+    pub fn play(&mut self, player: Player, events: &mut std::collections::VecDeque<Event>) {
+        if let Some(old) = self.player.replace(player) {
+            events.push_back(Event::PlayFinished {
+                target: PlayTarget::Room(self.id),
+                interrupted: true,
+                position_ms: old.position_ms(),
+            });
+        }
+    }
+
+    /// Stops the room's player, returning it.
+    pub fn stop_player(&mut self) -> Option<Player> {
+        self.player.take()
+    }
+
     /// Removes a participant. Returns whether it was there.
     pub fn leave(&mut self, slot: u32) -> bool {
         let before = self.participants.len();
@@ -194,14 +216,15 @@ impl Room {
         transmits: &mut TransmitQueue,
         events: &mut std::collections::VecDeque<Event>,
     ) {
-        // Nobody to hear anybody: leave the buffers alone (they resynchronise when the
-        // room fills) and spend nothing.
-        if self.participants.len() < 2 {
+        // Nobody to hear anybody (and nothing playing): leave the buffers alone (they
+        // resynchronise when the room fills) and spend nothing.
+        if self.participants.is_empty() || (self.participants.len() < 2 && self.player.is_none()) {
             return;
         }
         self.gather(now_us, channels, events);
         self.select_top_k();
         self.sum_contributions();
+        self.add_player(events);
         self.update_speaker(events);
         self.send(now_us, channels, transmits);
     }
@@ -306,6 +329,25 @@ impl Room {
         }
     }
 
+    /// Mixes the room's player in: part of what every listener hears, nobody's own voice.
+    fn add_player(&mut self, events: &mut std::collections::VecDeque<Event>) {
+        let Some(p) = self.player.as_mut() else {
+            return;
+        };
+        match p.next(&mut self.player_frame) {
+            Produced::Audio => mix::accumulate(&mut self.sum, &self.player_frame, mix::UNITY_Q12),
+            Produced::Event { .. } => {}
+            Produced::Done => {
+                let p = self.player.take().expect("playing");
+                events.push_back(Event::PlayFinished {
+                    target: PlayTarget::Room(self.id),
+                    interrupted: false,
+                    position_ms: p.position_ms(),
+                });
+            }
+        }
+    }
+
     fn update_speaker(&mut self, events: &mut std::collections::VecDeque<Event>) {
         let loudest = self
             .participants
@@ -354,6 +396,9 @@ impl Room {
             let Some(dest) = ch.rx.remote else {
                 continue;
             };
+            if ch.player.is_some() {
+                continue; // a prompt for this participant alone takes precedence
+            }
             let codec = ch.spec.codec;
             let own_in_sum = p.contributes && p.opts.whisper_to.is_none();
             let payload: &[u8] = if !own_in_sum && !p.has_whisper {

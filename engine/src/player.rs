@@ -309,8 +309,10 @@ mod tests {
         assert_eq!(p.next(&mut out), Produced::Audio);
         assert!(out[..40].iter().all(|&s| s == 1) && out[40..140].iter().all(|&s| s == 2));
         assert!(out[140..].iter().all(|&s| s == 0));
+        // The last 20 samples of the 5 ms silence make a third, padded frame.
+        assert_eq!(p.next(&mut out), Produced::Audio);
         assert_eq!(p.next(&mut out), Produced::Done);
-        assert_eq!(p.position_ms(), 40);
+        assert_eq!(p.position_ms(), 42);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub use engine::{DriverKind, Engine, EngineBuilder, ShardThreadStats};
 pub use error::EngineError;
 pub use event::Event;
 pub use ids::{ChannelId, GroupKey, RoomId};
-pub use player::{PlayItem, PlaySpec, Prompt};
+pub use player::{PlayItem, PlaySpec, Prompt, PromptCache};
 pub use room::{ParticipantOptions, RoomOptions};
 pub use spec::{ChannelSpec, Codec, DtmfSettings, RtcpMode};
 pub use stats::ChannelStats;

@@ -60,6 +60,41 @@ impl Prompt {
     }
 }
 
+/// Decoded prompts by path, so each file is read and decoded once and every player shares
+/// its samples. Safe to use from any thread (it is on the control path, not the media path).
+#[derive(Debug, Default)]
+pub struct PromptCache {
+    prompts: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Arc<Prompt>>>,
+}
+
+impl PromptCache {
+    /// An empty cache.
+    pub fn new() -> PromptCache {
+        PromptCache::default()
+    }
+
+    /// The prompt at `path`, decoded on first use.
+    pub fn get(&self, path: &Path) -> Result<Arc<Prompt>, String> {
+        let mut map = self.prompts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = map.get(path) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(Prompt::load(path)?);
+        map.insert(path.to_path_buf(), p.clone());
+        Ok(p)
+    }
+
+    /// Prompts cached.
+    pub fn len(&self) -> usize {
+        self.prompts.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// One thing to play.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PlayItem {
@@ -313,6 +348,26 @@ mod tests {
         assert_eq!(p.next(&mut out), Produced::Audio);
         assert_eq!(p.next(&mut out), Produced::Done);
         assert_eq!(p.position_ms(), 42);
+    }
+
+    #[test]
+    fn the_cache_decodes_a_file_once_and_shares_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.wav");
+        let mut w = tandem_codecs::wav::WavWriter::new(
+            std::fs::File::create(&path).unwrap(),
+            tandem_codecs::wav::WavFormat::telephony(tandem_codecs::wav::Encoding::Pcm16),
+        )
+        .unwrap();
+        w.write_samples(&[1, 2, 3, 4]).unwrap();
+        w.finalize().unwrap();
+        let cache = PromptCache::new();
+        let a = cache.get(&path).unwrap();
+        let b = cache.get(&path).unwrap();
+        assert!(Arc::ptr_eq(&a.pcm, &b.pcm));
+        assert_eq!(&a.pcm[..], &[1, 2, 3, 4]);
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(&dir.path().join("missing.wav")).is_err());
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //!
 //! No allocation after construction; time is passed in, never read.
 
-use tandem_codecs::g711::Law;
+use tandem_codecs::g711::{self, Law};
 use tandem_codecs::plc::Plc;
 use tandem_codecs::seq::ts_diff;
 use tandem_codecs::vad::frame_dbov;
@@ -258,18 +258,18 @@ impl JitterBuffer {
             self.stats.late += 1;
             return InsertOutcome::Late;
         }
-        let mut new = false;
-        for (i, &code) in payload[..len as usize].iter().enumerate() {
-            let k = (ts + i as i64) as usize & self.mask;
-            if !self.present[k] {
-                self.ring[k] = law.decode(code);
-                self.present[k] = true;
-                new = true;
-            }
-        }
-        if !new && len > 0 {
+        let payload = &payload[..len as usize];
+        if len > 0 && self.count_present(ts, payload.len()) == payload.len() {
             self.stats.duplicates += 1;
             return InsertOutcome::Duplicate;
+        }
+        // Overlapping samples (a re-packetised retransmission) carry the same audio, so
+        // the whole packet is simply written.
+        let mut done = 0;
+        for (start, n) in self.segments(ts, payload.len()) {
+            g711::decode_frame(law, &payload[done..done + n], &mut self.ring[start..start + n]);
+            self.present[start..start + n].fill(true);
+            done += n;
         }
         if len > 0 {
             self.packet_len = len;
@@ -342,8 +342,9 @@ impl JitterBuffer {
         }
         // Shrink: well over target; skip one frame, preferring a quiet one.
         let tick = n as i64;
+        let dropped_before = self.stats.dropped_frames;
         if depth > self.target + 2 * tick && self.since_shrink >= SHRINK_SPACING && have == n {
-            self.read(self.play, out);
+            self.read(self.play, out, true);
             if frame_dbov(out) < QUIET_DBOV || depth > self.target + 4 * tick {
                 self.clear(self.play, n);
                 self.play += tick;
@@ -351,7 +352,11 @@ impl JitterBuffer {
                 self.stats.dropped_frames += 1;
             }
         }
-        let have = self.count_present(self.play, n);
+        let have = if self.stats.dropped_frames > dropped_before {
+            self.count_present(self.play, n)
+        } else {
+            have
+        };
         let outcome = if have == 0 {
             self.conceal(out)
         } else {
@@ -360,7 +365,7 @@ impl JitterBuffer {
                 self.plc.conceal(&mut self.frame[..n]);
                 out.copy_from_slice(&self.frame[..n]);
             }
-            self.read(self.play, out);
+            self.read(self.play, out, have == n);
             self.plc.good_frame(out);
             self.played_any = true;
             self.stats.played_frames += 1;
@@ -394,25 +399,44 @@ impl JitterBuffer {
         }
     }
 
-    fn count_present(&self, from: i64, n: usize) -> usize {
-        (0..n)
-            .filter(|&i| self.present[(from + i as i64) as usize & self.mask])
-            .count()
+    /// The ring positions of timeline samples `[from, from + n)`: at most two contiguous
+    /// runs (start, length), so the per-sample work is plain slice operations.
+    fn segments(&self, from: i64, n: usize) -> [(usize, usize); 2] {
+        let start = from as usize & self.mask;
+        let first = n.min(self.ring.len() - start);
+        [(start, first), (0, n - first)]
     }
 
-    /// Copies the present samples of `[from, from + out.len())` into `out`.
-    fn read(&self, from: i64, out: &mut [i16]) {
-        for (i, o) in out.iter_mut().enumerate() {
-            let k = (from + i as i64) as usize & self.mask;
-            if self.present[k] {
-                *o = self.ring[k];
+    fn count_present(&self, from: i64, n: usize) -> usize {
+        self.segments(from, n)
+            .iter()
+            .map(|&(s, len)| self.present[s..s + len].iter().filter(|&&p| p).count())
+            .sum()
+    }
+
+    /// Copies the present samples of `[from, from + out.len())` into `out` (`complete`:
+    /// the caller counted them all present).
+    fn read(&self, from: i64, out: &mut [i16], complete: bool) {
+        let mut done = 0;
+        for (s, len) in self.segments(from, out.len()) {
+            let (src, flags) = (&self.ring[s..s + len], &self.present[s..s + len]);
+            let dst = &mut out[done..done + len];
+            if complete {
+                dst.copy_from_slice(src);
+            } else {
+                for ((o, &v), &p) in dst.iter_mut().zip(src).zip(flags) {
+                    if p {
+                        *o = v;
+                    }
+                }
             }
+            done += len;
         }
     }
 
     fn clear(&mut self, from: i64, n: usize) {
-        for i in 0..n {
-            self.present[(from + i as i64) as usize & self.mask] = false;
+        for (s, len) in self.segments(from, n) {
+            self.present[s..s + len].fill(false);
         }
     }
 
@@ -440,7 +464,6 @@ impl JitterBuffer {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use tandem_codecs::g711;
 
     /// A voice-like μ-law stream: packet `n` of `len` samples starting at sample `n * len`.
     fn tone(start: usize, len: usize) -> Vec<u8> {

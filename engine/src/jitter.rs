@@ -267,7 +267,11 @@ impl JitterBuffer {
         // the whole packet is simply written.
         let mut done = 0;
         for (start, n) in self.segments(ts, payload.len()) {
-            g711::decode_frame(law, &payload[done..done + n], &mut self.ring[start..start + n]);
+            g711::decode_frame(
+                law,
+                &payload[done..done + n],
+                &mut self.ring[start..start + n],
+            );
             self.present[start..start + n].fill(true);
             done += n;
         }

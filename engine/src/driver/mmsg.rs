@@ -84,7 +84,7 @@ impl RecvBatch {
 }
 
 /// Converts a kernel socket address.
-fn from_storage(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
+pub(crate) fn from_storage(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match libc::c_int::from(s.ss_family) {
         libc::AF_INET => {
             // SAFETY: the family says the storage holds a sockaddr_in, which is smaller.
@@ -109,7 +109,7 @@ fn from_storage(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
 }
 
 /// Writes `addr` into kernel form, returning its length.
-fn to_storage(addr: SocketAddr, s: &mut libc::sockaddr_storage) -> libc::socklen_t {
+pub(crate) fn to_storage(addr: SocketAddr, s: &mut libc::sockaddr_storage) -> libc::socklen_t {
     match addr {
         SocketAddr::V4(a) => {
             let sin = libc::sockaddr_in {

@@ -6,6 +6,7 @@ use crate::ids::{ChannelId, RoomId};
 use crate::player::PlaySpec;
 use crate::room::{ParticipantOptions, RoomOptions};
 use crate::spec::ChannelSpec;
+use crate::spec::Codec;
 use crate::tap::{TapId, TapSpec};
 
 /// A control command. Commands for one shard are applied in order at its next turn.
@@ -39,6 +40,23 @@ pub enum Command {
     Unbridge {
         /// Either leg.
         channel: ChannelId,
+    },
+    /// Changes the codec (and telephone-event payload type) after renegotiation; the
+    /// output stream continues.
+    SetCodec {
+        /// Channel.
+        channel: ChannelId,
+        /// New codec.
+        codec: Codec,
+        /// New telephone-event payload type.
+        telephone_event_pt: Option<u8>,
+    },
+    /// Filters what this channel's party sends before it reaches anyone else.
+    SetFilter {
+        /// Channel.
+        channel: ChannelId,
+        /// The filter.
+        filter: MediaFilter,
     },
     /// Asks for an `Event::Stats`.
     QueryStats {
@@ -126,6 +144,17 @@ pub enum Command {
     },
 }
 
+/// What is held back from a party's media (rtpengine's block/silence commands).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MediaFilter {
+    /// Audio is not forwarded.
+    pub block_audio: bool,
+    /// Audio is forwarded as silence (the stream stays up).
+    pub silence_audio: bool,
+    /// RFC 4733 events are not forwarded (still detected and reported).
+    pub block_dtmf: bool,
+}
+
 /// Where a player plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlayTarget {
@@ -173,6 +202,8 @@ impl Command {
         match self {
             Command::CreateChannel { channel, .. }
             | Command::SetRemote { channel, .. }
+            | Command::SetCodec { channel, .. }
+            | Command::SetFilter { channel, .. }
             | Command::Unbridge { channel }
             | Command::QueryStats { channel }
             | Command::DestroyChannel { channel }

@@ -25,7 +25,7 @@ pub mod stats;
 pub mod tap;
 pub mod transmit;
 
-pub use command::{Command, PlayTarget, SuperviseMode, TapTarget};
+pub use command::{Command, MediaFilter, PlayTarget, SuperviseMode, TapTarget};
 pub use driver::memory::{ChannelInfo, MemoryEngine, NetworkConditions};
 pub use engine::{DriverKind, Engine, EngineBuilder, ShardThreadStats};
 pub use error::EngineError;

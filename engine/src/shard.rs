@@ -270,6 +270,24 @@ impl Shard {
                 self.ch_mut(slot).rx.set_remote(remote);
                 Ok(())
             }
+            Command::SetCodec {
+                channel,
+                codec,
+                telephone_event_pt,
+            } => {
+                let slot = self.slot(channel)?;
+                let ch = self.ch_mut(slot);
+                ch.spec.codec = codec;
+                ch.spec.telephone_event_pt = telephone_event_pt;
+                ch.rx
+                    .set_payload_types(codec.payload_type, telephone_event_pt);
+                Ok(())
+            }
+            Command::SetFilter { channel, filter } => {
+                let slot = self.slot(channel)?;
+                self.ch_mut(slot).filter = filter;
+                Ok(())
+            }
             Command::Bridge { a, b } => {
                 if a == b {
                     return Err("cannot bridge a channel to itself".into());
@@ -664,7 +682,7 @@ impl Shard {
                         }
                     }
                 }
-                if let Some(p) = peer {
+                if let (Some(p), false) = (peer, ch.filter.block_dtmf) {
                     self.forward_event(now_us, id, p, &acc, buffered, payload);
                 }
             }
@@ -690,6 +708,22 @@ impl Shard {
                     if let Some(t) = self.taps[ts as usize].as_mut() {
                         t.receive(slot, now_us, acc.seq, acc.ts, law, payload);
                     }
+                }
+                let filter = ch.filter;
+                if filter.block_audio {
+                    return;
+                }
+                if filter.silence_audio {
+                    // Silence in the sender's law, so the stream, its timing and any
+                    // transcoding carry on unchanged.
+                    let quiet = [law.encode(0); 480];
+                    let n = payload.len().min(quiet.len());
+                    if let Some(jb) = ch.jitter.as_mut() {
+                        jb.insert(now_us, acc.seq, acc.ts, law, &quiet[..n]);
+                    } else if let Some(p) = peer {
+                        self.forward_audio(now_us, id, law, p, &acc, &quiet[..n]);
+                    }
+                    return;
                 }
                 if let Some(jb) = ch.jitter.as_mut() {
                     jb.insert(now_us, acc.seq, acc.ts, law, payload);

@@ -12,6 +12,7 @@ use tandem_codecs::rtp::RtpHeader;
 
 use tandem_codecs::dtmf::{DtmfConfig, DtmfDetector};
 
+use crate::command::MediaFilter;
 use crate::ids::ChannelId;
 use crate::jitter::JitterBuffer;
 use crate::player::Player;
@@ -53,6 +54,8 @@ pub struct Channel {
     pub inband: Option<DtmfDetector>,
     /// Digits collected since the last `DigitsCollected`, and when the last came.
     pub collected: (String, u64),
+    /// What is held back from this channel's party.
+    pub filter: MediaFilter,
     /// Slots of the taps recording this channel.
     pub taps: Vec<u32>,
     /// Whether `jitter` was added for the room (and goes when the channel leaves it).
@@ -95,6 +98,7 @@ impl Channel {
             room: None,
             room_jitter: false,
             taps: Vec::new(),
+            filter: MediaFilter::default(),
             player: None,
             inband: spec.dtmf.inband.then(|| {
                 DtmfDetector::new(DtmfConfig {

@@ -137,6 +137,12 @@ impl Rx {
         (self.jitter_q4 >> 4) as u32
     }
 
+    /// Changes the payload types accepted.
+    pub fn set_payload_types(&mut self, audio_pt: u8, event_pt: Option<u8>) {
+        self.audio_pt = audio_pt;
+        self.event_pt = event_pt;
+    }
+
     /// Replaces the signalled remote; a later packet may latch again unless strict.
     pub fn set_remote(&mut self, remote: SocketAddr) {
         self.remote = Some(remote);

@@ -11,5 +11,8 @@
 
 pub mod bencode;
 pub mod calls;
+pub mod config;
+pub mod daemon;
+pub mod metrics;
 pub mod ng;
 pub mod sdp;

@@ -28,6 +28,18 @@ enum Command {
     Convert(cmd::convert::Args),
     /// Detect DTMF digits in a WAV file and print them with their start times.
     Dtmf(cmd::dtmf::Args),
+    /// Measure: engine capacity over loopback against a raw kernel relay, media costs, and
+    /// simulator speed, summarised in one table.
+    Bench(cmd::bench::Args),
+    /// Run the media daemon that SIP proxies drive with rtpengine's ng protocol.
+    Serve(cmd::serve::Args),
+    /// The capacity harness's load generator (run by `tandem bench` in its own process).
+    #[command(hide = true)]
+    Loadgen {
+        /// Load generator arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,6 +51,13 @@ fn main() -> std::process::ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Convert(a) => cmd::convert::run(a),
         Command::Dtmf(a) => cmd::dtmf::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Loadgen { args } => {
+            return std::process::ExitCode::from(
+                tandem_bench::capacity::loadgen_main(&args).clamp(0, 255) as u8,
+            );
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

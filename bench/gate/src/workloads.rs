@@ -5,6 +5,7 @@ use std::hint::black_box;
 
 use tandem_acd::Policy;
 use tandem_bench::fixtures;
+use tandem_bench::media::{JitterRig, MediaRig};
 use tandem_codecs::g711::{self, Law};
 use tandem_codecs::rtcp::Compound;
 use tandem_codecs::rtp::RtpPacket;
@@ -58,7 +59,65 @@ pub static ALL: &[Workload] = &[
         about: "1,000 arrivals routed to the longest-idle of 500 agents, answered, ended, wrapped up",
         run: acd_route,
     },
+    Workload {
+        name: "jitter/insert_pop",
+        about: "adaptive jitter buffer: 1,000 cycles of one 20 ms packet in, one frame out",
+        run: jitter_cycle,
+    },
+    Workload {
+        name: "bridge/tick_100_calls",
+        about: "shard with 100 pass-through bridged calls: 10 periods of 200 packets in + tick",
+        run: || bridge_periods(false),
+    },
+    Workload {
+        name: "bridge/tick_100_calls_buffered",
+        about: "100 calls through jitter buffers: 10 periods of 200 packets in + playout tick",
+        run: || bridge_periods(true),
+    },
+    Workload {
+        name: "room/tick_10",
+        about: "a room of 10 talkers: 10 periods of packets in + mix tick",
+        run: || room_periods(10),
+    },
+    Workload {
+        name: "room/tick_100",
+        about: "a room of 100 talkers: 10 periods of packets in + mix tick",
+        run: || room_periods(100),
+    },
 ];
+
+fn jitter_cycle() {
+    let mut rig = JitterRig::new();
+    let mut acc = 0i64;
+    gate_measure(&mut || {
+        for _ in 0..1000 {
+            acc += i64::from(rig.cycle());
+        }
+    });
+    black_box(acc);
+}
+
+fn bridge_periods(buffered: bool) {
+    let mut rig = MediaRig::bridges(100, buffered);
+    let mut n = 0;
+    gate_measure(&mut || {
+        for _ in 0..10 {
+            n += rig.period();
+        }
+    });
+    black_box(n);
+}
+
+fn room_periods(participants: usize) {
+    let mut rig = MediaRig::room(participants);
+    let mut n = 0;
+    gate_measure(&mut || {
+        for _ in 0..10 {
+            n += rig.period();
+        }
+    });
+    black_box(n);
+}
 
 fn des_kernel() {
     let mut k = fixtures::loaded_kernel();

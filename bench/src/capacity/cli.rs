@@ -1,0 +1,231 @@
+//! The load generator's command line, for running it in its own process:
+//!
+//! ```text
+//! <exe> [--host IP] --targets A/B[,A/B...]|- --duration-ms N [--drain-ms N] [--period-ms N]
+//!       [--prime-timeout-ms N] [--tick-us N] [--bind IP] [--threads N] [--cpu N[,N...]]
+//! ```
+//!
+//! Each target is a call's two relay ports, `A/B`, each `ip:port` (`[v6]:port`) or a bare port
+//! on `--host` (default 127.0.0.1). `--targets -` reads the list from stdin (for lists longer
+//! than the kernel's 128 KiB limit on one argument). On success the report is printed as one
+//! JSON line on stdout and the exit status is 0; bad arguments exit with 2, I/O errors with 1.
+
+use std::io::{self, Read as _};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::loadgen::{LoadGenConfig, run_load};
+use super::relay::CallTarget;
+
+const USAGE: &str = "usage: loadgen [--host IP] --targets A/B[,A/B...]|- --duration-ms N \
+[--drain-ms N] [--period-ms N] [--prime-timeout-ms N] [--tick-us N] [--bind IP] [--threads N] \
+[--cpu N[,N...]]";
+
+/// Runs the load generator with command-line `args` (without the program or subcommand
+/// name), prints its [`LoadReport`](super::LoadReport) as one JSON line, and returns the exit
+/// status.
+pub fn loadgen_main(args: &[String]) -> i32 {
+    let (targets, config) = match parse_args(args) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => {
+            println!("{USAGE}");
+            return 0;
+        }
+        Err(msg) => {
+            eprintln!("loadgen: {msg}\n{USAGE}");
+            return 2;
+        }
+    };
+    match run_load(&targets, config) {
+        Ok(report) => {
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a LoadReport always serialises")
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            1
+        }
+    }
+}
+
+/// Parses the arguments; `Ok(None)` for `--help`.
+fn parse_args(args: &[String]) -> Result<Option<(Vec<CallTarget>, LoadGenConfig)>, String> {
+    let mut config = LoadGenConfig::default();
+    let mut host = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut targets: Option<String> = None;
+    let mut duration = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        if name == "-h" || name == "--help" {
+            return Ok(None);
+        }
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match name {
+            "--targets" => targets = Some(value()?),
+            "--host" => host = parse(name, &value()?)?,
+            "--duration-ms" => duration = Some(millis(name, &value()?)?),
+            "--drain-ms" => config.drain = millis(name, &value()?)?,
+            "--period-ms" => config.period = millis(name, &value()?)?,
+            "--prime-timeout-ms" => config.prime_timeout = millis(name, &value()?)?,
+            "--tick-us" => config.tick = Duration::from_micros(parse(name, &value()?)?),
+            "--bind" => config.bind = Some(parse(name, &value()?)?),
+            "--cpu" => {
+                let v = value()?;
+                config.cpus = v
+                    .split(',')
+                    .map(|c| parse(name, c.trim()))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--threads" => config.threads = parse(name, &value()?)?,
+            _ => return Err(format!("unknown argument {arg:?}")),
+        }
+    }
+    config.duration = duration.ok_or("--duration-ms is required")?;
+    if config.period.is_zero() {
+        return Err("--period-ms must be positive".into());
+    }
+    let mut list = targets.ok_or("--targets is required")?;
+    if list == "-" {
+        list.clear();
+        io::stdin()
+            .read_to_string(&mut list)
+            .map_err(|e| format!("reading targets from stdin: {e}"))?;
+    }
+    Ok(Some((parse_targets(list.trim(), host)?, config)))
+}
+
+fn parse<T: FromStr>(name: &str, v: &str) -> Result<T, String> {
+    v.parse().map_err(|_| format!("bad value {v:?} for {name}"))
+}
+
+fn millis(name: &str, v: &str) -> Result<Duration, String> {
+    parse(name, v).map(Duration::from_millis)
+}
+
+/// Parses a comma-separated list of `A/B` targets; bare ports are on `host`.
+pub fn parse_targets(list: &str, host: IpAddr) -> Result<Vec<CallTarget>, String> {
+    let side = |s: &str| -> Result<SocketAddr, String> {
+        let s = s.trim();
+        SocketAddr::from_str(s)
+            .or_else(|_| s.parse::<u16>().map(|p| SocketAddr::new(host, p)))
+            .map_err(|_| format!("bad target address {s:?}"))
+    };
+    list.split(',')
+        .filter(|item| !item.trim().is_empty())
+        .map(|item| {
+            let (a, b) = item
+                .split_once('/')
+                .ok_or_else(|| format!("target {item:?} is not A/B"))?;
+            Ok(CallTarget {
+                a_port: side(a)?,
+                b_port: side(b)?,
+            })
+        })
+        .collect()
+}
+
+/// Formats targets for `--targets`: bare ports plus the common host when every port is on
+/// the same IP (the usual case, and 12 bytes per call), else full addresses.
+pub fn format_targets(targets: &[CallTarget]) -> (Option<IpAddr>, String) {
+    let host = targets.first().map(|t| t.a_port.ip());
+    let same_host = host.is_some_and(|h| {
+        targets
+            .iter()
+            .all(|t| t.a_port.ip() == h && t.b_port.ip() == h)
+    });
+    let list = targets
+        .iter()
+        .map(|t| {
+            if same_host {
+                format!("{}/{}", t.a_port.port(), t.b_port.port())
+            } else {
+                format!("{}/{}", t.a_port, t.b_port)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    (if same_host { host } else { None }, list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_a_full_command_line() {
+        let (targets, config) = parse_args(&args(
+            "--targets 4000/4001,[::1]:5000/127.0.0.2:5001 --duration-ms 1500 --drain-ms=50 \
+             --cpu 1,0 --bind 127.0.0.1 --tick-us 200 --threads 2",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(targets.len(), 2);
+        assert_eq!(targets[0].a_port, "127.0.0.1:4000".parse().unwrap());
+        assert_eq!(targets[1].a_port, "[::1]:5000".parse().unwrap());
+        assert_eq!(targets[1].b_port, "127.0.0.2:5001".parse().unwrap());
+        assert_eq!(config.duration, Duration::from_millis(1500));
+        assert_eq!(config.drain, Duration::from_millis(50));
+        assert_eq!(config.cpus, vec![1, 0]);
+        assert_eq!(config.threads, 2);
+        assert_eq!(config.tick, Duration::from_micros(200));
+        assert_eq!(config.bind, Some("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn rejects_bad_command_lines() {
+        for bad in [
+            "--duration-ms 10",
+            "--targets 1/2",
+            "--targets 1/2 --duration-ms x",
+            "--targets 1-2 --duration-ms 10",
+            "--targets 1/2 --duration-ms 10 --frobnicate",
+            "--targets",
+        ] {
+            assert!(parse_args(&args(bad)).is_err(), "{bad}");
+        }
+        assert!(parse_args(&args("--help")).unwrap().is_none());
+        assert_eq!(loadgen_main(&args("--bogus")), 2);
+    }
+
+    #[test]
+    fn format_and_parse_round_trip() {
+        let host: IpAddr = "127.0.0.1".parse().unwrap();
+        let t = vec![
+            CallTarget {
+                a_port: SocketAddr::new(host, 1000),
+                b_port: SocketAddr::new(host, 1001),
+            },
+            CallTarget {
+                a_port: SocketAddr::new(host, 1002),
+                b_port: SocketAddr::new(host, 1003),
+            },
+        ];
+        let (h, list) = format_targets(&t);
+        assert_eq!((h, list.as_str()), (Some(host), "1000/1001,1002/1003"));
+        assert_eq!(parse_targets(&list, host).unwrap(), t);
+
+        let mut mixed = t.clone();
+        mixed[1].b_port = "[::1]:7".parse().unwrap();
+        let (h, list) = format_targets(&mixed);
+        assert_eq!(h, None);
+        assert_eq!(parse_targets(&list, host).unwrap(), mixed);
+        assert_eq!(format_targets(&[]), (None, String::new()));
+    }
+}

@@ -1,0 +1,264 @@
+//! The capacity run: for each load level, start a relay, drive it with the load generator in
+//! another process (or thread, for tests), and combine the load report with the relay's CPU
+//! time. Stepping stops at the first level that loses more than 0.1%.
+
+use std::io::{self, Write as _};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::levels::LevelResult;
+use super::loadgen::{LoadGenConfig, LoadReport, run_load};
+use super::relay::{CallTarget, Relay};
+use super::{cli, cpu};
+
+/// Longest `--targets` argument passed on the command line; longer lists go through stdin
+/// (Linux limits one argument to 128 KiB).
+const MAX_TARGETS_ARG: usize = 100_000;
+
+/// Where the load generator runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadGenMode {
+    /// In a child process: `exe args_prefix... [--host IP] --duration-ms N --targets LIST`,
+    /// which must run [`loadgen_main`](super::loadgen_main) on the arguments after the
+    /// prefix and print one JSON [`LoadReport`] line on stdout. The prefix names the
+    /// subcommand (e.g. `["loadgen"]` for a hidden `tandem loadgen`) and may add options
+    /// such as `--cpu 1` after it.
+    Subprocess {
+        /// The executable.
+        exe: PathBuf,
+        /// Arguments before the generated ones.
+        args_prefix: Vec<String>,
+    },
+    /// On a thread of this process (for tests: the relay's CPU figures then compete with the
+    /// generator for cores and the process's scheduling).
+    InProcessThread,
+}
+
+/// Runs each level in turn with a fresh relay from `relay_factory(calls)`, each for
+/// `duration` of load, and returns the results, stopping after the first level with more than
+/// 0.1% loss.
+pub fn run_levels(
+    relay_factory: &mut dyn FnMut(usize) -> io::Result<Box<dyn Relay>>,
+    levels: &[usize],
+    duration: Duration,
+    loadgen_mode: LoadGenMode,
+) -> io::Result<Vec<LevelResult>> {
+    run_levels_observed(relay_factory, levels, duration, &loadgen_mode, &mut |_| {})
+}
+
+/// As [`run_levels`], calling `observer` with each result as soon as it is measured (to print
+/// progress).
+pub fn run_levels_observed(
+    relay_factory: &mut dyn FnMut(usize) -> io::Result<Box<dyn Relay>>,
+    levels: &[usize],
+    duration: Duration,
+    loadgen_mode: &LoadGenMode,
+    observer: &mut dyn FnMut(&LevelResult),
+) -> io::Result<Vec<LevelResult>> {
+    let mut results = Vec::new();
+    for &calls in levels {
+        let relay = relay_factory(calls)?;
+        let result = run_level(relay, duration, loadgen_mode)?;
+        observer(&result);
+        let stop = result.over_loss_limit();
+        results.push(result);
+        if stop {
+            break;
+        }
+    }
+    Ok(results)
+}
+
+/// Measures one relay under load for `duration`, then stops it.
+pub fn run_level(
+    relay: Box<dyn Relay>,
+    duration: Duration,
+    loadgen_mode: &LoadGenMode,
+) -> io::Result<LevelResult> {
+    let targets = relay.targets();
+    let machine_before = cpu::machine_cpu()?;
+    let wall = Instant::now();
+    let cpu_before = relay.cpu_time()?;
+    let relayed_before = relay.packets_relayed();
+    let report = run_loadgen(&targets, duration, loadgen_mode);
+    let cpu_after = relay.cpu_time();
+    let relayed = relay.packets_relayed() - relayed_before;
+    let machine_after = cpu::machine_cpu();
+    let wall = wall.elapsed();
+    let name = relay.name().to_string();
+    relay.stop();
+    let machine_after = machine_after?;
+    Ok(LevelResult::new(
+        &name,
+        report?,
+        cpu_after?.saturating_sub(cpu_before),
+        relayed,
+    )
+    .with_machine_cpu(
+        machine_after.busy_since(&machine_before, wall),
+        machine_after.steal.saturating_sub(machine_before.steal),
+    ))
+}
+
+/// Runs the load generator against `targets` for `duration` and returns its report.
+pub fn run_loadgen(
+    targets: &[CallTarget],
+    duration: Duration,
+    mode: &LoadGenMode,
+) -> io::Result<LoadReport> {
+    match mode {
+        LoadGenMode::InProcessThread => {
+            let targets = targets.to_vec();
+            let config = LoadGenConfig {
+                duration,
+                ..LoadGenConfig::default()
+            };
+            std::thread::Builder::new()
+                .name("loadgen".into())
+                .spawn(move || run_load(&targets, config))?
+                .join()
+                .map_err(|_| io::Error::other("load generator thread panicked"))?
+        }
+        LoadGenMode::Subprocess { exe, args_prefix } => {
+            run_subprocess(exe, args_prefix, targets, duration)
+        }
+    }
+}
+
+fn run_subprocess(
+    exe: &PathBuf,
+    args_prefix: &[String],
+    targets: &[CallTarget],
+    duration: Duration,
+) -> io::Result<LoadReport> {
+    let (host, list) = cli::format_targets(targets);
+    let mut cmd = Command::new(exe);
+    cmd.args(args_prefix);
+    if let Some(h) = host {
+        cmd.arg("--host").arg(h.to_string());
+    }
+    cmd.arg("--duration-ms")
+        .arg(duration.as_millis().to_string());
+    let via_stdin = list.len() > MAX_TARGETS_ARG;
+    cmd.arg("--targets")
+        .arg(if via_stdin { "-" } else { list.as_str() })
+        .stdin(if via_stdin {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd.spawn().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot start load generator {}: {e}", exe.display()),
+        )
+    })?;
+    if via_stdin {
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin.write_all(list.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "load generator {} failed: {}",
+            exe.display(),
+            out.status
+        )));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    serde_json::from_str(line).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("load generator printed {line:?}, not a LoadReport: {e}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn targets(n: usize) -> Vec<CallTarget> {
+        (0..n)
+            .map(|i| CallTarget {
+                a_port: SocketAddr::from(([127, 0, 0, 1], 10_000 + (2 * i % 50_000) as u16)),
+                b_port: SocketAddr::from(([127, 0, 0, 1], 10_001 + (2 * i % 50_000) as u16)),
+            })
+            .collect()
+    }
+
+    /// A stand-in load generator: a shell script that reports the number of targets it was
+    /// given (on the command line or stdin) as `calls` and echoes the arguments to stderr.
+    fn fake_loadgen() -> LoadGenMode {
+        let report = zero_report();
+        let json = serde_json::to_string(&report)
+            .unwrap()
+            .replace("\"calls\":0", "\"calls\":N");
+        let script = format!(
+            r#"while [ "$1" != "--targets" ]; do shift; done
+list="$2"; [ "$list" = "-" ] && list=$(cat)
+n=$(printf '%s' "$list" | tr ',' '\n' | grep -c /)
+echo "some noise first"
+echo '{json}' | sed "s/\"calls\":N/\"calls\":$n/""#
+        );
+        LoadGenMode::Subprocess {
+            exe: PathBuf::from("/bin/sh"),
+            args_prefix: vec!["-c".into(), script, "loadgen".into()],
+        }
+    }
+
+    fn zero_report() -> LoadReport {
+        serde_json::from_str(
+            r#"{"calls":0,"duration_s":1.0,"sent":0,"received":0,"lost":0,"loss_ratio":0.0,
+            "reordered":0,"duplicates":0,"latency_p50_us":0.0,"latency_p99_us":0.0,
+            "latency_p999_us":0.0,"latency_max_us":0.0,"misrouted":0,"malformed":0,
+            "send_errors":0,"unprimed_calls":0,"send_lag_p99_us":0.0,"send_lag_max_us":0.0,
+            "rx_stamp_fallbacks":0,"loadgen_cpu_s":0.0}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn subprocess_gets_targets_on_the_command_line() {
+        let r = run_loadgen(&targets(3), Duration::from_millis(10), &fake_loadgen()).unwrap();
+        assert_eq!(r.calls, 3);
+    }
+
+    #[test]
+    fn subprocess_gets_long_target_lists_on_stdin() {
+        // 12,000 calls: ~145 KB of ports, over the 128 KiB limit of one argument.
+        let many = targets(12_000);
+        assert!(cli::format_targets(&many).1.len() > MAX_TARGETS_ARG);
+        let r = run_loadgen(&many, Duration::from_millis(10), &fake_loadgen()).unwrap();
+        assert_eq!(r.calls, 12_000);
+    }
+
+    #[test]
+    fn subprocess_failures_are_errors() {
+        let fails = LoadGenMode::Subprocess {
+            exe: PathBuf::from("/bin/sh"),
+            args_prefix: vec!["-c".into(), "exit 3".into()],
+        };
+        assert!(run_loadgen(&targets(1), Duration::ZERO, &fails).is_err());
+        let garbage = LoadGenMode::Subprocess {
+            exe: PathBuf::from("/bin/sh"),
+            args_prefix: vec!["-c".into(), "echo not json".into()],
+        };
+        let e = run_loadgen(&targets(1), Duration::ZERO, &garbage).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        let missing = LoadGenMode::Subprocess {
+            exe: PathBuf::from("/nonexistent/loadgen"),
+            args_prefix: vec![],
+        };
+        assert!(run_loadgen(&targets(1), Duration::ZERO, &missing).is_err());
+    }
+}

@@ -1,0 +1,302 @@
+//! The load generator: both endpoints of every call, on one or more threads.
+//!
+//! For each call it owns two connected, non-blocking UDP sockets (endpoint a → the relay's
+//! port A, endpoint b → port B), so a call carries two streams of 50 packets/s: a→b and b→a.
+//! Stream `j` is sent from socket `j` and must come back on socket `j ^ 1`. With several
+//! threads, each runs a [`shard`](super::shard) of whole calls and the figures are merged.
+//!
+//! A run has three phases:
+//! 1. **Priming**: every endpoint of a call not yet primed sends a priming packet each period
+//!    until both endpoints of every call have received one (so the relay has latched both
+//!    addresses), or until `prime_timeout`. Priming packets are not counted.
+//! 2. **Load**: for `duration`, each stream sends one 172-byte PCMU packet per period, phases
+//!    spread evenly over the period ([`Pacer`](super::pacer::Pacer)). Each payload carries the stream, a sequence
+//!    number and the `CLOCK_MONOTONIC` send time.
+//! 3. **Drain**: `drain` more time to receive what is still in flight; later packets are lost.
+//!
+//! The loop does not sleep in `epoll_wait`: it sends what is due, drains every readable socket
+//! with a zero-timeout poll (`recvmmsg` per socket, with the kernel's receive time stamps),
+//! then sleeps on a timer until the next send is due (at least one `tick`, 50 µs). Arriving
+//! packets therefore never wake it — a cross-CPU wake-up per packet would cost the relay and
+//! the generator more than the packet itself, especially in a VM — and sends stay within
+//! about a tick of schedule.
+//!
+//! Latency is the kernel's receive time stamp (`SO_TIMESTAMPNS`, taken when the relay's send
+//! reaches the loopback device, converted to `CLOCK_MONOTONIC`) minus the send time written
+//! just before `send`. It is the relay's added delay plus the loopback's own cost (which the
+//! raw baseline shows), and excludes how long the generator takes to get round to reading.
+//! Nothing allocates per packet.
+//!
+//! Sockets are connected, so datagrams from any address but the relay port they sent to are
+//! dropped by the kernel: a relay that answers from another port (not symmetric RTP) shows as
+//! loss.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use mio::net::UdpSocket;
+use serde::{Deserialize, Serialize};
+
+use super::mmsg;
+use super::os;
+use super::relay::CallTarget;
+use super::shard::{Tally, run_shard};
+
+/// How a load run is shaped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadGenConfig {
+    /// How long every stream sends.
+    pub duration: Duration,
+    /// Time allowed after the last send for packets in flight.
+    pub drain: Duration,
+    /// Packet interval per stream (20 ms: 50 packets/s, G.711 at 20 ms packetisation).
+    pub period: Duration,
+    /// Longest wait for the relay to latch every call before the load starts anyway.
+    pub prime_timeout: Duration,
+    /// Local address of the endpoint sockets (`None`: the wildcard of the targets' family).
+    pub bind: Option<IpAddr>,
+    /// Pin thread `i` of the load generator to CPU `cpus[i % cpus.len()]` (none if empty).
+    pub cpus: Vec<usize>,
+    /// Threads, each driving an equal share of the calls (at least 1).
+    pub threads: usize,
+    /// Shortest sleep between turns of the send loop: sends are at most about this late, and
+    /// at high rates go out in bursts of this much schedule. Shorter is smoother but costs
+    /// the generator (and the relay, woken more often) more wake-ups. Zero busy-polls: the
+    /// thread never sleeps (a whole CPU, but no wake-up latency).
+    pub tick: Duration,
+}
+
+impl Default for LoadGenConfig {
+    fn default() -> LoadGenConfig {
+        LoadGenConfig {
+            duration: Duration::from_secs(10),
+            drain: Duration::from_millis(200),
+            period: Duration::from_millis(20),
+            prime_timeout: Duration::from_secs(1),
+            bind: None,
+            cpus: Vec::new(),
+            threads: 1,
+            tick: Duration::from_micros(50),
+        }
+    }
+}
+
+/// What one load run measured. Latencies are one-way (send to receive through the relay) in
+/// microseconds; the `send_lag` figures say how late the generator sent against its schedule
+/// (tens of µs is the timer granularity; much more means the generator itself is overloaded
+/// or was not scheduled).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    /// Bridged calls (two streams each).
+    pub calls: usize,
+    /// Length of the send phase in seconds.
+    pub duration_s: f64,
+    /// Measured packets sent.
+    pub sent: u64,
+    /// Measured packets received (unique; duplicates not counted).
+    pub received: u64,
+    /// `sent - received`, summed per stream.
+    pub lost: u64,
+    /// `lost / sent`.
+    pub loss_ratio: f64,
+    /// Packets that arrived after a higher sequence number of their stream.
+    pub reordered: u64,
+    /// Extra copies of packets already received.
+    pub duplicates: u64,
+    /// Median latency, µs.
+    pub latency_p50_us: f64,
+    /// 99th percentile latency, µs.
+    pub latency_p99_us: f64,
+    /// 99.9th percentile latency, µs.
+    pub latency_p999_us: f64,
+    /// Largest latency, µs.
+    pub latency_max_us: f64,
+    /// Packets of this run received on the wrong call or endpoint (cross-talk).
+    pub misrouted: u64,
+    /// Datagrams that were not RTP with an intact measurement payload.
+    pub malformed: u64,
+    /// Sends the kernel refused (not counted as sent).
+    pub send_errors: u64,
+    /// Calls whose two endpoints had not both received a priming packet when the load began.
+    pub unprimed_calls: usize,
+    /// 99th percentile of send lateness against the schedule, µs.
+    pub send_lag_p99_us: f64,
+    /// Largest send lateness, µs.
+    pub send_lag_max_us: f64,
+    /// Latency samples taken with the generator's clock because the kernel gave no receive
+    /// time stamp (0 normally).
+    pub rx_stamp_fallbacks: u64,
+    /// CPU time the load generator's threads used for the whole run (priming, load, drain), s.
+    pub loadgen_cpu_s: f64,
+}
+
+/// A load generator with its endpoint sockets bound and connected, ready to [`run`](Self::run).
+pub struct LoadGen {
+    sockets: Vec<UdpSocket>,
+    config: LoadGenConfig,
+}
+
+/// Runs a load generator against `targets` on the calling thread.
+pub fn run_load(targets: &[CallTarget], config: LoadGenConfig) -> io::Result<LoadReport> {
+    LoadGen::new(targets, config)?.run()
+}
+
+impl LoadGen {
+    /// Binds and connects two endpoint sockets per call.
+    pub fn new(targets: &[CallTarget], config: LoadGenConfig) -> io::Result<LoadGen> {
+        if config.period.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the send period must be positive",
+            ));
+        }
+        os::raise_open_files_limit(2 * targets.len() as u64 + 256)?;
+        let mut sockets = Vec::with_capacity(2 * targets.len());
+        for t in targets {
+            for remote in [t.a_port, t.b_port] {
+                let local = config.bind.unwrap_or(match remote {
+                    SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                });
+                let s = std::net::UdpSocket::bind(SocketAddr::new(local, 0))?;
+                s.connect(remote)?;
+                s.set_nonblocking(true)?;
+                mmsg::enable_rx_timestamps(s.as_fd())?;
+                sockets.push(UdpSocket::from_std(s));
+            }
+        }
+        Ok(LoadGen { sockets, config })
+    }
+
+    /// Primes, sends for the configured duration, drains, and reports.
+    pub fn run(mut self) -> io::Result<LoadReport> {
+        let config = &self.config;
+        let calls = self.sockets.len() / 2;
+        let threads = config.threads.clamp(1, calls.max(1));
+        let cpu_of =
+            |i: usize| (!config.cpus.is_empty()).then(|| config.cpus[i % config.cpus.len()]);
+        let tallies = if threads == 1 {
+            vec![run_shard(&mut self.sockets, 0, config, cpu_of(0))?]
+        } else {
+            // Whole calls per thread, the remainder spread over the first threads.
+            let mut chunks = Vec::with_capacity(threads);
+            let mut rest = &mut self.sockets[..];
+            let mut base = 0;
+            for i in 0..threads {
+                let n = 2 * (calls / threads + usize::from(i < calls % threads));
+                let (chunk, tail) = rest.split_at_mut(n);
+                chunks.push((base, chunk));
+                base += n;
+                rest = tail;
+            }
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunks
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (base, chunk))| {
+                        scope.spawn(move || run_shard(chunk, base, config, cpu_of(i)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .map_err(|_| io::Error::other("load generator thread panicked"))?
+                    })
+                    .collect::<io::Result<Vec<Tally>>>()
+            })?
+        };
+        let mut total = tallies[0].clone();
+        for t in &tallies[1..] {
+            total.merge(t);
+        }
+        let period_ns = config.period.as_nanos();
+        let rounds = config.duration.as_nanos().div_ceil(period_ns);
+        Ok(total.report(rounds as f64 * config.period.as_secs_f64()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    /// Cross-wired calls: endpoint a of one call and endpoint b of another share a relay call,
+    /// so every packet arrives on the wrong call's socket and must count as misrouted, not
+    /// as received.
+    #[test]
+    fn cross_talk_is_detected() {
+        let relay = super::super::RawRelay::start(2, IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap();
+        let t = relay.targets();
+        let crossed = [
+            CallTarget {
+                a_port: t[0].a_port,
+                b_port: t[1].b_port,
+            },
+            CallTarget {
+                a_port: t[1].a_port,
+                b_port: t[0].b_port,
+            },
+        ];
+        let config = LoadGenConfig {
+            duration: Duration::from_millis(200),
+            prime_timeout: Duration::from_millis(100),
+            ..LoadGenConfig::default()
+        };
+        let r = run_load(&crossed, config).unwrap();
+        assert_eq!(r.unprimed_calls, 2);
+        assert_eq!(r.sent, 4 * 10);
+        assert_eq!(r.received, 0);
+        assert_eq!(r.lost, r.sent);
+        assert!(r.misrouted >= r.sent, "{r:?}");
+        relay.stop().unwrap();
+    }
+
+    /// Several threads: all calls carried, figures merged.
+    #[test]
+    fn threads_share_the_calls() {
+        let relay = super::super::RawRelay::start(5, IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap();
+        let config = LoadGenConfig {
+            duration: Duration::from_millis(200),
+            threads: 2,
+            cpus: vec![0, 1],
+            ..LoadGenConfig::default()
+        };
+        let r = run_load(&relay.targets(), config).unwrap();
+        assert_eq!((r.calls, r.sent), (5, 5 * 2 * 10));
+        assert_eq!((r.received, r.lost, r.misrouted), (r.sent, 0, 0), "{r:?}");
+        assert!(r.latency_p50_us > 0.0);
+        relay.stop().unwrap();
+    }
+
+    #[test]
+    fn no_relay_means_total_loss() {
+        // Ports nobody relays on: bound sockets that never answer.
+        let sinks: Vec<std::net::UdpSocket> = (0..4)
+            .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let targets = [
+            CallTarget {
+                a_port: sinks[0].local_addr().unwrap(),
+                b_port: sinks[1].local_addr().unwrap(),
+            },
+            CallTarget {
+                a_port: sinks[2].local_addr().unwrap(),
+                b_port: sinks[3].local_addr().unwrap(),
+            },
+        ];
+        let config = LoadGenConfig {
+            duration: Duration::from_millis(100),
+            drain: Duration::from_millis(20),
+            prime_timeout: Duration::from_millis(50),
+            ..LoadGenConfig::default()
+        };
+        let r = run_load(&targets, config).unwrap();
+        assert_eq!(r.unprimed_calls, 2);
+        assert_eq!(r.sent, 4 * 5);
+        assert_eq!((r.received, r.lost, r.loss_ratio), (0, 20, 1.0));
+        assert_eq!(r.latency_p50_us, 0.0);
+    }
+}

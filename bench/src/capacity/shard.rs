@@ -1,0 +1,421 @@
+//! One load-generator thread: both endpoints of a range of calls, primed, paced, drained and
+//! tallied. [`LoadGen`](super::LoadGen) runs one shard per thread and merges their
+//! [`Tally`]s.
+//!
+//! Socket `j` of a shard belongs to call `j / 2` of the shard (even: endpoint a, odd:
+//! endpoint b) and sends stream `base + j`, which must come back on socket `j ^ 1`.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token};
+use tandem_codecs::rtp::RtpPacket;
+
+use super::clock::{RealtimeToMonotonic, monotonic_ns};
+use super::cpu;
+use super::loadgen::{LoadGenConfig, LoadReport};
+use super::mmsg::Batch;
+use super::os;
+use super::pacer::Pacer;
+use super::payload::{self, Probe, ProbeKind};
+use super::rtp_out::{self, PACKET_LEN, RtpSender};
+use super::seqtrack::{Arrival, SeqTracker};
+
+/// Sends per loop turn before the sockets are polled again, so a late schedule (catching up
+/// after a stall) cannot starve the receive side.
+const SEND_BURST: usize = 64;
+
+/// Longest sleep between loop turns (while draining).
+const MAX_SLEEP_NS: u64 = 1_000_000;
+
+/// How often the realtime→monotonic offset is re-sampled (bounds the effect of a wall-clock
+/// step on latencies).
+const CLOCK_RESAMPLE_NS: u64 = 100_000_000;
+
+/// Readiness events per poll.
+const EVENTS: usize = 1024;
+
+/// Largest latency the histograms hold: 60 s in ns (larger values are clamped).
+const MAX_LATENCY_NS: u64 = 60_000_000_000;
+
+/// A shard's counts and histograms; [`merge`](Tally::merge) combines shards.
+#[derive(Clone, Debug)]
+pub struct Tally {
+    /// Calls of the shard.
+    pub calls: usize,
+    /// Measured packets sent.
+    pub sent: u64,
+    /// Unique measured packets received.
+    pub received: u64,
+    /// `sent - received`, summed per stream.
+    pub lost: u64,
+    /// Late arrivals.
+    pub reordered: u64,
+    /// Extra copies.
+    pub duplicates: u64,
+    /// Packets received on the wrong socket.
+    pub misrouted: u64,
+    /// Datagrams without an intact measurement payload.
+    pub malformed: u64,
+    /// Sends the kernel refused.
+    pub send_errors: u64,
+    /// Latency samples without a kernel time stamp.
+    pub rx_stamp_fallbacks: u64,
+    /// Calls not primed when the load began.
+    pub unprimed_calls: usize,
+    /// One-way latency, ns.
+    pub latency: Histogram<u64>,
+    /// Send lateness against the schedule, ns.
+    pub send_lag: Histogram<u64>,
+    /// CPU time of the shard's thread.
+    pub cpu: Duration,
+}
+
+impl Tally {
+    fn empty() -> Tally {
+        let hist =
+            || Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).expect("valid histogram bounds");
+        Tally {
+            calls: 0,
+            sent: 0,
+            received: 0,
+            lost: 0,
+            reordered: 0,
+            duplicates: 0,
+            misrouted: 0,
+            malformed: 0,
+            send_errors: 0,
+            rx_stamp_fallbacks: 0,
+            unprimed_calls: 0,
+            latency: hist(),
+            send_lag: hist(),
+            cpu: Duration::ZERO,
+        }
+    }
+
+    /// Adds another shard's figures to these.
+    pub fn merge(&mut self, other: &Tally) {
+        self.calls += other.calls;
+        self.sent += other.sent;
+        self.received += other.received;
+        self.lost += other.lost;
+        self.reordered += other.reordered;
+        self.duplicates += other.duplicates;
+        self.misrouted += other.misrouted;
+        self.malformed += other.malformed;
+        self.send_errors += other.send_errors;
+        self.rx_stamp_fallbacks += other.rx_stamp_fallbacks;
+        self.unprimed_calls += other.unprimed_calls;
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.send_lag.add(&other.send_lag);
+        self.cpu += other.cpu;
+    }
+
+    /// The report for a send phase of `duration_s` seconds.
+    pub fn report(&self, duration_s: f64) -> LoadReport {
+        let us = |h: &Histogram<u64>, q: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                h.value_at_quantile(q) as f64 / 1000.0
+            }
+        };
+        LoadReport {
+            calls: self.calls,
+            duration_s,
+            sent: self.sent,
+            received: self.received,
+            lost: self.lost,
+            loss_ratio: if self.sent == 0 {
+                0.0
+            } else {
+                self.lost as f64 / self.sent as f64
+            },
+            reordered: self.reordered,
+            duplicates: self.duplicates,
+            latency_p50_us: us(&self.latency, 0.5),
+            latency_p99_us: us(&self.latency, 0.99),
+            latency_p999_us: us(&self.latency, 0.999),
+            latency_max_us: us(&self.latency, 1.0),
+            misrouted: self.misrouted,
+            malformed: self.malformed,
+            send_errors: self.send_errors,
+            unprimed_calls: self.unprimed_calls,
+            send_lag_p99_us: us(&self.send_lag, 0.99),
+            send_lag_max_us: us(&self.send_lag, 1.0),
+            rx_stamp_fallbacks: self.rx_stamp_fallbacks,
+            loadgen_cpu_s: self.cpu.as_secs_f64(),
+        }
+    }
+}
+
+/// Runs one shard on the calling thread: `sockets` (two per call, connected to the relay),
+/// sending streams `base..base + sockets.len()`.
+pub fn run_shard(
+    sockets: &mut [UdpSocket],
+    base: usize,
+    config: &LoadGenConfig,
+    cpu: Option<usize>,
+) -> io::Result<Tally> {
+    if let Some(cpu) = cpu {
+        os::pin_current_thread(cpu)?;
+    }
+    // Best effort: without it sleeps end up to 50 µs late, which only shows as send lag.
+    let _ = os::set_timer_slack(1_000);
+    let tid = os::current_tid();
+    let cpu_before = cpu::thread_cpu_time_precise(tid)?;
+    let poll = Poll::new()?;
+    for (j, s) in sockets.iter_mut().enumerate() {
+        poll.registry().register(s, Token(j), Interest::READABLE)?;
+    }
+    let mut state = State::new(sockets, base, poll);
+    let period_ns = config.period.as_nanos() as u64;
+
+    // Phase 1: priming.
+    let deadline = monotonic_ns() + config.prime_timeout.as_nanos() as u64;
+    let mut next_round = 0;
+    loop {
+        let now = monotonic_ns();
+        if state.primed_calls == state.calls() || now >= deadline {
+            break;
+        }
+        if now >= next_round {
+            state.send_primers();
+            next_round = now + period_ns;
+        }
+        let wait = next_round.min(deadline).saturating_sub(monotonic_ns());
+        state.poll_and_receive(Duration::from_nanos(wait))?;
+    }
+    state.tally.unprimed_calls = state.calls() - state.primed_calls;
+
+    // Phases 2 and 3: load, then drain.
+    let rounds = config.duration.as_nanos().div_ceil(u128::from(period_ns)) as u64;
+    let mut pacer = Pacer::new(state.sockets.len(), period_ns, monotonic_ns(), rounds);
+    let end = pacer.end_ns() + config.drain.as_nanos() as u64;
+    let tick_ns = config.tick.as_nanos() as u64;
+    let mut next_clock_sample = 0;
+    loop {
+        let now = monotonic_ns();
+        if now >= next_clock_sample {
+            state.clock = RealtimeToMonotonic::sample();
+            next_clock_sample = now + CLOCK_RESAMPLE_NS;
+        }
+        let mut burst = 0;
+        while let Some((stream, due)) = pacer.peek() {
+            if due > now || burst == SEND_BURST {
+                break;
+            }
+            state.send_measured(stream, due);
+            pacer.advance();
+            burst += 1;
+        }
+        state.poll_and_receive(Duration::ZERO)?;
+        let next = match pacer.peek() {
+            Some((_, due)) => due,
+            None if now >= end => break,
+            None => end,
+        };
+        let now = monotonic_ns();
+        // A zero tick busy-polls: the thread never sleeps, so its CPU never idles.
+        if next > now && tick_ns > 0 {
+            let nap = (next - now).clamp(tick_ns, MAX_SLEEP_NS.max(tick_ns));
+            std::thread::sleep(Duration::from_nanos(nap));
+        }
+    }
+
+    let mut tally = state.finish();
+    tally.cpu = cpu::thread_cpu_time_precise(tid)?.saturating_sub(cpu_before);
+    Ok(tally)
+}
+
+/// Everything the run loop touches.
+struct State<'a> {
+    sockets: &'a [UdpSocket],
+    base: usize,
+    poll: Poll,
+    events: Events,
+    /// Converts the kernel's receive time stamps to CLOCK_MONOTONIC.
+    clock: RealtimeToMonotonic,
+    /// Tokens of the last poll (capacity of `events`, so no allocation).
+    ready: Vec<usize>,
+    batch: Batch,
+    packet: [u8; PACKET_LEN],
+    /// Per local stream (= per sending socket).
+    senders: Vec<RtpSender>,
+    next_seq: Vec<u32>,
+    sent: Vec<u64>,
+    rx: Vec<SeqTracker>,
+    /// Per socket: has received a packet of its call.
+    primed: Vec<bool>,
+    primed_calls: usize,
+    tally: Tally,
+}
+
+impl<'a> State<'a> {
+    fn new(sockets: &'a [UdpSocket], base: usize, poll: Poll) -> State<'a> {
+        let n = sockets.len();
+        let mut tally = Tally::empty();
+        tally.calls = n / 2;
+        State {
+            sockets,
+            base,
+            poll,
+            events: Events::with_capacity(EVENTS),
+            clock: RealtimeToMonotonic::sample(),
+            ready: Vec::with_capacity(EVENTS),
+            batch: Batch::with_rx_timestamps(8),
+            packet: rtp_out::template(),
+            senders: (0..n).map(|_| RtpSender::random()).collect(),
+            next_seq: vec![0; n],
+            sent: vec![0; n],
+            rx: vec![SeqTracker::default(); n],
+            primed: vec![false; n],
+            primed_calls: 0,
+            tally,
+        }
+    }
+
+    fn calls(&self) -> usize {
+        self.sockets.len() / 2
+    }
+
+    /// One priming packet from both endpoints of every call not primed yet.
+    fn send_primers(&mut self) {
+        for j in 0..self.sockets.len() {
+            if self.primed[j & !1] && self.primed[j | 1] {
+                continue;
+            }
+            let probe = Probe {
+                kind: ProbeKind::Prime,
+                stream: (self.base + j) as u32,
+                seq: 0,
+                sent_ns: monotonic_ns(),
+            };
+            self.senders[j].next_packet(&mut self.packet, &probe);
+            // A lost primer is retried next round.
+            let _ = self.sockets[j].send(&self.packet);
+        }
+    }
+
+    /// The next measured packet of local stream `j`, which was due at `due_ns`.
+    #[inline]
+    fn send_measured(&mut self, j: usize, due_ns: u64) {
+        let now = monotonic_ns();
+        self.tally
+            .send_lag
+            .saturating_record(now.saturating_sub(due_ns).max(1));
+        let probe = Probe {
+            kind: ProbeKind::Measure,
+            stream: (self.base + j) as u32,
+            seq: self.next_seq[j],
+            sent_ns: now,
+        };
+        self.senders[j].next_packet(&mut self.packet, &probe);
+        match self.sockets[j].send(&self.packet) {
+            Ok(_) => {
+                self.next_seq[j] += 1;
+                self.sent[j] += 1;
+            }
+            Err(_) => self.tally.send_errors += 1,
+        }
+    }
+
+    /// Waits up to `wait` for readable sockets and drains them.
+    fn poll_and_receive(&mut self, wait: Duration) -> io::Result<()> {
+        match self.poll.poll(&mut self.events, Some(wait)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        self.ready.clear();
+        self.ready.extend(self.events.iter().map(|e| e.token().0));
+        for k in 0..self.ready.len() {
+            self.drain_socket(self.ready[k]);
+        }
+        Ok(())
+    }
+
+    fn drain_socket(&mut self, j: usize) {
+        let mut errors = 0;
+        loop {
+            let got = match self.batch.recv(self.sockets[j].as_fd()) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                // A queued socket error (e.g. ICMP port unreachable on a connected socket) is
+                // reported once; datagrams may be queued behind it.
+                Err(_) => {
+                    errors += 1;
+                    if errors > 8 {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let now = monotonic_ns();
+            for i in 0..got {
+                let rx = match self.batch.rx_realtime_ns(i) {
+                    Some(real) => self.clock.to_monotonic(real),
+                    None => {
+                        self.tally.rx_stamp_fallbacks += 1;
+                        now
+                    }
+                };
+                self.on_datagram(j, i, rx);
+            }
+            if got < self.batch.capacity() {
+                return;
+            }
+        }
+    }
+
+    /// Accounts datagram `i` of the batch, received on socket `j` at `rx_ns` (monotonic).
+    #[inline]
+    fn on_datagram(&mut self, j: usize, i: usize, rx_ns: u64) {
+        let Some(probe) = RtpPacket::parse(self.batch.datagram(i))
+            .ok()
+            .and_then(|p| payload::parse(p.payload()))
+        else {
+            self.tally.malformed += 1;
+            return;
+        };
+        // The sending socket's index in this shard; out of range (wrapped) if another
+        // shard's or a stranger's.
+        let from = (probe.stream as usize).wrapping_sub(self.base);
+        if from ^ 1 != j {
+            self.tally.misrouted += 1;
+            return;
+        }
+        if !self.primed[j] {
+            self.primed[j] = true;
+            if self.primed[j ^ 1] {
+                self.primed_calls += 1;
+            }
+        }
+        if probe.kind == ProbeKind::Measure && self.rx[from].record(probe.seq) != Arrival::Duplicate
+        {
+            self.tally
+                .latency
+                .saturating_record(rx_ns.saturating_sub(probe.sent_ns).max(1));
+        }
+    }
+
+    /// The shard's tally, with the per-stream counts summed.
+    fn finish(self) -> Tally {
+        let mut t = self.tally;
+        t.sent = self.sent.iter().sum();
+        t.received = self.rx.iter().map(|r| r.received).sum();
+        t.lost = self
+            .sent
+            .iter()
+            .zip(&self.rx)
+            .map(|(&s, r)| s.saturating_sub(r.received))
+            .sum();
+        t.reordered = self.rx.iter().map(|r| r.reordered).sum();
+        t.duplicates = self.rx.iter().map(|r| r.duplicates).sum();
+        t
+    }
+}

@@ -1,0 +1,130 @@
+//! The daemon's settings: a TOML file, overridden by command-line options that use
+//! rtpengine's option names, so an operator can swap one daemon for the other.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Why the settings are unusable.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("{path}: {message}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// What is wrong, with its line.
+        message: String,
+    },
+    /// A value out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Settings of `tandem serve`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct ServeConfig {
+    /// Where ng commands arrive, on UDP and TCP (rtpengine's `--listen-ng`). Loopback by
+    /// default: the protocol has no authentication.
+    pub listen_ng: SocketAddr,
+    /// The media address: sockets bind to it and rewritten SDP carries it (`--interface`).
+    pub interface: IpAddr,
+    /// Lowest media port (`--port-min`).
+    pub port_min: u16,
+    /// Highest media port (`--port-max`).
+    pub port_max: u16,
+    /// Shards (`--num-threads`); 0 means one per core.
+    pub num_threads: usize,
+    /// Where recordings go (`--recording-dir`).
+    pub recording_dir: PathBuf,
+    /// Seconds without media after which a call is deleted (`--timeout`, 0: never).
+    pub timeout: u32,
+    /// Prometheus `/metrics` address (none: no endpoint).
+    pub listen_metrics: Option<SocketAddr>,
+    /// UDP driver: `mio` or `io-uring`.
+    pub driver: String,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen_ng: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2223),
+            interface: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port_min: 30_000,
+            port_max: 40_000,
+            num_threads: 0,
+            recording_dir: PathBuf::from("recordings"),
+            timeout: 60,
+            listen_metrics: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9103)),
+            driver: "mio".into(),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Reads a TOML file (every key optional).
+    pub fn load(path: &Path) -> Result<ServeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let cfg: ServeConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.port_min >= self.port_max {
+            return Err(ConfigError::Invalid(format!(
+                "port-min {} must be below port-max {}",
+                self.port_min, self.port_max
+            )));
+        }
+        if self.driver.parse::<tandem_engine::DriverKind>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "driver {:?}: use mio or io-uring",
+                self.driver
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_use_rtpengine_names_and_reject_typos() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("serve.toml");
+        std::fs::write(
+            &p,
+            "listen-ng = \"127.0.0.1:22222\"\nport-min = 20000\nport-max = 20999\ntimeout = 30\n",
+        )
+        .unwrap();
+        let c = ServeConfig::load(&p).unwrap();
+        assert_eq!(c.listen_ng.port(), 22222);
+        assert_eq!((c.port_min, c.port_max, c.timeout), (20000, 20999, 30));
+        std::fs::write(&p, "port-mni = 3\n").unwrap();
+        let e = ServeConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("port-mni"), "{e}");
+        std::fs::write(&p, "port-min = 5000\nport-max = 4000\n").unwrap();
+        assert!(ServeConfig::load(&p).is_err());
+    }
+}

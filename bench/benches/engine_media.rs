@@ -31,7 +31,9 @@ fn mixing(c: &mut Criterion) {
     for n in [3usize, 10, 100, 1000] {
         let mut rig = MixRig::new(n);
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_function(format!("{n}_participants"), |b| b.iter(|| black_box(rig.tick())));
+        g.bench_function(format!("{n}_participants"), |b| {
+            b.iter(|| black_box(rig.tick()))
+        });
     }
     g.finish();
 }

@@ -36,8 +36,12 @@ impl EngineRelay {
         };
         let mut targets = Vec::with_capacity(calls);
         for c in 0..calls as u64 {
-            let a = engine.create_channel(GroupKey(c), spec.clone()).map_err(io::Error::other)?;
-            let b = engine.create_channel(GroupKey(c), spec.clone()).map_err(io::Error::other)?;
+            let a = engine
+                .create_channel(GroupKey(c), spec.clone())
+                .map_err(io::Error::other)?;
+            let b = engine
+                .create_channel(GroupKey(c), spec.clone())
+                .map_err(io::Error::other)?;
             engine.bridge(a.id, b.id).map_err(io::Error::other)?;
             targets.push(CallTarget {
                 a_port: a.local,
@@ -46,7 +50,8 @@ impl EngineRelay {
         }
         // Let the shard apply the commands before load starts.
         let until = std::time::Instant::now() + Duration::from_secs(10);
-        while engine.thread_stats().iter().any(|s| s.tid == 0) && std::time::Instant::now() < until {
+        while engine.thread_stats().iter().any(|s| s.tid == 0) && std::time::Instant::now() < until
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -77,7 +82,11 @@ impl Relay for EngineRelay {
     }
 
     fn packets_relayed(&self) -> u64 {
-        self.engine.thread_stats().iter().map(|s| s.datagrams_out).sum()
+        self.engine
+            .thread_stats()
+            .iter()
+            .map(|s| s.datagrams_out)
+            .sum()
     }
 
     fn stop(self: Box<Self>) {
@@ -93,7 +102,12 @@ mod tests {
     #[test]
     fn the_engine_relays_20_calls_without_loss() {
         let relay = EngineRelay::start(20, DriverKind::Mio, false).unwrap();
-        let r = run_level(Box::new(relay), Duration::from_secs(1), &LoadGenMode::InProcessThread).unwrap();
+        let r = run_level(
+            Box::new(relay),
+            Duration::from_secs(1),
+            &LoadGenMode::InProcessThread,
+        )
+        .unwrap();
         assert_eq!(r.report.received, r.report.sent, "{:?}", r.report);
         assert_eq!(r.report.sent, 20 * 2 * 50);
         assert!(r.packets_relayed >= r.report.sent);

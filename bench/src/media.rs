@@ -171,7 +171,9 @@ impl MixRig {
         let frames = (0..n)
             .map(|k| {
                 let mut f = [0u8; 160];
-                let shifted: Vec<i16> = (0..160).map(|i| base[(i + k * 7) % 160] / (1 + (k % 3) as i16)).collect();
+                let shifted: Vec<i16> = (0..160)
+                    .map(|i| base[(i + k * 7) % 160] / (1 + (k % 3) as i16))
+                    .collect();
                 g711::encode_frame(Law::Ulaw, &shifted, &mut f);
                 f
             })
@@ -194,7 +196,12 @@ impl MixRig {
             mix::accumulate(&mut self.sum, p, mix::UNITY_Q12);
         }
         for (p, o) in self.pcm.iter().zip(self.out.iter_mut()) {
-            mix::listener_frame(&self.sum, Some((p, mix::UNITY_Q12)), None, &mut self.out_pcm);
+            mix::listener_frame(
+                &self.sum,
+                Some((p, mix::UNITY_Q12)),
+                None,
+                &mut self.out_pcm,
+            );
             g711::encode_frame(Law::Ulaw, &self.out_pcm, o);
         }
         self.out[0][0]
@@ -221,7 +228,11 @@ pub struct RecordingReport {
 /// Runs `calls` bridged calls on one shard, each with a stereo PCM16 recording into `dir`,
 /// for `seconds` of real time (the shard paced at its 20 ms tick), with the writer on its
 /// own thread as in the engine. Reports disk throughput and drops.
-pub fn recording_load(calls: usize, seconds: u32, dir: &std::path::Path) -> std::io::Result<RecordingReport> {
+pub fn recording_load(
+    calls: usize,
+    seconds: u32,
+    dir: &std::path::Path,
+) -> std::io::Result<RecordingReport> {
     use std::time::{Duration, Instant};
     use tandem_codecs::wav::Encoding;
     use tandem_engine::command::TapTarget;
@@ -239,10 +250,19 @@ pub fn recording_load(calls: usize, seconds: u32, dir: &std::path::Path) -> std:
             encoding: Encoding::Pcm16,
         };
         let target = TapTarget::Channel(ChannelId::new(0, 2 * c));
-        rig.shard.handle_command(0, Command::StartTap { tap: TapId::new(0, c), target, spec });
+        rig.shard.handle_command(
+            0,
+            Command::StartTap {
+                tap: TapId::new(0, c),
+                target,
+                spec,
+            },
+        );
     }
     for h in rig.shard.drain_tap_handoffs() {
-        handoff_tx.send(h).map_err(|_| std::io::Error::other("writer gone"))?;
+        handoff_tx
+            .send(h)
+            .map_err(|_| std::io::Error::other("writer gone"))?;
     }
     let periods = seconds as usize * 50;
     let start = Instant::now();
@@ -255,15 +275,27 @@ pub fn recording_load(calls: usize, seconds: u32, dir: &std::path::Path) -> std:
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
     for c in 0..calls as u64 {
-        rig.shard.handle_command(0, Command::StopTap { tap: TapId::new(0, c) });
+        rig.shard.handle_command(
+            0,
+            Command::StopTap {
+                tap: TapId::new(0, c),
+            },
+        );
     }
     while rig.shard.poll_event().is_some() {}
     drop(handoff_tx);
-    thread.join().map_err(|_| std::io::Error::other("writer panicked"))?;
+    thread
+        .join()
+        .map_err(|_| std::io::Error::other("writer panicked"))?;
     let wall = start.elapsed().as_secs_f64();
     let (mut dropped, mut finished, mut bytes) = (0, 0, 0u64);
     for e in event_rx.try_iter() {
-        if let Event::TapFinished { dropped_frames, path, .. } = e {
+        if let Event::TapFinished {
+            dropped_frames,
+            path,
+            ..
+        } = e
+        {
             dropped += dropped_frames;
             finished += 1;
             bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -350,6 +382,9 @@ mod tests {
         assert_eq!((r.finished, r.dropped_frames), (20, 0));
         // Stereo PCM16 is 32,000 bytes per second per call.
         let expected = 20.0 * 32_000.0;
-        assert!(r.disk_bytes_per_s > 0.5 * expected && r.disk_bytes_per_s < 1.5 * expected, "{r:?}");
+        assert!(
+            r.disk_bytes_per_s > 0.5 * expected && r.disk_bytes_per_s < 1.5 * expected,
+            "{r:?}"
+        );
     }
 }

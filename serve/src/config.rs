@@ -64,7 +64,7 @@ impl Default for ServeConfig {
             port_min: 30_000,
             port_max: 40_000,
             num_threads: 0,
-            recording_dir: PathBuf::from("recordings"),
+            recording_dir: std::env::temp_dir().join("tandem-recordings"),
             timeout: 60,
             listen_metrics: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9103)),
             driver: "mio".into(),

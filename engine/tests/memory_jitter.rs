@@ -75,6 +75,18 @@ fn run(seed: u64) -> Outcome {
 fn loss_is_concealed_and_the_output_is_continuous_and_reproducible() {
     let o = run(2024);
     let st = o.stats_a;
+    eprintln!(
+        "lost {} late {} concealed {} stretched {} dropped {} target {} ms jitter {} us; frames at B {}; network lost {}",
+        st.packets_lost,
+        st.late,
+        st.concealed_frames,
+        st.jitter_stretched_frames,
+        st.jitter_dropped_frames,
+        st.jitter_target_ms,
+        st.jitter_us,
+        o.at_b.len(),
+        o.network_lost
+    );
     // About 5% of 500 packets lost on the way in (binomial: 25 ± 5).
     assert!((10..=45).contains(&st.packets_lost), "{st:?}");
     // Every missing frame is concealed once: losses and late packets, plus the frames

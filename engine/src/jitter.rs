@@ -254,6 +254,14 @@ impl JitterBuffer {
             outcome = InsertOutcome::Resynced;
         }
         self.observe_transit(arrival - ts);
+        // Re-anchor after an underrun. Nothing buffered at or ahead of the playout point
+        // means pop has been concealing in place (stretching); a packet more than the
+        // target ahead then ends a silence period (DTX) or an outage, not jitter. Without
+        // this the whole gap would be played out afterwards, adding its length to the
+        // delay. Only missing samples are skipped, and concealment is already playing.
+        if self.newest <= self.play && ts - self.target > self.play {
+            self.play = ts - self.target;
+        }
         if ts < self.play {
             self.stats.late += 1;
             return InsertOutcome::Late;
@@ -470,12 +478,14 @@ mod tests {
     use proptest::prelude::*;
 
     /// A voice-like μ-law stream: packet `n` of `len` samples starting at sample `n * len`.
+    /// The two tones have no common period within a second, so every frame differs and a
+    /// frame played out of order or twice shows.
     fn tone(start: usize, len: usize) -> Vec<u8> {
         (start..start + len)
             .map(|i| {
                 let t = i as f64 / 8000.0;
-                let v = 8000.0 * (2.0 * std::f64::consts::PI * 300.0 * t).sin()
-                    + 3000.0 * (2.0 * std::f64::consts::PI * 1100.0 * t).sin();
+                let v = 8000.0 * (2.0 * std::f64::consts::PI * 303.0 * t).sin()
+                    + 3000.0 * (2.0 * std::f64::consts::PI * 1109.0 * t).sin();
                 g711::linear_to_ulaw(v as i16)
             })
             .collect()

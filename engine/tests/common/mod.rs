@@ -2,8 +2,13 @@
 
 #![allow(dead_code)]
 
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use tandem_codecs::g711;
 use tandem_codecs::rtp::{RtpHeader, RtpPacket};
 use tandem_codecs::telephone_event::TelephoneEvent;
+use tandem_engine::{ChannelSpec, Codec, Engine, Event, GroupKey, RtcpMode};
 
 /// The sending state of one test stream.
 pub struct Sender {
@@ -91,4 +96,97 @@ pub fn payload(n: u32) -> Vec<u8> {
     (0..160u32)
         .map(|i| (n.wrapping_mul(31).wrapping_add(i * 7) % 251) as u8)
         .collect()
+}
+
+/// A phone: a UDP socket on loopback with a short read timeout.
+pub fn phone() -> UdpSocket {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    s
+}
+
+/// Receives RTP until `n` packets arrived or two seconds passed.
+pub fn receive(s: &UdpSocket, n: usize) -> Vec<Got> {
+    let mut out = vec![];
+    let mut buf = [0u8; 2048];
+    let until = Instant::now() + Duration::from_secs(2);
+    while out.len() < n && Instant::now() < until {
+        if let Ok((len, _)) = s.recv_from(&mut buf) {
+            out.push(parse(&buf[..len]));
+        }
+    }
+    out
+}
+
+/// Two phones bridged through a running engine, μ-law against A-law: the payload is
+/// transcoded with the codec tables, sequence and timestamp stay continuous across a
+/// sequence wrap, and an RFC 4733 digit passes with a mapped timestamp and is reported once.
+pub fn relay_checks(eng: &Engine) {
+    let (pa, pb) = (phone(), phone());
+    let spec_a = ChannelSpec {
+        remote: Some(pa.local_addr().unwrap()),
+        rtcp: RtcpMode::Off,
+        ..ChannelSpec::with_codec(Codec::PCMU)
+    };
+    let spec_b = ChannelSpec {
+        rtcp: RtcpMode::Off,
+        ..ChannelSpec::with_codec(Codec::PCMA)
+    };
+    let a = eng.create_channel(GroupKey(42), spec_a).unwrap();
+    let b = eng.create_channel(GroupKey(42), spec_b).unwrap();
+    eng.bridge(a.id, b.id).unwrap();
+    let mut sb = Sender::new(0xB, 9, 9, 8);
+    // B's first packet latches B's address.
+    pb.send_to(&sb.audio(&[0xD5; 160]), b.local).unwrap();
+    let first = receive(&pa, 1);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].payload, vec![g711::alaw_to_ulaw(0xD5); 160]);
+
+    let mut sa = Sender::new(0xA, 65_500, 1 << 31, 0);
+    for n in 0..60 {
+        pa.send_to(&sa.audio(&payload(n)), a.local).unwrap();
+        if n % 10 == 9 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let event_ts = sa.ts;
+    for (end, d) in [(false, 160), (true, 320), (true, 320), (true, 320)] {
+        pa.send_to(&sa.event(101, event_ts, '#', end, d), a.local)
+            .unwrap();
+    }
+    let got = receive(&pb, 64);
+    assert_eq!(got.len(), 64, "every packet relayed");
+    for (n, g) in got[..60].iter().enumerate() {
+        let want: Vec<u8> = payload(n as u32)
+            .iter()
+            .map(|&u| g711::ulaw_to_alaw(u))
+            .collect();
+        assert_eq!(g.payload, want, "packet {n} transcoded μ→A");
+        assert_eq!(g.pt, 8);
+        assert_eq!(
+            g.seq,
+            got[0].seq.wrapping_add(n as u16),
+            "sequence continuous across the wrap"
+        );
+        assert_eq!(g.ts, got[0].ts.wrapping_add(160 * n as u32));
+    }
+    for g in &got[60..] {
+        assert_eq!(g.pt, 101);
+        assert_eq!(
+            g.ts,
+            got[0].ts.wrapping_add(160 * 60),
+            "event timestamp mapped"
+        );
+    }
+    let until = Instant::now() + Duration::from_secs(2);
+    let mut digits = vec![];
+    while Instant::now() < until && digits.is_empty() {
+        if let Ok(Event::Dtmf { digit, channel, .. }) =
+            eng.events().recv_timeout(Duration::from_millis(100))
+        {
+            digits.push((channel, digit));
+        }
+    }
+    assert_eq!(digits, vec![(a.id, '#')]);
 }

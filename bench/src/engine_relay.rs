@@ -58,6 +58,7 @@ impl EngineRelay {
         let name = match driver {
             DriverKind::Mio => "engine-mio",
             DriverKind::IoUring => "engine-uring",
+            DriverKind::Auto => "engine",
         };
         Ok(EngineRelay {
             engine,

@@ -97,3 +97,19 @@ fn churn(driver: DriverKind, ports: (u16, u16)) {
 fn mio_driver_survives_channel_churn() {
     churn(DriverKind::Mio, (41_400, 41_415));
 }
+
+#[test]
+fn the_default_driver_is_chosen_at_build_and_relays() {
+    let eng = Engine::builder()
+        .shards(1)
+        .port_range(41_600, 41_699)
+        .build()
+        .unwrap();
+    assert_ne!(
+        eng.driver(),
+        DriverKind::Auto,
+        "the engine reports the driver it chose"
+    );
+    common::relay_checks(&eng);
+    eng.shutdown();
+}

@@ -353,7 +353,7 @@ fn blast(
                 .driver(driver)
                 .port_range(ports.0, ports.1),
         )?,
-        DriverKind::Mio => Engine::builder()
+        DriverKind::Mio | DriverKind::Auto => Engine::builder()
             .shards(1)
             .driver(driver)
             .port_range(ports.0, ports.1)

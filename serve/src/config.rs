@@ -52,7 +52,7 @@ pub struct ServeConfig {
     pub timeout: u32,
     /// Prometheus `/metrics` address (none: no endpoint).
     pub listen_metrics: Option<SocketAddr>,
-    /// UDP driver: `mio` or `io-uring`.
+    /// UDP driver: `auto` (io_uring where available, else mio), `mio` or `io-uring`.
     pub driver: String,
 }
 
@@ -67,7 +67,7 @@ impl Default for ServeConfig {
             recording_dir: std::env::temp_dir().join("tandem-recordings"),
             timeout: 60,
             listen_metrics: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9103)),
-            driver: "mio".into(),
+            driver: "auto".into(),
         }
     }
 }
@@ -97,7 +97,7 @@ impl ServeConfig {
         }
         if self.driver.parse::<tandem_engine::DriverKind>().is_err() {
             return Err(ConfigError::Invalid(format!(
-                "driver {:?}: use mio or io-uring",
+                "driver {:?}: use auto, mio or io-uring",
                 self.driver
             )));
         }

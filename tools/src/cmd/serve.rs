@@ -37,7 +37,7 @@ pub struct Args {
     /// Prometheus /metrics address (`IP:PORT`), or `none`.
     #[arg(long)]
     listen_metrics: Option<String>,
-    /// UDP driver: mio or io-uring.
+    /// UDP driver: auto (io_uring where available, else mio), mio or io-uring.
     #[arg(long)]
     driver: Option<String>,
 }

@@ -209,7 +209,7 @@ impl EngineBuilder {
                 DriverKind::IoUring => crate::driver::spawn_uring(st)?,
             };
             engine.shards.push(ShardHandle {
-                control: tx,
+                control: Some(tx),
                 waker,
                 thread: Some(thread),
                 ports,
@@ -222,7 +222,8 @@ impl EngineBuilder {
 }
 
 struct ShardHandle {
-    control: Sender<Control>,
+    /// Taken (dropped) on stop, so a thread whose queue is full still sees the disconnect.
+    control: Option<Sender<Control>>,
     waker: Arc<dyn Wake>,
     thread: Option<JoinHandle<()>>,
     ports: Arc<Mutex<PortAllocator>>,
@@ -386,7 +387,10 @@ impl Engine {
 
     fn send_control(&self, shard: usize, msg: Control) -> Result<(), EngineError> {
         let h = &self.shards[shard];
-        match h.control.try_send(msg) {
+        let Some(control) = h.control.as_ref() else {
+            return Err(EngineError::ShutDown);
+        };
+        match control.try_send(msg) {
             Ok(()) => {
                 h.waker.wake();
                 Ok(())
@@ -469,9 +473,12 @@ impl Engine {
     }
 
     fn stop(&mut self) {
-        for h in &self.shards {
-            // A full queue still lets the thread see the disconnect below.
-            let _ = h.control.try_send(Control::Shutdown);
+        for h in &mut self.shards {
+            // If the queue is full the Shutdown is lost, but dropping the sender disconnects
+            // the queue, which the thread also takes as shutdown once it has drained it.
+            if let Some(control) = h.control.take() {
+                let _ = control.try_send(Control::Shutdown);
+            }
             h.waker.wake();
         }
         for h in &mut self.shards {

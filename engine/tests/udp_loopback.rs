@@ -113,3 +113,26 @@ fn the_default_driver_is_chosen_at_build_and_relays() {
     common::relay_checks(&eng);
     eng.shutdown();
 }
+
+#[test]
+fn shutdown_with_a_full_command_queue_does_not_hang() {
+    let eng = Engine::builder()
+        .shards(1)
+        .queue_capacity(1)
+        .port_range(41_700, 41_799)
+        .build()
+        .unwrap();
+    let ch = eng
+        .create_channel(GroupKey(1), ChannelSpec::default())
+        .unwrap();
+    let mut full = 0;
+    for _ in 0..10_000 {
+        if let Err(tandem_engine::EngineError::QueueFull(_)) =
+            eng.command(tandem_engine::Command::QueryStats { channel: ch.id })
+        {
+            full += 1;
+        }
+    }
+    assert!(full > 0, "a one-slot queue fills under a burst of commands");
+    eng.shutdown(); // returns: the test would time out otherwise
+}

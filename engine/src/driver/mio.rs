@@ -108,7 +108,13 @@ fn apply_control(
     poll: &Poll,
     sockets: &mut HashMap<u16, UdpSocket>,
 ) -> io::Result<bool> {
-    while let Ok(msg) = st.control.try_recv() {
+    loop {
+        let msg = match st.control.try_recv() {
+            Ok(msg) => msg,
+            Err(crossbeam_channel::TryRecvError::Empty) => return Ok(true),
+            // The handle is gone: nobody can command this shard any more.
+            Err(crossbeam_channel::TryRecvError::Disconnected) => return Ok(false),
+        };
         match msg {
             Control::Shutdown => return Ok(false),
             Control::Command { cmd, sockets: new } => {
@@ -127,7 +133,6 @@ fn apply_control(
             }
         }
     }
-    Ok(true)
 }
 
 /// Sends the shard's pending datagrams, one sendmmsg per run from the same socket.

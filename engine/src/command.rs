@@ -197,6 +197,30 @@ pub enum SuperviseMode {
 }
 
 impl Command {
+    /// The command's name, for logs and `Event::CommandFailed` (cheap: no payloads).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::CreateChannel { .. } => "create channel",
+            Command::SetRemote { .. } => "set remote",
+            Command::SetCodec { .. } => "set codec",
+            Command::SetFilter { .. } => "set filter",
+            Command::Bridge { .. } => "bridge",
+            Command::Unbridge { .. } => "unbridge",
+            Command::QueryStats { .. } => "query stats",
+            Command::DestroyChannel { .. } => "destroy channel",
+            Command::CreateRoom { .. } => "create room",
+            Command::JoinRoom { .. } => "join room",
+            Command::LeaveRoom { .. } => "leave room",
+            Command::DestroyRoom { .. } => "destroy room",
+            Command::Supervise { .. } => "supervise",
+            Command::StartTap { .. } => "start tap",
+            Command::PauseTap { .. } => "pause tap",
+            Command::StopTap { .. } => "stop tap",
+            Command::Play { .. } => "play",
+            Command::StopPlay { .. } => "stop play",
+        }
+    }
+
     /// The shard that must carry out the command.
     pub fn shard(&self) -> usize {
         match self {

@@ -77,7 +77,7 @@ pub enum Event {
     },
     /// A command could not be carried out (the state is unchanged).
     CommandFailed {
-        /// The command, as text.
+        /// The command's name.
         command: String,
         /// Why.
         reason: String,

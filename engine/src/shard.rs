@@ -207,9 +207,10 @@ impl Shard {
     /// Applies one command. A command that cannot be carried out changes nothing and
     /// reports `Event::CommandFailed`.
     pub fn handle_command(&mut self, now_us: u64, cmd: Command) {
-        let text = format!("{cmd:?}");
+        // The name only: formatting the whole command would copy prompt samples per call.
+        let name = cmd.name();
         if let Err(reason) = self.apply(now_us, cmd) {
-            self.fail(text, reason);
+            self.fail(name.to_string(), reason);
         }
     }
 

@@ -10,6 +10,8 @@
 
 pub mod arrivals;
 pub mod dist;
+pub mod drive;
+pub mod emodel;
 pub mod erlang;
 pub mod html;
 pub mod kernel;

@@ -17,6 +17,7 @@ use tandem_acd::{
 
 use crate::SimError;
 use crate::arrivals::ArrivalGen;
+use crate::drive::lifecycle::{CallObserver, Ending, NO_CALL, OUTBOUND_DIAL, Transition, call_key};
 use crate::kernel::{Event, Kernel};
 use crate::metrics::{Counts, Level, RunMetrics};
 use crate::rng::{Stream, stream};
@@ -102,6 +103,8 @@ pub struct Run<'s> {
     m: RunMetrics,
     vip_below: u64,
     numbered_callers: bool,
+    /// Watches the calls' transitions (drive mode); `None` in a pure run.
+    observer: Option<&'s mut dyn CallObserver>,
 }
 
 impl<'s> Run<'s> {
@@ -212,7 +215,37 @@ impl<'s> Run<'s> {
                 || sc.callers.blacklist_fraction > 0.0
                 || sc.callers.sticky_wait_s.is_some()
                 || sc.callback.is_some(),
+            observer: None,
         })
+    }
+
+    /// Sets up replication `rep` of `sc` with an observer told of every call transition.
+    /// The observer cannot change the run: its decisions and counts are those of
+    /// [`Run::new`].
+    pub fn with_observer(
+        sc: &'s Scenario,
+        rep: u32,
+        observer: &'s mut dyn CallObserver,
+    ) -> Result<Run<'s>, SimError> {
+        let mut run = Run::new(sc, rep)?;
+        run.observer = Some(observer);
+        Ok(run)
+    }
+
+    /// Tells the observer, if any, that call `i` took `step`.
+    #[inline]
+    fn note(&mut self, t: f64, i: u32, step: Transition) {
+        if let Some(o) = &mut self.observer {
+            o.transition(t, call_key(i, self.calls[i as usize].generation), step);
+        }
+    }
+
+    /// Tells the observer, if any, of a step that has no model call (yet).
+    #[inline]
+    fn note_key(&mut self, t: f64, key: u64, step: Transition) {
+        if let Some(o) = &mut self.observer {
+            o.transition(t, key, step);
+        }
     }
 
     /// Runs to completion and returns the measurements.
@@ -280,6 +313,7 @@ impl<'s> Run<'s> {
                 IVR_HANGUP => {
                     if let Some(i) = self.live(ev) {
                         self.m.at(t, self.sc.interval_s).ivr_lost += 1.0;
+                        self.note(t, i, Transition::Ended(Ending::IvrLost));
                         let c = self.calls[i as usize];
                         self.release(t, i);
                         self.maybe_redial(t, c.caller, c.attempt);
@@ -291,6 +325,7 @@ impl<'s> Run<'s> {
                         let self_service = self.sc.ivr.as_ref().map_or(0.0, |v| v.self_service);
                         if self.rng.ivr.random::<f64>() < self_service {
                             self.m.at(t, self.sc.interval_s).ivr_completed += 1.0;
+                            self.note(t, i, Transition::Ended(Ending::SelfService));
                             self.release(t, i);
                         } else {
                             self.enter_acd(t, i)?;
@@ -405,6 +440,7 @@ impl<'s> Run<'s> {
             && self.m.trunks.value() >= f64::from(cap)
         {
             self.m.at(t, iv).trunk_lost += 1.0;
+            self.note_key(t, NO_CALL, Transition::TrunkBlocked);
             self.maybe_redial(t, caller, attempt);
             return Ok(());
         }
@@ -423,10 +459,12 @@ impl<'s> Run<'s> {
             patience_armed: false,
         });
         let vip = caller < self.vip_below;
+        self.note(t, i, Transition::Seized { vip });
         match &self.sc.ivr {
             Some(ivr) if !vip => {
                 let generation = self.calls[i as usize].generation;
                 if self.m.ivr.value() >= f64::from(ivr.ports) {
+                    self.note(t, i, Transition::IvrNoPort);
                     self.k.schedule(
                         t + ivr.no_answer_hangup_s,
                         Event {
@@ -437,6 +475,7 @@ impl<'s> Run<'s> {
                     );
                 } else {
                     self.m.ivr.add(t, 1.0);
+                    self.note(t, i, Transition::IvrStarted);
                     let d = ivr.time.sample(&mut self.rng.ivr);
                     self.k.schedule(
                         t + d,
@@ -456,6 +495,7 @@ impl<'s> Run<'s> {
     fn enter_acd(&mut self, t: f64, i: u32) -> Result<(), SimError> {
         let iv = self.sc.interval_s;
         self.m.at(t, iv).reached_acd += 1.0;
+        self.note(t, i, Transition::ReachedAcd);
         let patience = self.sc.queue.patience.sample(&mut self.rng.patience);
         let c = &mut self.calls[i as usize];
         c.phase = Phase::Acd;
@@ -496,9 +536,13 @@ impl<'s> Run<'s> {
         let Some(id) = c.acd else { return Ok(()) };
         let iv = self.sc.interval_s;
         match self.acd.call_state(id) {
-            Some(CallState::Queued(_)) => self.m.at(t, iv).queue_abandoned += 1.0,
+            Some(CallState::Queued(_)) => {
+                self.m.at(t, iv).queue_abandoned += 1.0;
+                self.note(t, i, Transition::Ended(Ending::QueueAbandoned));
+            }
             Some(CallState::Ringing(a)) => {
                 self.m.at(t, iv).ring_lost += 1.0;
+                self.note(t, i, Transition::Ended(Ending::RingAbandoned));
                 let ag = &mut self.agents[a.0 as usize];
                 ag.call = None;
                 ag.token = ag.token.wrapping_add(1);
@@ -552,6 +596,7 @@ impl<'s> Run<'s> {
             counts.answered_within_sl += 1.0;
         }
         let _ = self.m.waits_ms.record(((wait * 1000.0) as u64).max(1));
+        self.note(t, i, Transition::Answered { agent });
         self.start_talk(t, i);
         self.actions(t)
     }
@@ -579,6 +624,7 @@ impl<'s> Run<'s> {
         if let Some(id) = c.acd {
             self.acd.call_ended(t, id).map_err(acd_err)?;
         }
+        self.note(t, i, Transition::Ended(Ending::TalkEnded));
         let ag = &mut self.agents[c.agent as usize];
         ag.call = None;
         ag.token = ag.token.wrapping_add(1);
@@ -610,12 +656,15 @@ impl<'s> Run<'s> {
 
     fn callback_done(&mut self, t: f64, id: CallbackId, answered: bool) -> Result<(), SimError> {
         // The agent who dialled: the one whose callback this is (the ACD knows it).
+        let dial = OUTBOUND_DIAL | id.0;
         let Some(call) = self.acd.callback_result(t, id, answered).map_err(acd_err)? else {
+            self.note_key(t, dial, Transition::OutboundFailed);
             return self.actions(t);
         };
         let iv = self.sc.interval_s;
         self.m.at(t, iv).callback_served += 1.0;
         let Some(CallState::Talking(a)) = self.acd.call_state(call) else {
+            self.note_key(t, dial, Transition::OutboundFailed);
             return self.actions(t);
         };
         // Outbound callbacks are assumed to find a free trunk: they are placed after the
@@ -636,6 +685,7 @@ impl<'s> Run<'s> {
         self.map_acd(call, i);
         let ag = &mut self.agents[a.0 as usize];
         ag.call = Some(i);
+        self.note(t, i, Transition::OutboundAnswered { agent: a.0, dial });
         self.start_talk(t, i);
         self.actions(t)
     }
@@ -649,6 +699,7 @@ impl<'s> Run<'s> {
                     let Some(i) = self.sim_call(call) else {
                         continue;
                     };
+                    self.note(t, i, Transition::Ringing { agent: agent.0 });
                     let ag = &mut self.agents[agent.0 as usize];
                     ag.call = Some(i);
                     ag.token = ag.token.wrapping_add(1);
@@ -666,8 +717,9 @@ impl<'s> Run<'s> {
                         },
                     );
                 }
-                Action::Queued { call, .. } => {
+                Action::Queued { call, position, .. } => {
                     if let Some(i) = self.sim_call(call) {
+                        self.note(t, i, Transition::Queued { position });
                         self.arm_patience(i);
                         if !self.calls[i as usize].waited {
                             self.calls[i as usize].waited = true;
@@ -680,14 +732,22 @@ impl<'s> Run<'s> {
                         continue;
                     };
                     let counts = self.m.at(t, iv);
-                    match terminal {
-                        Terminal::CallbackReleased => counts.callback_offered += 1.0,
-                        Terminal::OverflowToVoicemail | Terminal::OverflowToIvr => {
-                            counts.voicemail += 1.0
+                    let ending = match terminal {
+                        Terminal::CallbackReleased => {
+                            counts.callback_offered += 1.0;
+                            Ending::CallbackReleased
                         }
-                        Terminal::Rejected => counts.rejected += 1.0,
-                        _ => {}
-                    }
+                        Terminal::OverflowToVoicemail | Terminal::OverflowToIvr => {
+                            counts.voicemail += 1.0;
+                            Ending::Overflow
+                        }
+                        Terminal::Rejected => {
+                            counts.rejected += 1.0;
+                            Ending::Rejected
+                        }
+                        _ => Ending::Overflow,
+                    };
+                    self.note(t, i, Transition::Ended(ending));
                     self.release(t, i);
                 }
                 Action::RingNoAnswer { agent, .. } => {
@@ -703,7 +763,12 @@ impl<'s> Run<'s> {
                         },
                     );
                 }
-                Action::DialCallback { entry, .. } => {
+                Action::DialCallback { entry, agent, .. } => {
+                    self.note_key(
+                        t,
+                        OUTBOUND_DIAL | entry.0,
+                        Transition::OutboundDialling { agent: agent.0 },
+                    );
                     let cb = self
                         .sc
                         .callback

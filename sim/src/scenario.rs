@@ -57,6 +57,12 @@ pub struct Scenario {
     /// Caller population and lists.
     #[serde(default)]
     pub callers: Callers,
+    /// Drive mode: record every conversation as a stereo WAV (caller left, agent right).
+    #[serde(default)]
+    pub record: bool,
+    /// Drive mode: the fraction of conversations a supervisor listens to.
+    #[serde(default)]
+    pub supervisor_fraction: f64,
 }
 
 fn default_interval() -> f64 {
@@ -404,6 +410,9 @@ impl Scenario {
                 return p("callback.answer_probability", "must be in [0, 1]".into());
             }
             dist("callback.dial_time", &cb.dial_time)?;
+        }
+        if !(0.0..=1.0).contains(&self.supervisor_fraction) {
+            return p("supervisor_fraction", "must be in [0, 1]".into());
         }
         let c = &self.callers;
         if c.population == 0 {

@@ -33,6 +33,12 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Run the media daemon that SIP proxies drive with rtpengine's ng protocol.
     Serve(cmd::serve::Args),
+    /// RTP load generator for any relay (or an in-process engine): N calls at 50
+    /// packets/s per direction; loss, reordering and latency.
+    Load(cmd::load::Args),
+    /// Raise concurrent calls through the engine on UDP until loss or latency breaks the
+    /// target; print the highest sustained level.
+    Capacity(cmd::capacity::Args),
     /// The capacity harness's load generator (run by `tandem bench` in its own process).
     #[command(hide = true)]
     Loadgen {
@@ -53,6 +59,8 @@ fn main() -> std::process::ExitCode {
         Command::Dtmf(a) => cmd::dtmf::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Load(a) => cmd::load::run(a),
+        Command::Capacity(a) => cmd::capacity::run(a),
         Command::Loadgen { args } => {
             return std::process::ExitCode::from(
                 tandem_bench::capacity::loadgen_main(&args).clamp(0, 255) as u8,

@@ -256,6 +256,7 @@ impl MemoryEngine {
                         self.collect(i);
                     }
                 }
+                self.pump_taps();
             }
         }
         self.now_us = self.now_us.max(t_us);
@@ -302,11 +303,16 @@ impl MemoryEngine {
         for h in shard.drain_tap_handoffs() {
             self.taps.add(h, &mut self.tap_events);
         }
-        // Recordings are written synchronously, so a run stays a function of its inputs.
+        self.events.extend(self.tap_events.drain(..));
+    }
+
+    /// Writes what the taps produced. Recordings are written synchronously, once per tick
+    /// (when their frames are made), so a run stays a function of its inputs.
+    fn pump_taps(&mut self) {
         if !self.taps.is_empty() {
             self.taps.pump(&mut self.tap_events);
+            self.events.extend(self.tap_events.drain(..));
         }
-        self.events.extend(self.tap_events.drain(..));
     }
 
     /// Starts recording `target` into `spec.path`.

@@ -1,9 +1,11 @@
 //! One module per subcommand; each has an `Args` (clap) and a `run`.
 pub mod bench;
+pub mod capacity;
 pub mod convert;
 pub mod demo;
 pub mod dtmf;
 pub mod erlang;
+pub mod load;
 pub mod serve;
 pub mod sim;
 pub mod staff;

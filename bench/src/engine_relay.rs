@@ -3,9 +3,13 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
 use std::time::Duration;
 
-use tandem_engine::{ChannelSpec, DriverKind, Engine, GroupKey, RtcpMode};
+use tandem_codecs::wav::Encoding;
+use tandem_engine::{
+    ChannelSpec, DriverKind, Engine, GroupKey, RtcpMode, TapMode, TapSpec, TapTarget,
+};
 
 use crate::capacity::cpu::threads_cpu_time;
 use crate::capacity::{CallTarget, Relay};
@@ -20,6 +24,26 @@ pub struct EngineRelay {
 impl EngineRelay {
     /// Starts one shard on `driver` (pinned to core 0 when `pin`) and bridges `calls` calls.
     pub fn start(calls: usize, driver: DriverKind, pin: bool) -> io::Result<EngineRelay> {
+        Self::launch(calls, driver, pin, None)
+    }
+
+    /// As [`start`](Self::start), unpinned, with every call recorded as a stereo PCM16 WAV
+    /// (`load-NNNNN.wav`) in `dir`, which is created if needed.
+    pub fn start_recording(
+        calls: usize,
+        driver: DriverKind,
+        dir: &Path,
+    ) -> io::Result<EngineRelay> {
+        std::fs::create_dir_all(dir)?;
+        Self::launch(calls, driver, false, Some(dir))
+    }
+
+    fn launch(
+        calls: usize,
+        driver: DriverKind,
+        pin: bool,
+        record: Option<&Path>,
+    ) -> io::Result<EngineRelay> {
         let engine = Engine::builder()
             .shards(1)
             .driver(driver)
@@ -43,6 +67,16 @@ impl EngineRelay {
                 .create_channel(GroupKey(c), spec.clone())
                 .map_err(io::Error::other)?;
             engine.bridge(a.id, b.id).map_err(io::Error::other)?;
+            if let Some(dir) = record {
+                let tap = TapSpec {
+                    path: dir.join(format!("load-{c:05}.wav")),
+                    mode: TapMode::Stereo,
+                    encoding: Encoding::Pcm16,
+                };
+                engine
+                    .start_tap(TapTarget::Channel(a.id), tap)
+                    .map_err(io::Error::other)?;
+            }
             targets.push(CallTarget {
                 a_port: a.local,
                 b_port: b.local,
@@ -55,10 +89,11 @@ impl EngineRelay {
             std::thread::sleep(Duration::from_millis(5));
         }
         std::thread::sleep(Duration::from_millis(100));
-        let name = match driver {
-            DriverKind::Mio => "engine-mio",
-            DriverKind::IoUring => "engine-uring",
-            DriverKind::Auto => "engine",
+        let name = match (record, driver) {
+            (Some(_), _) => "engine-recording",
+            (None, DriverKind::Mio) => "engine-mio",
+            (None, DriverKind::IoUring) => "engine-uring",
+            (None, DriverKind::Auto) => "engine",
         };
         Ok(EngineRelay {
             engine,

@@ -43,15 +43,13 @@ impl RecvBatch {
                 iov_base: self.bufs[i].as_mut_ptr().cast(),
                 iov_len: MAX_DATAGRAM,
             };
-            let h = &mut self.hdrs[i].msg_hdr;
-            h.msg_name = ptr::addr_of_mut!(self.addrs[i]).cast();
-            h.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            h.msg_iov = ptr::addr_of_mut!(self.iovs[i]);
-            h.msg_iovlen = 1;
-            h.msg_control = ptr::null_mut();
-            h.msg_controllen = 0;
-            h.msg_flags = 0;
-            self.hdrs[i].msg_len = 0;
+            let namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            point_header(
+                &mut self.hdrs[i],
+                &mut self.addrs[i],
+                namelen,
+                &mut self.iovs[i],
+            );
         }
         // SAFETY: every header points at a live buffer, iovec and address slot of this
         // struct, sized as declared; the vectors are not touched until the call returns.
@@ -81,6 +79,25 @@ impl RecvBatch {
         let len = (self.hdrs[i].msg_len as usize).min(MAX_DATAGRAM);
         (from_storage(&self.addrs[i]), &self.bufs[i][..len])
     }
+}
+
+/// Points one `mmsghdr` at its address slot (`namelen` bytes used) and its single iovec,
+/// with no control data, and clears what the kernel reports back.
+fn point_header(
+    hdr: &mut libc::mmsghdr,
+    addr: &mut libc::sockaddr_storage,
+    namelen: libc::socklen_t,
+    iov: &mut libc::iovec,
+) {
+    let h = &mut hdr.msg_hdr;
+    h.msg_name = ptr::from_mut(addr).cast();
+    h.msg_namelen = namelen;
+    h.msg_iov = ptr::from_mut(iov);
+    h.msg_iovlen = 1;
+    h.msg_control = ptr::null_mut();
+    h.msg_controllen = 0;
+    h.msg_flags = 0;
+    hdr.msg_len = 0;
 }
 
 /// Converts a kernel socket address.
@@ -178,15 +195,12 @@ impl SendBatch {
                 iov_base: data.as_ptr().cast_mut().cast(),
                 iov_len: data.len(),
             };
-            let h = &mut self.hdrs[i].msg_hdr;
-            h.msg_name = ptr::addr_of_mut!(self.addrs[i]).cast();
-            h.msg_namelen = namelen;
-            h.msg_iov = ptr::addr_of_mut!(self.iovs[i]);
-            h.msg_iovlen = 1;
-            h.msg_control = ptr::null_mut();
-            h.msg_controllen = 0;
-            h.msg_flags = 0;
-            self.hdrs[i].msg_len = 0;
+            point_header(
+                &mut self.hdrs[i],
+                &mut self.addrs[i],
+                namelen,
+                &mut self.iovs[i],
+            );
         }
         // SAFETY: the first n headers point at live addresses and iovecs of this struct and
         // at the caller's byte slices, which outlive the call; sendmmsg only reads them.

@@ -10,24 +10,19 @@
 //! (UDP, mio or io_uring) bridges N calls, and the generator runs in its own process (this
 //! binary's hidden `loadgen` subcommand) so the engine's CPU time per packet is its own.
 
-use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tandem_bench::capacity::cli::parse_targets;
-use tandem_bench::capacity::cpu::threads_cpu_time;
 use tandem_bench::capacity::os::raise_open_files_limit;
 use tandem_bench::capacity::{
     CallTarget, LoadGenConfig, LoadGenMode, LoadReport, Relay, json_line, run_level, run_load,
     table,
 };
 use tandem_bench::engine_relay::EngineRelay;
-use tandem_codecs::wav::Encoding;
-use tandem_engine::{
-    ChannelSpec, DriverKind, Engine, GroupKey, RtcpMode, TapMode, TapSpec, TapTarget,
-};
+use tandem_engine::DriverKind;
 
 /// Arguments of `tandem load`.
 #[derive(clap::Args)]
@@ -141,7 +136,11 @@ pub fn run(args: Args) -> Result<()> {
         None => {
             Box::new(EngineRelay::start(args.calls, driver, pin).context("starting the engine")?)
         }
-        Some(dir) => Box::new(RecordingRelay::start(args.calls, driver, dir)?),
+        Some(dir) => Box::new(
+            EngineRelay::start_recording(args.calls, driver, dir).with_context(|| {
+                format!("starting the engine, recording into {}", dir.display())
+            })?,
+        ),
     };
     let mode = loadgen_subprocess(pin, args.threads)?;
     let result = run_level(relay, duration, &mode).context("load run")?;
@@ -194,74 +193,6 @@ pub fn report_text(r: &LoadReport) -> String {
     rows.iter()
         .map(|(k, v)| format!("  {k:<32} {v}\n"))
         .collect()
-}
-
-/// An in-process engine that bridges N calls and records each as a stereo WAV (the
-/// engine relay of the capacity harness, plus one tap per call).
-struct RecordingRelay {
-    engine: Engine,
-    targets: Vec<CallTarget>,
-}
-
-impl RecordingRelay {
-    fn start(calls: usize, driver: DriverKind, dir: &std::path::Path) -> Result<RecordingRelay> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let engine = Engine::builder()
-            .shards(1)
-            .driver(driver)
-            .bind(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
-            .port_range(20_000, 60_999)
-            .queue_capacity(65_536)
-            .build()?;
-        let spec = ChannelSpec {
-            rtcp: RtcpMode::Off,
-            media_timeout_ms: 0,
-            ..ChannelSpec::default()
-        };
-        let mut targets = Vec::with_capacity(calls);
-        for c in 0..calls as u64 {
-            let a = engine.create_channel(GroupKey(c), spec.clone())?;
-            let b = engine.create_channel(GroupKey(c), spec.clone())?;
-            engine.bridge(a.id, b.id)?;
-            engine.start_tap(
-                TapTarget::Channel(a.id),
-                TapSpec {
-                    path: dir.join(format!("load-{c:05}.wav")),
-                    mode: TapMode::Stereo,
-                    encoding: Encoding::Pcm16,
-                },
-            )?;
-            targets.push(CallTarget {
-                a_port: a.local,
-                b_port: b.local,
-            });
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        Ok(RecordingRelay { engine, targets })
-    }
-}
-
-impl Relay for RecordingRelay {
-    fn name(&self) -> &str {
-        "engine-recording"
-    }
-    fn targets(&self) -> Vec<CallTarget> {
-        self.targets.clone()
-    }
-    fn cpu_time(&self) -> io::Result<Duration> {
-        let tids: Vec<i32> = self.engine.thread_stats().iter().map(|s| s.tid).collect();
-        threads_cpu_time(&tids)
-    }
-    fn packets_relayed(&self) -> u64 {
-        self.engine
-            .thread_stats()
-            .iter()
-            .map(|s| s.datagrams_out)
-            .sum()
-    }
-    fn stop(self: Box<Self>) {
-        self.engine.shutdown();
-    }
 }
 
 #[cfg(test)]

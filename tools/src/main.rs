@@ -34,7 +34,8 @@ enum Command {
     /// Run the media daemon that SIP proxies drive with rtpengine's ng protocol.
     Serve(cmd::serve::Args),
     /// RTP load generator for any relay (or an in-process engine): N calls at 50
-    /// packets/s per direction; loss, reordering and latency.
+    /// packets/s per direction (relay ports given, or set up over ng with --ng), or N
+    /// conference rooms of K participants (--conference); loss, reordering and latency.
     Load(cmd::load::Args),
     /// Raise concurrent calls through the engine on UDP until loss or latency breaks the
     /// target; print the highest sustained level.

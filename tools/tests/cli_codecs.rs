@@ -1,15 +1,14 @@
 //! `tandem convert` and `tandem dtmf` on the real binary.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use tandem_codecs::g711::Law;
 use tandem_codecs::tone::dtmf_sequence;
 use tandem_codecs::wav::{Encoding, Wav, WavFormat, WavWriter};
 
-fn tandem() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-}
+use common::tandem;
 
 fn write_wav(path: &Path, enc: Encoding, samples: &[i16]) {
     let f = std::fs::File::create(path).unwrap();

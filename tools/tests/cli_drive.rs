@@ -1,13 +1,12 @@
 //! `tandem sim --drive`, `tandem load` and `tandem capacity` on the real binary.
 
+mod common;
+
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-fn tandem() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-}
+use common::{json, tandem};
 
 const SMALL: &str = r#"
 name = "small-drive"
@@ -28,17 +27,6 @@ count = 4
 talk = { kind = "lognormal", mean = 20, sd = 8 }
 ring = { kind = "uniform", min = 1, max = 3 }
 "#;
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
-    serde_json::from_str(line).expect("JSON")
-}
 
 fn write_scenario(dir: &Path) -> String {
     let p = dir.join("small.toml");

@@ -1,10 +1,8 @@
 //! `tandem sim` and `tandem erlang` on the real binary: the JSON contract, errors, listing.
 
-use std::process::Command;
+mod common;
 
-fn tandem() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-}
+use common::tandem;
 
 #[test]
 fn sim_json_has_the_contracted_keys() {

@@ -9,25 +9,39 @@
 //! on `--host` (default 127.0.0.1). `--targets -` reads the list from stdin (for lists longer
 //! than the kernel's 128 KiB limit on one argument). On success the report is printed as one
 //! JSON line on stdout and the exit status is 0; bad arguments exit with 2, I/O errors with 1.
+//!
+//! With `--conference K` the targets are single ports (`P[,P...]`, each `ip:port` or a bare
+//! port), K per room in room order, and the [`ConferenceReport`](super::ConferenceReport) is
+//! printed instead (`--warmup-ms N` sets the silent warm-up; `--threads` and `--bind` do not
+//! apply).
 
 use std::io::{self, Read as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::conference::{ConferenceConfig, parse_ports, run_conference};
 use super::loadgen::{LoadGenConfig, run_load};
 use super::relay::CallTarget;
 
 const USAGE: &str = "usage: loadgen [--host IP] --targets A/B[,A/B...]|- --duration-ms N \
 [--drain-ms N] [--period-ms N] [--prime-timeout-ms N] [--tick-us N] [--bind IP] [--threads N] \
-[--cpu N[,N...]]";
+[--cpu N[,N...]] [--conference K [--warmup-ms N]]";
+
+/// What the command line asks for.
+enum Job {
+    /// Two-party calls.
+    Calls(Vec<CallTarget>, LoadGenConfig),
+    /// Conference rooms.
+    Rooms(Vec<SocketAddr>, ConferenceConfig),
+}
 
 /// Runs the load generator with command-line `args` (without the program or subcommand
 /// name), prints its [`LoadReport`](super::LoadReport) as one JSON line, and returns the exit
 /// status.
 pub fn loadgen_main(args: &[String]) -> i32 {
-    let (targets, config) = match parse_args(args) {
-        Ok(Some(parsed)) => parsed,
+    let job = match parse_args(args) {
+        Ok(Some(job)) => job,
         Ok(None) => {
             println!("{USAGE}");
             return 0;
@@ -37,12 +51,15 @@ pub fn loadgen_main(args: &[String]) -> i32 {
             return 2;
         }
     };
-    match run_load(&targets, config) {
-        Ok(report) => {
-            println!(
-                "{}",
-                serde_json::to_string(&report).expect("a LoadReport always serialises")
-            );
+    let line = match job {
+        Job::Calls(targets, config) => run_load(&targets, config)
+            .map(|r| serde_json::to_string(&r).expect("a LoadReport always serialises")),
+        Job::Rooms(ports, config) => run_conference(&ports, &config)
+            .map(|r| serde_json::to_string(&r).expect("a ConferenceReport always serialises")),
+    };
+    match line {
+        Ok(line) => {
+            println!("{line}");
             0
         }
         Err(e) => {
@@ -53,8 +70,11 @@ pub fn loadgen_main(args: &[String]) -> i32 {
 }
 
 /// Parses the arguments; `Ok(None)` for `--help`.
-fn parse_args(args: &[String]) -> Result<Option<(Vec<CallTarget>, LoadGenConfig)>, String> {
+fn parse_args(args: &[String]) -> Result<Option<Job>, String> {
     let mut config = LoadGenConfig::default();
+    let mut conference: Option<usize> = None;
+    let mut warmup = None;
+    let mut drain_set = false;
     let mut host = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mut targets: Option<String> = None;
     let mut duration = None;
@@ -77,7 +97,12 @@ fn parse_args(args: &[String]) -> Result<Option<(Vec<CallTarget>, LoadGenConfig)
             "--targets" => targets = Some(value()?),
             "--host" => host = parse(name, &value()?)?,
             "--duration-ms" => duration = Some(millis(name, &value()?)?),
-            "--drain-ms" => config.drain = millis(name, &value()?)?,
+            "--drain-ms" => {
+                config.drain = millis(name, &value()?)?;
+                drain_set = true;
+            }
+            "--conference" => conference = Some(parse(name, &value()?)?),
+            "--warmup-ms" => warmup = Some(millis(name, &value()?)?),
             "--period-ms" => config.period = millis(name, &value()?)?,
             "--prime-timeout-ms" => config.prime_timeout = millis(name, &value()?)?,
             "--tick-us" => config.tick = Duration::from_micros(parse(name, &value()?)?),
@@ -104,7 +129,27 @@ fn parse_args(args: &[String]) -> Result<Option<(Vec<CallTarget>, LoadGenConfig)
             .read_to_string(&mut list)
             .map_err(|e| format!("reading targets from stdin: {e}"))?;
     }
-    Ok(Some((parse_targets(list.trim(), host)?, config)))
+    let Some(k) = conference else {
+        if warmup.is_some() {
+            return Err("--warmup-ms needs --conference".into());
+        }
+        return Ok(Some(Job::Calls(parse_targets(list.trim(), host)?, config)));
+    };
+    let defaults = ConferenceConfig::default();
+    let rooms = ConferenceConfig {
+        participants: k,
+        duration: config.duration,
+        warmup: warmup.unwrap_or(defaults.warmup),
+        drain: if drain_set {
+            config.drain
+        } else {
+            defaults.drain
+        },
+        period: config.period,
+        tick: config.tick,
+        cpu: config.cpus.first().copied(),
+    };
+    Ok(Some(Job::Rooms(parse_ports(list.trim(), host)?, rooms)))
 }
 
 fn parse<T: FromStr>(name: &str, v: &str) -> Result<T, String> {
@@ -170,12 +215,13 @@ mod tests {
 
     #[test]
     fn parses_a_full_command_line() {
-        let (targets, config) = parse_args(&args(
+        let Some(Job::Calls(targets, config)) = parse_args(&args(
             "--targets 4000/4001,[::1]:5000/127.0.0.2:5001 --duration-ms 1500 --drain-ms=50 \
              --cpu 1,0 --bind 127.0.0.1 --tick-us 200 --threads 2",
         ))
-        .unwrap()
-        .unwrap();
+        .unwrap() else {
+            panic!("a two-party job")
+        };
         assert_eq!(targets.len(), 2);
         assert_eq!(targets[0].a_port, "127.0.0.1:4000".parse().unwrap());
         assert_eq!(targets[1].a_port, "[::1]:5000".parse().unwrap());
@@ -197,11 +243,32 @@ mod tests {
             "--targets 1-2 --duration-ms 10",
             "--targets 1/2 --duration-ms 10 --frobnicate",
             "--targets",
+            "--targets 1/2 --duration-ms 10 --warmup-ms 5",
+            "--targets 1/2 --duration-ms 10 --conference 3",
+            "--targets 1,2,3 --duration-ms 10 --conference x",
         ] {
             assert!(parse_args(&args(bad)).is_err(), "{bad}");
         }
         assert!(parse_args(&args("--help")).unwrap().is_none());
         assert_eq!(loadgen_main(&args("--bogus")), 2);
+    }
+
+    #[test]
+    fn parses_a_conference_command_line() {
+        let Some(Job::Rooms(ports, c)) = parse_args(&args(
+            "--conference 3 --targets 4000,4001,[::1]:4002 --duration-ms 900 --warmup-ms 60 \
+             --cpu 1",
+        ))
+        .unwrap() else {
+            panic!("a conference job")
+        };
+        assert_eq!(ports.len(), 3);
+        assert_eq!(ports[2], "[::1]:4002".parse().unwrap());
+        assert_eq!(c.participants, 3);
+        assert_eq!(c.duration, Duration::from_millis(900));
+        assert_eq!(c.warmup, Duration::from_millis(60));
+        assert_eq!(c.drain, ConferenceConfig::default().drain);
+        assert_eq!(c.cpu, Some(1));
     }
 
     #[test]

@@ -114,16 +114,24 @@ pub fn run_loadgen(
                 duration,
                 ..LoadGenConfig::default()
             };
-            std::thread::Builder::new()
-                .name("loadgen".into())
-                .spawn(move || run_load(&targets, config))?
-                .join()
-                .map_err(|_| io::Error::other("load generator thread panicked"))?
+            on_loadgen_thread(move || run_load(&targets, config))
         }
         LoadGenMode::Subprocess { exe, args_prefix } => {
             run_subprocess(exe, args_prefix, targets, duration)
         }
     }
+}
+
+/// Runs `generate` on a thread of its own named `loadgen` (so its CPU time is apart from the
+/// relay's when both are in this process) and waits for it.
+pub(crate) fn on_loadgen_thread<T: Send + 'static>(
+    generate: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    std::thread::Builder::new()
+        .name("loadgen".into())
+        .spawn(generate)?
+        .join()
+        .map_err(|_| io::Error::other("load generator thread panicked"))?
 }
 
 fn run_subprocess(
@@ -133,8 +141,22 @@ fn run_subprocess(
     duration: Duration,
 ) -> io::Result<LoadReport> {
     let (host, list) = cli::format_targets(targets);
+    run_child(exe, args_prefix, host, duration, &[], &list)
+}
+
+/// Runs the generator `exe args_prefix... [extra...] [--host IP] --duration-ms N --targets
+/// LIST|-` (the list on stdin when it is too long for one argument) and parses the last
+/// non-empty line of its stdout as JSON.
+pub(crate) fn run_child<T: serde::de::DeserializeOwned>(
+    exe: &PathBuf,
+    args_prefix: &[String],
+    host: Option<std::net::IpAddr>,
+    duration: Duration,
+    extra: &[String],
+    list: &str,
+) -> io::Result<T> {
     let mut cmd = Command::new(exe);
-    cmd.args(args_prefix);
+    cmd.args(args_prefix).args(extra);
     if let Some(h) = host {
         cmd.arg("--host").arg(h.to_string());
     }
@@ -142,7 +164,7 @@ fn run_subprocess(
         .arg(duration.as_millis().to_string());
     let via_stdin = list.len() > MAX_TARGETS_ARG;
     cmd.arg("--targets")
-        .arg(if via_stdin { "-" } else { list.as_str() })
+        .arg(if via_stdin { "-" } else { list })
         .stdin(if via_stdin {
             Stdio::piped()
         } else {
@@ -177,7 +199,13 @@ fn run_subprocess(
     serde_json::from_str(line).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("load generator printed {line:?}, not a LoadReport: {e}"),
+            format!(
+                "load generator printed {line:?}, not a {}: {e}",
+                std::any::type_name::<T>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("report")
+            ),
         )
     })
 }

@@ -146,27 +146,56 @@ pub fn run_load(targets: &[CallTarget], config: LoadGenConfig) -> io::Result<Loa
 impl LoadGen {
     /// Binds and connects two endpoint sockets per call.
     pub fn new(targets: &[CallTarget], config: LoadGenConfig) -> io::Result<LoadGen> {
+        os::raise_open_files_limit(2 * targets.len() as u64 + 256)?;
+        let sockets = targets
+            .iter()
+            .flat_map(|t| [t.a_port, t.b_port])
+            .map(|remote| {
+                let local = config.bind.unwrap_or(match remote {
+                    SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                });
+                std::net::UdpSocket::bind(SocketAddr::new(local, 0))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        LoadGen::with_sockets(sockets, targets, config)
+    }
+
+    /// Uses sockets the caller bound already — two per call, endpoint a then endpoint b, in
+    /// call order — for a relay that must be told the endpoints' addresses before it hands
+    /// out its ports (a control protocol's offer/answer). Connects them to `targets`.
+    pub fn with_sockets(
+        sockets: Vec<std::net::UdpSocket>,
+        targets: &[CallTarget],
+        config: LoadGenConfig,
+    ) -> io::Result<LoadGen> {
         if config.period.is_zero() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "the send period must be positive",
             ));
         }
-        os::raise_open_files_limit(2 * targets.len() as u64 + 256)?;
-        let mut sockets = Vec::with_capacity(2 * targets.len());
-        for t in targets {
-            for remote in [t.a_port, t.b_port] {
-                let local = config.bind.unwrap_or(match remote {
-                    SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-                });
-                let s = std::net::UdpSocket::bind(SocketAddr::new(local, 0))?;
+        if sockets.len() != 2 * targets.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} sockets for {} calls (two per call needed)",
+                    sockets.len(),
+                    targets.len()
+                ),
+            ));
+        }
+        let remotes = targets.iter().flat_map(|t| [t.a_port, t.b_port]);
+        let sockets = sockets
+            .into_iter()
+            .zip(remotes)
+            .map(|(s, remote)| {
                 s.connect(remote)?;
                 s.set_nonblocking(true)?;
                 mmsg::enable_rx_timestamps(s.as_fd())?;
-                sockets.push(UdpSocket::from_std(s));
-            }
-        }
+                Ok(UdpSocket::from_std(s))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
         Ok(LoadGen { sockets, config })
     }
 

@@ -10,30 +10,44 @@
 //!
 //! Files, one job each: [`payload`] (the measurement payload), [`rtp_out`] (outgoing RTP),
 //! [`clock`], [`pacer`] (the send schedule), [`seqtrack`] (loss/order accounting),
-//! [`loadgen`] and [`shard`] (one generator thread), [`raw_relay`], [`cpu`] (`/proc` CPU
+//! [`loadgen`] and [`shard`] (one generator thread), the private `paced` (a generator
+//! thread's set-up and paced send/receive loop) and `rx_pump` (its poll, `recvmmsg` drain and
+//! receive time stamps), shared by the shard and the conference generator, [`raw_relay`], [`cpu`] (`/proc` CPU
 //! times), [`levels`] (results and formatting), [`driver`] (the level loop), [`cli`] (the
 //! load generator's command line), [`baseline_cli`] (a command for the raw baseline alone),
+//! [`mixmark`], [`conference`] and [`conference_run`] (conference rooms: marks that survive
+//! mixing, the generator, one run),
 //! [`os`] (small system calls), and the private `mmsg` (batched UDP I/O).
 
 pub mod baseline_cli;
 pub mod cli;
 pub mod clock;
+pub mod conference;
+pub mod conference_run;
 pub mod cpu;
 pub mod driver;
 pub mod levels;
 pub mod loadgen;
+pub mod mixmark;
 mod mmsg;
 pub mod os;
+mod paced;
 pub mod pacer;
 pub mod payload;
 pub mod raw_relay;
 pub mod relay;
 pub mod rtp_out;
+mod rx_pump;
 pub mod seqtrack;
 pub mod shard;
 
 pub use baseline_cli::raw_capacity_main;
 pub use cli::loadgen_main;
+pub use conference::{ConferenceConfig, ConferenceReport, run_conference};
+pub use conference_run::{
+    ConferenceRelay, ConferenceResult, conference_text, run_conference_level,
+    run_conference_loadgen,
+};
 pub use driver::{LoadGenMode, run_level, run_levels, run_levels_observed, run_loadgen};
 pub use levels::{Level, LevelResult, json_line, table};
 pub use loadgen::{LoadGen, LoadGenConfig, LoadReport, run_load};

@@ -6,37 +6,19 @@
 //! endpoint b) and sends stream `base + j`, which must come back on socket `j ^ 1`.
 
 use std::io;
-use std::os::fd::AsFd;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use mio::net::UdpSocket;
-use mio::{Events, Interest, Poll, Token};
 use tandem_codecs::rtp::RtpPacket;
 
-use super::clock::{RealtimeToMonotonic, monotonic_ns};
-use super::cpu;
+use super::clock::monotonic_ns;
 use super::loadgen::{LoadGenConfig, LoadReport};
-use super::mmsg::Batch;
-use super::os;
+use super::paced::{PacedStreams, PacedThread};
 use super::pacer::Pacer;
 use super::payload::{self, Probe, ProbeKind};
 use super::rtp_out::{self, PACKET_LEN, RtpSender};
 use super::seqtrack::{Arrival, SeqTracker};
-
-/// Sends per loop turn before the sockets are polled again, so a late schedule (catching up
-/// after a stall) cannot starve the receive side.
-const SEND_BURST: usize = 64;
-
-/// Longest sleep between loop turns (while draining).
-const MAX_SLEEP_NS: u64 = 1_000_000;
-
-/// How often the realtime→monotonic offset is re-sampled (bounds the effect of a wall-clock
-/// step on latencies).
-const CLOCK_RESAMPLE_NS: u64 = 100_000_000;
-
-/// Readiness events per poll.
-const EVENTS: usize = 1024;
 
 /// Largest latency the histograms hold: 60 s in ns (larger values are clamped).
 const MAX_LATENCY_NS: u64 = 60_000_000_000;
@@ -161,18 +143,9 @@ pub fn run_shard(
     config: &LoadGenConfig,
     cpu: Option<usize>,
 ) -> io::Result<Tally> {
-    if let Some(cpu) = cpu {
-        os::pin_current_thread(cpu)?;
-    }
-    // Best effort: without it sleeps end up to 50 µs late, which only shows as send lag.
-    let _ = os::set_timer_slack(1_000);
-    let tid = os::current_tid();
-    let cpu_before = cpu::thread_cpu_time_precise(tid)?;
-    let poll = Poll::new()?;
-    for (j, s) in sockets.iter_mut().enumerate() {
-        poll.registry().register(s, Token(j), Interest::READABLE)?;
-    }
-    let mut state = State::new(sockets, base, poll);
+    let mut thread = PacedThread::start(sockets, cpu)?;
+    let sockets = thread.sockets();
+    let mut state = State::new(sockets, base);
     let period_ns = config.period.as_nanos() as u64;
 
     // Phase 1: priming.
@@ -188,61 +161,28 @@ pub fn run_shard(
             next_round = now + period_ns;
         }
         let wait = next_round.min(deadline).saturating_sub(monotonic_ns());
-        state.poll_and_receive(Duration::from_nanos(wait))?;
+        thread.receive(Duration::from_nanos(wait), |j, datagram, rx_ns| {
+            state.on_datagram(j, datagram, rx_ns)
+        })?;
     }
     state.tally.unprimed_calls = state.calls() - state.primed_calls;
 
     // Phases 2 and 3: load, then drain.
     let rounds = config.duration.as_nanos().div_ceil(u128::from(period_ns)) as u64;
-    let mut pacer = Pacer::new(state.sockets.len(), period_ns, monotonic_ns(), rounds);
-    let end = pacer.end_ns() + config.drain.as_nanos() as u64;
-    let tick_ns = config.tick.as_nanos() as u64;
-    let mut next_clock_sample = 0;
-    loop {
-        let now = monotonic_ns();
-        if now >= next_clock_sample {
-            state.clock = RealtimeToMonotonic::sample();
-            next_clock_sample = now + CLOCK_RESAMPLE_NS;
-        }
-        let mut burst = 0;
-        while let Some((stream, due)) = pacer.peek() {
-            if due > now || burst == SEND_BURST {
-                break;
-            }
-            state.send_measured(stream, due);
-            pacer.advance();
-            burst += 1;
-        }
-        state.poll_and_receive(Duration::ZERO)?;
-        let next = match pacer.peek() {
-            Some((_, due)) => due,
-            None if now >= end => break,
-            None => end,
-        };
-        let now = monotonic_ns();
-        // A zero tick busy-polls: the thread never sleeps, so its CPU never idles.
-        if next > now && tick_ns > 0 {
-            let nap = (next - now).clamp(tick_ns, MAX_SLEEP_NS.max(tick_ns));
-            std::thread::sleep(Duration::from_nanos(nap));
-        }
-    }
+    let pacer = Pacer::new(sockets.len(), period_ns, monotonic_ns(), rounds);
+    thread.run(pacer, config.drain, config.tick, &mut state)?;
 
     let mut tally = state.finish();
-    tally.cpu = cpu::thread_cpu_time_precise(tid)?.saturating_sub(cpu_before);
+    tally.rx_stamp_fallbacks = thread.stamp_fallbacks();
+    tally.cpu = thread.cpu_used()?;
     Ok(tally)
 }
 
-/// Everything the run loop touches.
+/// The shard's streams and counts: everything the run loop touches but the receive pump,
+/// which is kept apart so the datagrams it hands out can be accounted here.
 struct State<'a> {
     sockets: &'a [UdpSocket],
     base: usize,
-    poll: Poll,
-    events: Events,
-    /// Converts the kernel's receive time stamps to CLOCK_MONOTONIC.
-    clock: RealtimeToMonotonic,
-    /// Tokens of the last poll (capacity of `events`, so no allocation).
-    ready: Vec<usize>,
-    batch: Batch,
     packet: [u8; PACKET_LEN],
     /// Per local stream (= per sending socket).
     senders: Vec<RtpSender>,
@@ -256,18 +196,13 @@ struct State<'a> {
 }
 
 impl<'a> State<'a> {
-    fn new(sockets: &'a [UdpSocket], base: usize, poll: Poll) -> State<'a> {
+    fn new(sockets: &'a [UdpSocket], base: usize) -> State<'a> {
         let n = sockets.len();
         let mut tally = Tally::empty();
         tally.calls = n / 2;
         State {
             sockets,
             base,
-            poll,
-            events: Events::with_capacity(EVENTS),
-            clock: RealtimeToMonotonic::sample(),
-            ready: Vec::with_capacity(EVENTS),
-            batch: Batch::with_rx_timestamps(8),
             packet: rtp_out::template(),
             senders: (0..n).map(|_| RtpSender::random()).collect(),
             next_seq: vec![0; n],
@@ -301,9 +236,28 @@ impl<'a> State<'a> {
         }
     }
 
+    /// The shard's tally, with the per-stream counts summed (the caller adds the receive
+    /// stamp fallbacks and the CPU time, which the pump and the thread keep).
+    fn finish(self) -> Tally {
+        let mut t = self.tally;
+        t.sent = self.sent.iter().sum();
+        t.received = self.rx.iter().map(|r| r.received).sum();
+        t.lost = self
+            .sent
+            .iter()
+            .zip(&self.rx)
+            .map(|(&s, r)| s.saturating_sub(r.received))
+            .sum();
+        t.reordered = self.rx.iter().map(|r| r.reordered).sum();
+        t.duplicates = self.rx.iter().map(|r| r.duplicates).sum();
+        t
+    }
+}
+
+impl PacedStreams for State<'_> {
     /// The next measured packet of local stream `j`, which was due at `due_ns`.
     #[inline]
-    fn send_measured(&mut self, j: usize, due_ns: u64) {
+    fn send(&mut self, j: usize, due_ns: u64) {
         let now = monotonic_ns();
         self.tally
             .send_lag
@@ -324,58 +278,10 @@ impl<'a> State<'a> {
         }
     }
 
-    /// Waits up to `wait` for readable sockets and drains them.
-    fn poll_and_receive(&mut self, wait: Duration) -> io::Result<()> {
-        match self.poll.poll(&mut self.events, Some(wait)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        self.ready.clear();
-        self.ready.extend(self.events.iter().map(|e| e.token().0));
-        for k in 0..self.ready.len() {
-            self.drain_socket(self.ready[k]);
-        }
-        Ok(())
-    }
-
-    fn drain_socket(&mut self, j: usize) {
-        let mut errors = 0;
-        loop {
-            let got = match self.batch.recv(self.sockets[j].as_fd()) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                // A queued socket error (e.g. ICMP port unreachable on a connected socket) is
-                // reported once; datagrams may be queued behind it.
-                Err(_) => {
-                    errors += 1;
-                    if errors > 8 {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            let now = monotonic_ns();
-            for i in 0..got {
-                let rx = match self.batch.rx_realtime_ns(i) {
-                    Some(real) => self.clock.to_monotonic(real),
-                    None => {
-                        self.tally.rx_stamp_fallbacks += 1;
-                        now
-                    }
-                };
-                self.on_datagram(j, i, rx);
-            }
-            if got < self.batch.capacity() {
-                return;
-            }
-        }
-    }
-
-    /// Accounts datagram `i` of the batch, received on socket `j` at `rx_ns` (monotonic).
+    /// Accounts `datagram`, received on socket `j` at `rx_ns` (monotonic).
     #[inline]
-    fn on_datagram(&mut self, j: usize, i: usize, rx_ns: u64) {
-        let Some(probe) = RtpPacket::parse(self.batch.datagram(i))
+    fn on_datagram(&mut self, j: usize, datagram: &[u8], rx_ns: u64) {
+        let Some(probe) = RtpPacket::parse(datagram)
             .ok()
             .and_then(|p| payload::parse(p.payload()))
         else {
@@ -401,21 +307,5 @@ impl<'a> State<'a> {
                 .latency
                 .saturating_record(rx_ns.saturating_sub(probe.sent_ns).max(1));
         }
-    }
-
-    /// The shard's tally, with the per-stream counts summed.
-    fn finish(self) -> Tally {
-        let mut t = self.tally;
-        t.sent = self.sent.iter().sum();
-        t.received = self.rx.iter().map(|r| r.received).sum();
-        t.lost = self
-            .sent
-            .iter()
-            .zip(&self.rx)
-            .map(|(&s, r)| s.saturating_sub(r.received))
-            .sum();
-        t.reordered = self.rx.iter().map(|r| r.reordered).sum();
-        t.duplicates = self.rx.iter().map(|r| r.duplicates).sum();
-        t
     }
 }

@@ -9,25 +9,41 @@
 //! `tandem serve` with calls set up by the ng protocol). Without it, an in-process engine
 //! (UDP, mio or io_uring) bridges N calls, and the generator runs in its own process (this
 //! binary's hidden `loadgen` subcommand) so the engine's CPU time per packet is its own.
+//!
+//! With `--ng ADDR` the generator learns the relay's ports as a SIP proxy would, over
+//! rtpengine's ng protocol ([`ng_client`](super::ng_client)): it binds every endpoint first,
+//! then per call sends `offer` (endpoint A's address) and `answer` (endpoint B's), streams
+//! through the ports the replies name, and at the end sends `query` (the relay's own packet
+//! count) and `delete` for every call. It runs in this process: the relay is elsewhere, so
+//! there is no CPU time to keep apart.
+//!
+//! With `--conference K` the in-process engine holds `--calls` rooms of K participants
+//! instead of bridged calls; every participant sends 50 packets/s and hears the mix of the
+//! others (`tandem_bench::capacity::conference` explains how marks survive mixing and what
+//! is counted).
 
-use std::net::IpAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tandem_bench::capacity::cli::parse_targets;
+use tandem_bench::capacity::conference::MIN_PARTICIPANTS;
+use tandem_bench::capacity::mixmark::MAX_PARTICIPANTS;
 use tandem_bench::capacity::os::raise_open_files_limit;
 use tandem_bench::capacity::{
-    CallTarget, LoadGenConfig, LoadGenMode, LoadReport, Relay, json_line, run_level, run_load,
-    table,
+    CallTarget, LoadGen, LoadGenConfig, LoadGenMode, LoadReport, Relay, conference_text, json_line,
+    run_conference_level, run_level, run_load, table,
 };
-use tandem_bench::engine_relay::EngineRelay;
+use tandem_bench::engine_relay::{EngineConference, EngineRelay};
 use tandem_engine::DriverKind;
+
+use super::ng_client::NgClient;
 
 /// Arguments of `tandem load`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Calls (two streams each, 50 packets/s per stream).
+    /// Calls (two streams each, 50 packets/s per stream); with --conference, rooms.
     #[arg(long, default_value_t = 100)]
     calls: usize,
     /// Seconds of load.
@@ -37,16 +53,33 @@ pub struct Args {
     /// `ip:port`, or a bare port on --host). Without it an in-process engine relays.
     #[arg(long)]
     relay_ports: Option<String>,
-    /// Host of bare ports in --relay-ports.
+    /// Host of bare ports in --relay-ports and --ng.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
+    /// Learn the relay's ports over rtpengine's ng protocol at this address (`IP:PORT`, or
+    /// a bare port on --host): per call an offer and an answer; at the end a query (the
+    /// relay's own packet count, `ng.relay_packets` in --json) and a delete.
+    #[arg(long, value_name = "ADDR")]
+    ng: Option<String>,
+    /// Wait for each ng reply this long before sending the request again.
+    #[arg(long, default_value_t = 1000)]
+    ng_timeout_ms: u64,
+    /// Times each ng request is sent before the relay counts as unreachable.
+    #[arg(long, default_value_t = 3)]
+    ng_attempts: u32,
+    /// In-process engine: conference rooms of K participants (3 to 20) instead of bridged
+    /// calls; --calls is the number of rooms. Every participant talks at 50 packets/s and
+    /// hears the mix of the others; marks in each frame measure delivery per listener.
+    #[arg(long, value_name = "K")]
+    conference: Option<usize>,
     /// Load generator threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// In-process engine: UDP driver, mio or io-uring.
     #[arg(long, default_value = "mio")]
     driver: String,
-    /// In-process engine: record every call as a stereo WAV into this directory.
+    /// In-process engine: record every call as a stereo WAV (with --conference: every room
+    /// as a mixed mono WAV) into this directory.
     #[arg(long)]
     record: Option<PathBuf>,
     /// In-process engine: do not pin the engine to core 0 and the generator to core 1.
@@ -105,6 +138,21 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--duration must be > 0 seconds");
     }
     let duration = Duration::from_secs_f64(args.duration);
+    if args.ng.is_some() && args.relay_ports.is_some() {
+        bail!("--ng and --relay-ports both name the relay's ports; give one");
+    }
+    if let Some(k) = args.conference {
+        if args.relay_ports.is_some() || args.ng.is_some() {
+            bail!(
+                "--conference needs the in-process engine's rooms; an outside relay's room \
+                 ports cannot be named (drop --relay-ports / --ng)"
+            );
+        }
+        return run_conference(&args, k, duration);
+    }
+    if let Some(ng) = &args.ng {
+        return run_ng(&args, ng, duration);
+    }
     if let Some(spec) = &args.relay_ports {
         if args.record.is_some() {
             bail!("--record records in the in-process engine; an outside relay records itself");
@@ -150,11 +198,157 @@ pub fn run(args: Args) -> Result<()> {
         print!("{}", table(std::slice::from_ref(&result)));
         print!("{}", report_text(&result.report));
         if let Some(dir) = &args.record {
-            let files = std::fs::read_dir(dir)
-                .map(|d| d.filter_map(Result::ok).count())
-                .unwrap_or(0);
-            println!("recordings: {files} files in {}", dir.display());
+            print_recordings(dir);
         }
+    }
+    Ok(())
+}
+
+/// `tandem load --conference K`: rooms in the in-process engine.
+fn run_conference(args: &Args, k: usize, duration: Duration) -> Result<()> {
+    if !(MIN_PARTICIPANTS..=MAX_PARTICIPANTS).contains(&k) {
+        bail!(
+            "--conference {k}: rooms of {MIN_PARTICIPANTS} to {MAX_PARTICIPANTS} participants \
+             (each talker's mark has its own slot of the 160-byte frame; two parties are the \
+             default bridged mode)"
+        );
+    }
+    if args.calls == 0 {
+        bail!("--calls (the number of rooms) must be at least 1");
+    }
+    if args.threads > 1 {
+        bail!("--conference drives its rooms from one generator thread; drop --threads");
+    }
+    raise_open_files_limit(2 * (args.calls * k) as u64 + 256)
+        .context("raising the open-files limit")?;
+    let driver = driver_kind(&args.driver)?;
+    // Recording adds the writer thread, so (as for calls) the engine is not pinned.
+    let pin = !args.no_pin && args.record.is_none();
+    let conf = EngineConference::start(args.calls, k, driver, pin, args.record.as_deref())
+        .context("starting the engine's rooms")?;
+    let mode = loadgen_subprocess(pin, 1)?;
+    let result = run_conference_level(Box::new(conf), duration, &mode).context("conference run")?;
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+    } else {
+        print!("{}", conference_text(&result));
+        if let Some(dir) = &args.record {
+            print_recordings(dir);
+        }
+    }
+    Ok(())
+}
+
+/// Says how many files the run recorded into `dir` (none if it cannot be read: the run
+/// itself succeeded, so this only informs).
+fn print_recordings(dir: &Path) {
+    let files = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).count())
+        .unwrap_or(0);
+    println!("recordings: {files} files in {}", dir.display());
+}
+
+/// Parses `--ng`: `IP:PORT`, or a bare port on `host`.
+fn ng_addr(spec: &str, host: IpAddr) -> Result<SocketAddr> {
+    if let Ok(port) = spec.parse::<u16>() {
+        return Ok(SocketAddr::new(host, port));
+    }
+    spec.parse()
+        .with_context(|| format!("--ng {spec:?} is not IP:PORT or a port"))
+}
+
+/// `tandem load --ng ADDR`: calls set up over ng, load through them, then query and delete.
+fn run_ng(args: &Args, spec: &str, duration: Duration) -> Result<()> {
+    if args.record.is_some() {
+        bail!("--record records in the in-process engine; an outside relay records itself");
+    }
+    if args.calls == 0 {
+        bail!("--calls must be at least 1");
+    }
+    let addr = ng_addr(spec, args.host)?;
+    let timeout = Duration::from_millis(args.ng_timeout_ms.max(1));
+    let mut ng = NgClient::new(addr, timeout, args.ng_attempts)
+        .with_context(|| format!("ng socket for {addr}"))?;
+    ng.ping()?;
+    // Endpoints bind first, on the address the route to the relay uses, so the SDP names
+    // ports that exist.
+    let ip = ng.local_ip()?;
+    raise_open_files_limit(2 * args.calls as u64 + 256).context("raising the open-files limit")?;
+    let sockets = (0..2 * args.calls)
+        .map(|_| UdpSocket::bind(SocketAddr::new(ip, 0)))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("binding the endpoints")?;
+    let call_ids: Vec<String> = (0..args.calls)
+        .map(|i| format!("tandem-load-{}-{i}", std::process::id()))
+        .collect();
+    let mut targets = Vec::with_capacity(args.calls);
+    for (i, id) in call_ids.iter().enumerate() {
+        let a = sockets[2 * i].local_addr()?;
+        let b = sockets[2 * i + 1].local_addr()?;
+        match ng.setup_call(id, a, b) {
+            Ok(t) => targets.push(t),
+            Err(e) => {
+                // Leave nothing behind on the relay: the offer may have created the call.
+                for id in &call_ids[..=i] {
+                    let _ = ng.delete(id);
+                }
+                return Err(anyhow::Error::new(e).context(format!("setting up call {id}")));
+            }
+        }
+    }
+    let config = LoadGenConfig {
+        duration,
+        threads: args.threads.max(1),
+        ..LoadGenConfig::default()
+    };
+    let report = LoadGen::with_sockets(sockets, &targets, config).and_then(LoadGen::run);
+    // Query and delete every call even if the load failed.
+    let mut relay_packets = Some(0u64);
+    let mut query_error = None;
+    let mut deleted = 0usize;
+    let mut delete_error = None;
+    for id in &call_ids {
+        match ng.query_packets(id) {
+            Ok(p) => relay_packets = relay_packets.zip(p).map(|(a, b)| a + b),
+            Err(e) => {
+                relay_packets = None;
+                query_error.get_or_insert(e);
+            }
+        }
+        match ng.delete(id) {
+            Ok(()) => deleted += 1,
+            Err(e) => {
+                delete_error.get_or_insert(e);
+            }
+        }
+    }
+    let report = report.context("load generator")?;
+    if let Some(e) = delete_error {
+        return Err(anyhow::Error::new(e).context(format!(
+            "deleting the calls ({deleted} of {} deleted)",
+            call_ids.len()
+        )));
+    }
+    if let Some(e) = &query_error {
+        eprintln!("tandem load: warning: query failed, no relay counters: {e}");
+    }
+    if args.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["ng"] = serde_json::json!({
+            "addr": addr.to_string(),
+            "calls_set_up": targets.len(),
+            "calls_deleted": deleted,
+            "relay_packets": relay_packets,
+        });
+        println!("{v}");
+    } else {
+        print!("{}", report_text(&report));
+        let relay = relay_packets.map_or("not reported".to_string(), |p| p.to_string());
+        println!(
+            "  {:<32} {addr}: {} calls set up, {deleted} deleted, relay counted {relay} packets",
+            "ng relay",
+            targets.len()
+        );
     }
     Ok(())
 }

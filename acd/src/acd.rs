@@ -139,6 +139,7 @@ impl Acd {
             .filter(|x| x.generation == c.generation() && !matches!(x.state, CallState::Ended(_)))
     }
 
+    #[inline]
     pub(crate) fn alloc(&mut self, mut call: Call) -> CallId {
         if let Some(i) = self.free.pop() {
             call.generation = self.calls[i as usize].generation.wrapping_add(1);
@@ -211,6 +212,7 @@ impl Acd {
         }
     }
 
+    #[inline]
     pub(crate) fn set_agent(&mut self, now: Time, a: AgentId, s: AgentState) {
         let ag = &mut self.agents[a.0 as usize];
         let (from, since) = (ag.state, ag.since);
@@ -226,17 +228,25 @@ impl Acd {
             self.idle.enter(a.0, self.idle_counter, calls);
         }
         if self.record_agents {
-            self.agent_records.push(AgentRecord {
-                agent: a,
-                state: from,
-                from: since,
-                to: now,
-            });
+            self.record_agent(a, from, since, now);
         }
+    }
+
+    /// Appends a record of agent `a`'s time in `state` (only when agent records are on, so
+    /// kept out of the state change itself).
+    #[cold]
+    fn record_agent(&mut self, a: AgentId, state: AgentState, from: Time, to: Time) {
+        self.agent_records.push(AgentRecord {
+            agent: a,
+            state,
+            from,
+            to,
+        });
     }
 
     /// Ends a call in terminal state `t`. A call that waited for a particular agent must have
     /// had that wait cleared ([`clear_sticky`](Self::clear_sticky)).
+    #[inline]
     pub(crate) fn finish(&mut self, now: Time, c: CallId, t: Terminal, agent: Option<AgentId>) {
         let call = &mut self.calls[c.index()];
         call.state = CallState::Ended(t);
@@ -266,6 +276,7 @@ impl Acd {
     }
 
     /// Ends a call's wait for a particular agent.
+    #[inline]
     pub(crate) fn clear_sticky(&mut self, c: CallId) {
         if let Some((a, _)) = self.calls[c.index()].sticky.take() {
             let slot = c.index() as u32;

@@ -46,6 +46,7 @@ impl Acd {
     // ----- queries -----
 
     /// The next decision to carry out, if any.
+    #[inline]
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
@@ -101,6 +102,7 @@ impl Acd {
     }
 
     /// Calls waiting in `q`.
+    #[inline]
     pub fn queue_len(&self, q: QueueId) -> usize {
         if (q.0 as usize) < self.staffed.len() {
             self.waiting.len(q.0 as usize)

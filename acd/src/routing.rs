@@ -10,6 +10,7 @@ use crate::types::*;
 
 impl Acd {
     /// Chooses an idle agent for a call in `q` by the configured policy.
+    #[inline]
     pub(crate) fn pick_agent(&mut self, q: QueueId) -> Option<AgentId> {
         let qi = q.0 as usize;
         let chosen = match self.cfg.policy {
@@ -44,6 +45,7 @@ impl Acd {
         });
     }
 
+    #[inline]
     pub(crate) fn offer(&mut self, now: Time, c: CallId, a: AgentId) {
         self.clear_sticky(c);
         self.calls[c.index()].state = CallState::Ringing(a);
@@ -167,6 +169,7 @@ impl Acd {
     }
 
     /// An agent became available: take the best waiting call, else a callback, else idle.
+    #[inline]
     pub(crate) fn agent_free(&mut self, now: Time, a: AgentId) {
         if self.waiting.total() > 0
             && let Some(c) = self.best_waiting_for(now, a)

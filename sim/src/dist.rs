@@ -87,12 +87,24 @@ impl Dist {
     /// Draws one value.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        // The two kinds call-centre models use on every call are drawn inline; the rest
+        // out of line, so that the common case costs no call.
         match self {
             // A standard exponential scaled by the mean: no distribution object per draw.
             Dist::Exponential { mean } => {
                 let e: f64 = rng.sample(Exp1);
                 e * mean
             }
+            Dist::Deterministic { value } => *value,
+            _ => self.sample_other(rng),
+        }
+    }
+
+    /// Draws one value of the kinds [`sample`](Self::sample) does not draw inline.
+    #[inline(never)]
+    fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Dist::Exponential { .. } | Dist::Deterministic { .. } => self.sample(rng),
             Dist::Lognormal { mean, sd } => {
                 // Parameters of the underlying normal from the mean and sd of the duration.
                 let s2 = (1.0 + (sd / mean).powi(2)).ln();
@@ -100,7 +112,6 @@ impl Dist {
                 let z: f64 = rng.sample(StandardNormal);
                 (mu + s2.sqrt() * z).exp()
             }
-            Dist::Deterministic { value } => *value,
             Dist::Uniform { min, max } => {
                 if max > min {
                     rng.random_range(*min..*max)

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod arrivals;
+mod calendar;
 pub mod dist;
 pub mod drive;
 pub mod emodel;

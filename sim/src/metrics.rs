@@ -64,11 +64,12 @@ impl Level {
     }
 
     /// Integrates up to `t`.
+    #[inline]
     pub fn advance(&mut self, t: f64) {
         if t <= self.last {
             return;
         }
-        // Fast path: still inside the interval of the last change.
+        // Fast path, inlined: still inside the interval of the last change.
         if t <= self.cur_end && self.cur < self.area.len() {
             let dt = t - self.last;
             self.area[self.cur] += self.value * dt;
@@ -78,6 +79,13 @@ impl Level {
             self.last = t;
             return;
         }
+        self.advance_across(t);
+    }
+
+    /// Integrates up to `t` across interval boundaries (once per interval, so kept out of
+    /// line).
+    #[inline(never)]
+    fn advance_across(&mut self, t: f64) {
         let full = self.value >= self.full_at;
         let mut a = self.last;
         while a < t {
@@ -236,13 +244,21 @@ impl RunMetrics {
     /// Counts of the interval containing `t`.
     #[inline]
     pub fn at(&mut self, t: f64, interval: f64) -> &mut Counts {
-        let (mut i, start, end) = self.cur;
-        if !(start <= t && t < end) {
-            i = (t / interval) as usize;
-            self.cur = (i, i as f64 * interval, (i + 1) as f64 * interval);
-            if self.intervals.len() <= i {
-                self.intervals.resize(i + 1, Counts::default());
-            }
+        let (i, start, end) = self.cur;
+        if start <= t && t < end {
+            return &mut self.intervals[i];
+        }
+        self.at_new_interval(t, interval)
+    }
+
+    /// Counts of the interval containing `t`, which is not the one `at` last resolved (once
+    /// per interval, so kept out of line).
+    #[inline(never)]
+    fn at_new_interval(&mut self, t: f64, interval: f64) -> &mut Counts {
+        let i = (t / interval) as usize;
+        self.cur = (i, i as f64 * interval, (i + 1) as f64 * interval);
+        if self.intervals.len() <= i {
+            self.intervals.resize(i + 1, Counts::default());
         }
         &mut self.intervals[i]
     }

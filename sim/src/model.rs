@@ -103,6 +103,10 @@ pub struct Run<'s> {
     m: RunMetrics,
     vip_below: u64,
     numbered_callers: bool,
+    /// Answered calls that waited at most 1 ms (most, at moderate load): counted here and
+    /// added to the wait histogram in one step at the end, which saves a histogram update
+    /// per call.
+    short_waits: u64,
     /// Watches the calls' transitions (drive mode); `None` in a pure run.
     observer: Option<&'s mut dyn CallObserver>,
 }
@@ -215,6 +219,7 @@ impl<'s> Run<'s> {
                 || sc.callers.blacklist_fraction > 0.0
                 || sc.callers.sticky_wait_s.is_some()
                 || sc.callback.is_some(),
+            short_waits: 0,
             observer: None,
         })
     }
@@ -386,6 +391,7 @@ impl<'s> Run<'s> {
         ] {
             l.advance(end);
         }
+        let _ = self.m.waits_ms.record_n(1, self.short_waits);
         self.m.end_time = end;
         self.m.events = self.k.processed();
         Ok(self.m)
@@ -595,7 +601,12 @@ impl<'s> Run<'s> {
         if wait <= self.sc.sl_threshold_s {
             counts.answered_within_sl += 1.0;
         }
-        let _ = self.m.waits_ms.record(((wait * 1000.0) as u64).max(1));
+        let ms = (wait * 1000.0) as u64;
+        if ms <= 1 {
+            self.short_waits += 1;
+        } else {
+            let _ = self.m.waits_ms.record(ms);
+        }
         self.note(t, i, Transition::Answered { agent });
         self.start_talk(t, i);
         self.actions(t)

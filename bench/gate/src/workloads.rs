@@ -55,6 +55,16 @@ pub static ALL: &[Workload] = &[
         run: des_kernel,
     },
     Workload {
+        name: "sim/mmnm_500_agents_50k_calls",
+        about: "the simulator's model: M/M/500+M at 95% load, 50,000 calls (the ACD included)",
+        run: sim_mmnm,
+    },
+    Workload {
+        name: "sim/day_700_agents_all_features",
+        about: "the simulator's model: the built-in day-700 scenario (24 h, ~200,000 calls, every feature on)",
+        run: sim_day,
+    },
+    Workload {
         name: "acd/route_500_agents",
         about: "1,000 arrivals routed to the longest-idle of 500 agents, answered, ended, wrapped up",
         run: acd_route,
@@ -124,6 +134,25 @@ fn des_kernel() {
     let mut x = 0x2545_F491_4F6C_DD1Du64;
     gate_measure(&mut || fixtures::kernel_churn(&mut k, 100_000, &mut x));
     black_box(k.processed());
+}
+
+fn sim_mmnm() {
+    sim_model(&tandem_bench::scenarios::mmnm_500(50_000));
+}
+
+fn sim_day() {
+    sim_model(&tandem_sim::Scenario::built_in("day-700").expect("built-in scenario"));
+}
+
+/// One replication of `sc`, set up outside the measured region.
+fn sim_model(sc: &tandem_sim::Scenario) {
+    let mut run = Some(tandem_sim::model::Run::new(sc, 0).expect("valid scenario"));
+    let mut offered = 0.0;
+    gate_measure(&mut || {
+        let run = run.take().expect("measured once");
+        offered = run.run().expect("run").totals().offered;
+    });
+    black_box(offered);
 }
 
 fn acd_route() {

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use tandem_codecs::wav::Encoding;
 use tandem_engine::{
-    ChannelSpec, Command, DriverKind, Engine, GroupKey, ParticipantOptions, RoomOptions, RtcpMode,
-    TapMode, TapSpec, TapTarget,
+    ChannelId, ChannelSpec, Command, DriverKind, Engine, Event, GroupKey, ParticipantOptions,
+    RoomOptions, RtcpMode, TapMode, TapSpec, TapTarget,
 };
 
 use crate::capacity::cpu::threads_cpu_time;
-use crate::capacity::{CallTarget, ConferenceRelay, Relay};
+use crate::capacity::{CallTarget, ConferenceRelay, Relay, RelayJitter};
 
 /// One shard on `driver` on 127.0.0.1, pinned to core 0 when `pin`.
 fn build_engine(driver: DriverKind, pin: bool) -> io::Result<Engine> {
@@ -180,6 +180,7 @@ impl Relay for EngineRelay {
 pub struct EngineConference {
     engine: Engine,
     ports: Vec<SocketAddr>,
+    channels: Vec<ChannelId>,
     k: usize,
     name: String,
 }
@@ -205,6 +206,7 @@ impl EngineConference {
             ..RoomOptions::default()
         };
         let mut ports = Vec::with_capacity(rooms * k);
+        let mut channels = Vec::with_capacity(rooms * k);
         for r in 0..rooms as u64 {
             let room = engine
                 .create_room(GroupKey(r), options)
@@ -221,6 +223,7 @@ impl EngineConference {
                     })
                     .map_err(io::Error::other)?;
                 ports.push(ch.local);
+                channels.push(ch.id);
             }
             if let Some(dir) = record {
                 let path = dir.join(format!("room-{r:05}.wav"));
@@ -231,6 +234,7 @@ impl EngineConference {
         Ok(EngineConference {
             engine,
             ports,
+            channels,
             k,
             name: relay_name("engine-rooms", driver, record.is_some()),
         })
@@ -256,6 +260,29 @@ impl ConferenceRelay for EngineConference {
 
     fn packets_relayed(&self) -> u64 {
         datagrams_out(&self.engine)
+    }
+
+    /// Asks every participant's channel for its counters and sums the jitter buffer's.
+    /// `None` if the engine did not answer every query within 5 s.
+    fn jitter(&self) -> Option<RelayJitter> {
+        for &channel in &self.channels {
+            self.engine.command(Command::QueryStats { channel }).ok()?;
+        }
+        let mut total = RelayJitter::default();
+        let mut answered = 0;
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while answered < self.channels.len() {
+            let left = until.checked_duration_since(std::time::Instant::now())?;
+            // Other events (talk starts, tap results) may be queued before the answers.
+            if let Event::Stats { stats, .. } = self.engine.events().recv_timeout(left).ok()? {
+                total.concealed_frames += stats.concealed_frames;
+                total.stretched_frames += stats.jitter_stretched_frames;
+                total.dropped_frames += stats.jitter_dropped_frames;
+                total.late_packets += stats.late;
+                answered += 1;
+            }
+        }
+        Some(total)
     }
 
     fn stop(self: Box<Self>) {
@@ -308,5 +335,7 @@ mod tests {
         assert!(c.latency_p50_us > 1_000.0, "{c:?}");
         assert!(r.relay_cpu_s > 0.0 && r.cpu_us_per_participant_frame > 0.0);
         assert!(r.packets_relayed >= c.mix_received);
+        // Every participant's channel answered its stats query.
+        assert!(r.relay_jitter.is_some(), "{r:?}");
     }
 }

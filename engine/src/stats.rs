@@ -30,12 +30,13 @@ pub struct ChannelStats {
     pub duplicates: u64,
     /// Packets that arrived after their playout time.
     pub late: u64,
-    /// Frames concealed by packet-loss concealment (losses, late packets, and the frames
-    /// the adaptive buffer inserts to grow).
+    /// Frames concealed by packet-loss concealment with audible output: losses, late
+    /// packets, frames the adaptive buffer inserts to grow, and the fade after a stream's
+    /// last packet (the first 60 ms; after that, and before any audio, pops are silence).
     pub concealed_frames: u64,
     /// Frames the adaptive jitter buffer skipped to shrink.
     pub jitter_dropped_frames: u64,
-    /// Frames it inserted to grow.
+    /// Frames it inserted to grow (concealment once audio has played, silence before).
     pub jitter_stretched_frames: u64,
     /// Its current target depth, ms.
     pub jitter_target_ms: u32,

@@ -23,8 +23,27 @@ pub trait ConferenceRelay {
     fn cpu_time(&self) -> io::Result<Duration>;
     /// Datagrams sent so far.
     fn packets_relayed(&self) -> u64;
+    /// The relay's own jitter-buffer counters, summed over every participant, if it can
+    /// report them: what explains slots that arrive neither marked nor silent.
+    fn jitter(&self) -> Option<RelayJitter> {
+        None
+    }
     /// Stops and releases the ports.
     fn stop(self: Box<Self>);
+}
+
+/// A relay's jitter-buffer counters summed over its participants' channels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayJitter {
+    /// Frames concealed (losses, late packets, frames inserted to grow the buffer, and the
+    /// fade-out after a stream's last packet).
+    pub concealed_frames: u64,
+    /// Of those, frames inserted to grow the buffer.
+    pub stretched_frames: u64,
+    /// Frames skipped to shrink the buffer.
+    pub dropped_frames: u64,
+    /// Packets that arrived after their playout time.
+    pub late_packets: u64,
 }
 
 /// A conference run's figures with the relay's cost.
@@ -47,6 +66,8 @@ pub struct ConferenceResult {
     /// Relay CPU per participant per 20 ms frame, µs: receiving, jitter buffer, mixing,
     /// encoding and sending, over every tick of the window.
     pub cpu_us_per_participant_frame: f64,
+    /// The relay's jitter-buffer counters after the run, if it reports them.
+    pub relay_jitter: Option<RelayJitter>,
 }
 
 /// Runs conference load against `relay` for `duration`, then stops it.
@@ -65,6 +86,7 @@ pub fn run_conference_level(
     let relayed = relay.packets_relayed() - relayed_before;
     let wall_s = wall.elapsed().as_secs_f64();
     let name = relay.name().to_string();
+    let relay_jitter = relay.jitter();
     relay.stop();
     let report = report?;
     let cpu = cpu_after?.saturating_sub(cpu_before).as_secs_f64();
@@ -82,6 +104,7 @@ pub fn run_conference_level(
         } else {
             0.0
         },
+        relay_jitter,
     })
 }
 
@@ -154,6 +177,15 @@ pub fn conference_text(r: &ConferenceResult) -> String {
         ),
         ("pairs that heard nothing", c.pairs_unheard.to_string()),
         (
+            "relay jitter: concealed (grown) / skipped, late",
+            r.relay_jitter.map_or("not reported".into(), |j| {
+                format!(
+                    "{} ({}) / {} frames, {} packets",
+                    j.concealed_frames, j.stretched_frames, j.dropped_frames, j.late_packets
+                )
+            }),
+        ),
+        (
             "latency p50 / p99 / p99.9 / max",
             format!(
                 "{:.0} / {:.0} / {:.0} / {:.0} µs (talker send → listener receive, jitter buffer included)",
@@ -178,6 +210,6 @@ pub fn conference_text(r: &ConferenceResult) -> String {
         ),
     ];
     rows.iter()
-        .map(|(k, v)| format!("  {k:<36} {v}\n"))
+        .map(|(k, v)| format!("  {k:<48} {v}\n"))
         .collect()
 }

@@ -45,7 +45,7 @@ pub use baseline_cli::raw_capacity_main;
 pub use cli::loadgen_main;
 pub use conference::{ConferenceConfig, ConferenceReport, run_conference};
 pub use conference_run::{
-    ConferenceRelay, ConferenceResult, conference_text, run_conference_level,
+    ConferenceRelay, ConferenceResult, RelayJitter, conference_text, run_conference_level,
     run_conference_loadgen,
 };
 pub use driver::{LoadGenMode, run_level, run_levels, run_levels_observed, run_loadgen};

@@ -36,7 +36,7 @@ const MAX_WIDTH_LOG2: i32 = 20;
 /// An entry: its ordering key and what it carries.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry<T> {
-    /// Unique key; the time (seconds) is `f64::from_bits((key >> 64) as u64)`.
+    /// Unique key; the time (seconds) is [`key_time`] of it.
     pub key: u128,
     /// The payload.
     pub value: T,
@@ -44,8 +44,14 @@ pub(crate) struct Entry<T> {
 
 impl<T> Entry<T> {
     fn time(&self) -> f64 {
-        f64::from_bits((self.key >> 64) as u64)
+        key_time(self.key)
     }
+}
+
+/// The time (seconds) a key carries in its upper 64 bits.
+#[inline]
+pub(crate) fn key_time(key: u128) -> f64 {
+    f64::from_bits((key >> 64) as u64)
 }
 
 /// A far entry, ordered by key alone (earliest first out of the max-heap).
@@ -230,11 +236,12 @@ impl<T: Copy> Calendar<T> {
     #[inline]
     fn pull_from_far(&mut self) {
         let horizon = self.cur + SLOTS as u64;
-        while let Some(top) = self.far.peek()
-            && self.bucket(top.0.time()) < horizon
-        {
+        while let Some(top) = self.far.peek() {
+            let b = self.bucket(top.0.time());
+            if b >= horizon {
+                break;
+            }
             let Some(Far(e)) = self.far.pop() else { break };
-            let b = self.bucket(e.time());
             self.slots[(b as usize) & (SLOTS - 1)].push(e);
             self.on_wheel += 1;
         }

@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use crate::calendar::{Calendar, Entry};
+use crate::calendar::{Calendar, Entry, key_time};
 
 /// A scheduled event: a kind tag and two 32-bit arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,9 +76,7 @@ impl Kernel {
         if !self.immediate.is_empty() {
             return Some(self.now);
         }
-        self.queue
-            .peek()
-            .map(|key| f64::from_bits((key >> 64) as u64))
+        self.queue.peek().map(key_time)
     }
 
     /// Moves the clock to `t` for an event the model keeps outside the queue (a stream it
@@ -99,7 +97,7 @@ impl Kernel {
             return Some((self.now, ev));
         }
         let e = self.queue.pop()?;
-        self.now = f64::from_bits((e.key >> 64) as u64);
+        self.now = key_time(e.key);
         self.processed += 1;
         Some((self.now, e.value))
     }

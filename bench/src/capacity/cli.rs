@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::conference::{ConferenceConfig, parse_ports, run_conference};
+use super::conference::{ConferenceConfig, run_conference};
 use super::loadgen::{LoadGenConfig, run_load};
 use super::relay::CallTarget;
 
@@ -160,14 +160,33 @@ fn millis(name: &str, v: &str) -> Result<Duration, String> {
     parse(name, v).map(Duration::from_millis)
 }
 
+/// One address of a list: `ip:port` (`[v6]:port`), or a bare port on `host`; `what` names
+/// it in the error.
+fn parse_address(s: &str, host: IpAddr, what: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    SocketAddr::from_str(s)
+        .or_else(|_| s.parse::<u16>().map(|p| SocketAddr::new(host, p)))
+        .map_err(|_| format!("bad {what} {s:?}"))
+}
+
+/// The IP every address is on, if they share one: a list then names bare ports and the
+/// host once (the usual case, and 6 bytes per port).
+fn common_host(mut addrs: impl Iterator<Item = SocketAddr>) -> Option<IpAddr> {
+    let host = addrs.next()?.ip();
+    addrs.all(|a| a.ip() == host).then_some(host)
+}
+
+/// An address as a list writes it: the bare port when the list has a common host.
+fn list_address(addr: SocketAddr, common: bool) -> String {
+    if common {
+        addr.port().to_string()
+    } else {
+        addr.to_string()
+    }
+}
+
 /// Parses a comma-separated list of `A/B` targets; bare ports are on `host`.
 pub fn parse_targets(list: &str, host: IpAddr) -> Result<Vec<CallTarget>, String> {
-    let side = |s: &str| -> Result<SocketAddr, String> {
-        let s = s.trim();
-        SocketAddr::from_str(s)
-            .or_else(|_| s.parse::<u16>().map(|p| SocketAddr::new(host, p)))
-            .map_err(|_| format!("bad target address {s:?}"))
-    };
     list.split(',')
         .filter(|item| !item.trim().is_empty())
         .map(|item| {
@@ -175,39 +194,68 @@ pub fn parse_targets(list: &str, host: IpAddr) -> Result<Vec<CallTarget>, String
                 .split_once('/')
                 .ok_or_else(|| format!("target {item:?} is not A/B"))?;
             Ok(CallTarget {
-                a_port: side(a)?,
-                b_port: side(b)?,
+                a_port: parse_address(a, host, "target address")?,
+                b_port: parse_address(b, host, "target address")?,
             })
         })
         .collect()
 }
 
 /// Formats targets for `--targets`: bare ports plus the common host when every port is on
-/// the same IP (the usual case, and 12 bytes per call), else full addresses.
+/// the same IP, else full addresses.
 pub fn format_targets(targets: &[CallTarget]) -> (Option<IpAddr>, String) {
-    let host = targets.first().map(|t| t.a_port.ip());
-    let same_host = host.is_some_and(|h| {
-        targets
-            .iter()
-            .all(|t| t.a_port.ip() == h && t.b_port.ip() == h)
-    });
+    let host = common_host(targets.iter().flat_map(|t| [t.a_port, t.b_port]));
     let list = targets
         .iter()
         .map(|t| {
-            if same_host {
-                format!("{}/{}", t.a_port.port(), t.b_port.port())
-            } else {
-                format!("{}/{}", t.a_port, t.b_port)
-            }
+            format!(
+                "{}/{}",
+                list_address(t.a_port, host.is_some()),
+                list_address(t.b_port, host.is_some())
+            )
         })
         .collect::<Vec<_>>()
         .join(",");
-    (if same_host { host } else { None }, list)
+    (host, list)
+}
+
+/// Parses a comma-separated list of single ports (conference participants); bare ports are
+/// on `host`.
+pub fn parse_ports(list: &str, host: IpAddr) -> Result<Vec<SocketAddr>, String> {
+    list.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_address(s, host, "port"))
+        .collect()
+}
+
+/// Formats conference ports for `--targets`, as [`format_targets`] does calls.
+pub fn format_ports(ports: &[SocketAddr]) -> (Option<IpAddr>, String) {
+    let host = common_host(ports.iter().copied());
+    let list = ports
+        .iter()
+        .map(|&p| list_address(p, host.is_some()))
+        .collect::<Vec<_>>()
+        .join(",");
+    (host, list)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ports_format_and_parse() {
+        let host: IpAddr = "127.0.0.1".parse().unwrap();
+        let p = vec![SocketAddr::new(host, 1), SocketAddr::new(host, 2)];
+        let (h, list) = format_ports(&p);
+        assert_eq!((h, list.as_str()), (Some(host), "1,2"));
+        assert_eq!(parse_ports(&list, host).unwrap(), p);
+        let mixed = vec![p[0], "[::1]:7".parse().unwrap()];
+        let (h, list) = format_ports(&mixed);
+        assert_eq!(h, None);
+        assert_eq!(parse_ports(&list, host).unwrap(), mixed);
+        assert!(parse_ports("1,x", host).is_err());
+    }
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()

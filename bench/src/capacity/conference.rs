@@ -21,7 +21,6 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsFd;
-use std::str::FromStr;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -499,38 +498,6 @@ impl PacedStreams for State<'_> {
     }
 }
 
-/// Formats room ports for the generator's `--targets` in conference mode: bare ports and the
-/// common host when all are on one IP, else full addresses; comma-separated.
-pub fn format_ports(ports: &[SocketAddr]) -> (Option<IpAddr>, String) {
-    let host = ports.first().map(SocketAddr::ip);
-    let same = host.is_some_and(|h| ports.iter().all(|p| p.ip() == h));
-    let list = ports
-        .iter()
-        .map(|p| {
-            if same {
-                p.port().to_string()
-            } else {
-                p.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",");
-    (if same { host } else { None }, list)
-}
-
-/// Parses a comma-separated list of ports (`ip:port` or a bare port on `host`).
-pub fn parse_ports(list: &str, host: IpAddr) -> Result<Vec<SocketAddr>, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            SocketAddr::from_str(s)
-                .or_else(|_| s.parse::<u16>().map(|p| SocketAddr::new(host, p)))
-                .map_err(|_| format!("bad port {s:?}"))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -672,20 +639,6 @@ mod tests {
             let e = run_conference(ports, &config(k)).unwrap_err();
             assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{k}: {e}");
         }
-    }
-
-    #[test]
-    fn ports_format_and_parse() {
-        let host: IpAddr = "127.0.0.1".parse().unwrap();
-        let p = vec![SocketAddr::new(host, 1), SocketAddr::new(host, 2)];
-        let (h, list) = format_ports(&p);
-        assert_eq!((h, list.as_str()), (Some(host), "1,2"));
-        assert_eq!(parse_ports(&list, host).unwrap(), p);
-        let mixed = vec![p[0], "[::1]:7".parse().unwrap()];
-        let (h, list) = format_ports(&mixed);
-        assert_eq!(h, None);
-        assert_eq!(parse_ports(&list, host).unwrap(), mixed);
-        assert!(parse_ports("1,x", host).is_err());
     }
 
     #[test]

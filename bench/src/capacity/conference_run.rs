@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::conference::{ConferenceConfig, ConferenceReport, format_ports, run_conference};
+use super::cli::format_ports;
+use super::conference::{ConferenceConfig, ConferenceReport, run_conference};
 use super::driver::{LoadGenMode, on_loadgen_thread, run_child};
 use super::levels::PACKETS_PER_SECOND_PER_STREAM;
 

@@ -1,6 +1,23 @@
 //! The embeddable engine: one thread per shard on a UDP driver, commanded through bounded
 //! queues.
 //!
+//! # A full queue
+//!
+//! Each shard drains its whole queue at every turn of its loop (at least once a tick), so
+//! the queue fills only in a burst or when the shard is stalled. Most commands then fail at
+//! once with [`EngineError::QueueFull`] (media never waits for control). Commands that
+//! release something ([`Command::is_teardown`]: destroy, stop a recording, leave a room,
+//! unbridge) must not be lost, or a deleted call would leave a live channel behind holding
+//! its ports and sockets. For those the handle applies back-pressure: it wakes the shard
+//! and waits for room, up to [`EngineBuilder::control_wait`]. Waiting in the same queue
+//! keeps every command of a shard in the order it was given (a second, priority lane
+//! would let a destroy overtake the create it undoes). If the wait runs out the command
+//! is not queued and the caller gets `QueueFull` to retry later; both outcomes are counted
+//! ([`ShardThreadStats::control_waits`], [`ShardThreadStats::control_timeouts`]).
+//!
+//! Statistics are read with [`Engine::read_stats`]: one request per shard touched,
+//! answered by the shard thread at its next turn with the counters as they are then.
+//!
 //! ```no_run
 //! use tandem_engine::{ChannelSpec, Engine, GroupKey};
 //! let engine = Engine::builder().shards(2).build()?;
@@ -19,6 +36,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -29,10 +47,11 @@ use crate::driver::memory::ChannelInfo;
 use crate::error::EngineError;
 use crate::event::Event;
 use crate::ids::{ChannelId, GroupKey, RoomId};
-use crate::ports::{self, PortAllocator};
+use crate::ports::{self, MediaAddresses, PortAllocator};
 use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig};
 use crate::spec::{ChannelSpec, RtcpMode};
+use crate::stats::ChannelStats;
 use crate::tap::writer as tap_writer;
 use crate::tap::{TapId, TapSpec};
 
@@ -73,6 +92,7 @@ pub struct EngineBuilder {
     pin_cores: bool,
     seed: Option<u64>,
     socket_buffer: usize,
+    control_wait: Duration,
 }
 
 impl Default for EngineBuilder {
@@ -90,6 +110,7 @@ impl Default for EngineBuilder {
             pin_cores: false,
             seed: None,
             socket_buffer: 256 * 1024,
+            control_wait: Duration::from_secs(2),
         }
     }
 }
@@ -131,6 +152,12 @@ impl EngineBuilder {
         self.pin_cores = on;
         self
     }
+    /// How long a teardown command or a statistics read waits for room in a full queue,
+    /// and a statistics read for the shard's answer (default 2 s).
+    pub fn control_wait(mut self, wait: Duration) -> Self {
+        self.control_wait = wait;
+        self
+    }
     /// Fixed seed for SSRCs and sequence numbers (default: from the clock).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -168,6 +195,11 @@ impl EngineBuilder {
             })?;
         let clock = Clock::start();
         let seed = self.seed.unwrap_or(clock.unix_epoch_us);
+        let own = MediaAddresses {
+            ip: self.bind,
+            port_min: self.port_min,
+            port_max: self.port_max,
+        };
         let (event_tx, event_rx) = bounded(self.queue_capacity);
         let (tap_tx, tap_rx) = bounded(self.queue_capacity);
         let writer = tap_writer::spawn(tap_rx, event_tx.clone())?;
@@ -180,6 +212,8 @@ impl EngineBuilder {
             socket_buffer: self.socket_buffer,
             next_serial: AtomicU64::new(1),
             driver: self.driver,
+            control_wait: self.control_wait,
+            own,
         };
         for (i, alloc) in allocators.into_iter().enumerate() {
             let ports = Arc::new(Mutex::new(alloc));
@@ -190,6 +224,7 @@ impl EngineBuilder {
                 tick_us: u64::from(self.tick_ms) * 1000,
                 seed,
                 unix_epoch_us: clock.unix_epoch_us,
+                own: Some(own),
             };
             let links = ShardLinks {
                 control: rx,
@@ -245,6 +280,12 @@ pub struct ShardThreadStats {
     pub events_dropped: u64,
     /// Ticks skipped because the thread was late.
     pub ticks_missed: u64,
+    /// Live channels (as of the thread's last turn).
+    pub channels: u64,
+    /// Teardown commands and statistics reads that found the queue full and waited.
+    pub control_waits: u64,
+    /// Those still refused at the end of the wait (the caller got `QueueFull`).
+    pub control_timeouts: u64,
 }
 
 /// A running engine. Dropping it stops the shard threads.
@@ -256,6 +297,8 @@ pub struct Engine {
     socket_buffer: usize,
     next_serial: AtomicU64,
     driver: DriverKind,
+    control_wait: Duration,
+    own: MediaAddresses,
 }
 
 impl Engine {
@@ -267,6 +310,12 @@ impl Engine {
     /// The driver in use (never `Auto`: the one it chose).
     pub fn driver(&self) -> DriverKind {
         self.driver
+    }
+
+    /// The engine's own media sockets (its address and port range): a remote naming one
+    /// is refused, and packets from one are dropped.
+    pub fn media_addresses(&self) -> MediaAddresses {
+        self.own
     }
 
     /// Number of shards.
@@ -292,6 +341,9 @@ impl Engine {
                     send_errors: c.send_errors.load(Ordering::Relaxed),
                     events_dropped: c.events_dropped.load(Ordering::Relaxed),
                     ticks_missed: c.ticks_missed.load(Ordering::Relaxed),
+                    channels: c.channels.load(Ordering::Relaxed),
+                    control_waits: c.control_waits.load(Ordering::Relaxed),
+                    control_timeouts: c.control_timeouts.load(Ordering::Relaxed),
                 }
             })
             .collect()
@@ -308,6 +360,11 @@ impl Engine {
             return Err(EngineError::Config(format!(
                 "ptime {} ms out of range",
                 spec.ptime_ms
+            )));
+        }
+        if let Some(r) = spec.remote.filter(|&r| self.own.contains(r)) {
+            return Err(EngineError::Config(format!(
+                "remote {r} is one of the engine's own media addresses (a loop)"
             )));
         }
         let shard = group.shard(self.shards.len());
@@ -400,6 +457,90 @@ impl Engine {
         }
     }
 
+    /// Queues a message that must not be dropped for a full queue: wakes the shard so it
+    /// drains, and waits for room up to `control_wait` (see the module docs).
+    fn send_control_waiting(&self, shard: usize, msg: Control) -> Result<(), EngineError> {
+        let h = &self.shards[shard];
+        let Some(control) = h.control.as_ref() else {
+            return Err(EngineError::ShutDown);
+        };
+        let msg = match control.try_send(msg) {
+            Ok(()) => {
+                h.waker.wake();
+                return Ok(());
+            }
+            Err(TrySendError::Full(msg)) => msg,
+            Err(TrySendError::Disconnected(_)) => return Err(EngineError::ShutDown),
+        };
+        h.counters.control_waits.fetch_add(1, Ordering::Relaxed);
+        h.waker.wake();
+        match control.send_timeout(msg, self.control_wait) {
+            Ok(()) => {
+                h.waker.wake();
+                Ok(())
+            }
+            Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
+                h.counters.control_timeouts.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    shard,
+                    wait_ms = self.control_wait.as_millis() as u64,
+                    "shard command queue stayed full"
+                );
+                Err(EngineError::QueueFull(shard))
+            }
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => {
+                Err(EngineError::ShutDown)
+            }
+        }
+    }
+
+    /// The counters of `channels`, read now: one request to each shard they live on,
+    /// answered by its thread at its next turn (within a tick). Channels that no longer
+    /// exist are left out; the rest come in the order given. Fails if a shard does not
+    /// answer within the control wait.
+    pub fn read_stats(
+        &self,
+        channels: &[ChannelId],
+    ) -> Result<Vec<(ChannelId, ChannelStats)>, EngineError> {
+        let mut per_shard: Vec<Vec<ChannelId>> = vec![Vec::new(); self.shards.len()];
+        for &c in channels {
+            per_shard
+                .get_mut(c.shard())
+                .ok_or_else(|| EngineError::Config(format!("no shard {}", c.shard())))?
+                .push(c);
+        }
+        let mut waiting = Vec::new();
+        for (shard, ids) in per_shard.into_iter().enumerate() {
+            if ids.is_empty() {
+                continue;
+            }
+            let (reply, answer) = bounded(1);
+            self.send_control_waiting(
+                shard,
+                Control::ReadStats {
+                    channels: ids,
+                    reply,
+                },
+            )?;
+            waiting.push((shard, answer));
+        }
+        let deadline = Instant::now() + self.control_wait;
+        let mut found = Vec::with_capacity(channels.len());
+        for (shard, answer) in waiting {
+            let part = answer
+                .recv_deadline(deadline)
+                .map_err(|_| EngineError::Timeout(shard))?;
+            found.extend(part);
+        }
+        if self.shards.len() > 1 {
+            // Back into the order asked.
+            let rank: std::collections::HashMap<ChannelId, usize> =
+                channels.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+            found.sort_by_key(|(c, _)| rank.get(c).copied().unwrap_or(usize::MAX));
+        }
+        Ok(found)
+    }
+
     /// Creates an empty conference room on the shard of `group` (put the participants'
     /// channels in the same group).
     pub fn create_room(
@@ -436,7 +577,9 @@ impl Engine {
         Ok(tap)
     }
 
-    /// Queues a command on the shard that owns its channel.
+    /// Queues a command on the shard that owns its channel. A full queue fails the command
+    /// with `QueueFull`, except a teardown command ([`Command::is_teardown`]), which waits
+    /// for room up to the control wait first.
     pub fn command(&self, cmd: Command) -> Result<(), EngineError> {
         cmd.same_shard().map_err(EngineError::DifferentShards)?;
         if let Command::CreateChannel { .. } = cmd {
@@ -448,13 +591,16 @@ impl Engine {
         if shard >= self.shards.len() {
             return Err(EngineError::Config(format!("no shard {shard}")));
         }
-        self.send_control(
-            shard,
-            Control::Command {
-                cmd,
-                sockets: Vec::new(),
-            },
-        )
+        let teardown = cmd.is_teardown();
+        let msg = Control::Command {
+            cmd,
+            sockets: Vec::new(),
+        };
+        if teardown {
+            self.send_control_waiting(shard, msg)
+        } else {
+            self.send_control(shard, msg)
+        }
     }
 
     /// Bridges two channels of the same group.

@@ -33,6 +33,7 @@ pub use event::Event;
 pub use ids::{ChannelId, GroupKey, RoomId};
 pub use player::{PlayItem, PlaySpec, Prompt, PromptCache};
 pub use room::{ParticipantOptions, RoomOptions};
-pub use spec::{ChannelSpec, Codec, DtmfSettings, RtcpMode};
+pub use ports::MediaAddresses;
+pub use spec::{ChannelSpec, Codec, DtmfSettings, Latching, RtcpMode};
 pub use stats::ChannelStats;
 pub use tap::{TapId, TapMode, TapSpec};

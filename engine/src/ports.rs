@@ -1,6 +1,42 @@
 //! Local UDP port allocation: even RTP ports with the odd port above each kept for RTCP
 //! (RFC 3550 §11), handed out round-robin so a just-freed port is not reused at once
 //! (late packets of the old call would land in the new one).
+//!
+//! [`MediaAddresses`] says which `address:port` pairs are the engine's own media sockets, so
+//! that a remote naming one of them (a loop) is refused and a packet coming from one is
+//! dropped.
+
+use std::net::{IpAddr, SocketAddr};
+
+/// The engine's own media sockets: every port of its range on its address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaAddresses {
+    /// Address the sockets bind to.
+    pub ip: IpAddr,
+    /// Lowest port of the range.
+    pub port_min: u16,
+    /// Highest port of the range.
+    pub port_max: u16,
+}
+
+impl MediaAddresses {
+    /// Whether `addr` is (or reaches) one of these sockets. A loopback or wildcard address
+    /// stands for any loopback or wildcard address: a socket bound to `0.0.0.0` receives
+    /// what is sent to `127.0.0.1`, and a datagram sent to `0.0.0.0` is delivered to this
+    /// host.
+    pub fn contains(&self, addr: SocketAddr) -> bool {
+        if !(self.port_min..=self.port_max).contains(&addr.port()) {
+            return false;
+        }
+        let ip = addr.ip();
+        ip == self.ip || this_host(self.ip) && this_host(ip)
+    }
+}
+
+/// A loopback or wildcard address: one that means "this host" whatever its interfaces.
+pub fn this_host(ip: IpAddr) -> bool {
+    ip.is_loopback() || ip.is_unspecified()
+}
 
 /// Allocates RTP/RTCP port pairs from a range.
 #[derive(Clone, Debug)]
@@ -107,6 +143,34 @@ mod tests {
         a.release(10_003); // not an RTP port: ignored
         a.release(9_000);
         assert_eq!(a.free_pairs(), 0);
+    }
+
+    #[test]
+    fn own_addresses_cover_the_range_with_loopback_and_wildcard_equivalence() {
+        let own = MediaAddresses {
+            ip: "127.0.0.1".parse().unwrap(),
+            port_min: 30_000,
+            port_max: 30_099,
+        };
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(own.contains(a("127.0.0.1:30000")));
+        assert!(own.contains(a("127.0.0.1:30099")));
+        assert!(!own.contains(a("127.0.0.1:30100")));
+        assert!(own.contains(a("0.0.0.0:30050")), "0.0.0.0 reaches this host");
+        assert!(own.contains(a("127.0.0.2:30050")));
+        assert!(!own.contains(a("192.0.2.1:30050")));
+        let wild = MediaAddresses {
+            ip: "0.0.0.0".parse().unwrap(),
+            ..own
+        };
+        assert!(wild.contains(a("127.0.0.1:30001")));
+        assert!(wild.contains(a("[::1]:30001")));
+        let public = MediaAddresses {
+            ip: "203.0.113.5".parse().unwrap(),
+            ..own
+        };
+        assert!(public.contains(a("203.0.113.5:30001")));
+        assert!(!public.contains(a("127.0.0.1:30001")));
     }
 
     #[test]

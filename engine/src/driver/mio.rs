@@ -14,7 +14,7 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::common::{Control, ShardThread, Wake};
-use super::mmsg::{RecvBatch, SendBatch};
+use super::mmsg::{MAX_DATAGRAM, RecvBatch, SendBatch};
 
 const WAKE: Token = Token(usize::MAX);
 /// Datagrams per recvmmsg/sendmmsg call.
@@ -85,8 +85,12 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                     .datagrams_in
                     .fetch_add(n as u64, Ordering::Relaxed);
                 for i in 0..n {
+                    // A datagram that fills the buffer may have been truncated: no RTP or
+                    // RTCP packet is that large, so it is dropped unread.
                     if let (Some(from), data) = rb.get(i) {
-                        st.shard.handle_datagram(now, port, from, data);
+                        if data.len() < MAX_DATAGRAM {
+                            st.shard.handle_datagram(now, port, from, data);
+                        }
                     }
                 }
                 flush(&mut st, &sockets, &mut sb);
@@ -117,6 +121,7 @@ fn apply_control(
         };
         match msg {
             Control::Shutdown => return Ok(false),
+            Control::ReadStats { channels, reply } => st.answer_stats(&channels, &reply),
             Control::Command { cmd, sockets: new } => {
                 for (port, s) in new {
                     s.set_nonblocking(true)?;

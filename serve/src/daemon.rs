@@ -20,7 +20,7 @@ use tandem_engine::{DriverKind, Engine, Event};
 use thiserror::Error;
 
 use crate::bencode::Value;
-use crate::calls::{Calls, CallsConfig};
+use crate::calls::{Calls, CallsConfig, RequestCtx};
 use crate::config::ServeConfig;
 use crate::ng::{self, Request};
 
@@ -28,6 +28,15 @@ use crate::ng::{self, Request};
 const COOKIE_WINDOW: Duration = Duration::from_secs(30);
 /// How often statistics are refreshed.
 const STATS_PERIOD: Duration = Duration::from_secs(1);
+/// Largest ng reply sent in one UDP datagram (cookie included): below the IPv4 limit of
+/// 65,507 bytes with room to spare.
+const UDP_REPLY_MAX: usize = 65_000;
+
+fn now_unix_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// Why the daemon could not start.
 #[derive(Debug, Error)]
@@ -171,9 +180,12 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
     }
     drop(tx);
     let calls_cfg = CallsConfig {
-        media_ip: cfg.interface,
-        recording_dir: cfg.recording_dir.clone(),
         timeout_s: cfg.timeout,
+        max_sessions: cfg.max_sessions,
+        max_streams_per_call: cfg.max_streams_per_call,
+        listeners: std::iter::once(ng_addr).chain(metrics_addr).collect(),
+        latching: cfg.latching(),
+        ..CallsConfig::new(cfg.interface, cfg.recording_dir.clone())
     };
     {
         let stop = stop.clone();
@@ -327,7 +339,16 @@ fn control(
                 let bytes = match cache.get(&req.cookie) {
                     Some((_, cached)) => cached.clone(),
                     None => {
-                        let body: Value = calls.handle(&mut engine, &req.body);
+                        let ctx = RequestCtx {
+                            now_unix_s: now_unix_s(),
+                            reply_budget: match reply {
+                                ReplyTo::Udp(_) => {
+                                    Some(UDP_REPLY_MAX.saturating_sub(req.cookie.len() + 1))
+                                }
+                                ReplyTo::Tcp(_) => None,
+                            },
+                        };
+                        let body: Value = calls.handle(&mut engine, &req.body, &ctx);
                         let bytes = ng::reply(&req.cookie, &body);
                         cache.insert(req.cookie.clone(), (Instant::now(), bytes.clone()));
                         bytes
@@ -350,9 +371,7 @@ fn control(
             }
             recv(ticker) -> _ => {
                 cache.retain(|_, (at, _)| at.elapsed() < COOKIE_WINDOW);
-                for ch in calls.channels() {
-                    let _ = engine.command(tandem_engine::Command::QueryStats { channel: ch });
-                }
+                calls.refresh_stats(&mut engine);
                 let text = crate::metrics::exposition(&calls, &engine, recordings_finished);
                 *exposition.lock().unwrap_or_else(|e| e.into_inner()) = text;
             }

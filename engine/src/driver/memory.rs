@@ -171,6 +171,11 @@ impl MemoryEngine {
         self.ip
     }
 
+    /// The engine's own media sockets (its address and port range).
+    pub fn media_addresses(&self) -> MediaAddresses {
+        self.own
+    }
+
     /// Changes the network conditions for datagrams sent from now on.
     pub fn set_conditions(&mut self, conditions: NetworkConditions) {
         self.net.conditions = conditions;

@@ -40,6 +40,18 @@ pub struct Args {
     /// UDP driver: auto (io_uring where available, else mio), mio or io-uring.
     #[arg(long)]
     driver: Option<String>,
+    /// Most calls at once; an offer for a new call beyond it gets an error.
+    #[arg(long)]
+    max_sessions: Option<usize>,
+    /// Most audio streams in one call; an offer with more gets an error.
+    #[arg(long)]
+    max_streams_per_call: Option<usize>,
+    /// Consecutive in-order packets a new source must send before it takes over a stream.
+    #[arg(long)]
+    latch_packets: Option<u8>,
+    /// Silence (ms) of the current source before another may take over its stream.
+    #[arg(long)]
+    latch_idle_ms: Option<u32>,
 }
 
 fn addr(s: &str, what: &str) -> Result<SocketAddr> {
@@ -96,6 +108,19 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(d) = a.driver {
         cfg.driver = d;
     }
+    if let Some(v) = a.max_sessions {
+        cfg.max_sessions = v;
+    }
+    if let Some(v) = a.max_streams_per_call {
+        cfg.max_streams_per_call = v;
+    }
+    if let Some(v) = a.latch_packets {
+        cfg.latch_packets = v;
+    }
+    if let Some(v) = a.latch_idle_ms {
+        cfg.latch_idle_ms = v;
+    }
+    cfg.validate()?;
     if !cfg.listen_ng.ip().is_loopback() {
         eprintln!(
             "tandem serve: warning: ng has no authentication and {} is not loopback",

@@ -488,9 +488,7 @@ impl Engine {
                 );
                 Err(EngineError::QueueFull(shard))
             }
-            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => {
-                Err(EngineError::ShutDown)
-            }
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => Err(EngineError::ShutDown),
         }
     }
 

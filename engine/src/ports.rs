@@ -156,7 +156,10 @@ mod tests {
         assert!(own.contains(a("127.0.0.1:30000")));
         assert!(own.contains(a("127.0.0.1:30099")));
         assert!(!own.contains(a("127.0.0.1:30100")));
-        assert!(own.contains(a("0.0.0.0:30050")), "0.0.0.0 reaches this host");
+        assert!(
+            own.contains(a("0.0.0.0:30050")),
+            "0.0.0.0 reaches this host"
+        );
         assert!(own.contains(a("127.0.0.2:30050")));
         assert!(!own.contains(a("192.0.2.1:30050")));
         let wild = MediaAddresses {

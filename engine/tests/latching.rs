@@ -89,14 +89,30 @@ fn strangers_never_reach_the_callee_while_the_caller_talks() {
                 }
             }
             let mut flood = Sender::new(0xF000_0000 + n, n as u16, n, 0);
-            eng.send(addr("198.51.100.10:7000"), a.local, &flood.audio(&[EVIL; 160]));
-            eng.send(addr("198.51.100.11:7000"), a.local, &spoof.audio(&[EVIL; 160]));
-            eng.send(addr("198.51.100.12:7000"), a.local, &run_.audio(&[EVIL; 160]));
+            eng.send(
+                addr("198.51.100.10:7000"),
+                a.local,
+                &flood.audio(&[EVIL; 160]),
+            );
+            eng.send(
+                addr("198.51.100.11:7000"),
+                a.local,
+                &spoof.audio(&[EVIL; 160]),
+            );
+            eng.send(
+                addr("198.51.100.12:7000"),
+                a.local,
+                &run_.audio(&[EVIL; 160]),
+            );
         });
         let got = at_b(&mut eng);
         assert_eq!(got.len(), 100, "strict={strict}");
         for (n, g) in got.iter().enumerate() {
-            assert_eq!(g.payload, payload(n as u32), "strict={strict}: only A's bytes");
+            assert_eq!(
+                g.payload,
+                payload(n as u32),
+                "strict={strict}: only A's bytes"
+            );
         }
         let st = eng.channel_stats(a.id).unwrap();
         assert_eq!(st.packets_received, 100);

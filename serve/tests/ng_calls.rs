@@ -218,7 +218,8 @@ fn answer_sdp_offers_the_caller_its_own_codec() {
     let mut c = calls(dir.path().to_path_buf());
     ok(&c.handle(
         &mut eng,
-        &kamailio_offer("c2", &sdp("192.0.2.10", 4000, "0 101", "")), &CTX,
+        &kamailio_offer("c2", &sdp("192.0.2.10", 4000, "0 101", "")),
+        &CTX,
     ));
     let answer = cmd("answer", "c2")
         .with("from-tag", Value::str("alice-tag"))
@@ -236,14 +237,18 @@ fn answer_sdp_offers_the_caller_its_own_codec() {
 #[test]
 fn recording_dtmf_and_filters() {
     let mut s = setup("0 101", "0 101");
-    let start = s.calls.handle(&mut s.eng, &cmd("start recording", "c1"), &CTX);
+    let start = s
+        .calls
+        .handle(&mut s.eng, &cmd("start recording", "c1"), &CTX);
     ok(&start);
     for n in 0..25u16 {
         s.eng.send(s.alice, s.to_alice, &rtp(0, n, &[0x20; 160]));
         s.eng.send(s.bob, s.to_bob, &rtp(0, n, &[0xA0; 160]));
         s.eng.advance_to(s.eng.now_us() + 20_000);
     }
-    ok(&s.calls.handle(&mut s.eng, &cmd("stop recording", "c1"), &CTX));
+    ok(&s
+        .calls
+        .handle(&mut s.eng, &cmd("stop recording", "c1"), &CTX));
     s.eng.advance_to(s.eng.now_us() + 40_000);
     let finished: Vec<_> = std::iter::from_fn(|| s.eng.poll_event())
         .filter_map(|e| match e {
@@ -273,7 +278,8 @@ fn recording_dtmf_and_filters() {
     let silence = cmd("silence media", "c1").with("from-tag", Value::str("alice-tag"));
     ok(&s.calls.handle(
         &mut s.eng,
-        &cmd("unblock media", "c1").with("from-tag", Value::str("alice-tag")), &CTX,
+        &cmd("unblock media", "c1").with("from-tag", Value::str("alice-tag")),
+        &CTX,
     ));
     ok(&s.calls.handle(&mut s.eng, &silence, &CTX));
     s.eng.send(s.alice, s.to_alice, &rtp(0, 101, &[0x20; 160]));

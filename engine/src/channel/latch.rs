@@ -56,7 +56,14 @@ impl Candidates {
     /// Records a packet from `from`; returns how many consistent packets in a row that
     /// source has now sent. A packet that breaks the run (another SSRC, a sequence number
     /// out of order, a pause of `gap_us` or more) starts a new run of one.
-    pub fn observe(&mut self, now_us: u64, from: SocketAddr, ssrc: u32, seq: u16, gap_us: u64) -> u8 {
+    pub fn observe(
+        &mut self,
+        now_us: u64,
+        from: SocketAddr,
+        ssrc: u32,
+        seq: u16,
+        gap_us: u64,
+    ) -> u8 {
         if let Some(c) = self.slots.iter_mut().flatten().find(|c| c.from == from) {
             let step = seq_diff(seq, c.seq);
             let consistent = c.ssrc == ssrc
@@ -76,9 +83,7 @@ impl Candidates {
             .slots
             .iter()
             .position(Option::is_none)
-            .or_else(|| {
-                (0..SLOTS).min_by_key(|&i| self.slots[i].map_or(0, |c| c.last_us))
-            })
+            .or_else(|| (0..SLOTS).min_by_key(|&i| self.slots[i].map_or(0, |c| c.last_us)))
             .unwrap_or(0);
         self.slots[i] = Some(Candidate {
             from,
@@ -110,11 +115,27 @@ mod tests {
         let x = a("198.51.100.1:7000");
         assert_eq!(c.observe(0, x, 5, 100, 500_000), 1);
         assert_eq!(c.observe(20_000, x, 5, 101, 500_000), 2);
-        assert_eq!(c.observe(40_000, x, 5, 103, 500_000), 3, "one loss is in order");
-        assert_eq!(c.observe(60_000, x, 6, 104, 500_000), 1, "another SSRC restarts");
+        assert_eq!(
+            c.observe(40_000, x, 5, 103, 500_000),
+            3,
+            "one loss is in order"
+        );
+        assert_eq!(
+            c.observe(60_000, x, 6, 104, 500_000),
+            1,
+            "another SSRC restarts"
+        );
         assert_eq!(c.observe(80_000, x, 6, 105, 500_000), 2);
-        assert_eq!(c.observe(100_000, x, 6, 105, 500_000), 1, "a duplicate restarts");
-        assert_eq!(c.observe(120_000, x, 6, 90, 500_000), 1, "going back restarts");
+        assert_eq!(
+            c.observe(100_000, x, 6, 105, 500_000),
+            1,
+            "a duplicate restarts"
+        );
+        assert_eq!(
+            c.observe(120_000, x, 6, 90, 500_000),
+            1,
+            "going back restarts"
+        );
         assert_eq!(c.observe(140_000, x, 6, 91, 500_000), 2);
         assert_eq!(c.observe(900_000, x, 6, 92, 500_000), 1, "a pause restarts");
     }

@@ -107,7 +107,11 @@ impl Teardown {
         match media.command(cmd.clone()) {
             Ok(()) => {}
             Err(EngineError::QueueFull(shard)) => {
-                tracing::warn!(command = cmd.name(), shard, "engine queue full: teardown deferred");
+                tracing::warn!(
+                    command = cmd.name(),
+                    shard,
+                    "engine queue full: teardown deferred"
+                );
                 totals.teardown_deferred += 1;
                 self.pending.push_back(cmd);
             }
@@ -151,7 +155,11 @@ mod tests {
     }
 
     impl Media for Stalled {
-        fn create_channel(&mut self, _: GroupKey, _: ChannelSpec) -> Result<ChannelInfo, EngineError> {
+        fn create_channel(
+            &mut self,
+            _: GroupKey,
+            _: ChannelSpec,
+        ) -> Result<ChannelInfo, EngineError> {
             Err(EngineError::ShutDown)
         }
         fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
@@ -194,11 +202,20 @@ mod tests {
         t.send(&mut m, destroy(1), &mut totals);
         assert_eq!((t.len(), totals.teardown_deferred), (1, 1));
         // Queued behind the first, in order; the engine refuses once more, then takes both.
-        t.send(&mut m, Command::DestroyRoom { room: RoomId(9) }, &mut totals);
+        t.send(
+            &mut m,
+            Command::DestroyRoom { room: RoomId(9) },
+            &mut totals,
+        );
         assert_eq!((t.len(), totals.teardown_deferred), (2, 2));
         t.retry(&mut m, &mut totals);
         assert_eq!(t.len(), 0);
-        assert!(matches!(m.got[0], Command::DestroyChannel { channel: ChannelId(1) }));
+        assert!(matches!(
+            m.got[0],
+            Command::DestroyChannel {
+                channel: ChannelId(1)
+            }
+        ));
         assert!(matches!(m.got[1], Command::DestroyRoom { .. }));
         assert_eq!(totals.teardown_failed, 0);
     }

@@ -30,13 +30,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tandem_engine::{
-    ChannelId, ChannelInfo, ChannelStats, Codec, Command, Event, GroupKey, Latching,
-    MediaFilter, PlayItem, PlaySpec, PlayTarget, PromptCache,
+    ChannelId, ChannelInfo, ChannelStats, Codec, Command, Event, GroupKey, Latching, MediaFilter,
+    PlayItem, PlaySpec, PlayTarget, PromptCache,
 };
 
 pub use self::media::Media;
-pub use self::recording::recording_path;
 use self::media::Teardown;
+pub use self::recording::recording_path;
 use self::recording::{Recording, RecordingOp};
 use crate::bencode::Value;
 use crate::ng::{Params, error_reply};
@@ -370,7 +370,12 @@ impl Calls {
 
     fn delete(&mut self, media: &mut dyn Media, p: &Params) -> Result<Value, String> {
         let id = p.call_id.clone().ok_or("no call-id")?;
-        let channels: Vec<ChannelId> = self.calls.get(&id).ok_or("Unknown call-id")?.channels().collect();
+        let channels: Vec<ChannelId> = self
+            .calls
+            .get(&id)
+            .ok_or("Unknown call-id")?
+            .channels()
+            .collect();
         self.read_stats(media, &channels);
         let report = self.call_report(&id, &self.calls[&id]);
         self.remove(media, &id);

@@ -123,8 +123,11 @@ impl Calls {
         let planned = self.plan_offer(media, &sdp, p, existing.as_ref())?;
         // The widest ports give the longest SDP: if that fits, the real one does.
         let widest = vec![u16::MAX; planned.len()];
-        check_fits(self.offer_reply(&sdp, &planned, &widest, p), ctx.reply_budget)
-            .inspect_err(|_| self.totals.replies_too_large += 1)?;
+        check_fits(
+            self.offer_reply(&sdp, &planned, &widest, p),
+            ctx.reply_budget,
+        )
+        .inspect_err(|_| self.totals.replies_too_large += 1)?;
 
         let group = existing.as_ref().map_or_else(
             || {
@@ -138,8 +141,11 @@ impl Calls {
             Ok(s) => s,
             Err(e) => {
                 for channel in created {
-                    self.teardown
-                        .send(media, Command::DestroyChannel { channel }, &mut self.totals);
+                    self.teardown.send(
+                        media,
+                        Command::DestroyChannel { channel },
+                        &mut self.totals,
+                    );
                 }
                 return Err(e);
             }
@@ -152,8 +158,11 @@ impl Calls {
                 .filter(|s| !streams.iter().any(|n| n.index == s.index))
             {
                 for channel in [s.caller_leg.id, s.callee_leg.id] {
-                    self.teardown
-                        .send(media, Command::DestroyChannel { channel }, &mut self.totals);
+                    self.teardown.send(
+                        media,
+                        Command::DestroyChannel { channel },
+                        &mut self.totals,
+                    );
                     self.stats.remove(&channel);
                     self.filters.remove(&channel);
                 }
@@ -215,7 +224,8 @@ impl Calls {
         let mut planned = Vec::with_capacity(audio.len());
         for i in audio {
             let formats = usable_formats(sdp, i);
-            let codec = first_codec(&formats).ok_or("no supported codec (PCMU or PCMA) in offer")?;
+            let codec =
+                first_codec(&formats).ok_or("no supported codec (PCMU or PCMA) in offer")?;
             let remote = party_address(sdp, i, p)?;
             if let Some(r) = remote {
                 self.check_not_own(&own, r)?;
@@ -390,7 +400,12 @@ impl Calls {
         call.streams = streams;
         call.to_tag = Some(to_tag);
         call.last_signal_s = ctx.now_unix_s;
-        if call.record && call.recording.as_ref().is_none_or(|r| r.live_tap().is_none()) {
+        if call.record
+            && call
+                .recording
+                .as_ref()
+                .is_none_or(|r| r.live_tap().is_none())
+        {
             let id = p.call_id.clone().unwrap_or_default();
             // The answer stands whatever the recording does; a failure is logged, counted
             // and shown by `query`.

@@ -140,7 +140,10 @@ impl Calls {
             }
             RecordingOp::Stop => {
                 call.record = false;
-                let r = call.recording.as_mut().ok_or("call is not being recorded")?;
+                let r = call
+                    .recording
+                    .as_mut()
+                    .ok_or("call is not being recorded")?;
                 if let State::Failed(reason) = &r.state {
                     return Err(format!(
                         "recording to {} failed: {reason}",

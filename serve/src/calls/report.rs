@@ -82,7 +82,12 @@ impl Calls {
     /// A call's report with its statistics read from the engine now.
     pub(super) fn query(&mut self, media: &mut dyn Media, p: &Params) -> Result<Value, String> {
         let id = p.call_id.as_deref().ok_or("no call-id")?;
-        let channels: Vec<ChannelId> = self.calls.get(id).ok_or("Unknown call-id")?.channels().collect();
+        let channels: Vec<ChannelId> = self
+            .calls
+            .get(id)
+            .ok_or("Unknown call-id")?
+            .channels()
+            .collect();
         self.read_stats(media, &channels);
         Ok(self.call_report(id, &self.calls[id]))
     }

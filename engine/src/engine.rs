@@ -47,7 +47,7 @@ use crate::driver::memory::ChannelInfo;
 use crate::error::EngineError;
 use crate::event::Event;
 use crate::ids::{ChannelId, GroupKey, RoomId};
-use crate::ports::{self, MediaAddresses, PortAllocator};
+use crate::ports::{self, MediaAddresses, OwnSockets, PortAllocator};
 use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig};
 use crate::spec::{ChannelSpec, RtcpMode};
@@ -195,11 +195,11 @@ impl EngineBuilder {
             })?;
         let clock = Clock::start();
         let seed = self.seed.unwrap_or(clock.unix_epoch_us);
-        let own = MediaAddresses {
+        let own = OwnSockets::new(MediaAddresses {
             ip: self.bind,
             port_min: self.port_min,
             port_max: self.port_max,
-        };
+        });
         let (event_tx, event_rx) = bounded(self.queue_capacity);
         let (tap_tx, tap_rx) = bounded(self.queue_capacity);
         let writer = tap_writer::spawn(tap_rx, event_tx.clone())?;
@@ -213,7 +213,7 @@ impl EngineBuilder {
             next_serial: AtomicU64::new(1),
             driver: self.driver,
             control_wait: self.control_wait,
-            own,
+            own: own.clone(),
         };
         for (i, alloc) in allocators.into_iter().enumerate() {
             let ports = Arc::new(Mutex::new(alloc));
@@ -224,7 +224,7 @@ impl EngineBuilder {
                 tick_us: u64::from(self.tick_ms) * 1000,
                 seed,
                 unix_epoch_us: clock.unix_epoch_us,
-                own: Some(own),
+                own: Some(own.clone()),
             };
             let links = ShardLinks {
                 control: rx,
@@ -298,7 +298,7 @@ pub struct Engine {
     next_serial: AtomicU64,
     driver: DriverKind,
     control_wait: Duration,
-    own: MediaAddresses,
+    own: OwnSockets,
 }
 
 impl Engine {
@@ -312,10 +312,15 @@ impl Engine {
         self.driver
     }
 
-    /// The engine's own media sockets (its address and port range): a remote naming one
-    /// is refused, and packets from one are dropped.
+    /// The engine's address and port range.
     pub fn media_addresses(&self) -> MediaAddresses {
-        self.own
+        self.own.addresses()
+    }
+
+    /// Whether `addr` reaches a socket the engine holds now: a remote naming one is
+    /// refused, and packets from one are dropped.
+    pub fn holds(&self, addr: SocketAddr) -> bool {
+        self.own.contains(addr)
     }
 
     /// Number of shards.
@@ -369,6 +374,9 @@ impl Engine {
         }
         let shard = group.shard(self.shards.len());
         let (port, sockets) = self.bind_pair(shard, spec.rtcp)?;
+        for (p, _) in &sockets {
+            self.own.hold(*p);
+        }
         let id = ChannelId::new(
             shard as u16,
             self.next_serial.fetch_add(1, Ordering::Relaxed),
@@ -378,7 +386,12 @@ impl Engine {
             port,
             spec,
         };
+        let held: Vec<u16> = sockets.iter().map(|(p, _)| *p).collect();
         if let Err(e) = self.send_control(shard, Control::Command { cmd, sockets }) {
+            // The sockets were dropped with the message: closed.
+            for p in held {
+                self.own.release(p);
+            }
             self.shards[shard]
                 .ports
                 .lock()

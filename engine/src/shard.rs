@@ -29,7 +29,7 @@ use crate::event::Event;
 use crate::ids::{ChannelId, RoomId};
 use crate::jitter::{JitterBuffer, JitterConfig};
 use crate::player::{Player, Produced};
-use crate::ports::MediaAddresses;
+use crate::ports::OwnSockets;
 use crate::room::{ParticipantOptions, Room, RoomOptions};
 use crate::spec::RtcpMode;
 use crate::stats::ChannelStats;
@@ -52,7 +52,7 @@ pub struct ShardConfig {
     /// Unix time in microseconds at `now = 0` (for RTCP's NTP timestamps).
     pub unix_epoch_us: u64,
     /// The engine's own media sockets: never a remote, and nothing from them is accepted.
-    pub own: Option<MediaAddresses>,
+    pub own: Option<OwnSockets>,
 }
 
 impl ShardConfig {
@@ -165,6 +165,12 @@ impl Shard {
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// The engine's own sockets, if the shard knows them (the driver marks the ports it
+    /// closes as free there).
+    pub fn own_sockets(&self) -> Option<&OwnSockets> {
+        self.cfg.own.as_ref()
     }
 
     /// Local ports no longer used (the driver closes their sockets).

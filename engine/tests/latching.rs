@@ -222,11 +222,23 @@ fn nothing_loops_through_the_engines_own_sockets() {
         Event::CommandFailed { reason, .. } if reason.contains("own media")
     )));
     let own_remote = ChannelSpec {
-        remote: Some(SocketAddr::new(a.local.ip(), 10_500)),
+        remote: Some(a.local),
         ..ChannelSpec::default()
     };
     let refused = eng.create_channel(GroupKey(1), own_remote).unwrap_err();
     assert!(refused.to_string().contains("own media"), "{refused}");
+    // A port of the range the engine does not hold (a phone on the same host may) is not
+    // the engine's.
+    let phone_in_range = ChannelSpec {
+        remote: Some(SocketAddr::new(a.local.ip(), 50_001)),
+        ..ChannelSpec::default()
+    };
+    eng.create_channel(GroupKey(1), phone_in_range).unwrap();
+    assert!(
+        !events(&mut eng)
+            .iter()
+            .any(|e| matches!(e, Event::CommandFailed { .. }))
+    );
     // Packets from the engine's own address are dropped however many come in a row, even
     // after the caller has stopped.
     let mut good = Sender::new(7, 0, 0, 0);

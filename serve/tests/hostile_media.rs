@@ -200,6 +200,11 @@ fn signalling_that_names_the_relay_itself_is_refused() {
     }
     assert_eq!(d.current("channels"), 0, "a refused offer creates nothing");
     assert_eq!(d.current("sessionsown"), 0);
+    // A port of the media range that another program holds is that program's: a phone on
+    // the relay's host with an ephemeral port inside the range is a party like any other.
+    let neighbour = UdpSocket::bind(local(d.ports.1 - 1)).unwrap();
+    ok(&d.offer("neighbour", neighbour.local_addr().unwrap(), &[]));
+    ok(&d.delete("neighbour"));
 
     // An answer naming the port the relay gave for the callee.
     let to_callee = support::sdp_port(ok(&d.offer("c", alice.addr(), &[])));

@@ -7,7 +7,7 @@ use tandem_codecs::rtp::RtpPacket;
 use tandem_codecs::seq::{SeqExtender, SeqUpdate, seq_diff, ts_diff};
 
 use super::latch::Candidates;
-use crate::ports::MediaAddresses;
+use crate::ports::OwnSockets;
 use crate::spec::Latching;
 use crate::stats::ChannelStats;
 
@@ -186,7 +186,7 @@ impl Rx {
 
     /// Whether an RTCP packet from `from` is believed: it must come from the remote's host
     /// (any port: NATs map RTCP separately) and not from the engine itself.
-    pub fn rtcp_source_ok(&self, from: SocketAddr, own: Option<&MediaAddresses>) -> bool {
+    pub fn rtcp_source_ok(&self, from: SocketAddr, own: Option<&OwnSockets>) -> bool {
         self.remote.is_some_and(|r| r.ip() == from.ip()) && !own.is_some_and(|o| o.contains(from))
     }
 
@@ -197,7 +197,7 @@ impl Rx {
         from: SocketAddr,
         ssrc: u32,
         seq: u16,
-        own: Option<&MediaAddresses>,
+        own: Option<&OwnSockets>,
         stats: &mut ChannelStats,
     ) -> Result<Source, Rejected> {
         if self.remote == Some(from) {
@@ -246,7 +246,7 @@ impl Rx {
         now_us: u64,
         from: SocketAddr,
         data: &[u8],
-        own: Option<&MediaAddresses>,
+        own: Option<&OwnSockets>,
         stats: &mut ChannelStats,
     ) -> Result<Accepted, Rejected> {
         let Ok(pkt) = RtpPacket::parse(data) else {

@@ -188,6 +188,9 @@ impl ShardThread {
         if !self.released.is_empty() {
             for &port in &self.released {
                 close_port(port);
+                if let Some(own) = self.shard.own_sockets() {
+                    own.release(port);
+                }
             }
             // The sockets are closed, so the handle may bind these ports again.
             let mut alloc = self.ports.lock().unwrap_or_else(|e| e.into_inner());

@@ -16,7 +16,7 @@ use crate::command::{Command, TapTarget};
 use crate::error::EngineError;
 use crate::event::Event;
 use crate::ids::{ChannelId, GroupKey, RoomId};
-use crate::ports::{self, MediaAddresses, PortAllocator};
+use crate::ports::{self, MediaAddresses, OwnSockets, PortAllocator};
 use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig, ShardStats};
 use crate::spec::ChannelSpec;
@@ -78,7 +78,7 @@ struct InFlight {
 pub struct MemoryEngine {
     now_us: u64,
     ip: IpAddr,
-    own: MediaAddresses,
+    own: OwnSockets,
     shards: Vec<Shard>,
     ports: Vec<PortAllocator>,
     next_serial: u64,
@@ -127,25 +127,25 @@ impl MemoryEngine {
     pub fn new(shards: usize, conditions: NetworkConditions, seed: u64) -> MemoryEngine {
         let shards = shards.max(1);
         let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
-        let own = MediaAddresses {
+        let own = OwnSockets::new(MediaAddresses {
             ip,
             port_min: 10_000,
             port_max: 59_999,
-        };
+        });
         MemoryEngine {
             now_us: 0,
             ip,
-            own,
+            own: own.clone(),
             shards: (0..shards)
                 .map(|i| {
                     let cfg = ShardConfig {
-                        own: Some(own),
+                        own: Some(own.clone()),
                         ..ShardConfig::new(i, seed)
                     };
                     Shard::new(cfg, 0)
                 })
                 .collect(),
-            ports: ports::split(own.port_min, own.port_max, shards).expect("a wide range splits"),
+            ports: ports::split(10_000, 59_999, shards).expect("a wide range splits"),
             next_serial: 1,
             net: Network {
                 conditions,
@@ -171,9 +171,14 @@ impl MemoryEngine {
         self.ip
     }
 
-    /// The engine's own media sockets (its address and port range).
+    /// The engine's address and port range.
     pub fn media_addresses(&self) -> MediaAddresses {
-        self.own
+        self.own.addresses()
+    }
+
+    /// Whether `addr` reaches a port the engine holds now.
+    pub fn holds(&self, addr: SocketAddr) -> bool {
+        self.own.contains(addr)
     }
 
     /// Changes the network conditions for datagrams sent from now on.
@@ -203,6 +208,10 @@ impl MemoryEngine {
             .ok_or(EngineError::NoFreePort(shard))?;
         let id = ChannelId::new(shard as u16, self.next_serial);
         self.next_serial += 1;
+        self.own.hold(port);
+        if spec.rtcp == crate::spec::RtcpMode::Companion {
+            self.own.hold(port + 1);
+        }
         self.shards[shard].handle_command(
             self.now_us,
             Command::CreateChannel {
@@ -323,6 +332,7 @@ impl MemoryEngine {
         }
         for port in shard.drain_released_ports() {
             self.ports[i].release(port);
+            self.own.release(port);
         }
         for h in shard.drain_tap_handoffs() {
             self.taps.add(h, &mut self.tap_events);

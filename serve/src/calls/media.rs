@@ -1,6 +1,7 @@
 //! What the call table needs from an engine, and the teardown commands waiting to reach it.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 
 use tandem_engine::{
     ChannelId, ChannelInfo, ChannelSpec, ChannelStats, Command, EngineError, GroupKey,
@@ -28,8 +29,10 @@ pub trait Media {
         &mut self,
         channels: &[ChannelId],
     ) -> Result<Vec<(ChannelId, ChannelStats)>, EngineError>;
-    /// The engine's media sockets (its address and port range).
+    /// The engine's media address and port range.
     fn media_addresses(&self) -> MediaAddresses;
+    /// Whether the engine holds a socket on `addr` now.
+    fn holds(&self, addr: SocketAddr) -> bool;
 }
 
 impl Media for tandem_engine::Engine {
@@ -55,6 +58,9 @@ impl Media for tandem_engine::Engine {
     fn media_addresses(&self) -> MediaAddresses {
         tandem_engine::Engine::media_addresses(self)
     }
+    fn holds(&self, addr: SocketAddr) -> bool {
+        tandem_engine::Engine::holds(self, addr)
+    }
 }
 
 impl Media for MemoryEngine {
@@ -79,6 +85,9 @@ impl Media for MemoryEngine {
     }
     fn media_addresses(&self) -> MediaAddresses {
         MemoryEngine::media_addresses(self)
+    }
+    fn holds(&self, addr: SocketAddr) -> bool {
+        MemoryEngine::holds(self, addr)
     }
 }
 
@@ -185,6 +194,9 @@ mod tests {
                 port_min: 1,
                 port_max: 2,
             }
+        }
+        fn holds(&self, _: SocketAddr) -> bool {
+            false
         }
     }
 

@@ -355,13 +355,19 @@ impl Calls {
     }
 
     /// Refuses a media address that is the relay's own.
-    fn check_not_own(&mut self, own: &OwnAddresses, remote: SocketAddr) -> Result<(), String> {
-        match own.owner_of(remote) {
+    fn check_not_own(
+        &mut self,
+        media: &dyn Media,
+        own: &OwnAddresses,
+        remote: SocketAddr,
+    ) -> Result<(), String> {
+        match own.owner_of(remote, &|a| media.holds(a)) {
             Some(what) => {
                 self.totals.refused_loop += 1;
                 tracing::warn!(%remote, what, "media address is the relay's own: refused");
                 Err(format!(
-                    "media address {remote} is this relay's own {what}: media would loop"
+                    "media address {remote} is one of this relay's own addresses ({what}): \
+                     media would loop"
                 ))
             }
             None => Ok(()),

@@ -228,7 +228,7 @@ impl Calls {
                 first_codec(&formats).ok_or("no supported codec (PCMU or PCMA) in offer")?;
             let remote = party_address(sdp, i, p)?;
             if let Some(r) = remote {
-                self.check_not_own(&own, r)?;
+                self.check_not_own(media, &own, r)?;
             }
             let ptime = sdp
                 .attribute(i, "ptime")
@@ -339,7 +339,7 @@ impl Calls {
             let callee_te = telephone_event(&formats);
             let remote = party_address(&sdp, i, p).ok().flatten();
             if let Some(r) = remote {
-                self.check_not_own(&own, r)?;
+                self.check_not_own(media, &own, r)?;
             }
             // The caller keeps the callee's codec if it offered it; otherwise its own first
             // one, and the engine transcodes between the legs.

@@ -670,7 +670,7 @@ impl Shard {
         }
         let slot = (entry - 1) >> 1;
         let is_rtcp_port = (entry - 1) & 1 == 1;
-        let ntp = self.ntp(now_us);
+        let epoch_us = self.cfg.unix_epoch_us;
         let ch = self.channels[slot as usize]
             .as_mut()
             .expect("mapped slot is live");
@@ -682,6 +682,7 @@ impl Shard {
                 return;
             }
             let ssrc = ch.tx.ssrc;
+            let ntp = ntp_from_unix_us(epoch_us + now_us);
             ch.rtcp
                 .receive(now_us, ntp, from, data, ssrc, &mut ch.stats);
             return;
@@ -694,13 +695,15 @@ impl Shard {
             ch.timeout_reported = false;
             self.events.push_back(Event::MediaResumed { channel: id });
         }
-        if acc.first {
-            self.events
-                .push_back(Event::FirstPacket { channel: id, from });
-        } else if acc.remote_changed {
-            tracing::info!(channel = %id, %from, "remote changed to a new source");
-            self.events
-                .push_back(Event::RemoteChanged { channel: id, from });
+        if acc.first | acc.remote_changed {
+            if acc.first {
+                self.events
+                    .push_back(Event::FirstPacket { channel: id, from });
+            } else {
+                tracing::info!(channel = %id, %from, "remote changed to a new source");
+                self.events
+                    .push_back(Event::RemoteChanged { channel: id, from });
+            }
         }
         let ch = self.channels[slot as usize]
             .as_mut()

@@ -92,8 +92,9 @@ pub struct Rx {
     pub remote: Option<SocketAddr>,
     /// The address signalling named, if any.
     signalled: Option<SocketAddr>,
-    /// Whether `remote` has sent an accepted packet since it became the remote.
-    latched: bool,
+    /// `remote`, once it has sent an accepted packet since it became the remote (latched);
+    /// packets from it take the fast path.
+    confirmed: Option<SocketAddr>,
     strict: bool,
     latching: Latching,
     candidates: Candidates,
@@ -126,7 +127,7 @@ impl Rx {
         Rx {
             remote,
             signalled: remote,
-            latched: false,
+            confirmed: None,
             strict,
             latching,
             candidates: Candidates::default(),
@@ -180,7 +181,7 @@ impl Rx {
         }
         self.signalled = Some(remote);
         self.remote = Some(remote);
-        self.latched = false;
+        self.confirmed = None;
         self.candidates.clear();
     }
 
@@ -190,7 +191,10 @@ impl Rx {
         self.remote.is_some_and(|r| r.ip() == from.ip()) && !own.is_some_and(|o| o.contains(from))
     }
 
-    /// Decides whether a packet from `from` may pass (see [`super::latch`]).
+    /// Decides whether a packet from a source other than the confirmed remote may pass
+    /// (see [`super::latch`]).
+    #[cold]
+    #[inline(never)]
     fn check_source(
         &mut self,
         now_us: u64,
@@ -201,10 +205,7 @@ impl Rx {
         stats: &mut ChannelStats,
     ) -> Result<Source, Rejected> {
         if self.remote == Some(from) {
-            if self.latched {
-                return Ok(Source::Same);
-            }
-            self.latched = true;
+            self.confirmed = Some(from);
             return Ok(Source::Heard);
         }
         if own.is_some_and(|o| o.contains(from)) {
@@ -213,13 +214,14 @@ impl Rx {
         }
         let first = self.remote.is_none();
         if !first && self.signalled != Some(from) {
-            if self.strict && self.latched {
+            let latched = self.confirmed.is_some();
+            if self.strict && latched {
                 stats.wrong_source += 1;
                 return Err(Rejected::WrongSource);
             }
             let idle_us = u64::from(self.latching.idle_ms) * 1000;
             let run = self.candidates.observe(now_us, from, ssrc, seq, idle_us);
-            let live = self.latched && now_us.saturating_sub(self.last_rx_us) < idle_us;
+            let live = latched && now_us.saturating_sub(self.last_rx_us) < idle_us;
             if run < self.latching.packets || live {
                 if self.strict {
                     stats.wrong_source += 1;
@@ -230,7 +232,7 @@ impl Rx {
             }
         }
         self.remote = Some(from);
-        self.latched = true;
+        self.confirmed = Some(from);
         self.candidates.clear();
         if first {
             return Ok(Source::Heard);
@@ -262,7 +264,11 @@ impl Rx {
             stats.unknown_payload_type += 1;
             return Err(Rejected::UnknownPayloadType);
         };
-        let source = self.check_source(now_us, from, pkt.ssrc(), pkt.sequence(), own, stats)?;
+        let source = if self.confirmed == Some(from) {
+            Source::Same
+        } else {
+            self.check_source(now_us, from, pkt.ssrc(), pkt.sequence(), own, stats)?
+        };
         let remote_changed = source == Source::Moved;
 
         let ssrc = pkt.ssrc();

@@ -305,3 +305,46 @@ fn read_stats_returns_the_channels_that_exist_in_order() {
     assert_eq!(read[0].0, a.id);
     assert_eq!(read[0].1.packets_received, 4);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Whatever strangers send, however they pick addresses, SSRCs and sequence numbers,
+    /// the callee hears only the caller while the caller talks.
+    #[test]
+    fn strangers_never_get_through_a_live_stream(
+        strict in proptest::bool::ANY,
+        attacks in proptest::collection::vec(
+            proptest::collection::vec((0u8..4, 0u8..3, 0i8..4), 0..6),
+            20..60,
+        ),
+    ) {
+        let (mut eng, a, _) = bridged(signalled(PA, strict));
+        let mut good = Sender::new(0xA11CE, 500, 0, 0);
+        let strangers = [STRANGER, "198.51.100.10:7000", "198.51.100.11:7001", "192.0.2.1:4002"];
+        let mut runs = [0u16; 4];
+        for (n, step) in attacks.iter().enumerate() {
+            eng.send(addr(PA), a.local, &good.audio(&payload(n as u32)));
+            for &(who, ssrc, step_seq) in step {
+                let k = usize::from(who);
+                // SSRC: the caller's own, a fixed one, or a fresh one; sequence: the
+                // caller's next, or the stranger's own run moving on by 0..3.
+                let ssrc = match ssrc {
+                    0 => good.ssrc,
+                    1 => 0xBAD,
+                    _ => 0xF000_0000 + n as u32,
+                };
+                runs[k] = runs[k].wrapping_add(step_seq as u16);
+                let seq = if step_seq == 0 { good.seq } else { runs[k] };
+                let mut evil = Sender::new(ssrc, seq, u32::from(seq) * 160, 0);
+                eng.send(addr(strangers[k]), a.local, &evil.audio(&[EVIL; 160]));
+            }
+            eng.advance_to(eng.now_us() + 20_000);
+        }
+        eng.advance_to(eng.now_us() + 40_000);
+        let got = at_b(&mut eng);
+        proptest::prop_assert_eq!(got.len(), attacks.len());
+        for (n, g) in got.iter().enumerate() {
+            proptest::prop_assert_eq!(&g.payload, &payload(n as u32));
+        }
+    }
+}

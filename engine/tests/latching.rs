@@ -6,31 +6,15 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{Got, Sender, parse, payload};
-use tandem_engine::{
-    ChannelInfo, ChannelSpec, Command, Event, GroupKey, MemoryEngine, NetworkConditions,
-};
+use common::{PA, PB, Sender, addr, at_b, payload};
+use tandem_engine::{ChannelInfo, ChannelSpec, Command, Event, GroupKey, MemoryEngine};
 
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
-/// The caller as signalled, the caller after its NAT rebinds, the callee and a stranger.
-const PA: &str = "192.0.2.1:4000";
+/// The caller after its NAT rebinds, and a stranger.
 const PA_MOVED: &str = "192.0.2.1:4800";
-const PB: &str = "192.0.2.2:5000";
 const STRANGER: &str = "198.51.100.9:6666";
 
 fn bridged(spec_a: ChannelSpec) -> (MemoryEngine, ChannelInfo, ChannelInfo) {
-    let mut eng = MemoryEngine::new(1, NetworkConditions::default(), 3);
-    let a = eng.create_channel(GroupKey(1), spec_a).unwrap();
-    let spec_b = ChannelSpec {
-        remote: Some(addr(PB)),
-        ..ChannelSpec::default()
-    };
-    let b = eng.create_channel(GroupKey(1), spec_b).unwrap();
-    eng.command(Command::Bridge { a: a.id, b: b.id }).unwrap();
-    (eng, a, b)
+    common::bridged(spec_a, 3)
 }
 
 fn signalled(remote: &str, strict: bool) -> ChannelSpec {
@@ -39,14 +23,6 @@ fn signalled(remote: &str, strict: bool) -> ChannelSpec {
         strict_source: strict,
         ..ChannelSpec::default()
     }
-}
-
-/// RTP the callee received (its RTCP port is odd).
-fn at_b(eng: &mut MemoryEngine) -> Vec<Got> {
-    std::iter::from_fn(|| eng.recv(addr(PB)))
-        .filter(|d| d.from.port() % 2 == 0)
-        .map(|d| parse(&d.data))
-        .collect()
 }
 
 fn events(eng: &mut MemoryEngine) -> Vec<Event> {

@@ -173,19 +173,18 @@ impl Daemon {
 
     /// A `statistics` figure from `currentstatistics`.
     pub fn current(&self, key: &str) -> i64 {
-        self.ng(&Value::dict().with("command", Value::str("statistics")))
-            .get("statistics")
-            .and_then(|s| s.get("currentstatistics"))
-            .and_then(|s| s.get(key))
-            .and_then(Value::as_int)
-            .unwrap()
+        self.statistic("currentstatistics", key)
     }
 
     /// A `statistics` figure from `totalstatistics`.
     pub fn total(&self, key: &str) -> i64 {
+        self.statistic("totalstatistics", key)
+    }
+
+    fn statistic(&self, section: &str, key: &str) -> i64 {
         self.ng(&Value::dict().with("command", Value::str("statistics")))
             .get("statistics")
-            .and_then(|s| s.get("totalstatistics"))
+            .and_then(|s| s.get(section))
             .and_then(|s| s.get(key))
             .and_then(Value::as_int)
             .unwrap()

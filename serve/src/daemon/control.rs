@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, never, select, tick};
 use mio::Waker;
 use tandem_engine::{
-    ChannelInfo, ChannelSpec, Command, Engine, EngineError, GroupKey, TapId, TapSpec, TapTarget,
+    ChannelInfo, ChannelSpec, Command, Engine, EngineError, Event, GroupKey, TapId, TapSpec,
+    TapTarget,
 };
 
 use super::io::{Incoming, Via};
@@ -70,6 +71,7 @@ impl Media for SharedEngine {
 pub(crate) struct Control {
     pub path: ControlPath<SharedEngine>,
     pub requests: Receiver<Incoming>,
+    pub events: Receiver<Event>,
     pub lifecycle: Receiver<Lifecycle>,
     pub tcp_replies: Sender<(usize, Vec<u8>)>,
     pub waker: Arc<Waker>,
@@ -81,7 +83,7 @@ impl Control {
     /// Runs until a shutdown completes, the grace period ends, or a stop.
     pub(crate) fn run(mut self) -> Outcome {
         let ticker = tick(STATS_PERIOD);
-        let events = self.path.parts().1.0.events().clone();
+        let events = self.events.clone();
         let mut grace_end = never();
         loop {
             select! {

@@ -30,6 +30,8 @@ const FIRST_CONN: usize = 3;
 const UDP_BUDGET: usize = 256;
 /// Longest wait for events; deadlines are checked at least this often.
 const MAX_WAIT: Duration = Duration::from_millis(250);
+/// Shortest time between two warnings that requests were refused for overload.
+const OVERLOAD_LOG_PERIOD: Duration = Duration::from_secs(10);
 
 /// A message for the control thread.
 pub(crate) struct Incoming {
@@ -127,6 +129,7 @@ impl IoLoop {
         let mut chunk = vec![0u8; 16 * 1024];
         let mut udp_pending = false;
         let mut at_cap = false;
+        let (mut overload_logged, mut overload_seen) = (None::<Instant>, 0);
         while !self.stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             let next = conns
@@ -179,6 +182,17 @@ impl IoLoop {
                 .collect();
             for (token, reason) in expired {
                 close(&self.poll, &self.metrics, &mut conns, token, reason);
+            }
+            let refused = self.metrics.overloaded.get();
+            if refused > overload_seen
+                && overload_logged.is_none_or(|t: Instant| now - t >= OVERLOAD_LOG_PERIOD)
+            {
+                tracing::warn!(
+                    refused = refused - overload_seen,
+                    "control queue full: requests answered \"overloaded, retry\""
+                );
+                overload_logged = Some(now);
+                overload_seen = refused;
             }
         }
         for (_, mut c) in conns.drain() {

@@ -228,6 +228,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         recording_dir: cfg.recording_dir.clone(),
         timeout_s: cfg.timeout,
     });
+    let events = engine.events().clone();
     let control = Control {
         path: ControlPath::new(
             calls,
@@ -236,6 +237,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
             metrics.clone(),
         ),
         requests: req_rx,
+        events,
         lifecycle: life_rx,
         tcp_replies: reply_tx,
         waker: waker.clone(),

@@ -68,7 +68,14 @@ pub struct ControlPath<M: Media> {
     pending_taps: HashSet<TapId>,
     closed: ChannelStats,
     reported: ChannelStats,
+    /// When a malformed message was last logged, and how many went unlogged since: a
+    /// stranger's garbage must not flood the log (the metric counts every one).
+    malformed_logged: Option<Instant>,
+    malformed_quiet: u64,
 }
+
+/// Shortest time between two warnings about malformed messages.
+const MALFORMED_LOG_PERIOD: Duration = Duration::from_secs(1);
 
 /// The cookie of a message that may not parse: the bytes before the first space, if
 /// plausible.
@@ -106,6 +113,8 @@ impl<M: Media> ControlPath<M> {
             pending_taps: HashSet::new(),
             closed: ChannelStats::default(),
             reported: ChannelStats::default(),
+            malformed_logged: None,
+            malformed_quiet: 0,
         }
     }
 
@@ -122,7 +131,16 @@ impl<M: Media> ControlPath<M> {
             Ok(r) => r,
             Err(e) => {
                 self.metrics.malformed.inc();
-                tracing::warn!(%source, error = %e, "malformed ng message");
+                let due = self
+                    .malformed_logged
+                    .is_none_or(|t| now.saturating_duration_since(t) >= MALFORMED_LOG_PERIOD);
+                if due {
+                    let unlogged = std::mem::take(&mut self.malformed_quiet);
+                    tracing::warn!(%source, error = %e, unlogged, "malformed ng message");
+                    self.malformed_logged = Some(now);
+                } else {
+                    self.malformed_quiet += 1;
+                }
                 let reply = ng::reply(cookie_of(bytes), &ng::error_reply(&e.to_string()));
                 return Handled {
                     reply: Some(reply),

@@ -89,6 +89,18 @@ pub struct Metrics {
     pub jitter_max: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
+/// Why calls are deleted: an ng `delete`, a media timeout, a shutdown, anything else.
+pub const DELETE_REASONS: [&str; 4] = ["delete", "timeout", "shutdown", "other"];
+/// Why ng TCP connections close.
+pub const CLOSE_REASONS: [&str; 6] = [
+    "idle",
+    "read_deadline",
+    "too_large",
+    "malformed",
+    "error",
+    "peer",
+];
+
 fn latency_histogram() -> Histogram {
     // 50 µs to ~1.6 s.
     Histogram::new(exponential_buckets(50e-6, 2.0, 16))
@@ -301,6 +313,13 @@ impl Metrics {
             "Highest interarrival jitter of a live channel.",
             m.jitter_max.clone(),
         );
+        // Every reason is shown from the start, at zero.
+        for reason in DELETE_REASONS {
+            let _ = m.calls_deleted.get_or_create(&[("reason", reason)]);
+        }
+        for reason in CLOSE_REASONS {
+            let _ = m.tcp_closed.get_or_create(&[("reason", reason)]);
+        }
         r.register_collector(Box::new(Uptime(Instant::now())));
         if let Some(e) = engine {
             r.register_collector(Box::new(engine::EngineCollector::new(e)));

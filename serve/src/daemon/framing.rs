@@ -339,21 +339,7 @@ mod tests {
     }
 
     fn message() -> impl Strategy<Value = Vec<u8>> {
-        let leaf = prop_oneof![
-            any::<i64>().prop_map(Value::Int),
-            proptest::collection::vec(any::<u8>(), 0..30).prop_map(Value::Bytes),
-        ];
-        let value = leaf.prop_recursive(4, 24, 5, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::List),
-                proptest::collection::vec(
-                    (proptest::collection::vec(any::<u8>(), 0..6), inner),
-                    0..5
-                )
-                .prop_map(Value::Dict),
-            ]
-        });
-        ("[a-z0-9_]{1,12}", value).prop_map(|(cookie, v)| {
+        ("[a-z0-9_]{1,12}", crate::bencode::tests::value()).prop_map(|(cookie, v)| {
             let mut m = cookie.into_bytes();
             m.push(b' ');
             v.encode(&mut m);

@@ -166,147 +166,179 @@ impl Metrics {
             packets_lost: Gauge::default(),
             jitter_max: Gauge::default(),
         };
-        let g = |r: &mut Registry, name: &str, help: &str, g: &Gauge| {
-            r.register(name, help, g.clone());
-        };
-        g(&mut r, "tandem_calls", "Calls in progress.", &m.calls);
-        g(
-            &mut r,
-            "tandem_channels",
-            "Media channels of calls in progress.",
-            &m.channels,
-        );
-        r.register(
-            "tandem_calls_created",
-            "Calls created by offers.",
-            m.calls_created.clone(),
-        );
-        r.register(
-            "tandem_calls_deleted",
-            "Calls deleted, by reason: delete (ng command), timeout (no media), shutdown, other.",
-            m.calls_deleted.clone(),
-        );
-        r.register(
-            "tandem_recordings_started",
-            "Recordings started.",
-            m.recordings_started.clone(),
-        );
-        r.register(
-            "tandem_recordings_finished",
-            "Recordings whose file was completed.",
-            m.recordings_finished.clone(),
-        );
-        r.register(
-            "tandem_recordings_failed",
-            "Recordings that stopped on an error (file not created or not written).",
-            m.recordings_failed.clone(),
-        );
-        r.register(
-            "tandem_ng_requests",
-            "ng requests, by command.",
-            m.requests.clone(),
-        );
-        r.register(
-            "tandem_ng_error_replies",
-            "ng error replies, by command.",
-            m.request_errors.clone(),
-        );
-        r.register_with_unit(
-            "tandem_ng_request_duration",
-            "Time from receiving an ng request to its reply, by command.",
-            Unit::Seconds,
-            m.request_seconds.clone(),
-        );
-        r.register(
-            "tandem_ng_malformed",
-            "Messages that were not ng requests.",
-            m.malformed.clone(),
-        );
-        r.register(
-            "tandem_ng_reply_cache_hits",
-            "Retransmitted requests answered from the reply cache.",
-            m.cache_hits.clone(),
-        );
-        r.register(
-            "tandem_ng_reply_cache_evictions",
-            "Reply-cache entries dropped to stay within its byte bound.",
-            m.cache_evictions.clone(),
-        );
-        r.register_with_unit(
-            "tandem_ng_reply_cache",
-            "Bytes the reply cache holds.",
-            Unit::Bytes,
-            m.cache_bytes.clone(),
-        );
-        r.register(
-            "tandem_ng_overloaded",
-            "Requests refused with an overloaded error because the control queue was full.",
-            m.overloaded.clone(),
-        );
-        r.register(
-            "tandem_ng_udp_reply_errors",
-            "Replies over UDP the kernel did not take.",
-            m.udp_reply_errors.clone(),
-        );
-        r.register(
-            "tandem_ng_tcp_connections_accepted",
-            "ng TCP connections accepted.",
-            m.tcp_accepted.clone(),
-        );
-        r.register(
-            "tandem_ng_tcp_connections_refused",
-            "ng TCP connections closed at once because the connection cap was reached.",
-            m.tcp_refused.clone(),
-        );
-        r.register(
-            "tandem_ng_tcp_connections_closed",
-            "ng TCP connections closed, by reason: idle, read_deadline, too_large, malformed, error, peer.",
-            m.tcp_closed.clone(),
-        );
-        g(
-            &mut r,
-            "tandem_ng_tcp_connections",
-            "ng TCP connections open.",
-            &m.tcp_open,
-        );
-        r.register(
-            "tandem_ng_tcp_messages",
-            "ng messages framed on TCP.",
-            m.tcp_messages.clone(),
-        );
-        r.register_with_unit(
-            "tandem_ng_tcp_scanned",
-            "Bytes the TCP framer scanned; each byte is scanned once.",
-            Unit::Bytes,
-            m.tcp_scanned_bytes.clone(),
-        );
-        r.register(
-            "tandem_rtp_packets_in",
-            "RTP packets received on calls.",
-            m.rtp_packets_in.clone(),
-        );
-        r.register_with_unit(
-            "tandem_rtp_payload_in",
-            "RTP payload bytes received on calls.",
-            Unit::Bytes,
-            m.rtp_bytes_in.clone(),
-        );
-        r.register(
-            "tandem_rtp_packets_out",
-            "RTP packets sent on calls.",
-            m.rtp_packets_out.clone(),
-        );
+        let counters: [(&str, &str, Option<Unit>, &Counter); 16] = [
+            (
+                "tandem_calls_created",
+                "Calls created by offers.",
+                None,
+                &m.calls_created,
+            ),
+            (
+                "tandem_recordings_started",
+                "Recordings started.",
+                None,
+                &m.recordings_started,
+            ),
+            (
+                "tandem_recordings_finished",
+                "Recordings whose file was completed.",
+                None,
+                &m.recordings_finished,
+            ),
+            (
+                "tandem_recordings_failed",
+                "Recordings that stopped on an error (file not created or not written).",
+                None,
+                &m.recordings_failed,
+            ),
+            (
+                "tandem_ng_malformed",
+                "Messages that were not ng requests.",
+                None,
+                &m.malformed,
+            ),
+            (
+                "tandem_ng_reply_cache_hits",
+                "Retransmitted requests answered from the reply cache.",
+                None,
+                &m.cache_hits,
+            ),
+            (
+                "tandem_ng_reply_cache_evictions",
+                "Reply-cache entries dropped to stay within its byte bound.",
+                None,
+                &m.cache_evictions,
+            ),
+            (
+                "tandem_ng_overloaded",
+                "Requests refused with an overloaded error because the control queue was full.",
+                None,
+                &m.overloaded,
+            ),
+            (
+                "tandem_ng_udp_reply_errors",
+                "Replies over UDP the kernel did not take.",
+                None,
+                &m.udp_reply_errors,
+            ),
+            (
+                "tandem_ng_tcp_connections_accepted",
+                "ng TCP connections accepted.",
+                None,
+                &m.tcp_accepted,
+            ),
+            (
+                "tandem_ng_tcp_connections_refused",
+                "ng TCP connections closed at once because the connection cap was reached.",
+                None,
+                &m.tcp_refused,
+            ),
+            (
+                "tandem_ng_tcp_messages",
+                "ng messages framed on TCP.",
+                None,
+                &m.tcp_messages,
+            ),
+            (
+                "tandem_ng_tcp_scanned",
+                "Bytes the TCP framer scanned; each byte is scanned once.",
+                Some(Unit::Bytes),
+                &m.tcp_scanned_bytes,
+            ),
+            (
+                "tandem_rtp_packets_in",
+                "RTP packets received on calls.",
+                None,
+                &m.rtp_packets_in,
+            ),
+            (
+                "tandem_rtp_packets_out",
+                "RTP packets sent on calls.",
+                None,
+                &m.rtp_packets_out,
+            ),
+            (
+                "tandem_rtp_payload_in",
+                "RTP payload bytes received on calls.",
+                Some(Unit::Bytes),
+                &m.rtp_bytes_in,
+            ),
+        ];
+        for (name, help, unit, c) in counters {
+            match unit {
+                Some(u) => r.register_with_unit(name, help, u, c.clone()),
+                None => r.register(name, help, c.clone()),
+            }
+        }
         r.register_with_unit(
             "tandem_rtp_payload_out",
             "RTP payload bytes sent on calls.",
             Unit::Bytes,
             m.rtp_bytes_out.clone(),
         );
-        g(
-            &mut r,
-            "tandem_call_packets_lost",
-            "RTP packets lost on live calls.",
-            &m.packets_lost,
+        let gauges: [(&str, &str, Option<Unit>, &Gauge); 5] = [
+            ("tandem_calls", "Calls in progress.", None, &m.calls),
+            (
+                "tandem_channels",
+                "Media channels of calls in progress.",
+                None,
+                &m.channels,
+            ),
+            (
+                "tandem_ng_reply_cache",
+                "Bytes the reply cache holds.",
+                Some(Unit::Bytes),
+                &m.cache_bytes,
+            ),
+            (
+                "tandem_ng_tcp_connections",
+                "ng TCP connections open.",
+                None,
+                &m.tcp_open,
+            ),
+            (
+                "tandem_call_packets_lost",
+                "RTP packets lost on live calls.",
+                None,
+                &m.packets_lost,
+            ),
+        ];
+        for (name, help, unit, g) in gauges {
+            match unit {
+                Some(u) => r.register_with_unit(name, help, u, g.clone()),
+                None => r.register(name, help, g.clone()),
+            }
+        }
+        let families: [(&str, &str, &Labelled<Counter>); 4] = [
+            (
+                "tandem_calls_deleted",
+                "Calls deleted, by reason: delete (ng command), timeout (no media), shutdown, other.",
+                &m.calls_deleted,
+            ),
+            (
+                "tandem_ng_requests",
+                "ng requests, by command.",
+                &m.requests,
+            ),
+            (
+                "tandem_ng_error_replies",
+                "ng error replies, by command.",
+                &m.request_errors,
+            ),
+            (
+                "tandem_ng_tcp_connections_closed",
+                "ng TCP connections closed, by reason: idle, read_deadline, too_large, malformed, error, peer.",
+                &m.tcp_closed,
+            ),
+        ];
+        for (name, help, f) in families {
+            r.register(name, help, f.clone());
+        }
+        r.register_with_unit(
+            "tandem_ng_request_duration",
+            "Time from receiving an ng request to its reply, by command.",
+            Unit::Seconds,
+            m.request_seconds.clone(),
         );
         r.register(
             "tandem_call_jitter_seconds_max",

@@ -139,21 +139,6 @@ pub fn run(a: Args) -> Result<()> {
             .parse()
             .with_context(|| format!("--interface: {s:?} is not an IP address"))?;
     }
-    if let Some(v) = a.port_min {
-        cfg.port_min = v;
-    }
-    if let Some(v) = a.port_max {
-        cfg.port_max = v;
-    }
-    if let Some(v) = a.num_threads {
-        cfg.num_threads = v;
-    }
-    if let Some(v) = a.recording_dir {
-        cfg.recording_dir = v;
-    }
-    if let Some(v) = a.timeout {
-        cfg.timeout = v;
-    }
     if let Some(s) = &a.listen_metrics {
         cfg.listen_metrics = if s == "none" {
             None
@@ -161,30 +146,29 @@ pub fn run(a: Args) -> Result<()> {
             Some(addr(s, "--listen-metrics")?)
         };
     }
-    if let Some(d) = a.driver {
-        cfg.driver = d;
+    // Options named as the keys they override.
+    macro_rules! override_keys {
+        ($($key:ident),*) => {
+            $(if let Some(v) = a.$key {
+                cfg.$key = v;
+            })*
+        };
     }
-    if let Some(v) = a.reply_cache_bytes {
-        cfg.reply_cache_bytes = v;
-    }
-    if let Some(v) = a.max_pending_requests {
-        cfg.max_pending_requests = v;
-    }
-    if let Some(v) = a.max_message_bytes {
-        cfg.max_message_bytes = v;
-    }
-    if let Some(v) = a.max_tcp_connections {
-        cfg.max_tcp_connections = v;
-    }
-    if let Some(v) = a.tcp_idle_timeout {
-        cfg.tcp_idle_timeout = v;
-    }
-    if let Some(v) = a.tcp_read_timeout {
-        cfg.tcp_read_timeout = v;
-    }
-    if let Some(v) = a.grace {
-        cfg.grace = v;
-    }
+    override_keys!(
+        port_min,
+        port_max,
+        num_threads,
+        recording_dir,
+        timeout,
+        driver,
+        reply_cache_bytes,
+        max_pending_requests,
+        max_message_bytes,
+        max_tcp_connections,
+        tcp_idle_timeout,
+        tcp_read_timeout,
+        grace
+    );
     if let Some(v) = a.log_file {
         cfg.log_file = Some(v);
     }

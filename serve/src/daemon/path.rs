@@ -23,7 +23,7 @@ use crate::ng;
 pub const COOKIE_WINDOW: Duration = Duration::from_secs(30);
 
 /// Commands counted by name; anything else is counted as `other`.
-const COMMANDS: [&str; 20] = [
+const COMMANDS: [&str; 18] = [
     "ping",
     "offer",
     "answer",
@@ -42,8 +42,6 @@ const COMMANDS: [&str; 20] = [
     "block media",
     "unblock media",
     "silence media",
-    "start forwarding",
-    "stop forwarding",
 ];
 
 /// What became of one message.

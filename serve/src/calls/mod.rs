@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use tandem_engine::{
     ChannelId, ChannelInfo, ChannelStats, Codec, Command, Event, GroupKey, Latching, MediaFilter,
-    PlayItem, PlaySpec, PlayTarget, PromptCache,
+    PlayItem, PlaySpec, PlayTarget, PromptCache, TapId,
 };
 
 pub use self::media::Media;
@@ -546,5 +546,21 @@ impl Calls {
             }
             _ => None,
         }
+    }
+
+    /// Shuts the table down: stops every recording and deletes every call. Returns the
+    /// recordings stopped; each ends with `Event::TapFinished` (or `TapFailed`) once its
+    /// file is complete, which the caller waits for.
+    pub fn drain(&mut self, media: &mut dyn Media) -> Vec<TapId> {
+        let taps: Vec<TapId> = self
+            .calls
+            .values()
+            .filter_map(|c| c.recording.as_ref().and_then(Recording::live_tap))
+            .collect();
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for id in ids {
+            self.remove(media, &id);
+        }
+        taps
     }
 }

@@ -11,8 +11,8 @@ use rand::Rng;
 use rand::rngs::SmallRng;
 use tandem_acd::{
     Acd, AcdConfig, Action, AgentConfig, AgentId, AgentState, CallId, CallState, CallbackConfig,
-    CallbackId, OverflowRule, OverflowTarget, OverflowTrigger, QueueConfig, QueueId, Terminal,
-    Timer,
+    CallbackId, OverflowRule, OverflowTarget, OverflowTrigger, QueueConfig, QueueId, Seconds,
+    Terminal, Timer,
 };
 
 use crate::SimError;
@@ -34,7 +34,6 @@ const ACD_TIMER: u8 = 8;
 const CALLBACK_DONE: u8 = 9;
 const SHIFT: u8 = 10;
 const AGENT_READY: u8 = 11;
-const CALLBACK_START: u8 = 12;
 
 /// An agent who let a call ring out goes not-ready; the model makes them ready again after
 /// this long (a supervisor's nudge).
@@ -256,7 +255,6 @@ impl<'s> Run<'s> {
     /// Runs to completion and returns the measurements.
     pub fn run(mut self) -> Result<RunMetrics, SimError> {
         let mut arrivals = ArrivalGen::new(&self.sc.arrivals);
-        self.staff(0.0)?;
         for (i, _) in self.shift_times.iter().enumerate() {
             self.k.schedule(
                 self.shift_times[i],
@@ -267,18 +265,9 @@ impl<'s> Run<'s> {
                 },
             );
         }
-        if let Some(cb) = &self.sc.callback
-            && cb.start_at_s > 0.0
-        {
-            self.k.schedule(
-                cb.start_at_s,
-                Event {
-                    kind: CALLBACK_START,
-                    a: 0,
-                    b: 0,
-                },
-            );
-        }
+        // Staffing at 0 also carries out the ACD's first actions (the callback start timer),
+        // queued after the shift changes, which come first should they fall at the same time.
+        self.staff(0.0)?;
         // Arrivals are one ordered stream: they are merged with the event queue here instead
         // of passing through it, which saves a push and a pop per call.
         let mut next_arrival = arrivals.next(&mut self.rng.arrivals, self.sc.duration_s);
@@ -309,7 +298,9 @@ impl<'s> Run<'s> {
             if stale {
                 continue;
             }
-            last_active = t;
+            if ev.kind != ACD_TIMER {
+                last_active = t;
+            }
             match ev.kind {
                 REDIAL => {
                     let (caller, attempt) = self.redials[ev.a as usize];
@@ -352,7 +343,13 @@ impl<'s> Run<'s> {
                 ACD_TIMER => {
                     let timer = self.timers[ev.a as usize];
                     self.free_timers.push(ev.a);
-                    self.acd.timer_fired(t, timer);
+                    let changed = self.acd.timer_fired(Seconds(t), timer);
+                    // The callback list's expiry timer can lie hours past the last call; like
+                    // the other stale events it must not stretch the run when it finds nothing
+                    // to expire. (The ACD's per-call timers count as activity even when stale.)
+                    if changed || !matches!(timer, Timer::CallbackExpiry) {
+                        last_active = t;
+                    }
                     self.actions(t)?;
                 }
                 CALLBACK_DONE => {
@@ -366,22 +363,15 @@ impl<'s> Run<'s> {
                         if self.agents[ev.a as usize].logout_pending {
                             self.logout(t, ev.a)?;
                         } else {
-                            self.acd.agent_ready(t, a).map_err(acd_err)?;
+                            self.acd.agent_ready(Seconds(t), a).map_err(acd_err)?;
                             self.actions(t)?;
                         }
                     }
-                }
-                CALLBACK_START => {
-                    self.acd.kick_callbacks(t);
-                    self.actions(t)?;
                 }
                 _ => unreachable!("unknown event kind {}", ev.kind),
             }
         }
         let end = last_active;
-        // Entries still on the callback list when the centre falls silent were never served.
-        self.acd.expire_callbacks(f64::INFINITY);
-        self.actions(end)?;
         for l in [
             &mut self.m.trunks,
             &mut self.m.ivr,
@@ -514,7 +504,7 @@ impl<'s> Run<'s> {
         let caller = c.caller;
         let id = self
             .acd
-            .call_arrived(t, QueueId(0), caller)
+            .call_arrived(Seconds(t), QueueId(0), caller)
             .map_err(acd_err)?;
         self.calls[i as usize].acd = Some(id);
         self.map_acd(id, i);
@@ -555,7 +545,7 @@ impl<'s> Run<'s> {
             }
             _ => return Ok(()),
         }
-        self.acd.caller_abandoned(t, id).map_err(acd_err)?;
+        self.acd.caller_abandoned(Seconds(t), id).map_err(acd_err)?;
         self.release(t, i);
         self.maybe_redial(t, c.caller, c.attempt);
         self.actions(t)
@@ -589,7 +579,7 @@ impl<'s> Run<'s> {
         }
         let Some(i) = ag.call else { return Ok(()) };
         let a = AgentId(agent);
-        self.acd.agent_answered(t, a).map_err(acd_err)?;
+        self.acd.agent_answered(Seconds(t), a).map_err(acd_err)?;
         let iv = self.sc.interval_s;
         let c = &mut self.calls[i as usize];
         c.phase = Phase::Talking;
@@ -633,7 +623,7 @@ impl<'s> Run<'s> {
             return Ok(());
         }
         if let Some(id) = c.acd {
-            self.acd.call_ended(t, id).map_err(acd_err)?;
+            self.acd.call_ended(Seconds(t), id).map_err(acd_err)?;
         }
         self.note(t, i, Transition::Ended(Ending::TalkEnded));
         let ag = &mut self.agents[c.agent as usize];
@@ -657,10 +647,12 @@ impl<'s> Run<'s> {
         self.m.agents_busy.add(t, -1.0);
         let a = AgentId(agent);
         if self.agents[agent as usize].logout_pending {
-            self.acd.wrap_up_done_not_ready(t, a).map_err(acd_err)?;
+            self.acd
+                .wrap_up_done_not_ready(Seconds(t), a)
+                .map_err(acd_err)?;
             self.logout(t, agent)?;
         } else {
-            self.acd.wrap_up_done(t, a).map_err(acd_err)?;
+            self.acd.wrap_up_done(Seconds(t), a).map_err(acd_err)?;
         }
         self.actions(t)
     }
@@ -668,7 +660,11 @@ impl<'s> Run<'s> {
     fn callback_done(&mut self, t: f64, id: CallbackId, answered: bool) -> Result<(), SimError> {
         // The agent who dialled: the one whose callback this is (the ACD knows it).
         let dial = OUTBOUND_DIAL | id.0;
-        let Some(call) = self.acd.callback_result(t, id, answered).map_err(acd_err)? else {
+        let Some(call) = self
+            .acd
+            .callback_result(Seconds(t), id, answered)
+            .map_err(acd_err)?
+        else {
             self.note_key(t, dial, Transition::OutboundFailed);
             return self.actions(t);
         };
@@ -799,7 +795,7 @@ impl<'s> Run<'s> {
                     );
                 }
                 Action::CallbackExpired { .. } => {
-                    self.m.at(t.min(self.k.now()), iv).callback_expired += 1.0;
+                    self.m.at(t, iv).callback_expired += 1.0;
                 }
                 Action::ArmTimer { at, timer } => {
                     let slot = match self.free_timers.pop() {
@@ -813,7 +809,7 @@ impl<'s> Run<'s> {
                         }
                     };
                     self.k.schedule(
-                        at,
+                        at.get(),
                         Event {
                             kind: ACD_TIMER,
                             a: slot,
@@ -865,8 +861,12 @@ impl<'s> Run<'s> {
                     ag.logout_pending = false;
                     need -= 1;
                 } else if self.acd.agent_state(AgentId(a)) == Some(AgentState::Offline) {
-                    self.acd.agent_login(t, AgentId(a)).map_err(acd_err)?;
-                    self.acd.agent_ready(t, AgentId(a)).map_err(acd_err)?;
+                    self.acd
+                        .agent_login(Seconds(t), AgentId(a))
+                        .map_err(acd_err)?;
+                    self.acd
+                        .agent_ready(Seconds(t), AgentId(a))
+                        .map_err(acd_err)?;
                     self.m.agents_staffed.add(t, 1.0);
                     need -= 1;
                 }
@@ -880,7 +880,9 @@ impl<'s> Run<'s> {
                 }
                 match self.acd.agent_state(AgentId(a)) {
                     Some(AgentState::Idle) => {
-                        self.acd.agent_not_ready(t, AgentId(a)).map_err(acd_err)?;
+                        self.acd
+                            .agent_not_ready(Seconds(t), AgentId(a))
+                            .map_err(acd_err)?;
                         self.logout(t, a)?;
                     }
                     Some(AgentState::NotReady) => self.logout(t, a)?,
@@ -894,7 +896,9 @@ impl<'s> Run<'s> {
 
     fn logout(&mut self, t: f64, a: u32) -> Result<(), SimError> {
         self.agents[a as usize].logout_pending = false;
-        self.acd.agent_logout(t, AgentId(a)).map_err(acd_err)?;
+        self.acd
+            .agent_logout(Seconds(t), AgentId(a))
+            .map_err(acd_err)?;
         self.m.agents_staffed.add(t, -1.0);
         Ok(())
     }

@@ -15,7 +15,7 @@ pub mod fixtures {
     use tandem_acd::{Acd, AcdConfig, Action, AgentId, CallId, Policy, QueueId, Seconds};
     use tandem_codecs::rtcp::{self, ReportBlock, SenderInfo};
     use tandem_codecs::rtp::RtpHeader;
-    use tandem_sim::kernel::{Event, Kernel};
+    use tandem_sim::kernel::Kernel;
 
     /// A 20 ms frame of a two-tone signal that spans several G.711 segments.
     pub fn speech_frame() -> [i16; 160] {
@@ -61,24 +61,20 @@ pub mod fixtures {
         v
     }
 
+    /// A kernel event of the size of the simulator's own (a tag and two words).
+    pub type KernelEvent = [u32; 3];
+
     /// A kernel with 1,000 pending events.
-    pub fn loaded_kernel() -> Kernel {
+    pub fn loaded_kernel() -> Kernel<KernelEvent> {
         let mut k = Kernel::new();
         for i in 0..1000u32 {
-            k.schedule(
-                f64::from(i),
-                Event {
-                    kind: 0,
-                    a: i,
-                    b: 0,
-                },
-            );
+            k.schedule(f64::from(i), [0, i, 0]);
         }
         k
     }
 
     /// Pops `n` events, rescheduling each 1–1,000 s later (xorshift-chosen from `x`).
-    pub fn kernel_churn(k: &mut Kernel, n: u32, x: &mut u64) {
+    pub fn kernel_churn(k: &mut Kernel<KernelEvent>, n: u32, x: &mut u64) {
         for _ in 0..n {
             let (t, e) = k.pop().expect("events pending");
             *x ^= *x << 13;

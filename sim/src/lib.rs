@@ -16,6 +16,7 @@ pub mod emodel;
 pub mod erlang;
 pub mod html;
 pub mod kernel;
+pub mod lifecycle;
 pub mod metrics;
 pub mod model;
 pub mod report;

@@ -36,7 +36,6 @@ use tandem_engine::{
 };
 
 use super::DriveError;
-use super::lifecycle::{CallKey, CallObserver, Transition};
 use super::prompts::PromptBank;
 use super::quality::{MouthToEar, RtpRx, StreamRx, StreamSummary};
 use super::report::{CallMedia, Counters};
@@ -45,6 +44,7 @@ use super::signal::{
     write_rtp_header,
 };
 use super::transport::Net;
+use crate::lifecycle::{CallKey, CallObserver, Transition};
 
 /// How often a queued caller hears the position again, µs of media time.
 const ANNOUNCE_EVERY_US: u64 = 30_000_000;

@@ -1,6 +1,6 @@
 //! Drive mode: the simulator's calls as real media in the engine.
 //!
-//! The model runs exactly as in a pure run, reporting each call's transitions ([`lifecycle`])
+//! The model runs exactly as in a pure run, reporting each call's transitions ([`crate::lifecycle`])
 //! to a [`driver::Driver`], which turns them into engine channels, prompts, music on hold,
 //! ringback, bridges, recordings and supervisors, and runs a simulated phone on the far
 //! side of every channel ([`signal`], [`quality`]). Media never feeds back into the model,
@@ -19,7 +19,6 @@
 //! MOS ([`crate::emodel`]), engine figures and recordings.
 
 pub mod driver;
-pub mod lifecycle;
 pub mod prompts;
 pub mod quality;
 pub mod report;

@@ -2,9 +2,9 @@
 //!
 //! Events are `(time, sequence, payload)`; ties in time are broken by insertion order, so
 //! the same inputs always give the same order. The payload is the model's own event type
-//! (an enum of a few words, copied in and out). Future events wait in a
-//! [calendar](crate::calendar), a wheel of time slots in front of a binary heap, which files
-//! and finds an event by arithmetic rather than by sifting. Events due at the current
+//! (an enum of a few words, copied in and out). Future events wait in a calendar, a wheel
+//! of time slots in front of a binary heap, which files and finds an event by arithmetic
+//! rather than by sifting. Events due at the current
 //! instant (zero ring delay, zero wrap-up) skip it through a FIFO and run before anything
 //! else due at that instant: a decision's immediate consequences happen before unrelated
 //! events that merely share its time stamp.

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::callback::{CallbackList, Entry};
-use crate::config::{AcdConfig, OverflowTarget};
+use crate::config::{AcdConfig, OverflowTarget, OverflowTrigger};
 use crate::idle::IdlePools;
 use crate::lists::CallerLists;
 use crate::queue::Waiting;
@@ -334,13 +334,37 @@ impl Acd {
     }
 }
 
+/// A span the ACD arms a timer with must be a finite number of seconds, zero or more.
+pub(crate) fn check_span(name: &str, seconds: f64) -> Result<(), AcdError> {
+    if seconds.is_finite() && seconds >= 0.0 {
+        Ok(())
+    } else {
+        Err(AcdError::Config(format!(
+            "{name} must be a finite number of seconds ≥ 0, got {seconds}"
+        )))
+    }
+}
+
 fn validate(cfg: &AcdConfig) -> Result<(), AcdError> {
     let nq = cfg.queues.len() as u32;
     if nq == 0 {
         return Err(AcdError::Config("at least one queue is needed".into()));
     }
+    if let Some(t) = cfg.ring_timeout_s {
+        check_span("ring_timeout_s", t)?;
+    }
+    if let Some(t) = cfg.sticky_wait_s {
+        check_span("sticky_wait_s", t)?;
+    }
+    if let Some(cb) = &cfg.callback {
+        check_span("callback expire_after_s", cb.expire_after_s)?;
+        check_span("callback start_at_s", cb.start_at_s)?;
+    }
     for (i, q) in cfg.queues.iter().enumerate() {
         for r in &q.overflow {
+            if let OverflowTrigger::WaitAtLeast(w) = r.trigger {
+                check_span("overflow wait", w)?;
+            }
             if let OverflowTarget::Queue(t) = r.target
                 && (t.0 >= nq || t.0 as usize == i)
             {

@@ -27,10 +27,20 @@ impl Acd {
     /// with [`Action::RingNoAnswer`]); an agent on a call or in after-call work is left to
     /// finish it and looked at again one timeout later. Each logged-in agent has one
     /// [`Timer::Heartbeat`] armed for its deadline, from now on for those logged in and from
-    /// login for the others. `None` (the default) turns it off.
-    pub fn set_heartbeat_timeout(&mut self, now: Seconds, timeout: Option<Seconds>) {
+    /// login for the others. `None` (the default) turns it off. A timeout that is not a
+    /// finite span of zero or more seconds is refused and changes nothing.
+    pub fn set_heartbeat_timeout(
+        &mut self,
+        now: Seconds,
+        timeout: Option<Seconds>,
+    ) -> Result<(), AcdError> {
+        if let Some(t) = timeout {
+            crate::acd::check_span("heartbeat timeout", t.0)?;
+        }
         self.heartbeat_timeout = timeout;
-        let Some(timeout) = timeout else { return };
+        let Some(timeout) = timeout else {
+            return Ok(());
+        };
         for i in 0..self.agents.len() {
             let ag = &self.agents[i];
             if ag.state != AgentState::Offline {
@@ -38,6 +48,7 @@ impl Acd {
                 self.arm_heartbeat(if due > now { due } else { now }, AgentId(i as u32));
             }
         }
+        Ok(())
     }
 
     /// The expected handle time the expected-wait estimate starts from before calls have

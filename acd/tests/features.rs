@@ -327,7 +327,8 @@ fn run_timers(acd: &mut Acd, timers: &mut Vec<(Seconds, Timer)>, until: f64) -> 
 #[test]
 fn heartbeat_loss_takes_silent_agents_offline() {
     let mut acd = Acd::new(AcdConfig::single_queue(3, Policy::LongestIdle)).unwrap();
-    acd.set_heartbeat_timeout(Seconds(0.0), Some(Seconds(30.0)));
+    acd.set_heartbeat_timeout(Seconds(0.0), Some(Seconds(30.0)))
+        .unwrap();
     let mut timers = Vec::new();
     for a in 0..3 {
         acd.agent_login(Seconds(0.0), ag(a)).unwrap();
@@ -380,7 +381,8 @@ fn heartbeat_loss_spares_an_agent_until_the_call_is_done() {
     acd.agent_ready(Seconds(0.0), ag(0)).unwrap();
     // Turned on with the agent already logged in: its deadline is armed from its last sign
     // of life.
-    acd.set_heartbeat_timeout(Seconds(1.0), Some(Seconds(30.0)));
+    acd.set_heartbeat_timeout(Seconds(1.0), Some(Seconds(30.0)))
+        .unwrap();
     let c = acd.call_arrived(Seconds(1.0), q(0), 1).unwrap();
     acd.agent_answered(Seconds(2.0), ag(0)).unwrap();
     // Silent from 2 s, but talking and then in after-call work: left alone.
@@ -396,7 +398,7 @@ fn heartbeat_loss_spares_an_agent_until_the_call_is_done() {
     assert_eq!(acd.agent_state(ag(0)), Some(AgentState::Offline));
     // Turned off: timers still armed do nothing.
     acd.agent_login(Seconds(101.0), ag(0)).unwrap();
-    acd.set_heartbeat_timeout(Seconds(101.0), None);
+    acd.set_heartbeat_timeout(Seconds(101.0), None).unwrap();
     run_timers(&mut acd, &mut timers, 1000.0);
     assert_eq!(acd.agent_state(ag(0)), Some(AgentState::NotReady));
 }
@@ -562,4 +564,34 @@ fn misuse_is_a_typed_error() {
     let mut cfg = AcdConfig::single_queue(1, Policy::LongestIdle);
     cfg.agents[0].skills.push((q(0), 2));
     assert!(matches!(Acd::new(cfg), Err(AcdError::Config(_))));
+}
+
+#[test]
+fn timer_spans_must_be_finite_and_not_negative() {
+    let bad = [f64::NAN, f64::INFINITY, -1.0];
+    for x in bad {
+        let mut cfg = AcdConfig::single_queue(1, Policy::LongestIdle);
+        cfg.ring_timeout_s = Some(x);
+        assert!(matches!(Acd::new(cfg), Err(AcdError::Config(_))), "{x}");
+        let mut cfg = AcdConfig::single_queue(1, Policy::LongestIdle);
+        cfg.queues[0].overflow.push(OverflowRule {
+            trigger: OverflowTrigger::WaitAtLeast(x),
+            target: OverflowTarget::Voicemail,
+        });
+        assert!(matches!(Acd::new(cfg), Err(AcdError::Config(_))), "{x}");
+        let mut cfg = AcdConfig::single_queue(1, Policy::LongestIdle);
+        cfg.callback = Some(CallbackConfig {
+            offer_when_expected_wait_s: f64::INFINITY,
+            max_entries: 1,
+            expire_after_s: x,
+            max_attempts: 1,
+            start_at_s: 0.0,
+        });
+        assert!(matches!(Acd::new(cfg), Err(AcdError::Config(_))), "{x}");
+        let mut acd = Acd::new(AcdConfig::single_queue(1, Policy::LongestIdle)).unwrap();
+        assert!(matches!(
+            acd.set_heartbeat_timeout(Seconds(0.0), Some(Seconds(x))),
+            Err(AcdError::Config(_))
+        ));
+    }
 }

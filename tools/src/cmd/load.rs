@@ -11,7 +11,7 @@
 //! binary's hidden `loadgen` subcommand) so the engine's CPU time per packet is its own.
 //!
 //! With `--ng ADDR` the generator learns the relay's ports as a SIP proxy would, over
-//! rtpengine's ng protocol ([`ng_client`](super::ng_client)): it binds every endpoint first,
+//! rtpengine's ng protocol (`tandem_serve::client`): it binds every endpoint first,
 //! then per call sends `offer` (endpoint A's address) and `answer` (endpoint B's), streams
 //! through the ports the replies name, and at the end sends `query` (the relay's own packet
 //! count) and `delete` for every call. It runs in this process: the relay is elsewhere, so
@@ -37,8 +37,7 @@ use tandem_bench::capacity::{
 };
 use tandem_bench::engine_relay::{EngineConference, EngineRelay};
 use tandem_engine::DriverKind;
-
-use super::ng_client::NgClient;
+use tandem_serve::client::NgClient;
 
 /// Arguments of `tandem load`.
 #[derive(clap::Args)]
@@ -286,7 +285,10 @@ fn run_ng(args: &Args, spec: &str, duration: Duration) -> Result<()> {
         let a = sockets[2 * i].local_addr()?;
         let b = sockets[2 * i + 1].local_addr()?;
         match ng.setup_call(id, a, b) {
-            Ok(t) => targets.push(t),
+            Ok(p) => targets.push(CallTarget {
+                a_port: p.a_port,
+                b_port: p.b_port,
+            }),
             Err(e) => {
                 // Leave nothing behind on the relay: the offer may have created the call.
                 for id in &call_ids[..=i] {

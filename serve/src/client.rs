@@ -1,5 +1,6 @@
-//! A minimal client of rtpengine's ng control protocol, as a SIP proxy uses it, so `tandem
-//! load --ng` can learn a relay's ports the way a proxy would.
+//! A client of rtpengine's ng control protocol, as a SIP proxy uses it: `ping`, `offer`,
+//! `answer`, `query`, `delete` and `list` over UDP, with retransmission. `tandem load --ng`
+//! learns a relay's ports with it the way a proxy would.
 //!
 //! Framing: each UDP datagram is `<cookie> <bencoded dictionary>`, and the reply echoes the
 //! cookie. A request that gets no reply within the timeout is sent again with the same
@@ -8,7 +9,8 @@
 //! `pong`), or `error` with an `error-reason`.
 //!
 //! Per call, [`NgClient::setup_call`] sends `offer` with endpoint A's address and port in the
-//! SDP and `answer` with endpoint B's. In rtpengine's model the SDP the relay returns for the
+//! SDP and `answer` with endpoint B's ([`NgClient::offer`] and [`NgClient::answer`] alone
+//! return the address in each reply). In rtpengine's model the SDP the relay returns for the
 //! offer goes to the callee, so **B sends to the port in the offer's reply**; the SDP
 //! returned for the answer goes to the caller, so **A sends to the port in the answer's
 //! reply**.
@@ -17,14 +19,15 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use tandem_bench::capacity::CallTarget;
-use tandem_serve::bencode::Value;
-use tandem_serve::ng;
-use tandem_serve::sdp::Sdp;
 use thiserror::Error;
+
+use crate::bencode::Value;
+use crate::ng;
+use crate::sdp::Sdp;
 
 /// Why an ng exchange failed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum NgClientError {
     /// No reply after every retransmission.
     #[error("ng relay {addr} did not answer {command} ({attempts} attempts, {timeout_ms} ms each)")]
@@ -65,6 +68,16 @@ pub enum NgClientError {
     /// A socket error.
     #[error("ng socket: {0}")]
     Io(#[from] io::Error),
+}
+
+/// The relay ports of one call set up by [`NgClient::setup_call`]: where each endpoint
+/// sends (and, with symmetric RTP, receives from).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallPorts {
+    /// Where endpoint A (the caller) sends: the address in the answer's reply.
+    pub a_port: SocketAddr,
+    /// Where endpoint B (the callee) sends: the address in the offer's reply.
+    pub b_port: SocketAddr,
 }
 
 /// An ng client bound to one relay.
@@ -168,31 +181,61 @@ impl NgClient {
             .map(|_| ())
     }
 
-    /// Sets up one call with endpoint `a` (the caller) and endpoint `b` (the callee) and
-    /// returns the relay ports each must send to.
+    /// `offer`: the caller (tag `from_tag`) offers PCMU at `a`. Returns the address in the
+    /// reply's SDP, which goes to the callee: where the callee sends.
+    pub fn offer(
+        &mut self,
+        call_id: &str,
+        from_tag: &str,
+        a: SocketAddr,
+    ) -> Result<SocketAddr, NgClientError> {
+        self.negotiate("offer", call_id, &[("from-tag", from_tag)], a)
+    }
+
+    /// `answer`: the callee (tag `to_tag`) answers with PCMU at `b`. Returns the address in
+    /// the reply's SDP, which goes to the caller: where the caller sends.
+    pub fn answer(
+        &mut self,
+        call_id: &str,
+        from_tag: &str,
+        to_tag: &str,
+        b: SocketAddr,
+    ) -> Result<SocketAddr, NgClientError> {
+        let tags = [("from-tag", from_tag), ("to-tag", to_tag)];
+        self.negotiate("answer", call_id, &tags, b)
+    }
+
+    /// `command` (offer or answer) for `call_id` with `tags` and an SDP offering PCMU at
+    /// `at`; returns the address in the reply's SDP.
+    fn negotiate(
+        &mut self,
+        command: &str,
+        call_id: &str,
+        tags: &[(&str, &str)],
+        at: SocketAddr,
+    ) -> Result<SocketAddr, NgClientError> {
+        let mut body = Value::dict()
+            .with("command", Value::str(command))
+            .with("call-id", Value::str(call_id));
+        for (key, tag) in tags {
+            body = body.with(key, Value::str(tag));
+        }
+        let body = body.with("sdp", Value::str(&pcmu_sdp(at)));
+        media_address(command, &self.request(&body)?)
+    }
+
+    /// Sets up one call with endpoint `a` (the caller) and endpoint `b` (the callee), tags
+    /// `<call_id>-a` and `<call_id>-b`, and returns the relay ports each must send to.
     pub fn setup_call(
         &mut self,
         call_id: &str,
         a: SocketAddr,
         b: SocketAddr,
-    ) -> Result<CallTarget, NgClientError> {
-        let offer = Value::dict()
-            .with("command", Value::str("offer"))
-            .with("call-id", Value::str(call_id))
-            .with("from-tag", Value::str(&format!("{call_id}-a")))
-            .with("sdp", Value::str(&pcmu_sdp(a)));
-        let to_b = media_address("offer", &self.request(&offer)?)?;
-        let answer = Value::dict()
-            .with("command", Value::str("answer"))
-            .with("call-id", Value::str(call_id))
-            .with("from-tag", Value::str(&format!("{call_id}-a")))
-            .with("to-tag", Value::str(&format!("{call_id}-b")))
-            .with("sdp", Value::str(&pcmu_sdp(b)));
-        let to_a = media_address("answer", &self.request(&answer)?)?;
-        Ok(CallTarget {
-            a_port: to_a,
-            b_port: to_b,
-        })
+    ) -> Result<CallPorts, NgClientError> {
+        let (from_tag, to_tag) = (format!("{call_id}-a"), format!("{call_id}-b"));
+        let b_port = self.offer(call_id, &from_tag, a)?;
+        let a_port = self.answer(call_id, &from_tag, &to_tag, b)?;
+        Ok(CallPorts { a_port, b_port })
     }
 
     /// `query`: the relay's RTP packet count for the call (`totals.RTP.packets`, as rtpengine
@@ -218,6 +261,25 @@ impl NgClient {
             .with("call-id", Value::str(call_id))
             .with("delete-delay", Value::Int(0));
         self.request(&d).map(|_| ())
+    }
+
+    /// `list`: the call-ids the relay holds.
+    pub fn list(&mut self) -> Result<Vec<String>, NgClientError> {
+        let r = self.request(&Value::dict().with("command", Value::str("list")))?;
+        let bad = |why: &str| NgClientError::BadReply {
+            command: "list".into(),
+            why: why.into(),
+        };
+        r.get("calls")
+            .and_then(Value::as_list)
+            .ok_or_else(|| bad("no calls list"))?
+            .iter()
+            .map(|c| {
+                c.as_str()
+                    .map(String::from)
+                    .ok_or_else(|| bad("a call-id that is not a string"))
+            })
+            .collect()
     }
 }
 
@@ -438,5 +500,29 @@ mod tests {
         assert!(matches!(e, NgClientError::Refused { .. }), "{e}");
         drop(c);
         h.join().unwrap();
+    }
+
+    #[test]
+    fn list_returns_the_call_ids_and_a_bad_list_is_a_bad_reply() {
+        let (addr, h) = fake_relay(|req, n| {
+            let ok = Value::dict().with("result", Value::str("ok"));
+            let body = match n {
+                1 => ok.with(
+                    "calls",
+                    Value::List(vec![Value::str("c1"), Value::str("c2")]),
+                ),
+                2 => ok.with("calls", Value::List(vec![Value::Int(7)])),
+                _ => ok,
+            };
+            Some(ng::reply(&req.cookie, &body))
+        });
+        let mut c = NgClient::new(addr, Duration::from_millis(500), 2).unwrap();
+        assert_eq!(c.list().unwrap(), ["c1", "c2"]);
+        for _ in 0..2 {
+            let e = c.list().unwrap_err();
+            assert!(matches!(e, NgClientError::BadReply { .. }), "{e}");
+        }
+        drop(c);
+        assert_eq!(h.join().unwrap(), 3);
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! N calls, each two endpoints streaming G.711 at 50 packets/s towards a relay's pair of
 //! ports, with a stream id, sequence number and send time in every payload; the report gives
-//! loss, reordering, duplicates, cross-talk and one-way latency percentiles (the capacity
-//! harness's load generator, `tandem_bench::capacity::LoadGen`).
+//! loss, reordering, duplicates, cross-talk and one-way latency percentiles (the load lab's
+//! generator, `tandem_load::LoadGen`).
 //!
 //! With `--relay-ports` the calls go to those ports (any relay: rtpengine, a media server,
 //! `tandem serve` with calls set up by the ng protocol). Without it, an in-process engine
@@ -19,25 +19,23 @@
 //!
 //! With `--conference K` the in-process engine holds `--calls` rooms of K participants
 //! instead of bridged calls; every participant sends 50 packets/s and hears the mix of the
-//! others (`tandem_bench::capacity::conference` explains how marks survive mixing and what
-//! is counted).
+//! others (`tandem_load::conference` and `tandem_load::probe` explain how marks survive
+//! mixing and what is counted).
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use tandem_bench::capacity::cli::parse_targets;
-use tandem_bench::capacity::conference::MIN_PARTICIPANTS;
-use tandem_bench::capacity::mixmark::MAX_PARTICIPANTS;
-use tandem_bench::capacity::os::raise_open_files_limit;
-use tandem_bench::capacity::{
-    CallTarget, LoadGen, LoadGenConfig, LoadGenMode, LoadReport, Relay, conference_text, json_line,
-    run_conference_level, run_level, run_load, table,
-};
-use tandem_bench::engine_relay::{EngineConference, EngineRelay};
 use tandem_engine::DriverKind;
+use tandem_load::target::parse_targets;
+use tandem_load::{
+    CallTarget, EngineConference, EngineRelay, LoadGen, LoadGenConfig, LoadGenMode, LoadReport,
+    MAX_PARTICIPANTS, MIN_PARTICIPANTS, Relay, conference_text, json_line, run_conference_level,
+    run_level, run_load, table,
+};
 use tandem_serve::client::NgClient;
+use tandem_udp::raise_open_files_limit;
 
 /// Arguments of `tandem load`.
 #[derive(clap::Args)]

@@ -1,8 +1,8 @@
-//! The frame both generator threads run their own accounting in ([`PacedThread`]): the
+//! The frame both generators' threads run their own accounting in ([`PacedThread`]): the
 //! thread pinned and timed, its sockets' [`RxPump`], and the paced loop that sends as the
 //! [`Pacer`] schedules, receives in between and naps when nothing is due.
 //!
-//! The two-party [`shard`](super::shard) and the [`conference`](super::conference)
+//! The two-party [`worker`](crate::bridged::worker) and the [`conference`](crate::conference)
 //! generator differ only in what a send writes and what a received datagram means
 //! ([`PacedStreams`]).
 
@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use mio::net::UdpSocket;
 
-use super::clock::monotonic_ns;
-use super::pacer::Pacer;
-use super::rx_pump::RxPump;
-use super::{cpu, os};
+use tandem_udp::clock::monotonic_ns;
+use tandem_udp::{current_tid, procfs, thread};
+
+use crate::pacer::Pacer;
+use crate::rx_pump::RxPump;
 
 /// Sends per loop turn before the sockets are polled again, so a late schedule (catching up
 /// after a stall) cannot starve the receive side.
@@ -41,12 +42,12 @@ impl<'s> PacedThread<'s> {
     /// time so far and registers `sockets` for receiving (stream `j` sends from socket `j`).
     pub fn start(sockets: &'s mut [UdpSocket], cpu: Option<usize>) -> io::Result<PacedThread<'s>> {
         if let Some(cpu) = cpu {
-            os::pin_current_thread(cpu)?;
+            thread::pin_current_thread(cpu)?;
         }
         // Best effort: a looser slack costs only send lag, which the report shows.
-        let _ = os::set_timer_slack(TIMER_SLACK_NS);
-        let tid = os::current_tid();
-        let cpu_before = cpu::thread_cpu_time_precise(tid)?;
+        let _ = thread::set_timer_slack(TIMER_SLACK_NS);
+        let tid = current_tid();
+        let cpu_before = procfs::thread_cpu_time_precise(tid)?;
         let pump = RxPump::new(sockets)?;
         Ok(PacedThread {
             tid,
@@ -121,7 +122,7 @@ impl<'s> PacedThread<'s> {
 
     /// CPU time the thread has used since [`start`](Self::start).
     pub fn cpu_used(&self) -> io::Result<Duration> {
-        Ok(cpu::thread_cpu_time_precise(self.tid)?.saturating_sub(self.cpu_before))
+        Ok(procfs::thread_cpu_time_precise(self.tid)?.saturating_sub(self.cpu_before))
     }
 }
 

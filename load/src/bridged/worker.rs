@@ -1,8 +1,8 @@
-//! One load-generator thread: both endpoints of a range of calls, primed, paced, drained and
-//! tallied. [`LoadGen`](super::LoadGen) runs one shard per thread and merges their
-//! [`Tally`]s.
+//! One thread of the two-party generator, a worker: both endpoints of a range of calls,
+//! primed, paced, drained and tallied. [`LoadGen`](super::LoadGen) runs one worker per
+//! thread and merges their [`Tally`]s.
 //!
-//! Socket `j` of a shard belongs to call `j / 2` of the shard (even: endpoint a, odd:
+//! Socket `j` of a worker belongs to call `j / 2` of its range (even: endpoint a, odd:
 //! endpoint b) and sends stream `base + j`, which must come back on socket `j ^ 1`.
 
 use std::io;
@@ -12,21 +12,22 @@ use hdrhistogram::Histogram;
 use mio::net::UdpSocket;
 use tandem_codecs::rtp::RtpPacket;
 
-use super::clock::monotonic_ns;
-use super::loadgen::{LoadGenConfig, LoadReport};
-use super::paced::{PacedStreams, PacedThread};
-use super::pacer::Pacer;
-use super::payload::{self, Probe, ProbeKind};
-use super::rtp_out::{self, PACKET_LEN, RtpSender};
-use super::seqtrack::{Arrival, SeqTracker};
+use tandem_udp::clock::monotonic_ns;
+
+use super::config::{LoadGenConfig, LoadReport};
+use crate::paced::{PacedStreams, PacedThread};
+use crate::pacer::Pacer;
+use crate::probe::{self, Probe, ProbeKind};
+use crate::rtp_out::{self, PACKET_LEN, RtpSender};
+use crate::track::{Arrival, SeqTracker};
 
 /// Largest latency the histograms hold: 60 s in ns (larger values are clamped).
 const MAX_LATENCY_NS: u64 = 60_000_000_000;
 
-/// A shard's counts and histograms; [`merge`](Tally::merge) combines shards.
+/// A worker's counts and histograms; [`merge`](Tally::merge) combines workers.
 #[derive(Clone, Debug)]
 pub struct Tally {
-    /// Calls of the shard.
+    /// Calls of the worker.
     pub calls: usize,
     /// Measured packets sent.
     pub sent: u64,
@@ -52,7 +53,7 @@ pub struct Tally {
     pub latency: Histogram<u64>,
     /// Send lateness against the schedule, ns.
     pub send_lag: Histogram<u64>,
-    /// CPU time of the shard's thread.
+    /// CPU time of the worker's thread.
     pub cpu: Duration,
 }
 
@@ -78,7 +79,7 @@ impl Tally {
         }
     }
 
-    /// Adds another shard's figures to these.
+    /// Adds another worker's figures to these.
     pub fn merge(&mut self, other: &Tally) {
         self.calls += other.calls;
         self.sent += other.sent;
@@ -135,9 +136,9 @@ impl Tally {
     }
 }
 
-/// Runs one shard on the calling thread: `sockets` (two per call, connected to the relay),
+/// Runs one worker on the calling thread: `sockets` (two per call, connected to the relay),
 /// sending streams `base..base + sockets.len()`.
-pub fn run_shard(
+pub fn run_worker(
     sockets: &mut [UdpSocket],
     base: usize,
     config: &LoadGenConfig,
@@ -178,7 +179,7 @@ pub fn run_shard(
     Ok(tally)
 }
 
-/// The shard's streams and counts: everything the run loop touches but the receive pump,
+/// The worker's streams and counts: everything the run loop touches but the receive pump,
 /// which is kept apart so the datagrams it hands out can be accounted here.
 struct State<'a> {
     sockets: &'a [UdpSocket],
@@ -230,23 +231,25 @@ impl<'a> State<'a> {
                 seq: 0,
                 sent_ns: monotonic_ns(),
             };
-            self.senders[j].next_packet(&mut self.packet, &probe);
+            self.senders[j].next_header(&mut self.packet);
+            probe::write_probe(rtp_out::frame_mut(&mut self.packet), &probe);
             // A lost primer is retried next round.
             let _ = self.sockets[j].send(&self.packet);
         }
     }
 
-    /// The shard's tally, with the per-stream counts summed (the caller adds the receive
+    /// The worker's tally, with the per-stream counts summed (the caller adds the receive
     /// stamp fallbacks and the CPU time, which the pump and the thread keep).
     fn finish(self) -> Tally {
         let mut t = self.tally;
         t.sent = self.sent.iter().sum();
         t.received = self.rx.iter().map(|r| r.received).sum();
+        // The worker counted every probe it sent: loss against that.
         t.lost = self
             .sent
             .iter()
             .zip(&self.rx)
-            .map(|(&s, r)| s.saturating_sub(r.received))
+            .map(|(&s, r)| r.lost_of(s))
             .sum();
         t.reordered = self.rx.iter().map(|r| r.reordered).sum();
         t.duplicates = self.rx.iter().map(|r| r.duplicates).sum();
@@ -268,7 +271,8 @@ impl PacedStreams for State<'_> {
             seq: self.next_seq[j],
             sent_ns: now,
         };
-        self.senders[j].next_packet(&mut self.packet, &probe);
+        self.senders[j].next_header(&mut self.packet);
+        probe::write_probe(rtp_out::frame_mut(&mut self.packet), &probe);
         match self.sockets[j].send(&self.packet) {
             Ok(_) => {
                 self.next_seq[j] += 1;
@@ -283,13 +287,13 @@ impl PacedStreams for State<'_> {
     fn on_datagram(&mut self, j: usize, datagram: &[u8], rx_ns: u64) {
         let Some(probe) = RtpPacket::parse(datagram)
             .ok()
-            .and_then(|p| payload::parse(p.payload()))
+            .and_then(|p| probe::read_probe(p.payload()))
         else {
             self.tally.malformed += 1;
             return;
         };
-        // The sending socket's index in this shard; out of range (wrapped) if another
-        // shard's or a stranger's.
+        // The sending socket's index in this worker; out of range (wrapped) if another
+        // worker's or a stranger's.
         let from = (probe.stream as usize).wrapping_sub(self.base);
         if from ^ 1 != j {
             self.tally.misrouted += 1;
@@ -301,11 +305,14 @@ impl PacedStreams for State<'_> {
                 self.primed_calls += 1;
             }
         }
-        if probe.kind == ProbeKind::Measure && self.rx[from].record(probe.seq) != Arrival::Duplicate
-        {
+        if probe.kind != ProbeKind::Measure {
+            return;
+        }
+        let seq = probe::unwrap_seq(probe.seq, self.next_seq[from]);
+        if self.rx[from].record(seq) != Arrival::Duplicate {
             self.tally
                 .latency
-                .saturating_record(rx_ns.saturating_sub(probe.sent_ns).max(1));
+                .saturating_record(probe::elapsed_ns(probe.sent_ns, rx_ns).max(1));
         }
     }
 }

@@ -1,16 +1,14 @@
-//! The capacity run: for each load level, start a relay, drive it with the load generator in
-//! another process (or thread, for tests), and combine the load report with the relay's CPU
-//! time. Stepping stops at the first level that loses more than 0.1%.
+//! Where the load generator runs ([`LoadGenMode`]) and the parent side of its child-process
+//! protocol: the command line the child gets ([`child`](crate::child) parses it) and the one
+//! JSON line it prints.
 
 use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::levels::LevelResult;
-use super::loadgen::{LoadGenConfig, LoadReport, run_load};
-use super::relay::{CallTarget, Relay};
-use super::{cli, cpu};
+use crate::bridged::{LoadGenConfig, LoadReport, run_load};
+use crate::target::{self, CallTarget};
 
 /// Longest `--targets` argument passed on the command line; longer lists go through stdin
 /// (Linux limits one argument to 128 KiB).
@@ -20,7 +18,7 @@ const MAX_TARGETS_ARG: usize = 100_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadGenMode {
     /// In a child process: `exe args_prefix... [--host IP] --duration-ms N --targets LIST`,
-    /// which must run [`loadgen_main`](super::loadgen_main) on the arguments after the
+    /// which must run [`loadgen_main`](crate::loadgen_main) on the arguments after the
     /// prefix and print one JSON [`LoadReport`] line on stdout. The prefix names the
     /// subcommand (e.g. `["loadgen"]` for a hidden `tandem loadgen`) and may add options
     /// such as `--cpu 1` after it.
@@ -33,72 +31,6 @@ pub enum LoadGenMode {
     /// On a thread of this process (for tests: the relay's CPU figures then compete with the
     /// generator for cores and the process's scheduling).
     InProcessThread,
-}
-
-/// Runs each level in turn with a fresh relay from `relay_factory(calls)`, each for
-/// `duration` of load, and returns the results, stopping after the first level with more than
-/// 0.1% loss.
-pub fn run_levels(
-    relay_factory: &mut dyn FnMut(usize) -> io::Result<Box<dyn Relay>>,
-    levels: &[usize],
-    duration: Duration,
-    loadgen_mode: LoadGenMode,
-) -> io::Result<Vec<LevelResult>> {
-    run_levels_observed(relay_factory, levels, duration, &loadgen_mode, &mut |_| {})
-}
-
-/// As [`run_levels`], calling `observer` with each result as soon as it is measured (to print
-/// progress).
-pub fn run_levels_observed(
-    relay_factory: &mut dyn FnMut(usize) -> io::Result<Box<dyn Relay>>,
-    levels: &[usize],
-    duration: Duration,
-    loadgen_mode: &LoadGenMode,
-    observer: &mut dyn FnMut(&LevelResult),
-) -> io::Result<Vec<LevelResult>> {
-    let mut results = Vec::new();
-    for &calls in levels {
-        let relay = relay_factory(calls)?;
-        let result = run_level(relay, duration, loadgen_mode)?;
-        observer(&result);
-        let stop = result.over_loss_limit();
-        results.push(result);
-        if stop {
-            break;
-        }
-    }
-    Ok(results)
-}
-
-/// Measures one relay under load for `duration`, then stops it.
-pub fn run_level(
-    relay: Box<dyn Relay>,
-    duration: Duration,
-    loadgen_mode: &LoadGenMode,
-) -> io::Result<LevelResult> {
-    let targets = relay.targets();
-    let machine_before = cpu::machine_cpu()?;
-    let wall = Instant::now();
-    let cpu_before = relay.cpu_time()?;
-    let relayed_before = relay.packets_relayed();
-    let report = run_loadgen(&targets, duration, loadgen_mode);
-    let cpu_after = relay.cpu_time();
-    let relayed = relay.packets_relayed() - relayed_before;
-    let machine_after = cpu::machine_cpu();
-    let wall = wall.elapsed();
-    let name = relay.name().to_string();
-    relay.stop();
-    let machine_after = machine_after?;
-    Ok(LevelResult::new(
-        &name,
-        report?,
-        cpu_after?.saturating_sub(cpu_before),
-        relayed,
-    )
-    .with_machine_cpu(
-        machine_after.busy_since(&machine_before, wall),
-        machine_after.steal.saturating_sub(machine_before.steal),
-    ))
 }
 
 /// Runs the load generator against `targets` for `duration` and returns its report.
@@ -140,7 +72,7 @@ fn run_subprocess(
     targets: &[CallTarget],
     duration: Duration,
 ) -> io::Result<LoadReport> {
-    let (host, list) = cli::format_targets(targets);
+    let (host, list) = target::format_targets(targets);
     run_child(exe, args_prefix, host, duration, &[], &list)
 }
 
@@ -265,7 +197,7 @@ echo '{json}' | sed "s/\"calls\":N/\"calls\":$n/""#
     fn subprocess_gets_long_target_lists_on_stdin() {
         // 12,000 calls: ~145 KB of ports, over the 128 KiB limit of one argument.
         let many = targets(12_000);
-        assert!(cli::format_targets(&many).1.len() > MAX_TARGETS_ARG);
+        assert!(target::format_targets(&many).1.len() > MAX_TARGETS_ARG);
         let r = run_loadgen(&many, Duration::from_millis(10), &fake_loadgen()).unwrap();
         assert_eq!(r.calls, 12_000);
     }

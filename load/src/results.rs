@@ -1,4 +1,4 @@
-//! Load levels and their results: one [`LevelResult`] per level and relay, printed as an
+//! What a load level measured: one [`LevelResult`] per level and relay, printed as an
 //! aligned text table ([`table`]) and as one JSON object per line ([`json_line`]).
 
 use std::fmt::Write as _;
@@ -6,62 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::loadgen::LoadReport;
-
-/// Packets per second per stream (G.711 with 20 ms packetisation).
-pub const PACKETS_PER_SECOND_PER_STREAM: f64 = 50.0;
-
-/// Loss ratio above which stepping stops (0.1%).
-pub const LOSS_LIMIT: f64 = 0.001;
-
-/// A default ladder of call counts, from light load to beyond one core of a small machine.
-pub const DEFAULT_LEVELS: &[usize] = &[100, 250, 500, 1000, 1500, 2000, 3000, 4000, 5000];
-
-/// One load level: this many bridged calls for this long.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Level {
-    /// Bridged calls (two streams, i.e. 100 packets/s into the relay, each).
-    pub calls: usize,
-    /// Length of the send phase, s.
-    pub duration_s: f64,
-}
-
-impl Level {
-    /// One level per call count, all of the same duration.
-    pub fn steps(calls: &[usize], duration: Duration) -> Vec<Level> {
-        calls
-            .iter()
-            .map(|&calls| Level {
-                calls,
-                duration_s: duration.as_secs_f64(),
-            })
-            .collect()
-    }
-
-    /// Packets per second the load generator offers the relay at this level.
-    pub fn pps_offered(&self) -> f64 {
-        pps_offered(self.calls)
-    }
-}
-
-/// Packets per second offered to a relay by `calls` calls (two streams each).
-pub fn pps_offered(calls: usize) -> f64 {
-    calls as f64 * 2.0 * PACKETS_PER_SECOND_PER_STREAM
-}
-
-/// Call counts from `from` to at most `to`, each `factor` times the previous (rounded).
-pub fn geometric_levels(from: usize, to: usize, factor: f64) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut x = from.max(1) as f64;
-    while x.round() as usize <= to {
-        let n = x.round() as usize;
-        if out.last() != Some(&n) {
-            out.push(n);
-        }
-        x *= factor.max(1.01);
-    }
-    out
-}
+use crate::bridged::LoadReport;
+use crate::levels::{LOSS_LIMIT, pps_offered};
 
 /// What one level measured for one relay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,7 +71,7 @@ impl LevelResult {
     }
 
     /// Records the machine-wide CPU time all tasks used (`busy`, see
-    /// [`MachineCpu::busy_since`](super::cpu::MachineCpu::busy_since)) and the `steal` over
+    /// [`MachineCpu::busy_since`](tandem_udp::procfs::MachineCpu::busy_since)) and the `steal` over
     /// the level, from which the noise figures `steal_s` and `other_cpu_s` are derived.
     pub fn with_machine_cpu(mut self, busy: Duration, steal: Duration) -> LevelResult {
         self.steal_s = steal.as_secs_f64();
@@ -320,15 +266,5 @@ mod tests {
             l[..at].chars().count() + col.chars().count()
         };
         assert_eq!(end(lines[0], "CPU µs/pkt"), end(lines[2], "5.00"));
-    }
-
-    #[test]
-    fn levels() {
-        let l = Level::steps(&[10, 20], Duration::from_secs(5));
-        assert_eq!(l[1].calls, 20);
-        assert_eq!(l[1].pps_offered(), 2000.0);
-        assert_eq!(l[0].duration_s, 5.0);
-        assert_eq!(geometric_levels(100, 1000, 2.0), vec![100, 200, 400, 800]);
-        assert_eq!(geometric_levels(1, 3, 1.0), vec![1, 2, 3]);
     }
 }

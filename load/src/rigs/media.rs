@@ -1,5 +1,5 @@
-//! Engine workloads shared by the criterion benches and the instruction-count gate: a shard
-//! with bridged calls or a conference room, fed one 20 ms period of packets at a time.
+//! Engine workloads: a shard with bridged calls or a conference room, fed one 20 ms period of
+//! packets at a time; the mixing arithmetic; a jitter buffer; recordings on one shard.
 
 use std::net::SocketAddr;
 
@@ -12,7 +12,7 @@ use tandem_engine::room::{ParticipantOptions, RoomOptions};
 use tandem_engine::shard::{Shard, ShardConfig};
 use tandem_engine::spec::{ChannelSpec, RtcpMode};
 
-use crate::fixtures::speech_frame;
+use super::speech_frame;
 
 struct Leg {
     port: u16,

@@ -1,8 +1,8 @@
 //! The receive side of a generator thread: waits for readable sockets, drains each with
 //! `recvmmsg`, and hands every datagram, with the time the kernel received it, to the caller.
 //!
-//! The two-party [`shard`](super::shard) and the [`conference`](super::conference)
-//! generator both measure one-way latency from the kernel's receive time stamp, so both need
+//! The two-party [`worker`](crate::bridged::worker) and the
+//! [`conference`](crate::conference) generator both measure one-way latency from the kernel's receive time stamp, so both need
 //! the same poll, drain and clock conversion; only what a datagram means differs.
 
 use std::io;
@@ -12,8 +12,8 @@ use std::time::Duration;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
-use super::clock::{RealtimeToMonotonic, monotonic_ns};
-use super::mmsg::Batch;
+use tandem_udp::RecvBatch;
+use tandem_udp::clock::{RealtimeToMonotonic, monotonic_ns};
 
 /// Readiness events per poll.
 const EVENTS: usize = 1024;
@@ -34,7 +34,7 @@ pub struct RxPump {
     events: Events,
     /// Tokens of the last poll (capacity of `events`, so no allocation).
     ready: Vec<usize>,
-    batch: Batch,
+    batch: RecvBatch,
     /// Converts the kernel's receive time stamps to CLOCK_MONOTONIC.
     clock: RealtimeToMonotonic,
     /// When [`resample_clock`](Self::resample_clock) samples `clock` next (0: at its first
@@ -55,7 +55,7 @@ impl RxPump {
             poll,
             events: Events::with_capacity(EVENTS),
             ready: Vec::with_capacity(EVENTS),
-            batch: Batch::with_rx_timestamps(BATCH),
+            batch: RecvBatch::with_rx_timestamps(BATCH),
             clock: RealtimeToMonotonic::sample(),
             next_clock_sample: 0,
             stamp_fallbacks: 0,
@@ -109,8 +109,8 @@ impl RxPump {
         let mut errors = 0;
         loop {
             let got = match self.batch.recv(socket.as_fd()) {
+                Ok(0) => return,
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 // A queued socket error (e.g. ICMP port unreachable on a connected socket) is
                 // reported once; datagrams may be queued behind it.
                 Err(_) => {

@@ -13,8 +13,10 @@ use tandem_engine::{
     RoomOptions, RtcpMode, TapMode, TapSpec, TapTarget,
 };
 
-use crate::capacity::cpu::threads_cpu_time;
-use crate::capacity::{CallTarget, ConferenceRelay, Relay, RelayJitter};
+use tandem_udp::procfs::threads_cpu_time;
+
+use crate::relay::{ConferenceRelay, Relay, RelayJitter};
+use crate::target::CallTarget;
 
 /// One shard on `driver` on 127.0.0.1, pinned to core 0 when `pin`.
 fn build_engine(driver: DriverKind, pin: bool) -> io::Result<Engine> {
@@ -293,7 +295,9 @@ impl ConferenceRelay for EngineConference {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capacity::{LoadGenMode, run_conference_level, run_level};
+    use crate::conference::run_conference_level;
+    use crate::levels::run_level;
+    use crate::runner::LoadGenMode;
 
     #[test]
     fn the_engine_relays_20_calls_without_loss() {

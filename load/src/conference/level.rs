@@ -1,5 +1,5 @@
-//! One conference load run against a relay of rooms: the generator in its own process (or a
-//! thread, for tests), the relay's CPU time around it.
+//! One conference load level against a relay of rooms: the generator in its own process (or
+//! a thread, for tests), the relay's CPU time around it.
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,45 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::cli::format_ports;
-use super::conference::{ConferenceConfig, ConferenceReport, run_conference};
-use super::driver::{LoadGenMode, on_loadgen_thread, run_child};
-use super::levels::PACKETS_PER_SECOND_PER_STREAM;
-
-/// A relay of conference rooms under test (the engine's rooms).
-pub trait ConferenceRelay {
-    /// Short name for the report.
-    fn name(&self) -> &str;
-    /// Participants per room.
-    fn participants_per_room(&self) -> usize;
-    /// Every participant's port, room by room.
-    fn ports(&self) -> Vec<SocketAddr>;
-    /// CPU time (user + system) of the threads that mix, so far.
-    fn cpu_time(&self) -> io::Result<Duration>;
-    /// Datagrams sent so far.
-    fn packets_relayed(&self) -> u64;
-    /// The relay's own jitter-buffer counters, summed over every participant, if it can
-    /// report them: what explains slots that arrive neither marked nor silent.
-    fn jitter(&self) -> Option<RelayJitter> {
-        None
-    }
-    /// Stops and releases the ports.
-    fn stop(self: Box<Self>);
-}
-
-/// A relay's jitter-buffer counters summed over its participants' channels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RelayJitter {
-    /// Frames concealed (losses, late packets, frames inserted to grow the buffer, and the
-    /// fade-out after a stream's last packet).
-    pub concealed_frames: u64,
-    /// Of those, frames inserted to grow the buffer.
-    pub stretched_frames: u64,
-    /// Frames skipped to shrink the buffer.
-    pub dropped_frames: u64,
-    /// Packets that arrived after their playout time.
-    pub late_packets: u64,
-}
+use super::{ConferenceConfig, ConferenceReport, run_conference};
+use crate::levels::PACKETS_PER_SECOND_PER_STREAM;
+use crate::relay::{ConferenceRelay, RelayJitter};
+use crate::runner::{LoadGenMode, on_loadgen_thread, run_child};
+use crate::target::format_ports;
 
 /// A conference run's figures with the relay's cost.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -13,10 +13,10 @@ use std::time::Duration;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::cpu;
-use super::mmsg::{Batch, RawAddr};
-use super::os;
-use super::relay::{CallTarget, Relay};
+use tandem_udp::{KernelAddr, RecvBatch, procfs, thread};
+
+use crate::relay::Relay;
+use crate::target::CallTarget;
 
 /// Datagrams per `recvmmsg`.
 const BATCH: usize = 32;
@@ -45,7 +45,7 @@ impl RawRelay {
 
     /// As [`start`](Self::start), with the relay thread pinned to CPU `cpu` if given.
     pub fn start_pinned(calls: usize, bind: IpAddr, cpu: Option<usize>) -> io::Result<RawRelay> {
-        os::raise_open_files_limit(2 * calls as u64 + 256)?;
+        procfs::raise_open_files_limit(2 * calls as u64 + 256)?;
         let mut sockets = Vec::with_capacity(2 * calls);
         for _ in 0..2 * calls {
             let s = std::net::UdpSocket::bind(SocketAddr::new(bind, 0))?;
@@ -75,8 +75,8 @@ impl RawRelay {
             std::thread::Builder::new()
                 .name("raw-relay".into())
                 .spawn(move || {
-                    let pinned = cpu.map_or(Ok(()), os::pin_current_thread);
-                    let _ = tid_tx.send(os::current_tid());
+                    let pinned = cpu.map_or(Ok(()), thread::pin_current_thread);
+                    let _ = tid_tx.send(tandem_udp::current_tid());
                     pinned?;
                     relay_loop(poll, &sockets, &counters, &stop)
                 })?
@@ -128,7 +128,7 @@ impl RawRelay {
 
     /// CPU time used by the relay thread so far (nanosecond resolution).
     pub fn cpu_time(&self) -> io::Result<Duration> {
-        cpu::thread_cpu_time_precise(self.tid)
+        procfs::thread_cpu_time_precise(self.tid)
     }
 
     /// Stops the relay thread, closes the ports, and reports an I/O error the thread hit.
@@ -187,9 +187,9 @@ fn relay_loop(
     stop: &AtomicBool,
 ) -> io::Result<()> {
     let mut events = Events::with_capacity(1024);
-    let mut batch = Batch::new(BATCH);
+    let mut batch = RecvBatch::new(BATCH);
     // peers[i]: the address latched from the first datagram received on socket i.
-    let mut peers: Vec<Option<RawAddr>> = vec![None; sockets.len()];
+    let mut peers: Vec<Option<KernelAddr>> = vec![None; sockets.len()];
     loop {
         if let Err(e) = poll.poll(&mut events, None) {
             if e.kind() == io::ErrorKind::Interrupted {
@@ -209,8 +209,8 @@ fn relay_loop(
             let mut errors = 0;
             loop {
                 let got = match batch.recv(sockets[i].as_fd()) {
+                    Ok(0) => break,
                     Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     // A pending socket error (e.g. from an ICMP message) is reported once
                     // and cleared; datagrams may still be queued behind it, and mio's
                     // readiness is edge-triggered, so keep draining (but not forever).
@@ -227,7 +227,7 @@ fn relay_loop(
                 }
                 let pair = i ^ 1;
                 let sent = match &peers[pair] {
-                    Some(dest) => batch.send_all_to(sockets[pair].as_fd(), dest),
+                    Some(dest) => batch.forward(sockets[pair].as_fd(), dest),
                     None => 0,
                 };
                 relayed += sent as u64;

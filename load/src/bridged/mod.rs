@@ -1,17 +1,18 @@
-//! The load generator: both endpoints of every call, on one or more threads.
+//! The two-party load generator: both endpoints of every call, on one or more threads.
 //!
 //! For each call it owns two connected, non-blocking UDP sockets (endpoint a → the relay's
 //! port A, endpoint b → port B), so a call carries two streams of 50 packets/s: a→b and b→a.
 //! Stream `j` is sent from socket `j` and must come back on socket `j ^ 1`. With several
-//! threads, each runs a [`shard`](super::shard) of whole calls and the figures are merged.
+//! threads, each runs a [`worker`] over whole calls and the figures are merged.
 //!
 //! A run has three phases:
 //! 1. **Priming**: every endpoint of a call not yet primed sends a priming packet each period
 //!    until both endpoints of every call have received one (so the relay has latched both
 //!    addresses), or until `prime_timeout`. Priming packets are not counted.
 //! 2. **Load**: for `duration`, each stream sends one 172-byte PCMU packet per period, phases
-//!    spread evenly over the period ([`Pacer`](super::pacer::Pacer)). Each payload carries the stream, a sequence
-//!    number and the `CLOCK_MONOTONIC` send time.
+//!    spread evenly over the period ([`Pacer`](crate::pacer::Pacer)). Each payload is a
+//!    [`probe`](crate::probe): the stream, a sequence number and the `CLOCK_MONOTONIC` send
+//!    time.
 //! 3. **Drain**: `drain` more time to receive what is still in flight; later packets are lost.
 //!
 //! The loop does not sleep in `epoll_wait`: it sends what is due, drains every readable socket
@@ -31,106 +32,21 @@
 //! dropped by the kernel: a relay that answers from another port (not symmetric RTP) shows as
 //! loss.
 
+mod config;
+pub mod worker;
+
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsFd;
-use std::time::Duration;
 
 use mio::net::UdpSocket;
-use serde::{Deserialize, Serialize};
+use tandem_udp::{enable_rx_timestamps, raise_open_files_limit};
 
-use super::mmsg;
-use super::os;
-use super::relay::CallTarget;
-use super::shard::{Tally, run_shard};
+use crate::probe::MAX_STREAM;
+use crate::target::CallTarget;
+use worker::{Tally, run_worker};
 
-/// How a load run is shaped.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoadGenConfig {
-    /// How long every stream sends.
-    pub duration: Duration,
-    /// Time allowed after the last send for packets in flight.
-    pub drain: Duration,
-    /// Packet interval per stream (20 ms: 50 packets/s, G.711 at 20 ms packetisation).
-    pub period: Duration,
-    /// Longest wait for the relay to latch every call before the load starts anyway.
-    pub prime_timeout: Duration,
-    /// Local address of the endpoint sockets (`None`: the wildcard of the targets' family).
-    pub bind: Option<IpAddr>,
-    /// Pin thread `i` of the load generator to CPU `cpus[i % cpus.len()]` (none if empty).
-    pub cpus: Vec<usize>,
-    /// Threads, each driving an equal share of the calls (at least 1).
-    pub threads: usize,
-    /// Shortest sleep between turns of the send loop: sends are at most about this late, and
-    /// at high rates go out in bursts of this much schedule. Shorter is smoother but costs
-    /// the generator (and the relay, woken more often) more wake-ups. Zero busy-polls: the
-    /// thread never sleeps (a whole CPU, but no wake-up latency).
-    pub tick: Duration,
-}
-
-impl Default for LoadGenConfig {
-    fn default() -> LoadGenConfig {
-        LoadGenConfig {
-            duration: Duration::from_secs(10),
-            drain: Duration::from_millis(200),
-            period: Duration::from_millis(20),
-            prime_timeout: Duration::from_secs(1),
-            bind: None,
-            cpus: Vec::new(),
-            threads: 1,
-            tick: Duration::from_micros(50),
-        }
-    }
-}
-
-/// What one load run measured. Latencies are one-way (send to receive through the relay) in
-/// microseconds; the `send_lag` figures say how late the generator sent against its schedule
-/// (tens of µs is the timer granularity; much more means the generator itself is overloaded
-/// or was not scheduled).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LoadReport {
-    /// Bridged calls (two streams each).
-    pub calls: usize,
-    /// Length of the send phase in seconds.
-    pub duration_s: f64,
-    /// Measured packets sent.
-    pub sent: u64,
-    /// Measured packets received (unique; duplicates not counted).
-    pub received: u64,
-    /// `sent - received`, summed per stream.
-    pub lost: u64,
-    /// `lost / sent`.
-    pub loss_ratio: f64,
-    /// Packets that arrived after a higher sequence number of their stream.
-    pub reordered: u64,
-    /// Extra copies of packets already received.
-    pub duplicates: u64,
-    /// Median latency, µs.
-    pub latency_p50_us: f64,
-    /// 99th percentile latency, µs.
-    pub latency_p99_us: f64,
-    /// 99.9th percentile latency, µs.
-    pub latency_p999_us: f64,
-    /// Largest latency, µs.
-    pub latency_max_us: f64,
-    /// Packets of this run received on the wrong call or endpoint (cross-talk).
-    pub misrouted: u64,
-    /// Datagrams that were not RTP with an intact measurement payload.
-    pub malformed: u64,
-    /// Sends the kernel refused (not counted as sent).
-    pub send_errors: u64,
-    /// Calls whose two endpoints had not both received a priming packet when the load began.
-    pub unprimed_calls: usize,
-    /// 99th percentile of send lateness against the schedule, µs.
-    pub send_lag_p99_us: f64,
-    /// Largest send lateness, µs.
-    pub send_lag_max_us: f64,
-    /// Latency samples taken with the generator's clock because the kernel gave no receive
-    /// time stamp (0 normally).
-    pub rx_stamp_fallbacks: u64,
-    /// CPU time the load generator's threads used for the whole run (priming, load, drain), s.
-    pub loadgen_cpu_s: f64,
-}
+pub use config::{LoadGenConfig, LoadReport};
 
 /// A load generator with its endpoint sockets bound and connected, ready to [`run`](Self::run).
 pub struct LoadGen {
@@ -146,7 +62,7 @@ pub fn run_load(targets: &[CallTarget], config: LoadGenConfig) -> io::Result<Loa
 impl LoadGen {
     /// Binds and connects two endpoint sockets per call.
     pub fn new(targets: &[CallTarget], config: LoadGenConfig) -> io::Result<LoadGen> {
-        os::raise_open_files_limit(2 * targets.len() as u64 + 256)?;
+        raise_open_files_limit(2 * targets.len() as u64 + 256)?;
         let sockets = targets
             .iter()
             .flat_map(|t| [t.a_port, t.b_port])
@@ -175,6 +91,14 @@ impl LoadGen {
                 "the send period must be positive",
             ));
         }
+        // Two streams per call, stream ids 0..=MAX_STREAM.
+        let max_calls = (MAX_STREAM as usize).div_ceil(2);
+        if targets.len() > max_calls {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("at most {max_calls} calls per run (the probe's stream id has 21 bits)"),
+            ));
+        }
         if sockets.len() != 2 * targets.len() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -192,7 +116,7 @@ impl LoadGen {
             .map(|(s, remote)| {
                 s.connect(remote)?;
                 s.set_nonblocking(true)?;
-                mmsg::enable_rx_timestamps(s.as_fd())?;
+                enable_rx_timestamps(s.as_fd())?;
                 Ok(UdpSocket::from_std(s))
             })
             .collect::<io::Result<Vec<_>>>()?;
@@ -207,7 +131,7 @@ impl LoadGen {
         let cpu_of =
             |i: usize| (!config.cpus.is_empty()).then(|| config.cpus[i % config.cpus.len()]);
         let tallies = if threads == 1 {
-            vec![run_shard(&mut self.sockets, 0, config, cpu_of(0))?]
+            vec![run_worker(&mut self.sockets, 0, config, cpu_of(0))?]
         } else {
             // Whole calls per thread, the remainder spread over the first threads.
             let mut chunks = Vec::with_capacity(threads);
@@ -225,7 +149,7 @@ impl LoadGen {
                     .into_iter()
                     .enumerate()
                     .map(|(i, (base, chunk))| {
-                        scope.spawn(move || run_shard(chunk, base, config, cpu_of(i)))
+                        scope.spawn(move || run_worker(chunk, base, config, cpu_of(i)))
                     })
                     .collect();
                 handles
@@ -251,13 +175,14 @@ impl LoadGen {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+    use std::time::Duration;
 
     /// Cross-wired calls: endpoint a of one call and endpoint b of another share a relay call,
     /// so every packet arrives on the wrong call's socket and must count as misrouted, not
     /// as received.
     #[test]
     fn cross_talk_is_detected() {
-        let relay = super::super::RawRelay::start(2, IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap();
+        let relay = crate::RawRelay::start(2, IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap();
         let t = relay.targets();
         let crossed = [
             CallTarget {
@@ -286,7 +211,7 @@ mod tests {
     /// Several threads: all calls carried, figures merged.
     #[test]
     fn threads_share_the_calls() {
-        let relay = super::super::RawRelay::start(5, IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap();
+        let relay = crate::RawRelay::start(5, IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap();
         let config = LoadGenConfig {
             duration: Duration::from_millis(200),
             threads: 2,

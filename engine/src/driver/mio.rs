@@ -14,7 +14,7 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::common::{Control, ShardThread, Wake};
-use super::mmsg::{MAX_DATAGRAM, RecvBatch, SendBatch};
+use tandem_udp::{RecvBatch, SendBatch};
 
 const WAKE: Token = Token(usize::MAX);
 /// Datagrams per recvmmsg/sendmmsg call.
@@ -85,10 +85,10 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                     .datagrams_in
                     .fetch_add(n as u64, Ordering::Relaxed);
                 for i in 0..n {
-                    // A datagram that fills the buffer may have been truncated: no RTP or
-                    // RTCP packet is that large, so it is dropped unread.
+                    // A datagram cut to fit the buffer is larger than any RTP or RTCP
+                    // packet: dropped unread, as the io_uring driver does.
                     if let (Some(from), data) = rb.get(i) {
-                        if data.len() < MAX_DATAGRAM {
+                        if !rb.truncated(i) {
                             st.shard.handle_datagram(now, port, from, data);
                         }
                     }

@@ -225,9 +225,18 @@ impl EngineBuilder {
                 counters.clone(),
                 self.pin_cores.then_some(i),
             );
-            let (thread, waker) = match self.driver {
-                DriverKind::Mio | DriverKind::Auto => crate::driver::mio::spawn(st)?,
-                DriverKind::IoUring => crate::driver::spawn_uring(st)?,
+            let spawned = match self.driver {
+                DriverKind::Mio | DriverKind::Auto => crate::driver::mio::spawn(st),
+                DriverKind::IoUring => crate::driver::spawn_uring(st),
+            };
+            let (thread, waker) = match spawned {
+                Ok(s) => s,
+                Err(e) => {
+                    // The writer ends once every sender of new recordings is gone; this one
+                    // goes first, or stopping the engine would wait for the writer forever.
+                    drop(tap_tx);
+                    return Err(e.into());
+                }
             };
             engine.shards.push(ShardHandle {
                 control: Some(tx),

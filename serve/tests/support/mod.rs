@@ -101,6 +101,9 @@ impl Daemon {
             Err(e) => panic!("daemon failed to start: {e}"),
         };
         let proxy = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // Connected: the kernel drops datagrams from anyone but the daemon's ng socket (a
+        // relay sends RTCP to a phone's port + 1, which may be this socket's port).
+        proxy.connect(running.ng_addr).unwrap();
         proxy
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -121,13 +124,13 @@ impl Daemon {
         let cookie = format!("t{}", self.cookie.fetch_add(1, Ordering::Relaxed));
         let mut msg = format!("{cookie} ").into_bytes();
         body.encode(&mut msg);
-        self.proxy.send_to(&msg, self.ng).unwrap();
+        self.proxy.send(&msg).unwrap();
         let mut buf = vec![0u8; 65_536];
         loop {
-            let (n, _) = self.proxy.recv_from(&mut buf).expect("an ng reply");
+            let n = self.proxy.recv(&mut buf).expect("an ng reply");
             let reply = &buf[..n];
-            let space = reply.iter().position(|&b| b == b' ').unwrap();
-            if &reply[..space] == cookie.as_bytes() {
+            let space = reply.iter().position(|&b| b == b' ');
+            if let Some(space) = space.filter(|&s| &reply[..s] == cookie.as_bytes()) {
                 return bencode::parse(&reply[space + 1..]).unwrap();
             }
         }

@@ -10,6 +10,7 @@
 
 pub mod arrivals;
 mod calendar;
+pub mod compare;
 pub mod dist;
 pub mod drive;
 pub mod emodel;

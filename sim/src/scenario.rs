@@ -30,12 +30,19 @@ pub struct Scenario {
     /// Service-level threshold T: SL = answered within T ÷ (answered + abandoned).
     #[serde(default = "default_sl")]
     pub sl_threshold_s: f64,
+    /// Service-level target: the fraction of calls to answer within T (the reports draw
+    /// it as a line; staffing plans aim at it).
+    #[serde(default = "default_sl_target")]
+    pub sl_target: f64,
     /// Base seed.
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Independent replications (for confidence intervals).
     #[serde(default = "default_reps")]
     pub replications: u32,
+    /// Confidence level of the reports' intervals: 0.90, 0.95 or 0.99.
+    #[serde(default = "default_ci_level")]
+    pub ci_level: f64,
     /// The arrival process.
     pub arrivals: ArrivalSpec,
     /// Blocked and abandoned callers who call again.
@@ -70,6 +77,12 @@ fn default_interval() -> f64 {
 }
 fn default_sl() -> f64 {
     20.0
+}
+fn default_sl_target() -> f64 {
+    0.8
+}
+fn default_ci_level() -> f64 {
+    0.95
 }
 fn default_seed() -> u64 {
     1
@@ -308,6 +321,12 @@ impl Scenario {
         Self::from_toml(&text, &path.display().to_string(), path.parent())
     }
 
+    /// Checks a scenario changed after loading (command-line overrides), naming the key.
+    pub fn validate(&self) -> Result<(), SimError> {
+        self.check()
+            .map_err(|Problem(key, message)| SimError::Invalid(format!("`{key}`: {message}")))
+    }
+
     /// A built-in scenario by name.
     pub fn built_in(name: &str) -> Result<Scenario, SimError> {
         let (_, text) = BUILT_IN.iter().find(|(n, _)| *n == name).ok_or_else(|| {
@@ -338,6 +357,18 @@ impl Scenario {
         }
         if !(self.sl_threshold_s >= 0.0) {
             return p("sl_threshold_s", "must be ≥ 0".into());
+        }
+        if !(self.sl_target > 0.0 && self.sl_target <= 1.0) {
+            return p("sl_target", "must be in (0, 1]".into());
+        }
+        if crate::report::CI_LEVELS
+            .iter()
+            .all(|l| (l - self.ci_level).abs() > 1e-9)
+        {
+            return p(
+                "ci_level",
+                format!("must be 0.90, 0.95 or 0.99, got {}", self.ci_level),
+            );
         }
         if self.replications == 0 || self.replications > 10_000 {
             return p("replications", "must be 1..=10000".into());
@@ -481,9 +512,31 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "tv-burst-callback",
         include_str!("../scenarios/tv-burst-callback.toml"),
     ),
+    (
+        "tv-burst-9e1-400",
+        include_str!("../scenarios/tv-burst-9e1-400.toml"),
+    ),
+    (
+        "tv-burst-6e1-700",
+        include_str!("../scenarios/tv-burst-6e1-700.toml"),
+    ),
     ("mm-n-m", include_str!("../scenarios/mm-n-m.toml")),
     ("day-700", include_str!("../scenarios/day-700.toml")),
 ];
+
+/// Built-in sets of scenarios to compare side by side (`tandem sim --compare NAME`): (name,
+/// what it asks, the scenarios, the first being the baseline).
+pub const BUILT_IN_SETS: &[(&str, &str, &[&str])] = &[(
+    "tv-burst-compare",
+    "the TV-ad burst on 6 or 9 E1 with 400 or 700 agents, and with callbacks (smart dissuasion)",
+    &[
+        "tv-burst",
+        "tv-burst-9e1-400",
+        "tv-burst-6e1-700",
+        "tv-burst-rebuilt",
+        "tv-burst-callback",
+    ],
+)];
 
 #[cfg(test)]
 mod tests {
@@ -494,6 +547,33 @@ mod tests {
         for (name, _) in BUILT_IN {
             let s = Scenario::built_in(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(&s.name, name);
+        }
+        for (set, _, members) in BUILT_IN_SETS {
+            assert!(
+                BUILT_IN.iter().all(|(n, _)| n != set),
+                "{set} is also a scenario"
+            );
+            for m in *members {
+                Scenario::built_in(m).unwrap_or_else(|e| panic!("{set}: {m}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn the_burst_comparison_differs_only_in_trunks_and_agents() {
+        let base = Scenario::built_in("tv-burst").unwrap();
+        for (name, e1, agents) in [
+            ("tv-burst-9e1-400", 9, 400),
+            ("tv-burst-6e1-700", 6, 700),
+            ("tv-burst-rebuilt", 9, 700),
+        ] {
+            let s = Scenario::built_in(name).unwrap();
+            assert_eq!(s.trunks.e1, Some(e1), "{name}");
+            assert_eq!(s.agents.count, agents, "{name}");
+            assert_eq!(s.arrivals, base.arrivals, "{name}");
+            assert_eq!(s.queue, base.queue, "{name}");
+            assert_eq!(s.redial, base.redial, "{name}");
+            assert_eq!((s.seed, s.replications), (base.seed, base.replications));
         }
     }
 

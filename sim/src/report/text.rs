@@ -6,7 +6,7 @@ use super::{IntervalRow, Report};
 use crate::metrics::Counts;
 
 /// Interval tables longer than this are condensed by merging neighbouring intervals.
-const MAX_TABLE_ROWS: usize = 48;
+const MAX_TABLE_ROWS: usize = 50;
 
 /// `H:MM:SS` of a time in seconds.
 pub fn clock(t: f64) -> String {
@@ -206,7 +206,7 @@ impl Report {
     /// line, and neighbouring intervals merged when the table would be long.
     fn interval_text(&self, s: &mut String) {
         let active = self.intervals.iter().filter(|r| r.has_activity()).count();
-        let merge = merge_factor(active);
+        let merge = merge_factor(active, self.interval_s);
         let width = self.interval_s * merge as f64;
         let callbacks = self.counts.callback_offered > 0.0 || self.counts.callback_served > 0.0;
         let _ = write!(s, "\nPer {} interval", span(self.interval_s));
@@ -221,12 +221,12 @@ impl Report {
         let cb_head = if callbacks { " callbacks" } else { "" };
         let _ = writeln!(
             s,
-            "  {:>8} {:>7} {:>7}  {:-^31}  {:>8}{cb_head} {:>5} {:>7} {:>5}",
+            "  {:>9} {:>7} {:>7}  {:-^31}  {:>8}{cb_head} {:>5} {:>7} {:>5}",
             "", "", "", " lost at stage ", "", "", "mean", ""
         );
         let _ = writeln!(
             s,
-            "  {:>8} {:>7} {:>7}  {:>6} {:>6} {:>9} {:>6}  {:>8}{} {:>5} {:>7} {:>5}",
+            "  {:>9} {:>7} {:>7}  {:>6} {:>6} {:>9} {:>6}  {:>8}{} {:>5} {:>7} {:>5}",
             "start",
             "offered",
             "redials",
@@ -282,7 +282,7 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                " {}{:>8} {:>7.0} {:>7.0}  {:>6.0} {:>6.0} {:>9.0} {:>6.0}  {:>8.0}{cb} {sl} {:>7.1} {occ}",
+                " {}{:>9} {:>7.0} {:>7.0}  {:>6.0} {:>6.0} {:>9.0} {:>6.0}  {:>8.0}{cb} {sl} {:>7.1} {occ}",
                 if m.drain { '*' } else { ' ' },
                 clock(m.start_s),
                 c.offered,
@@ -298,12 +298,19 @@ impl Report {
     }
 }
 
-/// How many neighbouring intervals to merge per row so that `rows` fit the table.
-fn merge_factor(rows: usize) -> usize {
-    [1, 2, 3, 4, 6, 8, 12, 24, 48, 96]
-        .into_iter()
-        .find(|k| rows.div_ceil(*k) <= MAX_TABLE_ROWS)
-        .unwrap_or(rows.div_ceil(MAX_TABLE_ROWS).max(1))
+/// How many neighbouring intervals of `interval_s` to merge per row so that `rows` fit the
+/// table: the fewest that fit, preferring merged widths that divide an hour or are whole
+/// hours (15 min intervals merge into 30 min or 1 h rows, not 45 min ones).
+fn merge_factor(rows: usize, interval_s: f64) -> usize {
+    let least = rows.div_ceil(MAX_TABLE_ROWS).max(1);
+    if least == 1 {
+        return 1;
+    }
+    let nice = |k: usize| {
+        let w = (k as f64 * interval_s).round() as u64;
+        w > 0 && (3600 % w == 0 || w % 3600 == 0)
+    };
+    (least..least * 4).find(|&k| nice(k)).unwrap_or(least)
 }
 
 /// Neighbouring interval rows summed (counts) or averaged (levels).
@@ -353,10 +360,13 @@ mod tests {
 
     #[test]
     fn long_tables_merge_but_short_ones_do_not() {
-        assert_eq!(merge_factor(25), 1);
-        assert_eq!(merge_factor(48), 1);
-        assert_eq!(merge_factor(96), 2);
-        assert_eq!(merge_factor(97), 3);
-        assert_eq!(merge_factor(1440), 48);
+        assert_eq!(merge_factor(25, 60.0), 1);
+        assert_eq!(merge_factor(50, 60.0), 1);
+        assert_eq!(merge_factor(97, 900.0), 2);
+        // 3 × 15 min would fit but reads badly: 4 × 15 min = 1 h.
+        assert_eq!(merge_factor(120, 900.0), 4);
+        assert_eq!(merge_factor(1441, 60.0), 30);
+        // No nice width nearby: the least that fits.
+        assert_eq!(merge_factor(120, 7.0), 3);
     }
 }

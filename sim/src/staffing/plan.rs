@@ -7,8 +7,9 @@
 //!    follow the plan's on-duty count interval by interval (shifts that reach the end of
 //!    arrivals stay three mean patiences longer, so the last callers are not abandoned by a
 //!    shift change), and with the planned trunks and IVR ports where the scenario models
-//!    them. Each interval whose simulated service level misses the target gets 5% more
-//!    agents (at least one); trunks get one more E1 span (or 5% more channels) while their
+//!    them. Each interval whose simulated service level misses the target, or whose queue
+//!    and ring abandonment exceeds four tenths of the loss budget, gets 5% more agents (at
+//!    least one); trunks get one more E1 span (or 5% more channels) while their
 //!    loss exceeds half the budget, IVR ports 5% more while theirs exceeds a tenth; then
 //!    the plan is redrawn and run again, up to the given number of rounds. Callbacks are
 //!    not planned for: they are dialled by whichever planned agents are idle.
@@ -17,7 +18,8 @@ use serde::Serialize;
 
 use super::Targets;
 use super::requirement::{
-    IVR_SHARE, IntervalNeed, PeakNeed, QueueModel, TRUNK_SHARE, agent_requirement, peak_capacity,
+    ABANDON_SHARE, IVR_SHARE, IntervalNeed, PeakNeed, QueueModel, TRUNK_SHARE, agent_requirement,
+    peak_capacity,
 };
 use super::shifts::{PlannedShift, ShiftRules, cover, on_duty};
 use crate::report::Report;
@@ -75,7 +77,8 @@ pub struct Round {
     pub trunk_loss_share: f64,
     /// IVR losses ÷ offered.
     pub ivr_loss_share: f64,
-    /// Intervals (during arrivals) whose service level missed the target.
+    /// Intervals (during arrivals) short of a target: the service level missed, or more
+    /// abandonment than its share of the loss budget.
     pub short_intervals: u32,
 }
 
@@ -206,10 +209,17 @@ pub fn plan(
             progress(before + u64::from(n), total)
         })?;
         let r = Report::from_runs(&run_sc, &runs);
+        // Short: the service level missed, or more callers abandoned (queue and ring) than
+        // their share of the loss budget.
         let mut short = Vec::new();
         for (j, s) in sim_sl.iter_mut().enumerate() {
-            *s = r.intervals.get(j).and_then(|row| row.service_level);
-            if s.is_some_and(|v| v < t.service_level) {
+            let row = r.intervals.get(j);
+            *s = row.and_then(|row| row.service_level);
+            let abandoned = row.map_or(0.0, |row| {
+                let c = &row.counts;
+                (c.queue_abandoned + c.ring_lost) / c.offered.max(1.0)
+            });
+            if s.is_some_and(|v| v < t.service_level) || abandoned > t.max_loss * ABANDON_SHARE {
                 short.push(j);
             }
         }

@@ -34,7 +34,8 @@ pub enum QueueModel {
 pub const TRUNK_SHARE: f64 = 0.5;
 /// IVR ports get a tenth of the budget.
 pub const IVR_SHARE: f64 = 0.1;
-/// Queue and ring abandonment (Erlang A only) get the rest.
+/// Queue and ring abandonment get the rest (in the Erlang A requirement, and in the
+/// simulation check either way).
 pub const ABANDON_SHARE: f64 = 0.4;
 
 /// Most agents the search will consider for one interval.

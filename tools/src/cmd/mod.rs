@@ -7,6 +7,7 @@ pub mod dtmf;
 pub mod erlang;
 pub mod load;
 pub mod ng_client;
+pub mod resample;
 pub mod serve;
 pub mod sim;
 pub mod staff;

@@ -95,7 +95,7 @@ fn verdict(p: &StaffPlan) -> Option<Verdict> {
         percent2,
     );
     v.check(
-        "intervals below the SL target",
+        "intervals short of SL or abandonment",
         f64::from(round.short_intervals),
         Bound::AtMost(0.0),
         |x| format!("{x:.0}"),

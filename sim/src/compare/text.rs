@@ -29,9 +29,12 @@ pub(crate) fn difference(unit: Unit, d: &Difference) -> String {
         Unit::Seconds => (1.0, 1),
         Unit::Calls => (1.0, 0),
     };
-    // Small shares get a second decimal, so a real difference does not print as 0.0.
-    if unit == Unit::Share && (d.mean * scale).abs() < 1.0 && d.mean != 0.0 {
-        digits = 2;
+    // More decimals (up to three) while the difference or its half-width would print as
+    // zero without being zero, so a real difference never shows as "0.0 ± 0.0*".
+    let hides =
+        |v: f64, digits: usize| v != 0.0 && (v * scale).abs() < 0.5 * 10f64.powi(-(digits as i32));
+    while digits < 3 && (hides(d.mean, digits) || d.half_width.is_some_and(|h| hides(h, digits))) {
+        digits += 1;
     }
     let hw = d
         .half_width

@@ -43,6 +43,28 @@ pub struct Series {
     pub mark: Mark,
     /// Values, one per slot.
     pub values: Vec<Option<f64>>,
+    /// Line width in pixels (lines drawn earlier and wider stay visible under later ones
+    /// where they coincide).
+    pub width: u32,
+}
+
+impl Series {
+    /// A series of width 2.
+    pub fn new(name: &str, colour: Colour, mark: Mark, values: Vec<Option<f64>>) -> Series {
+        Series {
+            name: name.into(),
+            colour,
+            mark,
+            values,
+            width: 2,
+        }
+    }
+
+    /// The same series drawn `width` pixels wide.
+    pub fn width(mut self, width: u32) -> Series {
+        self.width = width;
+        self
+    }
 }
 
 /// A horizontal reference line (a target, a capacity).
@@ -110,7 +132,7 @@ fn rgb(c: Colour) -> RGBColor {
 /// A legend entry's swatch.
 enum Swatch {
     Box(Colour, f64),
-    Line(Colour),
+    Line(Colour, u32),
     Dashed(Colour),
 }
 
@@ -120,14 +142,14 @@ impl Chart {
         for s in &self.series {
             let sw = match s.mark {
                 Mark::Stack => Swatch::Box(s.colour, 1.0),
-                Mark::Line | Mark::Step => Swatch::Line(s.colour),
+                Mark::Line | Mark::Step => Swatch::Line(s.colour, s.width),
             };
             items.push((s.name.clone(), sw));
         }
         for r in self.hlines.iter().chain(&self.vlines) {
             items.push((r.name.clone(), Swatch::Dashed(r.colour)));
         }
-        for b in &self.bands {
+        for b in self.bands.iter().filter(|b| !b.spans.is_empty()) {
             items.push((b.name.clone(), Swatch::Box(b.colour, 0.35)));
         }
         items
@@ -209,10 +231,10 @@ impl Chart {
                         rgb(*c).mix(*a).filled(),
                     ))?;
                 }
-                Swatch::Line(c) => {
+                Swatch::Line(c, w) => {
                     head.draw(&PathElement::new(
                         vec![(*x, y + 6), (*x + 22, y + 6)],
-                        rgb(*c).stroke_width(3),
+                        rgb(*c).stroke_width((*w).clamp(2, 8)),
                     ))?;
                 }
                 Swatch::Dashed(c) => {
@@ -301,7 +323,7 @@ impl Chart {
             }))?;
         }
         for s in self.series.iter().filter(|s| s.mark != Mark::Stack) {
-            let style = rgb(s.colour).stroke_width(2);
+            let style = rgb(s.colour).stroke_width(s.width);
             for run in runs(&s.values) {
                 let pts: Vec<(f64, f64)> = match s.mark {
                     Mark::Step => run

@@ -61,15 +61,16 @@ pub fn render_comparison(cmp: &Comparison) -> String {
 
 fn losses_chart(p: &mut Page, cmp: &Comparison) {
     let n = cmp.reports.len();
-    let stage = |name: &str, colour, f: fn(&crate::report::Rates) -> f64| Series {
-        name: name.into(),
-        colour,
-        mark: Mark::Stack,
-        values: cmp
-            .reports
-            .iter()
-            .map(|r| Some(100.0 * f(&r.rates)))
-            .collect(),
+    let stage = |name: &str, colour, f: fn(&crate::report::Rates) -> f64| {
+        Series::new(
+            name,
+            colour,
+            Mark::Stack,
+            cmp.reports
+                .iter()
+                .map(|r| Some(100.0 * f(&r.rates)))
+                .collect(),
+        )
     };
     let ch = Chart {
         title: "Losses by stage".into(),
@@ -120,17 +121,23 @@ fn time_charts(p: &mut Page, cmp: &Comparison) {
         .max_by_key(|r| r.intervals.len())
         .unwrap_or(base);
     let f = Frame::of(longest);
+    // Earlier scenarios are drawn wider, so scenarios with equal values (the same losses
+    // with more agents, say) show as nested lines instead of hiding one another.
+    let n = cmp.reports.len() as u32;
     let lines = |f: &dyn Fn(&IntervalRow) -> Option<f64>| -> Vec<Series> {
         cmp.reports
             .iter()
             .enumerate()
-            .map(|(i, r)| Series {
-                name: r.scenario.clone(),
-                colour: c::CYCLE[i % c::CYCLE.len()],
-                mark: Mark::Line,
-                values: (0..longest.intervals.len())
-                    .map(|j| r.intervals.get(j).and_then(f))
-                    .collect(),
+            .map(|(i, r)| {
+                Series::new(
+                    &r.scenario,
+                    c::CYCLE[i % c::CYCLE.len()],
+                    Mark::Line,
+                    (0..longest.intervals.len())
+                        .map(|j| r.intervals.get(j).and_then(f))
+                        .collect(),
+                )
+                .width(2 + 2 * (n - 1 - i as u32).min(4))
             })
             .collect()
     };

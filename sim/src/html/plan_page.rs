@@ -110,37 +110,30 @@ pub fn render_plan(plan: &StaffPlan) -> String {
     };
     p.h2("Per interval");
     let mut ch = chart("Agents required and planned", "agents");
+    let each = |f: fn(&crate::staffing::PlanInterval) -> f64| -> Vec<Option<f64>> {
+        plan.intervals.iter().map(|i| Some(f(i))).collect()
+    };
     ch.series = vec![
-        Series {
-            name: format!("required by {}", model_name(plan.model)),
-            colour: c::SKY,
-            mark: Mark::Step,
-            values: plan
-                .intervals
-                .iter()
-                .map(|i| Some(f64::from(i.need.agents)))
-                .collect(),
-        },
-        Series {
-            name: "required after the simulation check".into(),
-            colour: c::VERMILION,
-            mark: Mark::Step,
-            values: plan
-                .intervals
-                .iter()
-                .map(|i| Some(f64::from(i.required)))
-                .collect(),
-        },
-        Series {
-            name: "on duty under the shift plan".into(),
-            colour: c::BLUE,
-            mark: Mark::Step,
-            values: plan
-                .intervals
-                .iter()
-                .map(|i| Some(f64::from(i.planned)))
-                .collect(),
-        },
+        Series::new(
+            &format!("required by {}", model_name(plan.model)),
+            c::SKY,
+            Mark::Step,
+            each(|i| f64::from(i.need.agents)),
+        )
+        .width(7),
+        Series::new(
+            "required after the simulation check",
+            c::VERMILION,
+            Mark::Step,
+            each(|i| f64::from(i.required)),
+        )
+        .width(4),
+        Series::new(
+            "on duty under the shift plan",
+            c::BLUE,
+            Mark::Step,
+            each(|i| f64::from(i.planned)),
+        ),
     ];
     p.chart(&ch, "The formula's requirement at each interval's mean arrival rate, the requirement raised where the simulated centre missed the target, and the agents the shifts put on duty.");
     if plan.report.is_some() {
@@ -152,16 +145,15 @@ pub fn render_plan(plan: &StaffPlan) -> String {
             "% of calls answered or abandoned",
         );
         ch.y_top = Some(100.0);
-        ch.series = vec![Series {
-            name: "simulated with the plan".into(),
-            colour: c::GREEN,
-            mark: Mark::Line,
-            values: plan
-                .intervals
+        ch.series = vec![Series::new(
+            "simulated with the plan",
+            c::GREEN,
+            Mark::Line,
+            plan.intervals
                 .iter()
                 .map(|i| i.simulated_service_level.map(|v| v * 100.0))
                 .collect(),
-        }];
+        )];
         ch.hlines = vec![Rule {
             name: format!("target {:.0}%", t.service_level * 100.0),
             at: t.service_level * 100.0,

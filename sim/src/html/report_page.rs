@@ -66,12 +66,7 @@ impl Frame {
 }
 
 fn series(name: &str, colour: c::Colour, mark: Mark, values: Vec<Option<f64>>) -> Series {
-    Series {
-        name: name.into(),
-        colour,
-        mark,
-        values,
-    }
+    Series::new(name, colour, mark, values)
 }
 
 fn each(r: &Report, f: impl Fn(&IntervalRow) -> Option<f64>) -> Vec<Option<f64>> {

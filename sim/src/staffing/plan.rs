@@ -9,7 +9,7 @@
 //!    shift change), and with the planned trunks and IVR ports where the scenario models
 //!    them. Each interval whose simulated service level misses the target, or whose queue
 //!    and ring abandonment exceeds four tenths of the loss budget, gets 5% more agents (at
-//!    least one); trunks get one more E1 span (or 5% more channels) while their
+//!    least one) than it had on duty; trunks get one more E1 span (or 5% more channels) while their
 //!    loss exceeds half the budget, IVR ports 5% more while theirs exceeds a tenth; then
 //!    the plan is redrawn and run again, up to the given number of rounds. Callbacks are
 //!    not planned for: they are dialled by whichever planned agents are idle.
@@ -244,8 +244,11 @@ pub fn plan(
         if round + 1 == rounds {
             break;
         }
+        // Raised from what was on duty (the plan may already have had more than the
+        // requirement there), so every round adds agents where the centre fell short.
         for j in short {
-            required[j] += (required[j] as f64 * 0.05).ceil().max(1.0) as u32;
+            let base = required[j].max(duty[j]);
+            required[j] = base + (f64::from(base) * 0.05).ceil().max(1.0) as u32;
         }
         if trunks_short {
             trunks = trunks.map(|c| if e1 { c + 30 } else { c + (c / 20).max(1) });

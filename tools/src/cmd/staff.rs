@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long)]
     shift_step_min: Option<f64>,
     /// Simulation rounds checking (and raising) the plan.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     rounds: u32,
     /// Only the formulas: no simulation check.
     #[arg(long)]

@@ -1,4 +1,4 @@
-//! SRTP and SRTCP (RFC 3711) for Tandem's media path.
+//! SRTP and SRTCP (RFC 3711) for Tandem's media path, keyed by SDES (RFC 4568).
 //!
 //! - [`SendContext`] and [`RecvContext`] protect and unprotect RTP and RTCP packets **in place**
 //!   in the caller's buffer: no allocation, no clock, no socket. They keep per-SSRC state (the
@@ -7,6 +7,9 @@
 //! - [`Suite`] lists the suites: AES-128, -192 and -256 in counter mode with 80- or 32-bit
 //!   HMAC-SHA1 tags (SRTCP always uses the 80-bit tag). Keys are derived with key derivation
 //!   rate 0; packets may carry an MKI.
+//! - [`sdes`] parses and prints `a=crypto` lines (total: any text gives a value or a typed
+//!   error), and [`negotiate`] answers an offer or checks an answer, refusing by name the
+//!   session parameters that are not implemented.
 //!
 //! A [`SendContext`] protects what one endpoint sends; a [`RecvContext`] unprotects what it
 //! receives from its peer. SDES keys each direction with its own master key, so a leg has one
@@ -43,7 +46,9 @@ mod context;
 mod error;
 mod kdf;
 mod key;
+pub mod negotiate;
 mod replay;
+pub mod sdes;
 mod streams;
 mod suite;
 

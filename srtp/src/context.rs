@@ -128,18 +128,25 @@ impl Core {
         tag.copy_from_slice(&mac[..tag.len()]);
     }
 
-    fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
-        let trailer = self.rtp_overhead();
-        Core::check_room(buf, len, RTP_HEADER_LEN, trailer)?;
-        let hdr = rtp_header_len(&buf[..len])?;
-        self.check_lifetime()?;
-        let seq = u16::from_be_bytes([buf[2], buf[3]]);
-        let ssrc = be_u32(&buf[8..12]);
+    /// The SSRC of the RTP packet `pkt` and its index, estimated from the sequence number and
+    /// checked against the replay window.
+    fn rtp_index(&self, pkt: &[u8]) -> Result<(u32, u64), SrtpError> {
+        let seq = u16::from_be_bytes([pkt[2], pkt[3]]);
+        let ssrc = be_u32(&pkt[8..12]);
         let window = self.streams.get(ssrc).and_then(|s| s.rtp);
         let index = estimate_rtp_index(window.map(|w| w.highest()), seq)?;
         if let Some(w) = window {
             w.check(index)?;
         }
+        Ok((ssrc, index))
+    }
+
+    fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
+        let trailer = self.rtp_overhead();
+        Core::check_room(buf, len, RTP_HEADER_LEN, trailer)?;
+        let hdr = rtp_header_len(&buf[..len])?;
+        self.check_lifetime()?;
+        let (ssrc, index) = self.rtp_index(buf)?;
         if !self.streams.can_hold(ssrc) {
             return Err(SrtpError::TooManySsrcs(self.streams.max()));
         }
@@ -165,13 +172,7 @@ impl Core {
             return Err(SrtpError::UnknownMki);
         }
         self.check_lifetime()?;
-        let seq = u16::from_be_bytes([pkt[2], pkt[3]]);
-        let ssrc = be_u32(&pkt[8..12]);
-        let window = self.streams.get(ssrc).and_then(|s| s.rtp);
-        let index = estimate_rtp_index(window.map(|w| w.highest()), seq)?;
-        if let Some(w) = window {
-            w.check(index)?;
-        }
+        let (ssrc, index) = self.rtp_index(pkt)?;
         let roc = (index >> 16) as u32;
         let mac = self.rtp.mac(&pkt[..body], &roc.to_be_bytes());
         verify(&mac, &pkt[len - tag_len..])?;

@@ -475,84 +475,54 @@ mod tests {
 
     #[test]
     fn typed_errors_name_the_problem() {
-        let key = "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
-        let cases: Vec<(String, SdesError)> = vec![
-            ("".into(), SdesError::Missing("tag")),
-            ("1".into(), SdesError::Missing("crypto suite")),
+        use SdesError::*;
+        // `@` stands for a valid suite and key.
+        let full = "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
+        let cases = [
+            ("", Missing("tag")),
+            ("1", Missing("crypto suite")),
+            ("1 AES_CM_128_HMAC_SHA1_80", Missing("key parameters")),
+            ("x AES_CM_128_HMAC_SHA1_80 k", BadTag("x".into())),
             (
-                "1 AES_CM_128_HMAC_SHA1_80".into(),
-                SdesError::Missing("key parameters"),
+                "1234567890 AES_CM_128_HMAC_SHA1_80 k",
+                BadTag("1234567890".into()),
             ),
             (
-                "x AES_CM_128_HMAC_SHA1_80 k".into(),
-                SdesError::BadTag("x".into()),
+                "1 AEAD_AES_128_GCM inline:x",
+                UnknownSuite("AEAD_AES_128_GCM".into()),
             ),
             (
-                "1234567890 AES_CM_128_HMAC_SHA1_80 k".into(),
-                SdesError::BadTag("1234567890".into()),
+                "1 AES_CM_128_HMAC_SHA1_80 uri:x",
+                UnknownKeyMethod("uri".into()),
             ),
+            ("1 AES_CM_128_HMAC_SHA1_80 inline:!!", BadBase64),
+            ("@|2^49", BadLifetime("2^49".into())),
+            ("@|0", BadLifetime("0".into())),
+            ("@|256:1", BadMki("256:1".into())),
+            ("@|1:0", BadMki("1:0".into())),
+            ("@|1:4|2^20", BadMki("2^20".into())),
+            ("@ KDR=25", BadSessionParam("KDR=25".into())),
+            ("@ WSH=10", BadSessionParam("WSH=10".into())),
             (
-                format!("1 AEAD_AES_128_GCM {key}"),
-                SdesError::UnknownSuite("AEAD_AES_128_GCM".into()),
-            ),
-            (
-                "1 AES_CM_128_HMAC_SHA1_80 uri:x".into(),
-                SdesError::UnknownKeyMethod("uri".into()),
-            ),
-            (
-                "1 AES_CM_128_HMAC_SHA1_80 inline:!!".into(),
-                SdesError::BadBase64,
-            ),
-            (
-                format!("1 AES_CM_128_HMAC_SHA1_80 {key}|2^49"),
-                SdesError::BadLifetime("2^49".into()),
-            ),
-            (
-                format!("1 AES_CM_128_HMAC_SHA1_80 {key}|0"),
-                SdesError::BadLifetime("0".into()),
-            ),
-            (
-                format!("1 AES_CM_128_HMAC_SHA1_80 {key}|256:1"),
-                SdesError::BadMki("256:1".into()),
-            ),
-            (
-                format!("1 AES_CM_128_HMAC_SHA1_80 {key}|1:0"),
-                SdesError::BadMki("1:0".into()),
-            ),
-            (
-                format!("1 AES_CM_128_HMAC_SHA1_80 {key}|1:4|2^20"),
-                SdesError::BadMki("2^20".into()),
-            ),
-            (
-                format!("1 AES_CM_128_HMAC_SHA1_80 {key} KDR=25"),
-                SdesError::BadSessionParam("KDR=25".into()),
-            ),
-            (
-                format!("1 AES_CM_128_HMAC_SHA1_80 {key} WSH=10"),
-                SdesError::BadSessionParam("WSH=10".into()),
-            ),
-            (
-                format!("1 AES_CM_128_HMAC_SHA1_80 {key} UNENCRYPTED_SRTP=1"),
-                SdesError::BadSessionParam("UNENCRYPTED_SRTP=1".into()),
+                "@ UNENCRYPTED_SRTP=1",
+                BadSessionParam("UNENCRYPTED_SRTP=1".into()),
             ),
         ];
         for (line, want) in cases {
+            let line = line.replace('@', full);
             assert_eq!(Crypto::parse(&line), Err(want), "{line}");
         }
         // A 128-bit suite with a 256-bit key.
         let long = "1 AES_CM_128_HMAC_SHA1_80 inline:JWX3wh0yPnSplyv0b64HrSITLoqzj8xdoFTVVircXwN/a/NMddMLoukBJyJSHQ";
         assert!(matches!(
             Crypto::parse(long),
-            Err(SdesError::Key(KeyError::SuiteMismatch {
+            Err(Key(KeyError::SuiteMismatch {
                 expected: 30,
                 got: 46,
                 ..
             }))
         ));
-        assert_eq!(
-            Crypto::parse(&"1".repeat(5000)),
-            Err(SdesError::TooLong(5000))
-        );
+        assert_eq!(Crypto::parse(&"1".repeat(5000)), Err(TooLong(5000)));
     }
 
     #[test]

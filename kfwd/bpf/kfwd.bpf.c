@@ -45,6 +45,7 @@
 #define RULE_STRICT_SOURCE (1u << 0) /* wrong source: drop (else pass up) */
 #define RULE_CHECK_SSRC (1u << 1)    /* another SSRC: pass up */
 #define RULE_LOCAL_PEER (1u << 2)    /* userspace's route lookup: the peer is on this host */
+#define RULE_REINJECT_LOCAL (1u << 3) /* loopback accepts local sources (accept_local=1) */
 
 /* kfwd_rule.transcode */
 #define TRANSCODE_NONE 0
@@ -75,6 +76,7 @@ enum kfwd_pass {
     PASS_WRONG_SOURCE = 8,
     PASS_NO_ROUTE = 9,
     PASS_FRAGMENT = 10,
+    PASS_LOCAL_PEER = 11,
     PASS_MAX = 12,
 };
 
@@ -413,6 +415,12 @@ int kfwd_ingress(struct __sk_buff *skb)
     if (fib_rc != BPF_FIB_LKUP_RET_SUCCESS && fib_rc != BPF_FIB_LKUP_RET_NO_NEIGH &&
         fib_rc != BPF_FIB_LKUP_RET_NOT_FWDED)
         return pass_up(st, PASS_NO_ROUTE);
+    /* A peer on this host, for a packet that came from another interface: it can only
+     * re-enter through loopback, and the stack there drops a local source address as
+     * martian unless loopback has accept_local set. */
+    if (fib_rc == BPF_FIB_LKUP_RET_NOT_FWDED && skb->ingress_ifindex != LOOPBACK_IFINDEX &&
+        !(r->flags & RULE_REINJECT_LOCAL))
+        return pass_up(st, PASS_LOCAL_PEER);
 
     __u64 now = bpf_ktime_get_ns();
 
@@ -514,12 +522,22 @@ int kfwd_ingress(struct __sk_buff *skb)
     }
 
     if (fib_rc == BPF_FIB_LKUP_RET_NOT_FWDED) {
-        /* The peer is on this host. On loopback the packet simply carries on into the stack
-         * with its new header. From another interface it re-enters through loopback, where a
-         * local source address is legal (elsewhere the stack would drop it as martian). */
+        /* The peer is on this host. On loopback the packet carries on into the stack with its
+         * new header: it still has the route its sender attached (to a local address), so no
+         * input route lookup judges its local source. From another interface it re-enters
+         * through loopback (RULE_REINJECT_LOCAL checked above). */
         count_global(GLOBAL_LOCAL);
         if (skb->ingress_ifindex == LOOPBACK_IFINDEX)
             return TC_ACT_OK;
+        /* Loopback's address is all zeros: with the old destination MAC the frame would be
+         * "for another host" there and dropped before IP. */
+        data = (void *)(long)skb->data;
+        data_end = (void *)(long)skb->data_end;
+        eth = data;
+        if ((void *)(eth + 1) > data_end)
+            return TC_ACT_SHOT;
+        __builtin_memset(eth->h_dest, 0, ETH_ALEN);
+        __builtin_memset(eth->h_source, 0, ETH_ALEN);
         return bpf_redirect(LOOPBACK_IFINDEX, BPF_F_INGRESS);
     }
     count_global(GLOBAL_REDIRECTED);

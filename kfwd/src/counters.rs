@@ -38,6 +38,9 @@ pub struct Passed {
     pub no_route: u64,
     /// An IP fragment.
     pub fragment: u64,
+    /// For a peer on this host, from another interface, while loopback refuses local
+    /// sources (`net.ipv4.conf.lo.accept_local` = 0).
+    pub local_peer: u64,
 }
 
 impl Passed {
@@ -54,6 +57,7 @@ impl Passed {
             + self.wrong_source
             + self.no_route
             + self.fragment
+            + self.local_peer
     }
 }
 
@@ -115,6 +119,7 @@ impl StreamCounters {
                 wrong_source: p[8],
                 no_route: p[9],
                 fragment: p[10],
+                local_peer: p[11],
             },
         }
     }

@@ -11,6 +11,8 @@ pub(crate) const RULE_STRICT_SOURCE: u32 = 1 << 0;
 pub(crate) const RULE_CHECK_SSRC: u32 = 1 << 1;
 /// `kfwd_rule.flags`: the peer is on this host (from userspace's route lookup).
 pub(crate) const RULE_LOCAL_PEER: u32 = 1 << 2;
+/// `kfwd_rule.flags`: a local peer may be reached from another interface through loopback.
+pub(crate) const RULE_REINJECT_LOCAL: u32 = 1 << 3;
 
 /// `kfwd_stats.state`: the source position is valid.
 pub(crate) const STATE_SRC: u32 = 1 << 0;

@@ -33,6 +33,8 @@ struct Maps {
     stats: Array<MapData, Stats>,
     slots: Slots,
     routes: RouteQuery,
+    /// `net.ipv4.conf.lo.accept_local` in the forwarder's namespace when it was opened.
+    reinject_local: bool,
 }
 
 /// The loaded program with its maps and links.
@@ -175,6 +177,8 @@ impl Loaded {
             .ok_or_else(|| lost(PROGRAM))?
             .try_into()
             .map_err(|e| unavailable(&e))?;
+        let reinject_local = std::fs::read_to_string("/proc/sys/net/ipv4/conf/lo/accept_local")
+            .is_ok_and(|v| v.trim() == "1");
         let routes = RouteQuery::new().map_err(|e| Unavailable::LoadFailed(format!("rtnetlink: {e}")))?;
         for iface in interfaces {
             // On failure, dropping `ebpf` detaches from the interfaces already done.
@@ -190,6 +194,7 @@ impl Loaded {
                     keys: vec![None; capacity as usize],
                 },
                 routes,
+                reinject_local,
             }),
             global,
             capacity,
@@ -227,10 +232,11 @@ impl Loaded {
             return Err(Error::Full(self.capacity));
         };
         let generation = m.slots.generation[slot as usize].wrapping_add(1);
-        let route = m
+        let mut route = m
             .routes
             .lookup(rule.output.from, rule.output.to)
             .map_err(|e| Error::NoRoute(rule.output.to, e.to_string()))?;
+        route.reinject_local = m.reinject_local;
         let (key, entry, seed) = rule.encode(slot, generation, route)?;
         // Counters first, then the rule: the program never sees the rule with stale stats.
         m.stats

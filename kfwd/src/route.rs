@@ -128,10 +128,12 @@ fn parse_route(body: &[u8]) -> io::Result<Route> {
         RTN_LOCAL => Ok(Route {
             ifindex,
             local: true,
+            reinject_local: false,
         }),
         RTN_UNICAST if ifindex != 0 => Ok(Route {
             ifindex,
             local: false,
+            reinject_local: false,
         }),
         _ => Err(io::Error::new(
             io::ErrorKind::Unsupported,
@@ -167,7 +169,7 @@ mod tests {
     #[test]
     fn a_unicast_route_gives_its_interface_and_a_local_one_says_local() {
         let r = parse_reply(&reply(5, RTN_UNICAST, Some(7)), 5).unwrap().unwrap();
-        assert_eq!(r, Route { ifindex: 7, local: false });
+        assert_eq!((r.ifindex, r.local), (7, false));
         let r = parse_reply(&reply(5, RTN_LOCAL, Some(1)), 5).unwrap().unwrap();
         assert!(r.local);
         assert_eq!(parse_reply(&reply(4, RTN_UNICAST, Some(7)), 5).unwrap(), None);

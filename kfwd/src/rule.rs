@@ -5,7 +5,7 @@ use std::net::SocketAddrV4;
 
 use crate::error::Error;
 use crate::layout::{
-    self, NO_EVENT_PT, RULE_CHECK_SSRC, RULE_LOCAL_PEER, RULE_STRICT_SOURCE, STATE_OUT, STATE_SRC,
+    self, NO_EVENT_PT, RULE_CHECK_SSRC, RULE_LOCAL_PEER, RULE_REINJECT_LOCAL, RULE_STRICT_SOURCE, STATE_OUT, STATE_SRC,
 };
 
 /// Longest payload (bytes) the kernel transcodes: 30 ms of G.711. Longer packets of a
@@ -141,6 +141,9 @@ pub(crate) struct Route {
     pub ifindex: u32,
     /// The peer is an address of this host.
     pub local: bool,
+    /// Loopback accepts packets with a local source (`accept_local`), so a packet for a
+    /// local peer arriving on another interface can be re-injected there.
+    pub reinject_local: bool,
 }
 
 /// One direction of a pass-through bridge, handed to the kernel.
@@ -240,6 +243,9 @@ impl StreamRule {
         if route.local {
             flags |= RULE_LOCAL_PEER;
         }
+        if route.reinject_local {
+            flags |= RULE_REINJECT_LOCAL;
+        }
         let rule = layout::Rule {
             src_addr: layout::addr_be(*src.ip()),
             src_port: layout::port_be(src.port()),
@@ -312,7 +318,7 @@ mod tests {
 
     #[test]
     fn a_rule_is_laid_out_in_the_packets_byte_order() {
-        let (key, rule, stats) = sample().encode(7, 3, Route { ifindex: 9, local: true }).unwrap();
+        let (key, rule, stats) = sample().encode(7, 3, Route { ifindex: 9, local: true, reinject_local: false }).unwrap();
         assert_eq!(key.addr.to_ne_bytes(), [198, 18, 0, 1]);
         assert_eq!(key.port.to_ne_bytes(), 20_000u16.to_be_bytes());
         assert_eq!(rule.out_dport.to_ne_bytes(), 6000u16.to_be_bytes());

@@ -43,9 +43,12 @@ fn build() -> Result<PathBuf, String> {
     let multiarch = Command::new(&clang)
         .arg("-print-multiarch")
         .output()
-        .map_err(|e| format!("clang not found ({clang}: {e}); install clang, llvm and libbpf-dev"))?;
+        .map_err(|e| {
+            format!("clang not found ({clang}: {e}); install clang, llvm and libbpf-dev")
+        })?;
     let multiarch = String::from_utf8_lossy(&multiarch.stdout).trim().to_owned();
-    let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?).join("kfwd.bpf.o");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?).join("kfwd.bpf.o");
     let mut cmd = Command::new(&clang);
     cmd.args(["-target", target, "-O2", "-g", "-Wall"]);
     if !multiarch.is_empty() {
@@ -55,7 +58,10 @@ fn build() -> Result<PathBuf, String> {
     let result = cmd.output().map_err(|e| format!("running {clang}: {e}"))?;
     if !result.status.success() {
         let stderr = String::from_utf8_lossy(&result.stderr);
-        let first = stderr.lines().find(|l| l.contains("error")).unwrap_or("unknown error");
+        let first = stderr
+            .lines()
+            .find(|l| l.contains("error"))
+            .unwrap_or("unknown error");
         return Err(format!(
             "{clang} could not compile bpf/kfwd.bpf.c (are libbpf-dev's headers installed?): {first}"
         ));

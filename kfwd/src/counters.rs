@@ -103,9 +103,7 @@ impl StreamCounters {
                 at_ns: s.out_last_ns,
             }),
             jitter_q4: s.jitter_q4,
-            dropped: Dropped {
-                wrong_source: d[0],
-            },
+            dropped: Dropped { wrong_source: d[0] },
             // The indices are `enum kfwd_pass` in bpf/kfwd.bpf.c.
             passed: Passed {
                 rtcp: p[0],

@@ -172,5 +172,4 @@ mod tests {
         b[6..].copy_from_slice(&k.pad.to_ne_bytes());
         b
     }
-
 }

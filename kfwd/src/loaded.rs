@@ -179,7 +179,8 @@ impl Loaded {
             .map_err(|e| unavailable(&e))?;
         let reinject_local = std::fs::read_to_string("/proc/sys/net/ipv4/conf/lo/accept_local")
             .is_ok_and(|v| v.trim() == "1");
-        let routes = RouteQuery::new().map_err(|e| Unavailable::LoadFailed(format!("rtnetlink: {e}")))?;
+        let routes =
+            RouteQuery::new().map_err(|e| Unavailable::LoadFailed(format!("rtnetlink: {e}")))?;
         for iface in interfaces {
             // On failure, dropping `ebpf` detaches from the interfaces already done.
             attach(prog, iface)?;

@@ -94,7 +94,7 @@ fn parse_reply(mut b: &[u8], seq: u32) -> io::Result<Option<Route>> {
             return Err(invalid("bad message length"));
         }
         let (msg, rest) = b.split_at(len);
-        b = rest.get((len + 3) / 4 * 4 - len..).unwrap_or(&[]);
+        b = rest.get(len.next_multiple_of(4) - len..).unwrap_or(&[]);
         if u32_at(msg, 8)? != seq {
             continue;
         }
@@ -112,7 +112,9 @@ fn parse_reply(mut b: &[u8], seq: u32) -> io::Result<Option<Route>> {
 
 fn parse_route(body: &[u8]) -> io::Result<Route> {
     let kind = *body.get(7).ok_or_else(|| invalid("short rtmsg"))?;
-    let mut attrs = body.get(RTMSG_LEN..).ok_or_else(|| invalid("short rtmsg"))?;
+    let mut attrs = body
+        .get(RTMSG_LEN..)
+        .ok_or_else(|| invalid("short rtmsg"))?;
     let mut ifindex = 0;
     while attrs.len() >= 4 {
         let len = usize::from(u16_at(attrs, 0)?);
@@ -122,7 +124,7 @@ fn parse_route(body: &[u8]) -> io::Result<Route> {
         if u16_at(attrs, 2)? == RTA_OIF {
             ifindex = u32_at(attrs, 4)?;
         }
-        attrs = attrs.get((len + 3) / 4 * 4..).unwrap_or(&[]);
+        attrs = attrs.get(len.next_multiple_of(4)..).unwrap_or(&[]);
     }
     match kind {
         RTN_LOCAL => Ok(Route {
@@ -168,11 +170,18 @@ mod tests {
 
     #[test]
     fn a_unicast_route_gives_its_interface_and_a_local_one_says_local() {
-        let r = parse_reply(&reply(5, RTN_UNICAST, Some(7)), 5).unwrap().unwrap();
+        let r = parse_reply(&reply(5, RTN_UNICAST, Some(7)), 5)
+            .unwrap()
+            .unwrap();
         assert_eq!((r.ifindex, r.local), (7, false));
-        let r = parse_reply(&reply(5, RTN_LOCAL, Some(1)), 5).unwrap().unwrap();
+        let r = parse_reply(&reply(5, RTN_LOCAL, Some(1)), 5)
+            .unwrap()
+            .unwrap();
         assert!(r.local);
-        assert_eq!(parse_reply(&reply(4, RTN_UNICAST, Some(7)), 5).unwrap(), None);
+        assert_eq!(
+            parse_reply(&reply(4, RTN_UNICAST, Some(7)), 5).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::net::SocketAddrV4;
 
 use crate::error::Error;
 use crate::layout::{
-    self, NO_EVENT_PT, RULE_CHECK_SSRC, RULE_LOCAL_PEER, RULE_REINJECT_LOCAL, RULE_STRICT_SOURCE, STATE_OUT, STATE_SRC,
+    self, NO_EVENT_PT, RULE_CHECK_SSRC, RULE_LOCAL_PEER, RULE_REINJECT_LOCAL, RULE_STRICT_SOURCE,
+    STATE_OUT, STATE_SRC,
 };
 
 /// Longest payload (bytes) the kernel transcodes: 30 ms of G.711. Longer packets of a
@@ -318,7 +319,17 @@ mod tests {
 
     #[test]
     fn a_rule_is_laid_out_in_the_packets_byte_order() {
-        let (key, rule, stats) = sample().encode(7, 3, Route { ifindex: 9, local: true, reinject_local: false }).unwrap();
+        let (key, rule, stats) = sample()
+            .encode(
+                7,
+                3,
+                Route {
+                    ifindex: 9,
+                    local: true,
+                    reinject_local: false,
+                },
+            )
+            .unwrap();
         assert_eq!(key.addr.to_ne_bytes(), [198, 18, 0, 1]);
         assert_eq!(key.port.to_ne_bytes(), 20_000u16.to_be_bytes());
         assert_eq!(rule.out_dport.to_ne_bytes(), 6000u16.to_be_bytes());
@@ -333,16 +344,28 @@ mod tests {
     fn a_rule_that_would_send_nonsense_is_refused() {
         let mut r = sample();
         r.payload_type = 200;
-        assert_eq!(r.encode(0, 0, Route::default()), Err(Error::InvalidRule("payload_type")));
+        assert_eq!(
+            r.encode(0, 0, Route::default()),
+            Err(Error::InvalidRule("payload_type"))
+        );
         let mut r = sample();
         r.telephone_event_pt = Some(0);
-        assert_eq!(r.encode(0, 0, Route::default()), Err(Error::InvalidRule("telephone_event_pt")));
+        assert_eq!(
+            r.encode(0, 0, Route::default()),
+            Err(Error::InvalidRule("telephone_event_pt"))
+        );
         let mut r = sample();
         r.output.to = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 6000);
-        assert_eq!(r.encode(0, 0, Route::default()), Err(Error::InvalidRule("output")));
+        assert_eq!(
+            r.encode(0, 0, Route::default()),
+            Err(Error::InvalidRule("output"))
+        );
         let mut r = sample();
         r.samples_per_packet = 0;
-        assert_eq!(r.encode(0, 0, Route::default()), Err(Error::InvalidRule("samples_per_packet")));
+        assert_eq!(
+            r.encode(0, 0, Route::default()),
+            Err(Error::InvalidRule("samples_per_packet"))
+        );
     }
 
     #[test]
@@ -364,6 +387,9 @@ mod tests {
         assert_eq!(rule.flags, RULE_STRICT_SOURCE | RULE_CHECK_SSRC);
         assert_eq!(stats.state, STATE_SRC | STATE_OUT);
         assert_eq!((stats.src_max_seq, stats.src_cycles), (9, 2));
-        assert_eq!((stats.out_last_seq, stats.out_last_ts, stats.out_last_ns), (109, 17_440, 5));
+        assert_eq!(
+            (stats.out_last_seq, stats.out_last_ts, stats.out_last_ns),
+            (109, 17_440, 5)
+        );
     }
 }

@@ -45,7 +45,9 @@ impl Call {
             .relay
             .enter(|| KernelForwarder::open(&["ra", "rb"]))
             .expect("forwarder");
-        let raw_b = lab.b.enter(|| Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::UDP)).unwrap());
+        let raw_b = lab
+            .b
+            .enter(|| Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::UDP)).unwrap());
         raw_b.set_read_timeout(Some(QUIET)).unwrap();
         Call {
             a: lab.a.udp(addr(A, 5004)),
@@ -59,7 +61,14 @@ impl Call {
     }
 
     /// A→B: arriving at the relay's leg-A port, leaving from its leg-B port.
-    fn rule(&self, pt_in: u8, pt_out: u8, transcode: Transcode, seq_offset: u16, ts_offset: u32) -> StreamRule {
+    fn rule(
+        &self,
+        pt_in: u8,
+        pt_out: u8,
+        transcode: Transcode,
+        seq_offset: u16,
+        ts_offset: u32,
+    ) -> StreamRule {
         let mut r = StreamRule::new(
             addr(RELAY_A, 20_000),
             SourceCheck::Strict(addr(A, 5004)),
@@ -89,9 +98,14 @@ impl Call {
         let mut out = Vec::new();
         let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
         while out.len() < n {
-            let Ok(len) = self.raw_b.recv(&mut buf) else { break };
+            let Ok(len) = self.raw_b.recv(&mut buf) else {
+                break;
+            };
             // SAFETY: recv initialised the first `len` bytes.
-            let pkt: Vec<u8> = buf[..len].iter().map(|b| unsafe { b.assume_init() }).collect();
+            let pkt: Vec<u8> = buf[..len]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
             if pkt[16..20] != B.octets() || u16::from_be_bytes([pkt[22], pkt[23]]) != 6000 {
                 continue;
             }
@@ -113,7 +127,10 @@ fn a_registered_stream_is_forwarded_by_the_kernel_with_offsets_and_valid_checksu
     call.lab.a.set_tx_checksum("a0", false);
     let seq0 = 65_500u16; // the input and the output both wrap
     let (seq_off, ts_off) = (30u16, 0x8000_0000u32);
-    let h = call.fwd.add_stream(&call.rule(0, 0, Transcode::None, seq_off, ts_off)).unwrap();
+    let h = call
+        .fwd
+        .add_stream(&call.rule(0, 0, Transcode::None, seq_off, ts_off))
+        .unwrap();
     let t0 = tandem_kfwd::monotonic_ns();
     let mut sent = Vec::new();
     for i in 0..60u16 {
@@ -137,7 +154,10 @@ fn a_registered_stream_is_forwarded_by_the_kernel_with_offsets_and_valid_checksu
     }
     let captured = call.captured(sent.len());
     assert_eq!(captured.len(), sent.len());
-    assert!(silent(&call.relay_a, QUIET), "nothing reached the relay's socket");
+    assert!(
+        silent(&call.relay_a, QUIET),
+        "nothing reached the relay's socket"
+    );
     assert_eq!(call.lab.b.snmp("Udp", "InCsumErrors"), 0);
 
     let c = call.fwd.counters(h).unwrap();
@@ -146,7 +166,10 @@ fn a_registered_stream_is_forwarded_by_the_kernel_with_offsets_and_valid_checksu
     assert_eq!(c.passed.total() + c.dropped.wrong_source, 0);
     let last = sent.last().unwrap();
     let out = c.output.unwrap();
-    assert_eq!((out.seq, out.ts), (last.0.wrapping_add(seq_off), last.1.wrapping_add(ts_off)));
+    assert_eq!(
+        (out.seq, out.ts),
+        (last.0.wrapping_add(seq_off), last.1.wrapping_add(ts_off))
+    );
     let src = c.source.unwrap();
     assert_eq!((src.max_seq, src.cycles, src.last_ts), (last.0, 1, last.1));
     let now = tandem_kfwd::monotonic_ns();
@@ -161,8 +184,17 @@ fn a_registered_stream_is_forwarded_by_the_kernel_with_offsets_and_valid_checksu
 fn send_codes(call: &Call, pt: u8, n: u16, payload_len: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|i| {
-            let p: Vec<u8> = (0..payload_len).map(|j| (usize::from(i) * 97 + j) as u8).collect();
-            call.send(&rtp(pt, 100 + i, 16_000 + u32::from(i) * 240, SRC_SSRC, false, &p));
+            let p: Vec<u8> = (0..payload_len)
+                .map(|j| (usize::from(i) * 97 + j) as u8)
+                .collect();
+            call.send(&rtp(
+                pt,
+                100 + i,
+                16_000 + u32::from(i) * 240,
+                SRC_SSRC,
+                false,
+                &p,
+            ));
             p
         })
         .collect()
@@ -179,10 +211,18 @@ fn the_kernel_transcodes_exactly_as_the_codec_crate_both_ways() {
     // capture checks the pseudo-header update.
     call.lab.relay.set_tx_checksum("rb", false);
     for (pt_in, pt_out, transcode, convert) in [
-        (0u8, 8u8, Transcode::UlawToAlaw, g711::ulaw_to_alaw as fn(u8) -> u8),
+        (
+            0u8,
+            8u8,
+            Transcode::UlawToAlaw,
+            g711::ulaw_to_alaw as fn(u8) -> u8,
+        ),
         (8, 0, Transcode::AlawToUlaw, g711::alaw_to_ulaw),
     ] {
-        let h = call.fwd.add_stream(&call.rule(pt_in, pt_out, transcode, 7, 9)).unwrap();
+        let h = call
+            .fwd
+            .add_stream(&call.rule(pt_in, pt_out, transcode, 7, 9))
+            .unwrap();
         let sent = send_codes(&call, pt_in, 8, 240);
         let got = recv_n(&call.b, sent.len(), QUIET);
         assert_eq!(got.len(), sent.len());
@@ -218,14 +258,20 @@ fn a_stranger_is_dropped_in_the_kernel_under_strict_and_passed_up_when_latched()
     let stranger = call.lab.a.udp(addr(A, 5006));
     let pkt = rtp(0, 1, 160, SRC_SSRC, false, &[0xff; 160]);
 
-    let h = call.fwd.add_stream(&call.rule(0, 0, Transcode::None, 0, 0)).unwrap();
+    let h = call
+        .fwd
+        .add_stream(&call.rule(0, 0, Transcode::None, 0, 0))
+        .unwrap();
     for _ in 0..5 {
         stranger.send_to(&pkt, addr(RELAY_A, 20_000)).unwrap();
     }
     assert!(silent(&call.b, QUIET), "nothing from a stranger reaches B");
     assert!(silent(&call.relay_a, QUIET), "nor the relay's socket");
     let c = call.fwd.remove_stream(h).unwrap();
-    assert_eq!((c.dropped.wrong_source, c.packets, c.passed.total()), (5, 0, 0));
+    assert_eq!(
+        (c.dropped.wrong_source, c.packets, c.passed.total()),
+        (5, 0, 0)
+    );
 
     let mut latched = call.rule(0, 0, Transcode::None, 0, 0);
     latched.source = SourceCheck::Latched(addr(A, 5004));
@@ -235,10 +281,16 @@ fn a_stranger_is_dropped_in_the_kernel_under_strict_and_passed_up_when_latched()
     }
     let up = recv_n(&call.relay_a, 3, QUIET);
     assert_eq!(up.len(), 3, "the relay decides whether to latch again");
-    assert!(up.iter().all(|(d, from)| *d == pkt && *from == stranger.local_addr().unwrap()));
+    assert!(
+        up.iter()
+            .all(|(d, from)| *d == pkt && *from == stranger.local_addr().unwrap())
+    );
     assert!(silent(&call.b, QUIET));
     let c = call.fwd.counters(h).unwrap();
-    assert_eq!((c.passed.wrong_source, c.dropped.wrong_source, c.packets), (3, 0, 0));
+    assert_eq!(
+        (c.passed.wrong_source, c.dropped.wrong_source, c.packets),
+        (3, 0, 0)
+    );
 }
 
 #[test]
@@ -247,7 +299,10 @@ fn rtcp_events_and_anything_unusual_reach_userspace_unchanged_and_counted() {
         return;
     }
     let call = Call::new();
-    let h = call.fwd.add_stream(&call.rule(0, 0, Transcode::None, 0, 0)).unwrap();
+    let h = call
+        .fwd
+        .add_stream(&call.rule(0, 0, Transcode::None, 0, 0))
+        .unwrap();
     let audio = |seq: u16| rtp(0, seq, u32::from(seq) * 160, SRC_SSRC, false, &[0xff; 160]);
     let mut rtcp = vec![0x80, 200, 0, 6];
     rtcp.extend_from_slice(&SRC_SSRC.to_be_bytes());
@@ -273,8 +328,14 @@ fn rtcp_events_and_anything_unusual_reach_userspace_unchanged_and_counted() {
     version1[0] = 0x40;
     let unusual: Vec<(Vec<u8>, &str)> = vec![
         (rtcp, "rtcp"),
-        (rtp(101, 11, 1600, SRC_SSRC, true, &[1, 0x0a, 0, 160]), "telephone_event"),
-        (rtp(18, 11, 1600, SRC_SSRC, false, &[0; 20]), "other_payload_type"),
+        (
+            rtp(101, 11, 1600, SRC_SSRC, true, &[1, 0x0a, 0, 160]),
+            "telephone_event",
+        ),
+        (
+            rtp(18, 11, 1600, SRC_SSRC, false, &[0; 20]),
+            "other_payload_type",
+        ),
         (rtp(0, 11, 1600, 0x5555_5555, false, &[0xff; 160]), "ssrc"),
         (with_csrc, "unsupported_header"),
         (with_ext, "unsupported_header"),
@@ -282,7 +343,10 @@ fn rtcp_events_and_anything_unusual_reach_userspace_unchanged_and_counted() {
         (version1, "malformed"),
         (vec![0x80, 0, 0], "malformed"),
         (audio(10 + 5000), "discontinuity"), // sequence jump
-        (rtp(0, 11, 1600 + 1_000_000, SRC_SSRC, false, &[0xff; 160]), "discontinuity"),
+        (
+            rtp(0, 11, 1600 + 1_000_000, SRC_SSRC, false, &[0xff; 160]),
+            "discontinuity",
+        ),
     ];
     // Steady audio first, so the kernel knows where the stream stands.
     for seq in 0..=10 {
@@ -308,7 +372,10 @@ fn rtcp_events_and_anything_unusual_reach_userspace_unchanged_and_counted() {
         (p.rtcp, p.telephone_event, p.other_payload_type, p.ssrc),
         (1, 1, 1, 1)
     );
-    assert_eq!((p.unsupported_header, p.malformed, p.discontinuity), (3, 2, 2));
+    assert_eq!(
+        (p.unsupported_header, p.malformed, p.discontinuity),
+        (3, 2, 2)
+    );
     assert_eq!((p.total(), c.packets), (unusual.len() as u64, 12));
 }
 
@@ -349,7 +416,16 @@ fn hand_over_to_the_kernel_and_back_keeps_sequence_and_timestamp_continuous() {
         seq_off: 40_000,
         ts_off: 123_456_789,
     };
-    let packet = |i: u16| rtp(0, 65_000u16.wrapping_add(i), 7 + u32::from(i) * 160, SRC_SSRC, i == 0, &wire::payload(160, u32::from(i)));
+    let packet = |i: u16| {
+        rtp(
+            0,
+            65_000u16.wrapping_add(i),
+            7 + u32::from(i) * 160,
+            SRC_SSRC,
+            i == 0,
+            &wire::payload(160, u32::from(i)),
+        )
+    };
 
     // B reads each phase as it ends (its socket buffer holds a few hundred packets).
     let mut at_b = Vec::new();
@@ -381,7 +457,11 @@ fn hand_over_to_the_kernel_and_back_keeps_sequence_and_timestamp_continuous() {
     // 3. The stream is taken back; the very next packet reaches userspace.
     let back = call.fwd.remove_stream(h).unwrap();
     call.send(&packet(600));
-    assert_eq!(leg.relay(&call, 1), 1, "no loss of the packet after the hand-back");
+    assert_eq!(
+        leg.relay(&call, 1),
+        1,
+        "no loss of the packet after the hand-back"
+    );
     for i in 601..620 {
         call.send(&packet(i));
     }
@@ -390,8 +470,14 @@ fn hand_over_to_the_kernel_and_back_keeps_sequence_and_timestamp_continuous() {
 
     assert_eq!(back.packets, 580);
     let out = back.output.unwrap();
-    let last = RtpPacket::parse(&packet(599)).map(|p| (p.sequence(), p.timestamp())).unwrap();
-    assert_eq!(out.seq, last.0.wrapping_add(leg.seq_off), "the kernel's last output sequence");
+    let last = RtpPacket::parse(&packet(599))
+        .map(|p| (p.sequence(), p.timestamp()))
+        .unwrap();
+    assert_eq!(
+        out.seq,
+        last.0.wrapping_add(leg.seq_off),
+        "the kernel's last output sequence"
+    );
     assert_eq!(out.ts, last.1.wrapping_add(leg.ts_off));
     let src = back.source.unwrap();
     assert_eq!((src.max_seq, src.cycles), (last.0, 1));
@@ -404,7 +490,10 @@ fn hand_over_to_the_kernel_and_back_keeps_sequence_and_timestamp_continuous() {
         assert_eq!(b.sequence(), a.sequence().wrapping_add(1), "at {i}");
         assert_eq!(b.timestamp(), a.timestamp().wrapping_add(160), "at {i}");
         assert_eq!(b.ssrc(), OUT_SSRC);
-        assert_eq!(b.payload(), RtpPacket::parse(&packet(i as u16 + 1)).unwrap().payload());
+        assert_eq!(
+            b.payload(),
+            RtpPacket::parse(&packet(i as u16 + 1)).unwrap().payload()
+        );
         assert!(!b.marker(), "no new-stream marker at a hand-over");
     }
 }
@@ -435,16 +524,28 @@ fn the_table_refuses_duplicates_and_overflow_and_dropping_detaches() {
     );
     let h1 = fwd.add_stream(&base).unwrap();
     assert_eq!(fwd.add_stream(&base), Err(Error::Duplicate(base.local)));
-    let second = StreamRule { local: addr(RELAY_A, 20_004), ..base };
+    let second = StreamRule {
+        local: addr(RELAY_A, 20_004),
+        ..base
+    };
     let h2 = fwd.add_stream(&second).unwrap();
-    let third = StreamRule { local: addr(RELAY_A, 20_006), ..base };
+    let third = StreamRule {
+        local: addr(RELAY_A, 20_006),
+        ..base
+    };
     assert_eq!(fwd.add_stream(&third), Err(Error::Full(2)));
     let unroutable = StreamRule {
-        output: Output { to: addr(std::net::Ipv4Addr::new(198, 19, 9, 9), 6000), ..base.output },
+        output: Output {
+            to: addr(std::net::Ipv4Addr::new(198, 19, 9, 9), 6000),
+            ..base.output
+        },
         ..third
     };
     fwd.remove_stream(h2).unwrap();
-    assert!(matches!(fwd.add_stream(&unroutable), Err(Error::NoRoute(..))));
+    assert!(matches!(
+        fwd.add_stream(&unroutable),
+        Err(Error::NoRoute(..))
+    ));
     assert_eq!(fwd.remove_stream(h2), Err(Error::UnknownStream));
     assert_eq!(fwd.len(), 1);
 
@@ -494,7 +595,12 @@ fn peers_on_the_relay_host_are_reached_through_the_local_stack() {
         transcode: Transcode::UlawToAlaw,
     };
     let h_lo = fwd
-        .add_stream(&StreamRule::new(lo(20_000), SourceCheck::Strict(lo(5004)), 0, output(lo(20_002), lo(6000))))
+        .add_stream(&StreamRule::new(
+            lo(20_000),
+            SourceCheck::Strict(lo(5004)),
+            0,
+            output(lo(20_002), lo(6000)),
+        ))
         .unwrap();
     let h_host = fwd
         .add_stream(&StreamRule::new(
@@ -511,13 +617,19 @@ fn peers_on_the_relay_host_are_reached_through_the_local_stack() {
         a.send_to(&pkt, addr(RELAY_A, 20_000)).unwrap();
     }
     let alaw: Vec<u8> = p.iter().map(|&c| g711::ulaw_to_alaw(c)).collect();
-    for (sock, from) in [(&peer_local, lo(20_002)), (&peer_on_host, addr(RELAY_B, 20_002))] {
+    for (sock, from) in [
+        (&peer_local, lo(20_002)),
+        (&peer_on_host, addr(RELAY_B, 20_002)),
+    ] {
         let got = recv_n(sock, 10, QUIET);
         assert_eq!(got.len(), 10, "delivered to {:?}", sock.local_addr());
         for (i, (data, src)) in got.iter().enumerate() {
             assert_eq!(*src, std::net::SocketAddr::V4(from));
             let pkt = RtpPacket::parse(data).unwrap();
-            assert_eq!((pkt.sequence(), pkt.timestamp()), (i as u16 + 1, i as u32 * 160 + 2));
+            assert_eq!(
+                (pkt.sequence(), pkt.timestamp()),
+                (i as u16 + 1, i as u32 * 160 + 2)
+            );
             assert_eq!(pkt.payload(), &alaw[..]);
         }
     }
@@ -539,7 +651,8 @@ fn peers_on_the_relay_host_are_reached_through_the_local_stack() {
             output(addr(RELAY_B, 20_002), addr(RELAY_B, 6100)),
         ))
         .unwrap();
-    a.send_to(&rtp(0, 10, 1600, 5, false, &p), addr(RELAY_A, 20_000)).unwrap();
+    a.send_to(&rtp(0, 10, 1600, 5, false, &p), addr(RELAY_A, 20_000))
+        .unwrap();
     assert_eq!(recv_n(&relay_a, 1, QUIET).len(), 1);
     assert_eq!(fwd.counters(h).unwrap().passed.local_peer, 1);
 }
@@ -554,9 +667,19 @@ fn with_forwarding_enabled_the_fib_lookup_routes_the_packets() {
         .relay
         .exec(&["sysctl", "-q", "-w", "net.ipv4.conf.ra.forwarding=1"])
         .unwrap();
-    let h = call.fwd.add_stream(&call.rule(0, 0, Transcode::None, 5, 5)).unwrap();
+    let h = call
+        .fwd
+        .add_stream(&call.rule(0, 0, Transcode::None, 5, 5))
+        .unwrap();
     for seq in 0..10u16 {
-        call.send(&rtp(0, seq, u32::from(seq) * 160, SRC_SSRC, false, &[0xff; 160]));
+        call.send(&rtp(
+            0,
+            seq,
+            u32::from(seq) * 160,
+            SRC_SSRC,
+            false,
+            &[0xff; 160],
+        ));
     }
     let got = recv_n(&call.b, 10, QUIET);
     assert_eq!(got.len(), 10);

@@ -116,7 +116,8 @@ impl Netns {
     /// A UDP socket bound in the namespace, with a receive timeout.
     pub fn udp(&self, addr: SocketAddrV4) -> UdpSocket {
         let s = self.enter(|| UdpSocket::bind(addr).expect("bind"));
-        s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
         s
     }
 
@@ -152,14 +153,22 @@ impl Netns {
             // SAFETY: `req` is a properly laid out ifreq whose data points at a live
             // ethtool_value for the duration of the call.
             let rc = unsafe { libc::ioctl(sock.as_raw_fd(), SIOCETHTOOL as _, &mut req) };
-            assert_eq!(rc, 0, "ethtool {iface}: {}", std::io::Error::last_os_error());
+            assert_eq!(
+                rc,
+                0,
+                "ethtool {iface}: {}",
+                std::io::Error::last_os_error()
+            );
         });
     }
 
     /// A counter of the namespace's `/proc/net/snmp` (e.g. `Udp`, `InCsumErrors`).
     pub fn snmp(&self, group: &str, field: &str) -> u64 {
         let text = self.enter(|| std::fs::read_to_string("/proc/net/snmp").unwrap());
-        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with(&format!("{group}:"))).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{group}:")))
+            .collect();
         let names: Vec<&str> = lines[0].split_whitespace().collect();
         let values: Vec<&str> = lines[1].split_whitespace().collect();
         let i = names.iter().position(|n| *n == field).expect("snmp field");
@@ -211,19 +220,26 @@ impl Lab {
             b: Netns::new(name("b"))?,
         };
         let (a, r, b) = (&lab.a.name, &lab.relay.name, &lab.b.name);
-        run(&["ip", "link", "add", "a0", "netns", a, "type", "veth", "peer", "name", "ra", "netns", r])?;
-        run(&["ip", "link", "add", "b0", "netns", b, "type", "veth", "peer", "name", "rb", "netns", r])?;
+        run(&[
+            "ip", "link", "add", "a0", "netns", a, "type", "veth", "peer", "name", "ra", "netns", r,
+        ])?;
+        run(&[
+            "ip", "link", "add", "b0", "netns", b, "type", "veth", "peer", "name", "rb", "netns", r,
+        ])?;
         lab.a.ip(&["addr", "add", "198.18.1.2/24", "dev", "a0"])?;
         lab.a.ip(&["link", "set", "a0", "up"])?;
-        lab.a.ip(&["route", "add", "default", "via", "198.18.1.1"])?;
+        lab.a
+            .ip(&["route", "add", "default", "via", "198.18.1.1"])?;
         lab.b.ip(&["addr", "add", "198.18.2.2/24", "dev", "b0"])?;
         lab.b.ip(&["link", "set", "b0", "up"])?;
-        lab.b.ip(&["route", "add", "default", "via", "198.18.2.1"])?;
-        lab.relay.ip(&["addr", "add", "198.18.1.1/24", "dev", "ra"])?;
-        lab.relay.ip(&["addr", "add", "198.18.2.1/24", "dev", "rb"])?;
+        lab.b
+            .ip(&["route", "add", "default", "via", "198.18.2.1"])?;
+        lab.relay
+            .ip(&["addr", "add", "198.18.1.1/24", "dev", "ra"])?;
+        lab.relay
+            .ip(&["addr", "add", "198.18.2.1/24", "dev", "rb"])?;
         lab.relay.ip(&["link", "set", "ra", "up"])?;
         lab.relay.ip(&["link", "set", "rb", "up"])?;
         Ok(lab)
     }
-
 }

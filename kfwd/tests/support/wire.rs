@@ -95,7 +95,10 @@ pub fn check_ipv4_udp(pkt: &[u8]) -> Result<(u8, &[u8]), String> {
     pseudo.extend_from_slice(&(udp_len as u16).to_be_bytes());
     let sum = ones_sum(&udp[..udp_len], ones_sum(&pseudo, 0));
     if fold(sum) != 0xffff {
-        return Err(format!("bad UDP checksum {:#06x}", u16::from_be_bytes([udp[6], udp[7]])));
+        return Err(format!(
+            "bad UDP checksum {:#06x}",
+            u16::from_be_bytes([udp[6], udp[7]])
+        ));
     }
     Ok((pkt[8], &udp[8..udp_len]))
 }

@@ -293,6 +293,18 @@ static __always_inline void track_jitter(struct kfwd_stats *st, __u64 now_ns, __
     st->state |= STATE_TRANSIT;
 }
 
+/* (Re-)derives the header pointers: at the start, and after a helper that may move the
+ * packet's data. Each use is followed by a bounds check. */
+#define LOAD_HEADERS()                                                                         \
+    do {                                                                                       \
+        data = (void *)(long)skb->data;                                                        \
+        data_end = (void *)(long)skb->data_end;                                                \
+        eth = data;                                                                            \
+        ip = (void *)(eth + 1);                                                                \
+        udp = (void *)(ip + 1);                                                                \
+        rtp = (void *)(udp + 1);                                                               \
+    } while (0)
+
 SEC("classifier") /* aya 0.13 names sched_cls programs by this section */
 int kfwd_ingress(struct __sk_buff *skb)
 {
@@ -351,12 +363,7 @@ int kfwd_ingress(struct __sk_buff *skb)
         /* Headers not in the linear area: make them so. */
         if (bpf_skb_pull_data(skb, ETH_HLEN + sizeof(struct iphdr) + sizeof(struct udphdr) + RTP_HLEN))
             return pass_up(st, PASS_MALFORMED);
-        data = (void *)(long)skb->data;
-        data_end = (void *)(long)skb->data_end;
-        eth = data;
-        ip = (void *)(eth + 1);
-        udp = (void *)(ip + 1);
-        rtp = (void *)(udp + 1);
+        LOAD_HEADERS();
         if ((void *)(rtp + RTP_HLEN) > data_end)
             return pass_up(st, PASS_MALFORMED);
     }
@@ -465,12 +472,7 @@ int kfwd_ingress(struct __sk_buff *skb)
         payload_diff = fold16(new_sum) + (~fold16(old_sum) & 0xffff);
     }
 
-    data = (void *)(long)skb->data;
-    data_end = (void *)(long)skb->data_end;
-    eth = data;
-    ip = (void *)(eth + 1);
-    udp = (void *)(ip + 1);
-    rtp = (void *)(udp + 1);
+    LOAD_HEADERS();
     if ((void *)(rtp + RTP_HLEN) > data_end)
         return pass_up(st, PASS_MALFORMED);
 

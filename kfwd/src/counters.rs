@@ -84,6 +84,7 @@ pub struct StreamCounters {
 }
 
 impl StreamCounters {
+    #[cfg_attr(not(kfwd_bpf), allow(dead_code))]
     pub(crate) fn from_stats(s: &layout::Stats) -> StreamCounters {
         let d: [u64; DROP_MAX] = s.dropped;
         let p: [u64; PASS_MAX] = s.passed;

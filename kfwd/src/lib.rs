@@ -41,9 +41,13 @@
 
 mod counters;
 mod error;
+// Without the program (no clang at build time) only the types and their tests use these.
+#[cfg_attr(not(kfwd_bpf), allow(dead_code))]
 mod layout;
 #[cfg(target_os = "linux")]
+#[cfg_attr(not(kfwd_bpf), allow(dead_code))]
 mod route;
+#[cfg_attr(not(kfwd_bpf), allow(dead_code))]
 mod rule;
 
 #[cfg(kfwd_bpf)]

@@ -194,6 +194,21 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_give_a_route_an_error_or_nothing(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256), seq in 0u32..4) {
+            let _ = parse_reply(&bytes, seq);
+        }
+
+        #[test]
+        fn a_valid_reply_with_flipped_bytes_never_panics(i in 0usize..44, b in proptest::num::u8::ANY) {
+            let mut m = reply(1, RTN_UNICAST, Some(7));
+            let at = i % m.len();
+            m[at] = b;
+            let _ = parse_reply(&m, 1);
+        }
+    }
+
     #[test]
     fn the_kernel_answers_for_loopback() {
         let mut q = RouteQuery::new().unwrap();

@@ -13,6 +13,11 @@
 //! time over an idle period of the same length just before (what else runs on a shared
 //! machine), the two contenders alternated each round; medians and their ratio.
 //!
+//! Also printed: each contender's own CPU per packet, which a shared machine's other load
+//! does not blur: the userspace relay thread's CPU time, and the program's run time as the
+//! kernel accounts it (BPF_ENABLE_STATS held for the run; it excludes the transmit after the
+//! redirect, which the relay thread's figure includes as part of its `sendmmsg`).
+//!
 //! `rate STREAMS SECONDS`: raises the offered rate until packets are lost, for each
 //! contender, and says whether the generator (offered rate not reached) or the relay (loss)
 //! stopped it. The generator is pinned to CPU 0 and the userspace relay to CPU 1; the
@@ -150,7 +155,11 @@ fn sockaddr(a: SocketAddrV4) -> libc::sockaddr_in {
 }
 
 /// The userspace contender: one thread, a port in and a port out per stream.
-fn userspace_relay(ins: Vec<UdpSocket>, outs: Vec<UdpSocket>, stop: Arc<AtomicBool>) -> u64 {
+fn userspace_relay(
+    ins: Vec<UdpSocket>,
+    outs: Vec<UdpSocket>,
+    stop: Arc<AtomicBool>,
+) -> (u64, Duration) {
     pin(1);
     let mut poll = mio::Poll::new().unwrap();
     for (i, s) in ins.iter().enumerate() {
@@ -190,7 +199,18 @@ fn userspace_relay(ins: Vec<UdpSocket>, outs: Vec<UdpSocket>, stop: Arc<AtomicBo
             }
         }
     }
-    relayed
+    (relayed, thread_cpu())
+}
+
+/// CPU time of the calling thread (user + system, including softirq work done in it).
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill; the clock exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Paces `streams` streams at `rate` packets/s in total for `secs`, from one socket in A.
@@ -275,6 +295,9 @@ struct RunResult {
     sent: u64,
     skipped: u64,
     idle_busy_s: f64,
+    /// The contender's own CPU per forwarded packet: the userspace relay thread's CPU time,
+    /// or the program's run time (kernel accounting), in microseconds.
+    own_us: f64,
     received: u64,
     busy_s: f64,
     secs: f64,
@@ -360,6 +383,11 @@ impl Setup {
         let idle_busy = busy_jiffies() - idle0;
         let busy0 = busy_jiffies();
         let t0 = Instant::now();
+        let stats_guard = (who == Contender::Kernel)
+            .then(|| aya::sys::enable_stats(aya::sys::Stats::RunTime).unwrap());
+        let prog0 = fwd
+            .as_ref()
+            .map(|f: &KernelForwarder| f.program_stats().unwrap());
         let mut skipped = 0;
         let sent = generate(&gen_sock, self.streams, rate, secs, &mut skipped);
         std::thread::sleep(Duration::from_millis(200));
@@ -367,9 +395,17 @@ impl Setup {
         let elapsed = t0.elapsed().as_secs_f64();
         stop.store(true, Ordering::Relaxed);
         sink_thread.join().unwrap();
+        let received = got.load(Ordering::Relaxed).max(1) as f64;
+        let mut own_us = 0.0;
         if let Some(t) = relay_thread {
-            t.join().unwrap();
+            let (_, cpu) = t.join().unwrap();
+            own_us = cpu.as_secs_f64() * 1e6 / received;
         }
+        if let (Some(f), Some(p0)) = (&fwd, prog0) {
+            let p1 = f.program_stats().unwrap();
+            own_us = (p1.run_time - p0.run_time).as_secs_f64() * 1e6 / received;
+        }
+        drop(stats_guard);
         drop(fwd);
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
@@ -377,6 +413,7 @@ impl Setup {
             sent,
             skipped,
             idle_busy_s: idle_busy as f64 / hz,
+            own_us,
             received: got.load(Ordering::Relaxed),
             busy_s: busy as f64 / hz,
             secs: elapsed,
@@ -409,7 +446,7 @@ fn main() {
             println!(
                 "{streams} streams x {pps} pps = {rate} pps offered, {secs} s per run, {rounds} rounds"
             );
-            let (mut k, mut u) = (Vec::new(), Vec::new());
+            let (mut k, mut u, mut ko, mut uo) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for round in 0..rounds {
                 let order = if round % 2 == 0 {
                     [Contender::Kernel, Contender::Userspace]
@@ -421,6 +458,10 @@ fn main() {
                     let net = (r.busy_s - r.idle_busy_s).max(0.0);
                     let us = net * 1e6 / r.received.max(1) as f64;
                     println!(
+                        "round {round} {who:?}: own CPU {:.3} us per forwarded packet",
+                        r.own_us
+                    );
+                    println!(
                         "round {round} {who:?}: sent {} (skipped {}) received {} ({:.3}% loss), busy {:.2} s (idle baseline {:.2} s) over {:.2} s, {us:.2} us CPU per forwarded packet",
                         r.sent,
                         r.skipped,
@@ -431,9 +472,11 @@ fn main() {
                         r.secs
                     );
                     if who == Contender::Kernel {
-                        k.push(us)
+                        k.push(us);
+                        ko.push(r.own_us);
                     } else {
-                        u.push(us)
+                        u.push(us);
+                        uo.push(r.own_us);
                     }
                 }
             }
@@ -441,6 +484,10 @@ fn main() {
             println!(
                 "median us CPU per forwarded packet: kernel {mk:.2}, userspace {mu:.2}, ratio kernel/userspace {:.2}",
                 mk / mu
+            );
+            let (mko, muo) = (median(&mut ko), median(&mut uo));
+            println!(
+                "median own CPU per forwarded packet: kernel program {mko:.3} us (run time, excludes the redirect's transmit), userspace relay thread {muo:.3} us"
             );
         }
         Some("rate") => {

@@ -142,3 +142,15 @@ pub struct GlobalCounters {
     /// Packets forwarded to a peer on this host.
     pub local: u64,
 }
+
+/// The kernel's accounting of the program's own runs (every packet on the attached
+/// interfaces). Counted only while BPF run-time statistics are enabled: the
+/// `kernel.bpf_stats_enabled` sysctl, or `BPF_ENABLE_STATS` held by some process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProgramStats {
+    /// Runs counted.
+    pub runs: u64,
+    /// Time spent in the program over those runs.
+    pub run_time: std::time::Duration,
+}

@@ -53,7 +53,7 @@ mod rule;
 #[cfg(kfwd_bpf)]
 mod loaded;
 
-pub use counters::{Dropped, GlobalCounters, Passed, StreamCounters};
+pub use counters::{Dropped, GlobalCounters, Passed, ProgramStats, StreamCounters};
 pub use error::{Error, Unavailable};
 pub use rule::{
     Discontinuity, MAX_TRANSCODE_PAYLOAD, Output, OutputPosition, SourceCheck, SourcePosition,
@@ -186,6 +186,14 @@ impl KernelForwarder {
     pub fn global_counters(&self) -> Result<GlobalCounters, Error> {
         #[cfg(kfwd_bpf)]
         return self.inner.global();
+        #[cfg(not(kfwd_bpf))]
+        match self.inner {}
+    }
+
+    /// The program's run count and run time, as the kernel accounts them.
+    pub fn program_stats(&self) -> Result<ProgramStats, Error> {
+        #[cfg(kfwd_bpf)]
+        return self.inner.program_stats();
         #[cfg(not(kfwd_bpf))]
         match self.inner {}
     }

@@ -9,7 +9,7 @@ use aya::programs::tc::{self, NlOptions, TcAttachOptions};
 use aya::programs::{LinkOrder, SchedClassifier, TcAttachType};
 use aya::{Ebpf, EbpfLoader};
 
-use crate::counters::{GlobalCounters, StreamCounters};
+use crate::counters::{GlobalCounters, ProgramStats, StreamCounters};
 use crate::error::{Error, Unavailable};
 use crate::layout::{self, GLOBAL_MAX, Key, Rule, Stats, Table};
 use crate::route::RouteQuery;
@@ -287,6 +287,20 @@ impl Loaded {
             .get(&slot, 0)
             .map_err(|e| map_error("kfwd_stats", e))?;
         Ok(StreamCounters::from_stats(&stats))
+    }
+
+    pub(crate) fn program_stats(&self) -> Result<ProgramStats, Error> {
+        let prog: &SchedClassifier = self
+            ._ebpf
+            .program(PROGRAM)
+            .ok_or(Error::UnknownStream)?
+            .try_into()
+            .map_err(|e| map_error("program", e))?;
+        let info = prog.info().map_err(|e| map_error("program", e))?;
+        Ok(ProgramStats {
+            runs: info.run_count(),
+            run_time: info.run_time(),
+        })
     }
 
     pub(crate) fn global(&self) -> Result<GlobalCounters, Error> {

@@ -11,11 +11,12 @@ use common::{json, tandem};
 use serde_json::Value;
 use tandem_sim::erlang::try_erlang_a;
 
-/// Runs `tandem erlang ARGS`, failing the test if it takes more than a minute.
-fn erlang(args: &[&str]) -> Output {
+/// Runs `tandem erlang ARGS` (split on spaces), failing the test if it takes more than a
+/// minute.
+fn erlang(args: &str) -> Output {
     let mut child = tandem()
         .arg("erlang")
-        .args(args)
+        .args(args.split_whitespace())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -24,7 +25,7 @@ fn erlang(args: &[&str]) -> Output {
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(60) {
             child.kill().unwrap();
-            panic!("`tandem erlang {}` hangs", args.join(" "));
+            panic!("`tandem erlang {args}` hangs");
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -60,17 +61,7 @@ fn num(v: &Value, key: &str) -> f64 {
 #[test]
 fn heavy_overload_answers_with_the_exact_figures() {
     // All agents are busy almost surely, so carried load = n and P(abandon) = 1 - n/a.
-    let o = erlang(&[
-        "a",
-        "--rate-per-min",
-        "785",
-        "--aht",
-        "60",
-        "--patience",
-        "400",
-        "--agents",
-        "400",
-    ]);
+    let o = erlang("a --rate-per-min 785 --aht 60 --patience 400 --agents 400");
     let text = stdout(&o);
     assert_eq!(figure(&text, "P(abandon) "), 0.4904, "{text}");
     assert!(
@@ -78,18 +69,9 @@ fn heavy_overload_answers_with_the_exact_figures() {
         "{text}"
     );
     assert!(!text.contains("NaN"), "{text}");
-    let v = json(&erlang(&[
-        "a",
-        "--rate-per-min",
-        "2000",
-        "--aht",
-        "60",
-        "--patience",
-        "600",
-        "--agents",
-        "1000",
-        "--json",
-    ]));
+    let v = json(&erlang(
+        "a --rate-per-min 2000 --aht 60 --patience 600 --agents 1000 --json",
+    ));
     let r = &v["results"];
     assert!((num(r, "p_abandon") - 0.5).abs() < 1e-12, "{v}");
     // Little's law on the abandonment flow: mean wait = P(abandon) × patience.
@@ -106,48 +88,22 @@ fn small_figures_keep_their_significant_digits() {
         sum += 1.0 / fact;
     }
     let want = (1.0 / fact) / sum;
-    let text = stdout(&erlang(&[
-        "b",
-        "--rate-per-min",
-        "1",
-        "--holding",
-        "60",
-        "--channels",
-        "8",
-    ]));
+    let text = stdout(&erlang("b --rate-per-min 1 --holding 60 --channels 8"));
     let got = figure(&text, "P(block)");
     assert!((got / want - 1.0).abs() < 1e-3, "{got} vs {want}: {text}");
     assert!(text.contains("e-6"), "{text}");
     assert!(!text.contains("0.0000 "), "{text}");
-    let v = json(&erlang(&[
-        "b",
-        "--rate-per-min",
-        "1",
-        "--holding",
-        "60",
-        "--channels",
-        "8",
-        "--json",
-    ]));
+    let v = json(&erlang(
+        "b --rate-per-min 1 --holding 60 --channels 8 --json",
+    ));
     assert!((num(&v["results"], "blocking") / want - 1.0).abs() < 1e-12);
 }
 
 #[test]
 fn json_holds_the_inputs_and_every_figure() {
-    let v = json(&erlang(&[
-        "a",
-        "--rate-per-min",
-        "100",
-        "--aht",
-        "180",
-        "--patience",
-        "120",
-        "--agents",
-        "310",
-        "--sl-threshold",
-        "15",
-        "--json",
-    ]));
+    let v = json(&erlang(
+        "a --rate-per-min 100 --aht 180 --patience 120 --agents 310 --sl-threshold 15 --json",
+    ));
     assert_eq!(v["model"], "erlang_a");
     for (k, want) in [
         ("rate_per_min", 100.0),
@@ -178,16 +134,9 @@ fn json_holds_the_inputs_and_every_figure() {
     ] {
         num(&v["results"], k);
     }
-    let c = json(&erlang(&[
-        "c",
-        "--rate-per-min",
-        "100",
-        "--aht",
-        "180",
-        "--agents",
-        "310",
-        "--json",
-    ]));
+    let c = json(&erlang(
+        "c --rate-per-min 100 --aht 180 --agents 310 --json",
+    ));
     assert_eq!(c["model"], "erlang_c");
     for k in [
         "p_wait",
@@ -199,16 +148,7 @@ fn json_holds_the_inputs_and_every_figure() {
     ] {
         num(&c["results"], k);
     }
-    let b = json(&erlang(&[
-        "b",
-        "--rate-per-min",
-        "785",
-        "--holding",
-        "30",
-        "--e1",
-        "6",
-        "--json",
-    ]));
+    let b = json(&erlang("b --rate-per-min 785 --holding 30 --e1 6 --json"));
     assert_eq!(num(&b["inputs"], "channels"), 180.0);
     for k in [
         "offered_erlang",
@@ -233,30 +173,17 @@ fn inverse_erlang_b_matches_published_tables() {
         ("37.9", 50.0),
         ("84.0", 100.0),
     ] {
-        let v = json(&erlang(&[
-            "b",
-            "--rate-per-min",
-            erlangs,
-            "--holding",
-            "60",
-            "--target-blocking",
-            "0.01",
-            "--json",
-        ]));
+        let v = json(&erlang(&format!(
+            "b --rate-per-min {erlangs} --holding 60 --target-blocking 0.01 --json"
+        )));
         assert_eq!(num(&v, "channels"), channels, "{erlangs} E: {v}");
         assert!(num(&v["results"], "blocking") <= 0.01);
         assert!(num(&v["one_fewer"], "blocking") > 0.01);
         assert_eq!(num(&v, "e1"), (channels / 30.0).ceil());
     }
-    let text = stdout(&erlang(&[
-        "b",
-        "--rate-per-min",
-        "10",
-        "--holding",
-        "60",
-        "--target-blocking",
-        "0.01",
-    ]));
+    let text = stdout(&erlang(
+        "b --rate-per-min 10 --holding 60 --target-blocking 0.01",
+    ));
     assert_eq!(figure(&text, "channels needed"), 18.0, "{text}");
     assert!(text.contains("18 (1 E1 span)"), "{text}");
 }
@@ -287,29 +214,15 @@ fn inverse_erlang_c_is_the_first_size_a_direct_scan_accepts() {
         let scan = (a.floor() as u32 + 1..)
             .find(|&n| erlang_c_sl(a, n, aht, t) >= target)
             .unwrap();
-        let v = json(&erlang(&[
-            "c",
-            "--rate-per-min",
-            &rate_per_min.to_string(),
-            "--aht",
-            &aht.to_string(),
-            "--target-sl",
-            &format!("{target}/{t}"),
-            "--json",
-        ]));
+        let v = json(&erlang(&format!(
+            "c --rate-per-min {rate_per_min} --aht {aht} --target-sl {target}/{t} --json"
+        )));
         assert_eq!(num(&v, "agents"), f64::from(scan), "{v}");
     }
     // An ASA ceiling alone.
-    let v = json(&erlang(&[
-        "c",
-        "--rate-per-min",
-        "100",
-        "--aht",
-        "180",
-        "--max-asa",
-        "15",
-        "--json",
-    ]));
+    let v = json(&erlang(
+        "c --rate-per-min 100 --aht 180 --max-asa 15 --json",
+    ));
     assert!(num(&v["results"], "asa_s") <= 15.0 && num(&v["one_fewer"], "asa_s") > 15.0);
 }
 
@@ -326,37 +239,18 @@ fn inverse_erlang_a_is_the_first_size_a_scan_accepts_even_for_big_loads() {
     for (rate_per_min, aht, patience) in [(20.0, 60.0, 30.0), (100.0, 180.0, 120.0)] {
         let lambda = rate_per_min / 60.0;
         let want = scan(lambda, aht, patience, &|sl, ab| sl >= 0.8 && ab <= 0.03);
-        let v = json(&erlang(&[
-            "a",
-            "--rate-per-min",
-            &rate_per_min.to_string(),
-            "--aht",
-            &aht.to_string(),
-            "--patience",
-            &patience.to_string(),
-            "--target-sl",
-            "0.8/20",
-            "--max-abandon",
-            "0.03",
-            "--json",
-        ]));
+        let v = json(&erlang(&format!(
+            "a --rate-per-min {rate_per_min} --aht {aht} --patience {patience} \
+             --target-sl 0.8/20 --max-abandon 0.03 --json"
+        )));
         assert_eq!(num(&v, "agents"), f64::from(want), "{v}");
     }
     // 60,000 calls/min at 3 min: 180,000 Erlang. With 10 min of patience and 20 s to
     // answer, the answer sits near the load (at least 0.8 a, as answered ≤ n/a), found by a
     // search rather than a scan.
-    let v = json(&erlang(&[
-        "a",
-        "--rate-per-min",
-        "60000",
-        "--aht",
-        "180",
-        "--patience",
-        "600",
-        "--target-sl",
-        "0.8/20",
-        "--json",
-    ]));
+    let v = json(&erlang(
+        "a --rate-per-min 60000 --aht 180 --patience 600 --target-sl 0.8/20 --json",
+    ));
     let n = num(&v, "agents");
     assert!((144_000.0..185_000.0).contains(&n), "{v}");
     assert!(num(&v["results"], "service_level") >= 0.8);
@@ -365,20 +259,9 @@ fn inverse_erlang_a_is_the_first_size_a_scan_accepts_even_for_big_loads() {
 
 #[test]
 fn tables_are_monotone_and_complete() {
-    let v = json(&erlang(&[
-        "a",
-        "--rate-per-min",
-        "100",
-        "--aht",
-        "180",
-        "--patience",
-        "120",
-        "--agents",
-        "280..330",
-        "--step",
-        "5",
-        "--json",
-    ]));
+    let v = json(&erlang(
+        "a --rate-per-min 100 --aht 180 --patience 120 --agents 280..330 --step 5 --json",
+    ));
     let rows = v["table"].as_array().unwrap();
     assert_eq!(rows.len(), 11);
     for w in rows.windows(2) {
@@ -390,16 +273,9 @@ fn tables_are_monotone_and_complete() {
         assert!(num(y, "p_abandon") <= num(x, "p_abandon"));
         assert!(num(y, "occupancy") <= num(x, "occupancy"));
     }
-    let v = json(&erlang(&[
-        "b",
-        "--rate-per-min",
-        "20",
-        "--holding",
-        "60",
-        "--channels",
-        "0..40",
-        "--json",
-    ]));
+    let v = json(&erlang(
+        "b --rate-per-min 20 --holding 60 --channels 0..40 --json",
+    ));
     let rows = v["table"].as_array().unwrap();
     assert_eq!(rows.len(), 41);
     assert_eq!(num(&rows[0], "blocking"), 1.0);
@@ -407,291 +283,95 @@ fn tables_are_monotone_and_complete() {
         assert!(num(&w[1], "blocking") < num(&w[0], "blocking"));
     }
     // Erlang C rows at or below the load are marked unstable, not dropped.
-    let v = json(&erlang(&[
-        "c",
-        "--rate-per-min",
-        "10",
-        "--aht",
-        "60",
-        "--agents",
-        "8..12",
-        "--json",
-    ]));
+    let v = json(&erlang(
+        "c --rate-per-min 10 --aht 60 --agents 8..12 --json",
+    ));
     let rows = v["table"].as_array().unwrap();
     let stable: Vec<bool> = rows.iter().map(|r| r["stable"] == true).collect();
     assert_eq!(stable, [false, false, false, true, true]);
-    let text = stdout(&erlang(&[
-        "c",
-        "--rate-per-min",
-        "10",
-        "--aht",
-        "60",
-        "--agents",
-        "8..12",
-    ]));
+    let text = stdout(&erlang("c --rate-per-min 10 --aht 60 --agents 8..12"));
     assert_eq!(text.lines().count(), 6, "header and five rows: {text}");
     assert!(text.contains("unstable"));
 }
 
 #[test]
 fn impossible_targets_and_bad_input_are_clear_errors() {
-    let cases: &[(&[&str], &str)] = &[
+    let cases: &[(&str, &str)] = &[
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "100",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--target-sl",
-                "1/0",
-            ],
+            "a --rate-per-min 100 --aht 180 --patience 60 --target-sl 1/0",
             "service level must be above 0 and below 1",
         ),
         (
-            &[
-                "c",
-                "--rate-per-min",
-                "100",
-                "--aht",
-                "180",
-                "--target-sl",
-                "1.0/20",
-            ],
+            "c --rate-per-min 100 --aht 180 --target-sl 1.0/20",
             "service level must be above 0 and below 1",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "100",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--max-abandon",
-                "0",
-            ],
+            "a --rate-per-min 100 --aht 180 --patience 60 --max-abandon 0",
             "abandonment ceiling must be above 0",
         ),
         (
-            &[
-                "b",
-                "--rate-per-min",
-                "10",
-                "--holding",
-                "60",
-                "--target-blocking",
-                "0",
-            ],
+            "b --rate-per-min 10 --holding 60 --target-blocking 0",
             "blocking target must be above 0",
         ),
         (
-            &[
-                "b",
-                "--rate-per-min",
-                "1e12",
-                "--holding",
-                "1e6",
-                "--target-blocking",
-                "0.01",
-            ],
+            "b --rate-per-min 1e12 --holding 1e6 --target-blocking 0.01",
             "more than 4294967295",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "-5",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--agents",
-                "3",
-            ],
+            "a --rate-per-min -5 --aht 180 --patience 60 --agents 3",
             "--rate-per-min must be a positive",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "180",
-                "--patience",
-                "0",
-                "--agents",
-                "3",
-            ],
+            "a --rate-per-min 5 --aht 180 --patience 0 --agents 3",
             "--patience must be a positive",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "NaN",
-                "--patience",
-                "3",
-                "--agents",
-                "3",
-            ],
+            "a --rate-per-min 5 --aht NaN --patience 3 --agents 3",
             "--aht must be a positive",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--agents",
-                "0",
-            ],
+            "a --rate-per-min 5 --aht 180 --patience 60 --agents 0",
             "at least one agent",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--agents",
-                "1..4000000000",
-            ],
+            "a --rate-per-min 5 --aht 180 --patience 60 --agents 1..4000000000",
             "more than 10000",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--agents",
-                "9000000000",
-            ],
+            "a --rate-per-min 5 --aht 180 --patience 60 --agents 9000000000",
             "not a whole number",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--agents",
-                "20..10",
-            ],
+            "a --rate-per-min 5 --aht 180 --patience 60 --agents 20..10",
             "is empty",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--agents",
-                "20",
-                "--step",
-                "2",
-            ],
+            "a --rate-per-min 5 --aht 180 --patience 60 --agents 20 --step 2",
             "--step needs a range",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--agents",
-                "1..9",
-                "--step",
-                "0",
-            ],
+            "a --rate-per-min 5 --aht 180 --patience 60 --agents 1..9 --step 0",
             "--step must be at least 1",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-                "--agents",
-                "20",
-                "--target-sl",
-                "0.8/20",
-            ],
+            "a --rate-per-min 5 --aht 180 --patience 60 --agents 20 --target-sl 0.8/20",
             "not both",
         ),
+        ("a --rate-per-min 5 --aht 180 --patience 60", "or a target"),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "5",
-                "--aht",
-                "180",
-                "--patience",
-                "60",
-            ],
-            "or a target",
-        ),
-        (
-            &["c", "--rate-per-min", "10", "--aht", "60", "--agents", "9"],
+            "c --rate-per-min 10 --aht 60 --agents 9",
             "grows without bound",
         ),
         (
-            &[
-                "c",
-                "--rate-per-min",
-                "10",
-                "--aht",
-                "60",
-                "--agents",
-                "20",
-                "--sl-threshold",
-                "-1",
-            ],
+            "c --rate-per-min 10 --aht 60 --agents 20 --sl-threshold -1",
             "threshold",
         ),
         (
-            &[
-                "a",
-                "--rate-per-min",
-                "10",
-                "--aht",
-                "60",
-                "--patience",
-                "6",
-                "--target-sl",
-                "0.8",
-            ],
+            "a --rate-per-min 10 --aht 60 --patience 6 --target-sl 0.8",
             "looks like 0.8/20",
         ),
     ];
-    for (args, message) in cases {
+    for &(args, message) in cases {
         let o = erlang(args);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{args:?} succeeded");

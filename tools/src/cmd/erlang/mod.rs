@@ -223,48 +223,81 @@ fn run_b(args: BArgs) -> Result<()> {
         )),
         (c, _) => c,
     };
-    match mode(
+    let mode = mode(
         sizes_given,
         args.step,
         args.target_blocking.is_some(),
         "channels",
-    )? {
-        Mode::One(n) => out.one("channels", n, row(n)?),
+    )?;
+    answer(out, "channels", mode, row, |out| {
+        let max = args.target_blocking.unwrap_or(f64::NAN);
+        out.target("max_blocking", max);
+        Ok(erlang_b_servers(a, max)?)
+    })
+}
+
+/// Prints the figures for one size, a table, or the inverse found by `search` (with the
+/// figures at one fewer, to show it is the least).
+fn answer(
+    mut out: Out,
+    key: &str,
+    mode: Mode,
+    row: impl Fn(u32) -> Result<Row>,
+    search: impl FnOnce(&mut Out) -> Result<u32>,
+) -> Result<()> {
+    match mode {
+        Mode::One(n) => out.one(key, n, row(n)?),
         Mode::Table { from, to, step } => {
-            out.table("channels", from, to, step, sizes(from, to, step).map(row))?
+            out.table(key, from, to, step, sizes(from, to, step).map(&row))?
         }
         Mode::Inverse => {
-            let max = args.target_blocking.unwrap_or(f64::NAN);
-            let n = erlang_b_servers(a, max)?;
-            out.target("max_blocking", max);
-            let fewer = n.checked_sub(1).map(row).transpose()?;
-            out.inverse("channels", n, row(n)?, fewer);
+            let n = search(&mut out)?;
+            let fewer = if n > 1 { Some(row(n - 1)?) } else { None };
+            out.inverse(key, n, row(n)?, fewer);
         }
     }
     out.finish()
 }
 
-/// The load's checks and the SL threshold shared by C and A.
-fn load(c: &Common) -> Result<(f64, f64)> {
-    positive("rate-per-min", c.rate_per_min)?;
-    positive("aht", c.aht)?;
-    let t = match (c.target_sl, c.sl_threshold) {
-        (Some((_, t)), _) | (None, Some(t)) => t,
-        (None, None) => 20.0,
-    };
-    if !(t.is_finite() && t >= 0.0) {
-        bail!("the service-level threshold must be a finite number of seconds ≥ 0, got {t}");
+impl Common {
+    /// Checks the load and opens the output with the inputs: `(λ per s, T, output)`.
+    fn start(&self, model: &str, patience: Option<f64>) -> Result<(f64, f64, Out)> {
+        positive("rate-per-min", self.rate_per_min)?;
+        positive("aht", self.aht)?;
+        if let Some(p) = patience {
+            positive("patience", p)?;
+        }
+        let t = match (self.target_sl, self.sl_threshold) {
+            (Some((_, t)), _) | (None, Some(t)) => t,
+            (None, None) => 20.0,
+        };
+        if !(t.is_finite() && t >= 0.0) {
+            bail!("the service-level threshold must be a finite number of seconds ≥ 0, got {t}");
+        }
+        let mut out = Out::new(model, self.json);
+        out.input("rate_per_min", self.rate_per_min);
+        out.input("aht_s", self.aht);
+        if let Some(p) = patience {
+            out.input("patience_s", p);
+        }
+        out.input("sl_threshold_s", t);
+        Ok((self.rate_per_min / 60.0, t, out))
     }
-    Ok((c.rate_per_min / 60.0, t))
+
+    /// One size, a table, or the inverse of `target`.
+    fn mode(&self, target: &ErlangTarget) -> Result<Mode> {
+        mode(
+            self.agents,
+            self.step,
+            *target != ErlangTarget::default(),
+            "agents",
+        )
+    }
 }
 
 fn run_c(args: CArgs) -> Result<()> {
     let c = &args.common;
-    let (lambda, t) = load(c)?;
-    let mut out = Out::new("erlang_c", c.json);
-    out.input("rate_per_min", c.rate_per_min);
-    out.input("aht_s", c.aht);
-    out.input("sl_threshold_s", t);
+    let (lambda, t, out) = c.start("erlang_c", None)?;
     let a = lambda * c.aht;
     let row = |n: u32| -> Result<Row> {
         match try_erlang_c(lambda, c.aht, n, t) {
@@ -278,43 +311,24 @@ fn run_c(args: CArgs) -> Result<()> {
         max_asa_s: c.max_asa,
         ..ErlangTarget::default()
     };
-    match mode(
-        c.agents,
-        c.step,
-        target != ErlangTarget::default(),
-        "agents",
-    )? {
-        Mode::One(n) => {
-            if f64::from(n) <= a {
-                bail!(
-                    "offered load {a} Erlang is not below {n} agents: without abandonment the \
-                     queue grows without bound (try `tandem erlang a` with a patience)"
-                );
-            }
-            out.one("agents", n, row(n)?)
-        }
-        Mode::Table { from, to, step } => {
-            out.table("agents", from, to, step, sizes(from, to, step).map(row))?
-        }
-        Mode::Inverse => {
-            let n = erlang_c_agents(lambda, c.aht, &target)?;
-            out.targets(&target);
-            let fewer = n.checked_sub(1).map(row).transpose()?;
-            out.inverse("agents", n, row(n)?, fewer);
-        }
+    let mode = c.mode(&target)?;
+    if let Mode::One(n) = mode
+        && f64::from(n) <= a
+    {
+        bail!(
+            "offered load {a} Erlang is not below {n} agents: without abandonment the queue \
+             grows without bound (try `tandem erlang a` with a patience)"
+        );
     }
-    out.finish()
+    answer(out, "agents", mode, row, |out| {
+        out.targets(&target);
+        Ok(erlang_c_agents(lambda, c.aht, &target)?)
+    })
 }
 
 fn run_a(args: AArgs) -> Result<()> {
     let c = &args.common;
-    let (lambda, t) = load(c)?;
-    positive("patience", args.patience)?;
-    let mut out = Out::new("erlang_a", c.json);
-    out.input("rate_per_min", c.rate_per_min);
-    out.input("aht_s", c.aht);
-    out.input("patience_s", args.patience);
-    out.input("sl_threshold_s", t);
+    let (lambda, t, out) = c.start("erlang_a", Some(args.patience))?;
     let row = |n: u32| -> Result<Row> {
         if n == 0 {
             bail!("at least one agent is needed");
@@ -330,25 +344,9 @@ fn run_a(args: AArgs) -> Result<()> {
         max_abandon: args.max_abandon,
         max_asa_s: c.max_asa,
     };
-    match mode(
-        c.agents,
-        c.step,
-        target != ErlangTarget::default(),
-        "agents",
-    )? {
-        Mode::One(n) => out.one("agents", n, row(n)?),
-        Mode::Table { from, to, step } => {
-            out.table("agents", from, to, step, sizes(from, to, step).map(row))?
-        }
-        Mode::Inverse => {
-            let n = erlang_a_agents(lambda, c.aht, args.patience, &target)?;
-            out.targets(&target);
-            let fewer = match n {
-                1 => None,
-                _ => Some(row(n - 1)?),
-            };
-            out.inverse("agents", n, row(n)?, fewer);
-        }
-    }
-    out.finish()
+    let mode = c.mode(&target)?;
+    answer(out, "agents", mode, row, |out| {
+        out.targets(&target);
+        Ok(erlang_a_agents(lambda, c.aht, args.patience, &target)?)
+    })
 }

@@ -46,11 +46,12 @@ status=0
 (cd "$work" && timeout 60 sipp -sn uac_pcap -i 127.0.0.1 -p 5060 -mp 7000 -m 1 -timeout 40s \
     -trace_err 127.0.0.1:5070 >"$work/uac.log" 2>&1) || status=$?
 
-sleep 1.5 # tandem refreshes its metrics every second
+sleep 1.5 # the last echoes drain; datagram and call counters are read on each scrape
 in=$(curl -s "http://$metrics/metrics" | awk '/^tandem_shard_datagrams_in_total/ {s += $2} END {print s+0}')
 out=$(curl -s "http://$metrics/metrics" | awk '/^tandem_shard_datagrams_out_total/ {s += $2} END {print s+0}')
 created=$(curl -s "http://$metrics/metrics" | awk '/^tandem_calls_created_total/ {print $2}')
-deleted=$(curl -s "http://$metrics/metrics" | awk '/^tandem_calls_deleted_total/ {print $2}')
+# Deletions are counted by reason (delete, timeout, shutdown, other): the sum is the total.
+deleted=$(curl -s "http://$metrics/metrics" | awk '/^tandem_calls_deleted_total/ {s += $2} END {print s+0}')
 echo "sipp uac exit $status; tandem: calls created $created, deleted $deleted; datagrams in $in, out $out"
 if [ "$status" != 0 ] || [ "${created:-0}" != 1 ] || [ "${deleted:-0}" != 1 ] || [ "$in" -lt 440 ] || [ "$out" -lt 440 ]; then
     echo "--- tandem log"; tail -30 "$work/tandem.log"

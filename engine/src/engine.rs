@@ -297,6 +297,17 @@ impl Engine {
             .collect()
     }
 
+    /// RTP/RTCP port pairs of each shard, in shard order: `(in use, free)`.
+    pub fn ports_in_use(&self) -> Vec<(usize, usize)> {
+        self.shards
+            .iter()
+            .map(|s| {
+                let a = s.ports.lock().unwrap_or_else(|e| e.into_inner());
+                (a.pairs() - a.free_pairs(), a.free_pairs())
+            })
+            .collect()
+    }
+
     /// Creates a channel on the shard of `group`: binds its RTP (and RTCP) socket now, so
     /// a bind failure is returned here, and queues its creation on the shard.
     pub fn create_channel(

@@ -33,6 +33,11 @@ impl PortAllocator {
         self.free
     }
 
+    /// Number of pairs in the range, free or not.
+    pub fn pairs(&self) -> usize {
+        self.used.len()
+    }
+
     /// The next free RTP port (its RTCP port is the one above), or `None` when exhausted.
     pub fn allocate(&mut self) -> Option<u16> {
         if self.free == 0 {
@@ -97,7 +102,7 @@ mod tests {
     fn hands_out_even_ports_round_robin_until_exhausted() {
         let mut a = PortAllocator::new(10_001, 10_008).unwrap();
         // 10001 rounds up to 10002: pairs 10002, 10004, 10006 (10008 has no odd partner).
-        assert_eq!(a.free_pairs(), 3);
+        assert_eq!((a.free_pairs(), a.pairs()), (3, 3));
         assert_eq!(a.allocate(), Some(10_002));
         assert_eq!(a.allocate(), Some(10_004));
         a.release(10_002);

@@ -39,6 +39,8 @@ fn media_timeout_fires_over_udp_and_delete_frees_ports() {
         ..ChannelSpec::default()
     };
     let ch = eng.create_channel(GroupKey(1), spec.clone()).unwrap();
+    let in_use = |eng: &Engine| eng.ports_in_use().iter().map(|p| p.0).sum::<usize>();
+    assert_eq!(in_use(&eng), 1);
     let ev = eng.events().recv_timeout(Duration::from_secs(3)).unwrap();
     assert!(
         matches!(ev, Event::MediaTimeout { channel, silent_ms } if channel == ch.id && silent_ms >= 200)
@@ -47,6 +49,7 @@ fn media_timeout_fires_over_udp_and_delete_frees_ports() {
     eng.destroy(ch.id).unwrap();
     let ev = eng.events().recv_timeout(Duration::from_secs(3)).unwrap();
     assert!(matches!(ev, Event::ChannelClosed { channel, .. } if channel == ch.id));
+    assert_eq!(in_use(&eng), 0);
     let again = eng.create_channel(GroupKey(1), spec).unwrap();
     assert_eq!(again.local, ch.local);
     let _: SocketAddr = again.local;
@@ -88,6 +91,7 @@ fn churn(driver: DriverKind, ports: (u16, u16)) {
         }
     }
     // 200 channels went through a range of 8 port pairs: every port came back.
+    assert_eq!(eng.ports_in_use(), vec![(0, 8)]);
     let st = eng.thread_stats();
     assert!(st[0].datagrams_in > 0);
     eng.shutdown();

@@ -247,7 +247,7 @@ impl Parser<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -289,7 +289,8 @@ mod tests {
         assert_eq!(parse(&deep), Err(BencodeError::TooDeep));
     }
 
-    fn value() -> impl Strategy<Value = Value> {
+    /// Any bencoded value (shared with the TCP framer's tests).
+    pub(crate) fn value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             any::<i64>().prop_map(Value::Int),
             proptest::collection::vec(any::<u8>(), 0..20).prop_map(Value::Bytes),

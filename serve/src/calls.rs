@@ -918,6 +918,18 @@ impl Calls {
             _ => None,
         }
     }
+
+    /// Shuts the table down: stops every recording and deletes every call. Returns the
+    /// recordings stopped; each ends with `Event::TapFinished` (or `TapFailed`) once its
+    /// file is complete, which the caller waits for.
+    pub fn drain(&mut self, media: &mut dyn Media) -> Vec<TapId> {
+        let taps: Vec<TapId> = self.calls.values().filter_map(|c| c.tap).collect();
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for id in ids {
+            self.remove(media, &id);
+        }
+        taps
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use thiserror::Error;
@@ -54,6 +55,23 @@ pub struct ServeConfig {
     pub listen_metrics: Option<SocketAddr>,
     /// UDP driver: `auto` (io_uring where available, else mio), `mio` or `io-uring`.
     pub driver: String,
+    /// Bytes of ng replies kept for retransmitted requests (0: no cache).
+    pub reply_cache_bytes: usize,
+    /// Control requests waiting for the control thread; beyond it a request gets an
+    /// "overloaded" error reply.
+    pub max_pending_requests: usize,
+    /// Longest ng message accepted, in bytes (TCP; a UDP datagram is at most 64 KiB).
+    pub max_message_bytes: usize,
+    /// Open ng TCP connections; beyond it a new connection is closed at once.
+    pub max_tcp_connections: usize,
+    /// Seconds an ng TCP connection may stay silent with nothing in flight.
+    pub tcp_idle_timeout: f64,
+    /// Seconds a partial ng message may take to arrive completely on TCP.
+    pub tcp_read_timeout: f64,
+    /// Seconds a shutdown (SIGTERM, SIGINT) may take to finish recordings and delete calls.
+    pub grace: f64,
+    /// Log file (reopened on SIGHUP); logs go to stderr without one.
+    pub log_file: Option<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -68,6 +86,14 @@ impl Default for ServeConfig {
             timeout: 60,
             listen_metrics: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9103)),
             driver: "auto".into(),
+            reply_cache_bytes: 4 << 20,
+            max_pending_requests: 1024,
+            max_message_bytes: 1 << 20,
+            max_tcp_connections: 256,
+            tcp_idle_timeout: 60.0,
+            tcp_read_timeout: 5.0,
+            grace: 5.0,
+            log_file: None,
         }
     }
 }
@@ -101,7 +127,45 @@ impl ServeConfig {
                 self.driver
             )));
         }
+        for (name, v, min) in [
+            ("tcp-idle-timeout", self.tcp_idle_timeout, 0.001),
+            ("tcp-read-timeout", self.tcp_read_timeout, 0.001),
+            ("grace", self.grace, 0.0),
+        ] {
+            if !(v.is_finite() && (min..=86_400.0).contains(&v)) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} {v}: use seconds between {min} and 86400"
+                )));
+            }
+        }
+        for (name, v, min, max) in [
+            (
+                "max-pending-requests",
+                self.max_pending_requests,
+                1,
+                1 << 20,
+            ),
+            ("max-tcp-connections", self.max_tcp_connections, 1, 1 << 16),
+            (
+                "max-message-bytes",
+                self.max_message_bytes,
+                1 << 10,
+                64 << 20,
+            ),
+            ("reply-cache-bytes", self.reply_cache_bytes, 0, 1 << 34),
+        ] {
+            if !(min..=max).contains(&v) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} {v}: use {min} to {max}"
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// A number of seconds from these settings as a duration.
+    pub fn seconds(v: f64) -> Duration {
+        Duration::from_secs_f64(v.max(0.0))
     }
 }
 
@@ -126,5 +190,24 @@ mod tests {
         assert!(e.contains("port-mni"), "{e}");
         std::fs::write(&p, "port-min = 5000\nport-max = 4000\n").unwrap();
         assert!(ServeConfig::load(&p).is_err());
+        std::fs::write(
+            &p,
+            "reply-cache-bytes = 1000\nmax-tcp-connections = 8\ngrace = 2\ntcp-read-timeout = 0.5\nlog-file = \"/tmp/x.log\"\n",
+        )
+        .unwrap();
+        let c = ServeConfig::load(&p).unwrap();
+        assert_eq!((c.reply_cache_bytes, c.max_tcp_connections), (1000, 8));
+        assert_eq!((c.grace, c.tcp_read_timeout), (2.0, 0.5));
+        assert_eq!(c.log_file, Some(PathBuf::from("/tmp/x.log")));
+        for bad in [
+            "tcp-idle-timeout = 0",
+            "grace = -1",
+            "max-pending-requests = 0",
+            "max-message-bytes = 10",
+        ] {
+            std::fs::write(&p, bad).unwrap();
+            let e = ServeConfig::load(&p).unwrap_err().to_string();
+            assert!(e.contains(bad.split(' ').next().unwrap()), "{e}");
+        }
     }
 }

@@ -1,11 +1,16 @@
 //! `tandem serve`: the media daemon for SIP proxies (rtpengine's ng protocol).
 
+use std::fs::{File, OpenOptions};
+use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 use tandem_serve::config::ServeConfig;
-use tandem_serve::daemon;
+use tandem_serve::daemon::{self, Outcome};
 
 /// Arguments of `tandem serve`. Options use rtpengine's names.
 #[derive(clap::Args)]
@@ -40,6 +45,73 @@ pub struct Args {
     /// UDP driver: auto (io_uring where available, else mio), mio or io-uring.
     #[arg(long)]
     driver: Option<String>,
+    /// Bytes of ng replies kept for retransmitted requests (0: no cache).
+    #[arg(long)]
+    reply_cache_bytes: Option<usize>,
+    /// Control requests waiting to be carried out; beyond it requests get "overloaded".
+    #[arg(long)]
+    max_pending_requests: Option<usize>,
+    /// Longest ng message, bytes.
+    #[arg(long)]
+    max_message_bytes: Option<usize>,
+    /// Open ng TCP connections; beyond it new ones are closed at once.
+    #[arg(long)]
+    max_tcp_connections: Option<usize>,
+    /// Seconds an ng TCP connection may stay idle.
+    #[arg(long)]
+    tcp_idle_timeout: Option<f64>,
+    /// Seconds a partial ng message may take to arrive on TCP.
+    #[arg(long)]
+    tcp_read_timeout: Option<f64>,
+    /// Seconds a shutdown (SIGTERM, SIGINT) may take to finish recordings and delete calls.
+    #[arg(long)]
+    grace: Option<f64>,
+    /// Log to this file instead of stderr; SIGHUP reopens it (for log rotation).
+    #[arg(long)]
+    log_file: Option<PathBuf>,
+}
+
+/// The log file, reopened on SIGHUP so a rotated file is let go.
+struct Reopenable(Mutex<File>);
+
+impl std::io::Write for &Reopenable {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
+    }
+}
+
+type LogFile = Arc<Reopenable>;
+
+fn open_log(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// Logs to `path`, or to stderr (coloured only on a terminal).
+fn init_logging(path: Option<&Path>) -> Result<Option<LogFile>> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match path {
+        Some(p) => {
+            let file = open_log(p).with_context(|| format!("--log-file {}", p.display()))?;
+            let file: LogFile = Arc::new(Reopenable(Mutex::new(file)));
+            let _ = builder
+                .with_ansi(false)
+                .with_writer(file.clone())
+                .try_init();
+            Ok(Some(file))
+        }
+        None => {
+            let _ = builder
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr)
+                .try_init();
+            Ok(None)
+        }
+    }
 }
 
 fn addr(s: &str, what: &str) -> Result<SocketAddr> {
@@ -50,14 +122,10 @@ fn addr(s: &str, what: &str) -> Result<SocketAddr> {
         .with_context(|| format!("{what}: {s:?} is not IP:PORT or a port"))
 }
 
-/// Runs `tandem serve` until the process is stopped.
+/// Runs `tandem serve` until SIGTERM or SIGINT has drained it.
 pub fn run(a: Args) -> Result<()> {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    // Caught from the start: a signal before the daemon is up still drains it.
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP]).context("signal handlers")?;
     let mut cfg = match &a.config {
         Some(p) => ServeConfig::load(p)?,
         None => ServeConfig::default(),
@@ -71,21 +139,6 @@ pub fn run(a: Args) -> Result<()> {
             .parse()
             .with_context(|| format!("--interface: {s:?} is not an IP address"))?;
     }
-    if let Some(v) = a.port_min {
-        cfg.port_min = v;
-    }
-    if let Some(v) = a.port_max {
-        cfg.port_max = v;
-    }
-    if let Some(v) = a.num_threads {
-        cfg.num_threads = v;
-    }
-    if let Some(v) = a.recording_dir {
-        cfg.recording_dir = v;
-    }
-    if let Some(v) = a.timeout {
-        cfg.timeout = v;
-    }
     if let Some(s) = &a.listen_metrics {
         cfg.listen_metrics = if s == "none" {
             None
@@ -93,9 +146,34 @@ pub fn run(a: Args) -> Result<()> {
             Some(addr(s, "--listen-metrics")?)
         };
     }
-    if let Some(d) = a.driver {
-        cfg.driver = d;
+    // Options named as the keys they override.
+    macro_rules! override_keys {
+        ($($key:ident),*) => {
+            $(if let Some(v) = a.$key {
+                cfg.$key = v;
+            })*
+        };
     }
+    override_keys!(
+        port_min,
+        port_max,
+        num_threads,
+        recording_dir,
+        timeout,
+        driver,
+        reply_cache_bytes,
+        max_pending_requests,
+        max_message_bytes,
+        max_tcp_connections,
+        tcp_idle_timeout,
+        tcp_read_timeout,
+        grace
+    );
+    if let Some(v) = a.log_file {
+        cfg.log_file = Some(v);
+    }
+    cfg.validate()?;
+    let log = init_logging(cfg.log_file.as_deref())?;
     if !cfg.listen_ng.ip().is_loopback() {
         eprintln!(
             "tandem serve: warning: ng has no authentication and {} is not loopback",
@@ -113,6 +191,51 @@ pub fn run(a: Args) -> Result<()> {
             .metrics_addr
             .map_or("off".to_string(), |m| format!("http://{m}/metrics"))
     );
-    running.wait();
-    bail!("daemon stopped")
+    let shutdown = running.shutdown_handle();
+    let log_path = cfg.log_file.clone();
+    let signals_handle = signals.handle();
+    let listener = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                match sig {
+                    SIGHUP => reopen(log.as_ref(), log_path.as_deref()),
+                    _ => {
+                        tracing::info!(signal = sig, "shutdown requested");
+                        shutdown.drain();
+                    }
+                }
+            }
+        })
+        .context("signal thread")?;
+    let outcome = running.wait();
+    signals_handle.close();
+    let _ = listener.join();
+    match outcome {
+        Outcome::Drained => {
+            eprintln!("tandem serve: shut down cleanly");
+            Ok(())
+        }
+        Outcome::GraceExpired {
+            unfinished_recordings,
+        } => bail!(
+            "grace period of {} s ended with {unfinished_recordings} recording(s) not reported finished",
+            cfg.grace
+        ),
+        _ => bail!("daemon stopped"),
+    }
+}
+
+/// SIGHUP: reopens the log file (logrotate has moved it away).
+fn reopen(log: Option<&LogFile>, path: Option<&Path>) {
+    let (Some(log), Some(path)) = (log, path) else {
+        return;
+    };
+    match open_log(path) {
+        Ok(f) => {
+            *log.0.lock().unwrap_or_else(|e| e.into_inner()) = f;
+            tracing::info!(path = %path.display(), "log file reopened");
+        }
+        Err(e) => tracing::error!(path = %path.display(), error = %e, "cannot reopen the log file"),
+    }
 }

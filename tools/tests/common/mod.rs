@@ -31,3 +31,4 @@ pub fn free_udp_port() -> u16 {
         .unwrap()
         .port()
 }
+pub mod serve;

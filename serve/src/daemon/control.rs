@@ -1,0 +1,178 @@
+//! The control thread: the only owner of the call table and the engine handle. It takes
+//! messages from the I/O thread, engine events, a once-a-second tick and lifecycle
+//! commands, one at a time, so nothing here needs a lock.
+//!
+//! A shutdown ([`Lifecycle::Drain`]) refuses new offers, stops every recording, deletes
+//! every call and waits for each recording's file to be completed, up to the grace period.
+
+use std::net::UdpSocket;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, never, select, tick};
+use mio::Waker;
+use tandem_engine::{
+    ChannelInfo, ChannelSpec, Command, Engine, EngineError, Event, GroupKey, TapId, TapSpec,
+    TapTarget,
+};
+
+use super::io::{Incoming, Via};
+use super::path::ControlPath;
+use crate::calls::Media;
+
+/// How often statistics are refreshed.
+const STATS_PERIOD: Duration = Duration::from_secs(1);
+
+/// What the daemon's handle asks of the control thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lifecycle {
+    /// Shut down gracefully.
+    Drain,
+    /// Stop now.
+    Stop,
+}
+
+/// How the daemon ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A shutdown completed: every recording finished and every call deleted.
+    Drained,
+    /// The grace period ended first; the engine completed the files it could as it
+    /// stopped.
+    GraceExpired {
+        /// Recordings whose completion was not reported in time.
+        unfinished_recordings: usize,
+    },
+    /// Stopped without a shutdown (by [`super::Running::stop`], or the I/O thread ended).
+    Stopped,
+}
+
+/// The engine as the call table's media, shared with the metrics collector.
+pub(crate) struct SharedEngine(pub Arc<Engine>);
+
+impl Media for SharedEngine {
+    fn create_channel(
+        &mut self,
+        group: GroupKey,
+        spec: ChannelSpec,
+    ) -> Result<ChannelInfo, EngineError> {
+        self.0.create_channel(group, spec)
+    }
+    fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
+        self.0.command(cmd)
+    }
+    fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
+        self.0.start_tap(target, spec)
+    }
+}
+
+/// The control thread's links.
+pub(crate) struct Control {
+    pub path: ControlPath<SharedEngine>,
+    pub requests: Receiver<Incoming>,
+    pub events: Receiver<Event>,
+    pub lifecycle: Receiver<Lifecycle>,
+    pub tcp_replies: Sender<(usize, Vec<u8>)>,
+    pub waker: Arc<Waker>,
+    pub udp: UdpSocket,
+    pub grace: Duration,
+}
+
+impl Control {
+    /// Runs until a shutdown completes, the grace period ends, or a stop.
+    pub(crate) fn run(mut self) -> Outcome {
+        let ticker = tick(STATS_PERIOD);
+        let events = self.events.clone();
+        let mut grace_end = never();
+        loop {
+            select! {
+                recv(self.requests) -> msg => match msg {
+                    Ok(m) => self.request(m),
+                    Err(_) => return Outcome::Stopped,
+                },
+                recv(events) -> e => {
+                    if let Ok(e) = e {
+                        if let Some(id) = self.path.on_event(&e) {
+                            tracing::info!(call_id = %id, "call deleted after media timeout");
+                        }
+                    }
+                },
+                recv(ticker) -> _ => {
+                    self.path.refresh(Instant::now());
+                    query_stats(&mut self.path);
+                },
+                recv(self.lifecycle) -> l => match l {
+                    Ok(Lifecycle::Drain) if !self.path.draining() => {
+                        let calls = self.path.calls().len();
+                        let recordings = self.path.begin_drain();
+                        tracing::info!(
+                            calls,
+                            recordings,
+                            grace_s = self.grace.as_secs_f64(),
+                            "shutting down: offers refused, recordings stopped, calls deleted"
+                        );
+                        grace_end = crossbeam_channel::after(self.grace);
+                    }
+                    Ok(Lifecycle::Drain) => tracing::info!("already shutting down"),
+                    Ok(Lifecycle::Stop) | Err(_) => return Outcome::Stopped,
+                },
+                recv(grace_end) -> _ => {
+                    let n = self.path.pending_recordings();
+                    tracing::warn!(
+                        unfinished_recordings = n,
+                        "grace period over before every recording finished"
+                    );
+                    return Outcome::GraceExpired { unfinished_recordings: n };
+                },
+            }
+            if self.path.drained() {
+                tracing::info!("shutdown complete");
+                return Outcome::Drained;
+            }
+        }
+    }
+
+    fn request(&mut self, m: Incoming) {
+        let h = self.path.handle(m.source, &m.bytes, Instant::now());
+        self.path
+            .metrics()
+            .request_seconds
+            .get_or_create(&[("command", h.command)])
+            .observe(m.received.elapsed().as_secs_f64());
+        match m.via {
+            Via::Udp => {
+                if let Some(reply) = h.reply {
+                    if let Err(e) = self.udp.send_to(&reply, m.source) {
+                        self.path.metrics().udp_reply_errors.inc();
+                        tracing::warn!(
+                            to = %m.source,
+                            bytes = reply.len(),
+                            error = %e,
+                            "ng reply not sent"
+                        );
+                    }
+                }
+            }
+            Via::Tcp(token) => {
+                // Every framed message gets its slot filled, with nothing if there is no
+                // reply, so later replies on the connection are not held up.
+                if self
+                    .tcp_replies
+                    .send((token, h.reply.unwrap_or_default()))
+                    .is_ok()
+                {
+                    let _ = self.waker.wake();
+                }
+            }
+        }
+    }
+}
+
+/// Asks the engine for every channel's statistics (the replies arrive as events).
+fn query_stats(path: &mut ControlPath<SharedEngine>) {
+    let (calls, media) = path.parts();
+    for ch in calls.channels() {
+        let _ = media.command(Command::QueryStats { channel: ch });
+    }
+}

@@ -1,0 +1,100 @@
+//! The media engine's metrics, read from the engine on each scrape: per-shard datagram
+//! counters and port pools. Nothing is reported once the engine has stopped.
+
+use std::sync::Weak;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use tandem_engine::{Engine, ShardThreadStats};
+
+/// Reads a running engine's counters when the metrics are rendered.
+pub struct EngineCollector {
+    engine: Weak<Engine>,
+}
+
+impl EngineCollector {
+    /// A collector for `engine` (held weakly: the collector does not keep it running).
+    pub fn new(engine: Weak<Engine>) -> EngineCollector {
+        EngineCollector { engine }
+    }
+}
+
+impl std::fmt::Debug for EngineCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineCollector")
+    }
+}
+
+type ShardCounter = (&'static str, &'static str, fn(&ShardThreadStats) -> u64);
+
+const SHARD_COUNTERS: [ShardCounter; 5] = [
+    (
+        "tandem_shard_datagrams_in",
+        "Datagrams received per shard.",
+        |s| s.datagrams_in,
+    ),
+    (
+        "tandem_shard_datagrams_out",
+        "Datagrams sent per shard.",
+        |s| s.datagrams_out,
+    ),
+    (
+        "tandem_shard_send_errors",
+        "Datagrams the kernel refused per shard.",
+        |s| s.send_errors,
+    ),
+    (
+        "tandem_shard_ticks_missed",
+        "Ticks skipped because the shard was late.",
+        |s| s.ticks_missed,
+    ),
+    (
+        "tandem_shard_events_dropped",
+        "Events the shard dropped because the daemon did not read them in time.",
+        |s| s.events_dropped,
+    ),
+];
+
+fn shard_label(i: usize) -> [(&'static str, String); 1] {
+    [("shard", i.to_string())]
+}
+
+impl Collector for EngineCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(engine) = self.engine.upgrade() else {
+            return Ok(());
+        };
+        let stats = engine.thread_stats();
+        let ports = engine.ports_in_use();
+        drop(engine);
+        for (name, help, read) in SHARD_COUNTERS {
+            let mut m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (i, s) in stats.iter().enumerate() {
+                let label = shard_label(i);
+                ConstCounter::new(read(s)).encode(m.encode_family(&label)?)?;
+            }
+        }
+        for (name, help, pick) in [
+            (
+                "tandem_shard_port_pairs_in_use",
+                "RTP/RTCP port pairs in use per shard.",
+                0,
+            ),
+            (
+                "tandem_shard_port_pairs_free",
+                "RTP/RTCP port pairs free per shard.",
+                1,
+            ),
+        ] {
+            let mut m = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (i, &(used, free)) in ports.iter().enumerate() {
+                let v = if pick == 0 { used } else { free } as i64;
+                ConstGauge::new(v).encode(m.encode_family(&shard_label(i))?)?;
+            }
+        }
+        Ok(())
+    }
+}

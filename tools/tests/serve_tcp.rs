@@ -1,0 +1,251 @@
+//! ng over TCP and the metrics endpoint under hostile connections, on the real binary:
+//! hundreds of idle connections against the cap, slowloris senders against the read
+//! deadline, a 900 KB message in 240-byte pieces, pipelined requests, and scrapes while
+//! idle HTTP connections are open.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use tandem_serve::bencode::Value;
+
+use common::serve::{Serve, TcpNg, closed_within, http, message, metric, result};
+
+fn ping() -> Value {
+    Value::dict().with("command", Value::str("ping"))
+}
+
+/// Polls a metric until it reaches `want` (the daemon works asynchronously; under load,
+/// connections that overflowed the listen backlog are accepted only when the client's
+/// handshake is retried, seconds later).
+fn await_metric(d: &Serve, name: &str, want: f64) -> f64 {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = d.metric(name);
+        if v >= want || Instant::now() > until {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn five_hundred_idle_connections_hold_the_cap_and_idle_ones_are_closed() {
+    const CAP: usize = 64;
+    let d = Serve::start(&[
+        "--max-tcp-connections",
+        &CAP.to_string(),
+        "--tcp-idle-timeout",
+        "3",
+    ]);
+    let threads_before = d.threads();
+    let mut idle: Vec<TcpStream> = (0..500)
+        .map(|_| TcpStream::connect(d.ng).unwrap())
+        .collect();
+    assert_eq!(
+        await_metric(&d, "tandem_ng_tcp_connections_refused_total", 436.0),
+        436.0
+    );
+    let text = d.scrape();
+    assert_eq!(metric(&text, "tandem_ng_tcp_connections"), CAP as f64);
+    assert_eq!(
+        metric(&text, "tandem_ng_tcp_connections_accepted_total"),
+        CAP as f64
+    );
+    assert_eq!(d.threads(), threads_before, "no thread per connection");
+    // A new client while the cap is full is refused at once, not left hanging.
+    let mut late = TcpStream::connect(d.ng).unwrap();
+    late.write_all(&message("late", &ping())).unwrap_or(());
+    assert!(
+        closed_within(&mut late, Duration::from_secs(3)),
+        "a clear refusal"
+    );
+    // UDP is served all along.
+    assert_eq!(result(&d.ng().with_cookie("u1", &ping())), "pong");
+    // Clients that go away free their slots; a new client is served.
+    idle.truncate(CAP - 10);
+    assert!(
+        await_metric(
+            &d,
+            "tandem_ng_tcp_connections_closed_total{reason=\"peer\"}",
+            10.0
+        ) >= 10.0
+    );
+    let mut fresh = TcpNg::connect(d.ng);
+    assert_eq!(result(&fresh.request("f1", &ping())), "pong");
+    drop(fresh);
+    // The idle deadline closes the rest.
+    let t = Instant::now();
+    for c in &mut idle {
+        assert!(
+            closed_within(c, Duration::from_secs(10)),
+            "closed when idle"
+        );
+    }
+    println!(
+        "idle connections closed {:?} after the check began",
+        t.elapsed()
+    );
+    assert!(
+        await_metric(
+            &d,
+            "tandem_ng_tcp_connections_closed_total{reason=\"idle\"}",
+            54.0
+        ) >= 54.0
+    );
+}
+
+#[test]
+fn slowloris_connections_are_closed_by_the_read_deadline() {
+    let d = Serve::start(&["--tcp-read-timeout", "1"]);
+    let mut slow: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut c = TcpStream::connect(d.ng).unwrap();
+            // A valid start whose string will not complete before the deadline.
+            c.write_all(b"s1 d3:pad900000:").unwrap();
+            c
+        })
+        .collect();
+    let writers: Vec<TcpStream> = slow.iter().map(|c| c.try_clone().unwrap()).collect();
+    // One byte every 200 ms on every connection: more bytes never extend the deadline.
+    let drip = std::thread::spawn(move || {
+        let mut writers = writers;
+        for _ in 0..25 {
+            std::thread::sleep(Duration::from_millis(200));
+            writers.retain_mut(|w| w.write_all(b"a").is_ok());
+        }
+    });
+    // A legitimate client is served during the attack.
+    let mut good = TcpNg::connect(d.ng);
+    assert_eq!(result(&good.request("g1", &ping())), "pong");
+    let t = Instant::now();
+    for c in &mut slow {
+        assert!(
+            closed_within(c, Duration::from_secs(5)),
+            "slowloris survived"
+        );
+    }
+    let took = t.elapsed();
+    println!("20 slowloris connections closed within {took:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    assert_eq!(
+        await_metric(
+            &d,
+            "tandem_ng_tcp_connections_closed_total{reason=\"read_deadline\"}",
+            20.0
+        ),
+        20.0
+    );
+    drip.join().unwrap();
+    // The good connection is not a partial message: it stays open and usable.
+    assert_eq!(result(&good.request("g2", &ping())), "pong");
+}
+
+#[test]
+fn a_900_kb_message_in_240_byte_pieces_is_scanned_once() {
+    let d = Serve::start(&["--tcp-read-timeout", "30"]);
+    let big = ping().with("pad", Value::Bytes(vec![b'p'; 900_000]));
+    let msg = message("big1", &big);
+    let mut c = TcpNg::connect(d.ng);
+    c.conn.set_nodelay(true).unwrap();
+    for (i, piece) in msg.chunks(240).enumerate() {
+        c.conn.write_all(piece).unwrap();
+        if i % 16 == 0 {
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+    assert_eq!(result(&c.reply("big1")), "pong");
+    let text = d.scrape();
+    // Every byte was scanned once and the message parsed once: a parser that restarted on
+    // each read would have scanned ~3,750 prefixes (about 1.7 GB).
+    assert_eq!(
+        metric(&text, "tandem_ng_tcp_scanned_bytes_total"),
+        msg.len() as f64
+    );
+    assert_eq!(metric(&text, "tandem_ng_tcp_messages_total"), 1.0);
+    // Over the limit (1 MiB by default): an error reply naming it, then the close.
+    let mut c = TcpNg::connect(d.ng);
+    let huge = message(
+        "huge",
+        &ping().with("pad", Value::Bytes(vec![b'p'; 2 << 20])),
+    );
+    let _ = c.conn.write_all(&huge);
+    let reply = c.reply("huge");
+    assert_eq!(result(&reply), "error");
+    let why = reply.get("error-reason").and_then(Value::as_str).unwrap();
+    assert!(why.contains("longer than 1048576 bytes"), "{why}");
+    assert!(closed_within(&mut c.conn, Duration::from_secs(5)));
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let d = Serve::start(&[]);
+    let mut c = TcpNg::connect(d.ng);
+    let mut burst = Vec::new();
+    for i in 0..100 {
+        let body = if i % 2 == 0 {
+            ping()
+        } else {
+            Value::dict().with("command", Value::str("list"))
+        };
+        burst.extend(message(&format!("p{i}"), &body));
+        burst.extend(b"\r\n");
+    }
+    c.conn.write_all(&burst).unwrap();
+    for i in 0..100 {
+        let r = c.reply(&format!("p{i}"));
+        assert_eq!(result(&r), if i % 2 == 0 { "pong" } else { "ok" });
+    }
+    // Malformed bencode on a stream: an error reply with the cookie, then the close.
+    c.conn.write_all(b"bad1 dx").unwrap();
+    let r = c.reply("bad1");
+    assert_eq!(result(&r), "error");
+    assert!(closed_within(&mut c.conn, Duration::from_secs(5)));
+}
+
+#[test]
+fn scrapes_are_prompt_with_idle_connections_open_and_only_metrics_is_served() {
+    let d = Serve::start(&[]);
+    // Three idle connections, one of them with half a request.
+    let idle: Vec<TcpStream> = (0..3)
+        .map(|i| {
+            let mut s = TcpStream::connect(d.metrics).unwrap();
+            if i == 0 {
+                s.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
+            }
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let (status, body) = http(d.metrics, "GET", "/metrics", Duration::from_secs(5));
+        slowest = slowest.max(t.elapsed());
+        assert_eq!(status, 200);
+        assert!(body.contains("tandem_uptime_seconds_total"), "{body}");
+    }
+    println!("slowest of 5 scrapes with 3 idle connections open: {slowest:?}");
+    assert!(slowest < Duration::from_secs(2), "{slowest:?}");
+    assert_eq!(
+        http(d.metrics, "GET", "/metricsfoo", Duration::from_secs(5)).0,
+        404
+    );
+    assert_eq!(http(d.metrics, "GET", "/", Duration::from_secs(5)).0, 404);
+    assert_eq!(
+        http(d.metrics, "POST", "/metrics", Duration::from_secs(5)).0,
+        405
+    );
+    let (status, body) = http(d.metrics, "HEAD", "/metrics", Duration::from_secs(5));
+    assert_eq!((status, body.as_str()), (200, ""));
+    // Counters the daemon owns are current at once, not refreshed once a second.
+    let before = d.metric("tandem_ng_requests_total{command=\"ping\"}");
+    assert_eq!(result(&d.ng().with_cookie("x", &ping())), "pong");
+    assert_eq!(
+        d.metric("tandem_ng_requests_total{command=\"ping\"}"),
+        before + 1.0
+    );
+    drop(idle);
+}

@@ -12,10 +12,10 @@ pub mod scenarios;
 
 /// Inputs and workloads of the benchmarks.
 pub mod fixtures {
-    use tandem_acd::{Acd, AcdConfig, Action, AgentId, CallId, Policy, QueueId};
+    use tandem_acd::{Acd, AcdConfig, Action, AgentId, CallId, Policy, QueueId, Seconds};
     use tandem_codecs::rtcp::{self, ReportBlock, SenderInfo};
     use tandem_codecs::rtp::RtpHeader;
-    use tandem_sim::kernel::{Event, Kernel};
+    use tandem_sim::kernel::Kernel;
 
     /// A 20 ms frame of a two-tone signal that spans several G.711 segments.
     pub fn speech_frame() -> [i16; 160] {
@@ -61,24 +61,20 @@ pub mod fixtures {
         v
     }
 
+    /// A kernel event of the size of the simulator's own (a tag and two words).
+    pub type KernelEvent = [u32; 3];
+
     /// A kernel with 1,000 pending events.
-    pub fn loaded_kernel() -> Kernel {
+    pub fn loaded_kernel() -> Kernel<KernelEvent> {
         let mut k = Kernel::new();
         for i in 0..1000u32 {
-            k.schedule(
-                f64::from(i),
-                Event {
-                    kind: 0,
-                    a: i,
-                    b: 0,
-                },
-            );
+            k.schedule(f64::from(i), [0, i, 0]);
         }
         k
     }
 
     /// Pops `n` events, rescheduling each 1–1,000 s later (xorshift-chosen from `x`).
-    pub fn kernel_churn(k: &mut Kernel, n: u32, x: &mut u64) {
+    pub fn kernel_churn(k: &mut Kernel<KernelEvent>, n: u32, x: &mut u64) {
         for _ in 0..n {
             let (t, e) = k.pop().expect("events pending");
             *x ^= *x << 13;
@@ -93,8 +89,10 @@ pub mod fixtures {
         let mut acd =
             Acd::new(AcdConfig::single_queue(agents as usize, policy)).expect("valid config");
         for a in 0..agents {
-            acd.agent_login(0.0, AgentId(a)).expect("offline agent");
-            acd.agent_ready(0.0, AgentId(a)).expect("not-ready agent");
+            acd.agent_login(Seconds(0.0), AgentId(a))
+                .expect("offline agent");
+            acd.agent_ready(Seconds(0.0), AgentId(a))
+                .expect("not-ready agent");
         }
         while acd.poll_action().is_some() {}
         acd
@@ -104,14 +102,16 @@ pub mod fixtures {
     /// ended and wrapped up, so its agent returns to the idle set.
     pub fn route_cycle(acd: &mut Acd, t: f64, caller: u64) -> CallId {
         let call = acd
-            .call_arrived(t, QueueId(0), caller)
+            .call_arrived(Seconds(t), QueueId(0), caller)
             .expect("known queue");
         let Some(Action::Offer { agent, .. }) = acd.poll_action() else {
             panic!("an idle agent is offered the call")
         };
-        acd.agent_answered(t, agent).expect("ringing agent");
-        acd.call_ended(t, call).expect("talking call");
-        acd.wrap_up_done(t, agent).expect("agent in wrap-up");
+        acd.agent_answered(Seconds(t), agent)
+            .expect("ringing agent");
+        acd.call_ended(Seconds(t), call).expect("talking call");
+        acd.wrap_up_done(Seconds(t), agent)
+            .expect("agent in wrap-up");
         while acd.poll_action().is_some() {}
         call
     }

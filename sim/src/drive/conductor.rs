@@ -1,4 +1,6 @@
-//! The driver: turns the model's call transitions into engine media and runs the phones.
+//! The conductor: walks drive mode's calls through the engine as the model reports their
+//! transitions — channels, prompts, queue announcements, ringback, bridges, recordings,
+//! supervisors and callbacks — and runs the phones on the far side ([`super::phones`]).
 //!
 //! | transition            | media                                                        |
 //! |-----------------------|--------------------------------------------------------------|
@@ -15,9 +17,8 @@
 //! | callback answered     | customer channel + phone (outbound), bridged to the agent    |
 //! | ended                 | recording stopped; channels, room and phones torn down       |
 //!
-//! Every phone sends 50 packets/s of voice with a marker, and checks what it receives (see
-//! [`super::quality`]). The driver only reads transitions: nothing it measures reaches the
-//! model, so the model's decisions are those of a pure run.
+//! The conductor only reads transitions: nothing it measures reaches the model, so the
+//! model's decisions are those of a pure run.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
@@ -27,7 +28,6 @@ use std::path::PathBuf;
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tandem_codecs::rtp::RtpPacket;
 use tandem_codecs::wav::Encoding;
 use tandem_engine::command::{Command, PlayTarget, SuperviseMode, TapTarget};
 use tandem_engine::{
@@ -36,49 +36,18 @@ use tandem_engine::{
 };
 
 use super::DriveError;
-use super::lifecycle::{CallKey, CallObserver, Transition};
+use super::phones::{Phone, Phones, Role};
 use super::prompts::PromptBank;
-use super::quality::{MouthToEar, RtpRx, StreamRx, StreamSummary};
+use super::quality::{MouthToEar, StreamSummary};
 use super::report::{CallMedia, Counters};
-use super::signal::{
-    AGENT_HZ, CALLER_HZ, FRAME_BYTES, Marker, PTIME_US, Voice, read_marker, write_marker,
-    write_rtp_header,
-};
+use super::signal::PTIME_US;
 use super::transport::Net;
+use crate::lifecycle::{CallKey, CallObserver, Transition};
 
 /// How often a queued caller hears the position again, µs of media time.
 const ANNOUNCE_EVERY_US: u64 = 30_000_000;
 /// Music on hold between announcements, ms.
 const HOLD_MS: u32 = 28_000;
-const RTP_HEADER: usize = 12;
-
-/// Who a phone is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Role {
-    Caller,
-    Agent,
-    Supervisor,
-}
-
-/// A simulated phone.
-struct Phone {
-    engine_addr: SocketAddr,
-    sends: bool,
-    voice: usize,
-    stream: u32,
-    seq: u32,
-    rtp_seq: u16,
-    ts: u32,
-    ssrc: u32,
-    first_packet: bool,
-    /// The far party's stream, while in conversation.
-    expect: Option<u32>,
-    /// A supervisor's: the two parties' streams (mixing keeps a marker when only one
-    /// party's frame is in the mix).
-    overhear: [Option<u32>; 2],
-    rx: StreamRx,
-    rtp: RtpRx,
-}
 
 /// One leg of a call: a channel and the phone on its far side.
 #[derive(Clone, Copy, Debug)]
@@ -112,19 +81,17 @@ pub struct Recording {
     pub encoding: Encoding,
 }
 
-/// Drives one run's media over a transport.
-pub struct Driver<N: Net> {
+/// Conducts one run's media over a transport.
+pub struct Conductor<N: Net> {
     net: N,
     bank: PromptBank,
-    voices: [Voice; 2],
     time_scale: f64,
     record: Option<Recording>,
     supervisor_fraction: f64,
     mouth_to_ear: MouthToEar,
     rng: SmallRng,
     calls: HashMap<CallKey, Call>,
-    phones: Vec<Option<Phone>>,
-    live: Vec<usize>,
+    phones: Phones,
     next_frame_us: u64,
     now_us: u64,
     timers: BinaryHeap<Reverse<(u64, CallKey, u32)>>,
@@ -132,9 +99,6 @@ pub struct Driver<N: Net> {
     next_order: i64,
     head_order: i64,
     serial: u32,
-    packet: [u8; RTP_HEADER + FRAME_BYTES],
-    /// One-way latency of every voice packet received, µs.
-    pub latencies: Histogram<u64>,
     /// Per answered call.
     pub calls_media: Vec<CallMedia>,
     /// Counters.
@@ -142,8 +106,8 @@ pub struct Driver<N: Net> {
     channels_live: u64,
 }
 
-impl<N: Net> Driver<N> {
-    /// A driver over `net`. Media time is simulated time divided by `time_scale` (media µs =
+impl<N: Net> Conductor<N> {
+    /// A conductor over `net`. Media time is simulated time divided by `time_scale` (media µs =
     /// simulated s ÷ scale × 10⁶); supervisors are chosen with a generator seeded by `seed`,
     /// apart from the model's.
     pub fn new(
@@ -153,19 +117,17 @@ impl<N: Net> Driver<N> {
         record: Option<Recording>,
         supervisor_fraction: f64,
         mouth_to_ear: MouthToEar,
-    ) -> Driver<N> {
-        Driver {
+    ) -> Conductor<N> {
+        Conductor {
             net,
             bank: PromptBank::new(),
-            voices: [Voice::new(CALLER_HZ), Voice::new(AGENT_HZ)],
             time_scale: if time_scale > 0.0 { time_scale } else { 1.0 },
             record,
             supervisor_fraction,
             mouth_to_ear,
             rng: SmallRng::seed_from_u64(crate::rng::splitmix64(seed ^ 0x0064_7269_7665)),
             calls: HashMap::new(),
-            phones: Vec::new(),
-            live: Vec::new(),
+            phones: Phones::new(),
             next_frame_us: 0,
             now_us: 0,
             timers: BinaryHeap::new(),
@@ -173,9 +135,6 @@ impl<N: Net> Driver<N> {
             next_order: 0,
             head_order: 0,
             serial: 0,
-            packet: [0; RTP_HEADER + FRAME_BYTES],
-            latencies: Histogram::new_with_bounds(1, 3_600_000_000, 3)
-                .expect("valid histogram bounds"),
             calls_media: Vec::new(),
             counters: Counters::default(),
             channels_live: 0,
@@ -185,6 +144,11 @@ impl<N: Net> Driver<N> {
     /// The transport.
     pub fn net(&self) -> &N {
         &self.net
+    }
+
+    /// One-way latency of every voice packet the phones received, µs.
+    pub fn latencies(&self) -> &Histogram<u64> {
+        &self.phones.latencies
     }
 
     /// Media time of simulated time `t` seconds, µs.
@@ -204,7 +168,7 @@ impl<N: Net> Driver<N> {
             self.now_us = next;
             self.handle_events();
             if next == self.next_frame_us {
-                self.frame(next);
+                self.phones.frame(&mut self.net, next, &mut self.counters);
                 self.next_frame_us += PTIME_US;
             } else if let Some(Reverse((_, key, epoch))) = self.timers.pop() {
                 self.reannounce(key, epoch);
@@ -213,91 +177,6 @@ impl<N: Net> Driver<N> {
         self.net.run_until(t_us);
         self.now_us = self.now_us.max(t_us);
         self.handle_events();
-    }
-
-    /// One 20 ms step of every phone: take what arrived, send the next packet.
-    fn frame(&mut self, now_us: u64) {
-        for i in 0..self.live.len() {
-            let ep = self.live[i];
-            self.receive(ep);
-            self.transmit(ep, now_us);
-        }
-    }
-
-    fn receive(&mut self, ep: usize) {
-        let Driver {
-            net,
-            phones,
-            latencies,
-            counters,
-            ..
-        } = self;
-        let Some(phone) = phones[ep].as_mut() else {
-            return;
-        };
-        net.drain(ep, &mut |at_us, from, data| {
-            counters.packets_received += 1;
-            if from != phone.engine_addr {
-                counters.wrong_source += 1;
-                return;
-            }
-            if data.len() >= 2 && (200..=204).contains(&data[1]) {
-                counters.rtcp_received += 1;
-                return;
-            }
-            let Ok(p) = RtpPacket::parse(data) else {
-                counters.malformed += 1;
-                return;
-            };
-            phone.rtp.on_packet(p.sequence());
-            if p.payload_type() != 0 {
-                counters.other_payload += 1;
-                return;
-            }
-            match read_marker(p.payload()) {
-                Some(m) if Some(m.stream) == phone.expect => {
-                    phone.rx.on_packet(m.seq, m.sent_us, at_us, latencies);
-                }
-                Some(m) if phone.overhear.contains(&Some(m.stream)) => counters.overheard += 1,
-                Some(_) => counters.misrouted += 1,
-                None => counters.unmarked += 1,
-            }
-        });
-    }
-
-    fn transmit(&mut self, ep: usize, now_us: u64) {
-        let Some(phone) = self.phones[ep].as_mut() else {
-            return;
-        };
-        if !phone.sends {
-            return;
-        }
-        let voice = &self.voices[phone.voice];
-        let (head, payload) = self.packet.split_at_mut(RTP_HEADER);
-        write_rtp_header(
-            head,
-            0,
-            phone.first_packet,
-            phone.rtp_seq,
-            phone.ts,
-            phone.ssrc,
-        );
-        payload.copy_from_slice(voice.frame(u64::from(phone.seq)));
-        write_marker(
-            payload,
-            &Marker {
-                stream: phone.stream,
-                seq: phone.seq,
-                sent_us: now_us,
-            },
-        );
-        phone.first_packet = false;
-        phone.seq += 1;
-        phone.rtp_seq = phone.rtp_seq.wrapping_add(1);
-        phone.ts = phone.ts.wrapping_add(FRAME_BYTES as u32);
-        let to = phone.engine_addr;
-        self.net.send(ep, to, &self.packet);
-        self.counters.packets_sent += 1;
     }
 
     fn handle_events(&mut self) {
@@ -364,27 +243,8 @@ impl<N: Net> Driver<N> {
         self.counters.channels_created += 1;
         self.counters.peak_channels = self.counters.peak_channels.max(self.channels_live);
         let r: u64 = self.rng.random();
-        let phone = Phone {
-            engine_addr: info.local,
-            sends: role != Role::Supervisor,
-            voice: usize::from(role == Role::Agent),
-            stream: serial.wrapping_mul(4) + role as u32,
-            seq: 0,
-            rtp_seq: r as u16,
-            ts: (r >> 16) as u32,
-            ssrc: (r >> 32) as u32,
-            first_packet: true,
-            expect: None,
-            overhear: [None; 2],
-            rx: StreamRx::default(),
-            rtp: RtpRx::default(),
-        };
-        if self.phones.len() <= ep {
-            self.phones.resize_with(ep + 1, || None);
-        }
-        self.phones[ep] = Some(phone);
-        self.live.push(ep);
-        self.counters.peak_phones = self.counters.peak_phones.max(self.live.len() as u64);
+        let live = self.phones.add(ep, info.local, role, serial, r);
+        self.counters.peak_phones = self.counters.peak_phones.max(live as u64);
         Ok(Leg {
             channel: info.id,
             ep,
@@ -397,13 +257,11 @@ impl<N: Net> Driver<N> {
         });
         self.engine_result(r);
         self.channels_live = self.channels_live.saturating_sub(1);
-        // Take what is still waiting for it before the phone goes.
-        self.receive(leg.ep);
+        // The phone takes what is still waiting for it before it goes.
+        let phone = self
+            .phones
+            .remove(&mut self.net, leg.ep, &mut self.counters);
         self.net.close_endpoint(leg.ep);
-        if let Some(pos) = self.live.iter().position(|&e| e == leg.ep) {
-            self.live.swap_remove(pos);
-        }
-        let phone = self.phones.get_mut(leg.ep).and_then(Option::take);
         if let Some(p) = &phone {
             self.counters.downlink_rtp_expected += p.rtp.expected();
             self.counters.downlink_rtp_lost += p.rtp.lost();
@@ -494,15 +352,13 @@ impl<N: Net> Driver<N> {
             a: caller.channel,
             b: agent.channel,
         })?;
-        let caller_stream = self.phones[caller.ep].as_ref().map(|p| p.stream);
-        let agent_stream = self.phones[agent.ep].as_ref().map(|p| p.stream);
-        if let Some(p) = self.phones[caller.ep].as_mut() {
-            p.expect = agent_stream;
-            p.rx = StreamRx::default();
+        let caller_stream = self.phones.stream(caller.ep);
+        let agent_stream = self.phones.stream(agent.ep);
+        if let Some(p) = self.phones.get_mut(caller.ep) {
+            p.listen_to(agent_stream);
         }
-        if let Some(p) = self.phones[agent.ep].as_mut() {
-            p.expect = caller_stream;
-            p.rx = StreamRx::default();
+        if let Some(p) = self.phones.get_mut(agent.ep) {
+            p.listen_to(caller_stream);
         }
         let mut tap = None;
         if let Some(rec) = &self.record {
@@ -538,8 +394,8 @@ impl<N: Net> Driver<N> {
                 room: r,
             })?;
             self.counters.supervised += 1;
-            if let Some(p) = self.phones[leg.ep].as_mut() {
-                p.overhear = [caller_stream, agent_stream];
+            if let Some(p) = self.phones.get_mut(leg.ep) {
+                p.overhear([caller_stream, agent_stream]);
             }
             supervisor = Some(leg);
             room = Some(r);
@@ -709,14 +565,9 @@ impl<N: Net> Driver<N> {
         }
         self.run_media_until(end + settle_us);
     }
-
-    /// Consumes the driver, returning the transport.
-    pub fn into_net(self) -> N {
-        self.net
-    }
 }
 
-impl<N: Net> CallObserver for Driver<N> {
+impl<N: Net> CallObserver for Conductor<N> {
     fn transition(&mut self, t: f64, call: CallKey, step: Transition) {
         let at = self.media_us(t);
         self.run_media_until(at);

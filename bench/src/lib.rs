@@ -1,14 +1,8 @@
-//! Tandem's benchmark support: the inputs and hot loops shared by the criterion benches and
-//! the instruction-count gate (`bench/gate`), so both measure exactly the same work.
-// `deny`, not `forbid`: the capacity harness's recvmmsg/sendmmsg, clock and thread helpers need
-// a few `#[allow(unsafe_code)]` items (each with a SAFETY comment), as in tandem-engine.
-#![deny(unsafe_code)]
+//! Tandem's benchmark support: the inputs the criterion benches and the instruction-count gate
+//! (`bench/gate`) share, so both measure exactly the same work. The engine and simulator
+//! workloads they measure live in `tandem_load::rigs`, which `tandem bench` runs too.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
-
-pub mod capacity;
-pub mod engine_relay;
-pub mod media;
-pub mod scenarios;
 
 /// Inputs and workloads of the benchmarks.
 pub mod fixtures {
@@ -17,16 +11,7 @@ pub mod fixtures {
     use tandem_codecs::rtp::RtpHeader;
     use tandem_sim::kernel::Kernel;
 
-    /// A 20 ms frame of a two-tone signal that spans several G.711 segments.
-    pub fn speech_frame() -> [i16; 160] {
-        let mut f = [0i16; 160];
-        for (i, s) in f.iter_mut().enumerate() {
-            let t = i as f64 / 8000.0;
-            *s = (9000.0 * (std::f64::consts::TAU * 210.0 * t).sin()
-                + 3000.0 * (std::f64::consts::TAU * 1330.0 * t).sin()) as i16;
-        }
-        f
-    }
+    pub use tandem_load::rigs::speech_frame;
 
     /// A 172-byte PCMU RTP packet (12-byte header, 160 bytes of payload).
     pub fn pcmu_packet() -> Vec<u8> {

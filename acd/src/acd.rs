@@ -5,11 +5,12 @@
 use std::collections::VecDeque;
 
 use crate::callback::{CallbackList, Entry};
-use crate::config::{AcdConfig, OverflowTarget};
+use crate::config::{AcdConfig, OverflowTarget, OverflowTrigger};
 use crate::idle::IdlePools;
 use crate::lists::CallerLists;
 use crate::queue::Waiting;
 use crate::records::{AcdStats, AgentRecord, AgentStats};
+use crate::time::Seconds;
 use crate::types::*;
 
 /// Highest call priority; VIP callers get it.
@@ -18,14 +19,16 @@ pub const VIP_PRIORITY: u8 = u8::MAX;
 #[derive(Clone, Debug)]
 pub(crate) struct Agent {
     pub state: AgentState,
-    pub since: Time,
+    pub since: Seconds,
     pub skills: Vec<(QueueId, u8)>,
     pub call: Option<CallId>,
     pub callback: Option<CallbackId>,
     pub stats: AgentStats,
     /// Calls (slots) waiting in a queue for this agent in particular (sticky agent).
     pub sticky_waiters: Vec<u32>,
-    pub last_seen: Time,
+    pub last_seen: Seconds,
+    /// Tells the agent's current heartbeat timer from earlier ones.
+    pub heartbeat_epoch: u32,
 }
 
 impl Agent {
@@ -43,11 +46,11 @@ pub(crate) struct Call {
     /// Age key in queues: smaller is older; 0 until the call first queues.
     pub order: i64,
     pub caller: u64,
-    pub arrived: Time,
-    pub first_queued: Option<Time>,
-    pub answered: Option<Time>,
+    pub arrived: Seconds,
+    pub first_queued: Option<Seconds>,
+    pub answered: Option<Seconds>,
     /// Waiting for this agent until this time (sticky agent).
-    pub sticky: Option<(AgentId, Time)>,
+    pub sticky: Option<(AgentId, Seconds)>,
     pub callback: bool,
 }
 
@@ -76,12 +79,14 @@ pub struct Acd {
     pub(crate) stats: AcdStats,
     pub(crate) aht: f64,
     pub(crate) expired_scratch: Vec<Entry>,
-    pub(crate) last_now: Time,
-    pub(crate) heartbeat_timeout: Option<Time>,
+    /// When the latest callback-expiry timer is due, while one is armed.
+    pub(crate) expiry_armed: Option<Seconds>,
+    pub(crate) heartbeat_timeout: Option<Seconds>,
 }
 
 impl Acd {
-    /// A new ACD with every agent offline.
+    /// A new ACD with every agent offline. If callbacks start at a configured time, its
+    /// first action arms [`Timer::CallbackStart`].
     pub fn new(cfg: AcdConfig) -> Result<Acd, AcdError> {
         validate(&cfg)?;
         let nq = cfg.queues.len();
@@ -95,15 +100,25 @@ impl Acd {
             .iter()
             .map(|a| Agent {
                 state: AgentState::Offline,
-                since: 0.0,
+                since: Seconds::ZERO,
                 skills: a.skills.clone(),
                 call: None,
                 callback: None,
                 stats: AgentStats::default(),
                 sticky_waiters: Vec::new(),
-                last_seen: 0.0,
+                last_seen: Seconds::ZERO,
+                heartbeat_epoch: 0,
             })
             .collect();
+        let mut actions = VecDeque::new();
+        if let Some(cb) = &cfg.callback
+            && cb.start_at_s > 0.0
+        {
+            actions.push_back(Action::ArmTimer {
+                at: Seconds(cb.start_at_s),
+                timer: Timer::CallbackStart,
+            });
+        }
         Ok(Acd {
             waiting: Waiting::new(nq),
             staffed: vec![0; nq],
@@ -118,14 +133,14 @@ impl Acd {
             rng: cfg.seed ^ 0x5DEE_CE66_D1CE_4E5B,
             lists: CallerLists::new(&cfg.vip, &cfg.vip_agent, &cfg.blacklist),
             callbacks: CallbackList::default(),
-            actions: VecDeque::new(),
+            actions,
             records: Vec::new(),
             agent_records: Vec::new(),
             record_agents: false,
             stats: AcdStats::default(),
             aht: 180.0,
             expired_scratch: Vec::new(),
-            last_now: 0.0,
+            expiry_armed: None,
             heartbeat_timeout: None,
             cfg,
         })
@@ -195,12 +210,33 @@ impl Acd {
         }
     }
 
+    /// Arms agent `a`'s heartbeat timer at `at`, which makes any earlier one stale.
+    pub(crate) fn arm_heartbeat(&mut self, at: Seconds, a: AgentId) {
+        let ag = &mut self.agents[a.0 as usize];
+        ag.heartbeat_epoch = ag.heartbeat_epoch.wrapping_add(1);
+        self.actions.push_back(Action::ArmTimer {
+            at,
+            timer: Timer::Heartbeat(a, ag.heartbeat_epoch),
+        });
+    }
+
+    /// Makes sure a callback-expiry timer is armed no later than `at`.
+    pub(crate) fn arm_callback_expiry(&mut self, at: Seconds) {
+        if self.expiry_armed.is_none_or(|armed| at < armed) {
+            self.expiry_armed = Some(at);
+            self.actions.push_back(Action::ArmTimer {
+                at,
+                timer: Timer::CallbackExpiry,
+            });
+        }
+    }
+
     /// The agent was heard from at `now`.
-    pub(crate) fn touch(&mut self, now: Time, a: AgentId) {
+    pub(crate) fn touch(&mut self, now: Seconds, a: AgentId) {
         self.agents[a.0 as usize].last_seen = now;
     }
 
-    pub(crate) fn go_offline(&mut self, now: Time, a: AgentId) {
+    pub(crate) fn go_offline(&mut self, now: Seconds, a: AgentId) {
         for i in 0..self.agents[a.0 as usize].skills.len() {
             let q = self.agents[a.0 as usize].skills[i].0;
             self.staffed[q.0 as usize] -= 1;
@@ -213,10 +249,10 @@ impl Acd {
     }
 
     #[inline]
-    pub(crate) fn set_agent(&mut self, now: Time, a: AgentId, s: AgentState) {
+    pub(crate) fn set_agent(&mut self, now: Seconds, a: AgentId, s: AgentState) {
         let ag = &mut self.agents[a.0 as usize];
         let (from, since) = (ag.state, ag.since);
-        ag.stats.seconds_in[from as usize] += now - since;
+        ag.stats.seconds_in[from as usize] += (now - since).0;
         ag.state = s;
         ag.since = now;
         let calls = ag.stats.calls_handled;
@@ -235,7 +271,7 @@ impl Acd {
     /// Appends a record of agent `a`'s time in `state` (only when agent records are on, so
     /// kept out of the state change itself).
     #[cold]
-    fn record_agent(&mut self, a: AgentId, state: AgentState, from: Time, to: Time) {
+    fn record_agent(&mut self, a: AgentId, state: AgentState, from: Seconds, to: Seconds) {
         self.agent_records.push(AgentRecord {
             agent: a,
             state,
@@ -247,7 +283,7 @@ impl Acd {
     /// Ends a call in terminal state `t`. A call that waited for a particular agent must have
     /// had that wait cleared ([`clear_sticky`](Self::clear_sticky)).
     #[inline]
-    pub(crate) fn finish(&mut self, now: Time, c: CallId, t: Terminal, agent: Option<AgentId>) {
+    pub(crate) fn finish(&mut self, now: Seconds, c: CallId, t: Terminal, agent: Option<AgentId>) {
         let call = &mut self.calls[c.index()];
         call.state = CallState::Ended(t);
         match t {
@@ -298,13 +334,37 @@ impl Acd {
     }
 }
 
+/// A span the ACD arms a timer with must be a finite number of seconds, zero or more.
+pub(crate) fn check_span(name: &str, seconds: f64) -> Result<(), AcdError> {
+    if seconds.is_finite() && seconds >= 0.0 {
+        Ok(())
+    } else {
+        Err(AcdError::Config(format!(
+            "{name} must be a finite number of seconds ≥ 0, got {seconds}"
+        )))
+    }
+}
+
 fn validate(cfg: &AcdConfig) -> Result<(), AcdError> {
     let nq = cfg.queues.len() as u32;
     if nq == 0 {
         return Err(AcdError::Config("at least one queue is needed".into()));
     }
+    if let Some(t) = cfg.ring_timeout_s {
+        check_span("ring_timeout_s", t)?;
+    }
+    if let Some(t) = cfg.sticky_wait_s {
+        check_span("sticky_wait_s", t)?;
+    }
+    if let Some(cb) = &cfg.callback {
+        check_span("callback expire_after_s", cb.expire_after_s)?;
+        check_span("callback start_at_s", cb.start_at_s)?;
+    }
     for (i, q) in cfg.queues.iter().enumerate() {
         for r in &q.overflow {
+            if let OverflowTrigger::WaitAtLeast(w) = r.trigger {
+                check_span("overflow wait", w)?;
+            }
             if let OverflowTarget::Queue(t) = r.target
                 && (t.0 >= nq || t.0 as usize == i)
             {

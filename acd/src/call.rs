@@ -2,6 +2,7 @@
 
 use crate::acd::{Acd, Call, VIP_PRIORITY};
 use crate::config::OverflowTrigger;
+use crate::time::Seconds;
 use crate::types::*;
 
 impl Acd {
@@ -12,14 +13,13 @@ impl Acd {
     /// [`poll_action`](Self::poll_action).
     pub fn call_arrived(
         &mut self,
-        now: Time,
+        now: Seconds,
         queue: QueueId,
         caller: u64,
     ) -> Result<CallId, AcdError> {
         if queue.0 as usize >= self.staffed.len() {
             return Err(AcdError::UnknownQueue(queue));
         }
-        self.last_now = now;
         self.stats.offered += 1;
         // Caller lists and the sticky agent cost nothing when none is in use.
         let by_caller = self.lists.active() || self.cfg.sticky_wait_s.is_some();
@@ -75,7 +75,7 @@ impl Acd {
     /// dealt with; `Some(true)`: it waits for its sticky agent; `Some(false)`: route normally.
     fn route_by_caller(
         &mut self,
-        now: Time,
+        now: Seconds,
         c: CallId,
         queue: QueueId,
         caller: u64,
@@ -102,12 +102,13 @@ impl Acd {
                     return None;
                 }
                 AgentState::Talking | AgentState::AfterCallWork | AgentState::Ringing => {
-                    self.calls[c.index()].sticky = Some((a, now + wait));
+                    let until = now + Seconds(wait);
+                    self.calls[c.index()].sticky = Some((a, until));
                     self.agents[a.0 as usize]
                         .sticky_waiters
                         .push(c.index() as u32);
                     self.actions.push_back(Action::ArmTimer {
-                        at: now + wait,
+                        at: until,
                         timer: Timer::StickyExpired(c),
                     });
                     return Some(true);
@@ -119,9 +120,8 @@ impl Acd {
     }
 
     /// The caller hung up while queued or ringing.
-    pub fn caller_abandoned(&mut self, now: Time, c: CallId) -> Result<(), AcdError> {
+    pub fn caller_abandoned(&mut self, now: Seconds, c: CallId) -> Result<(), AcdError> {
         let state = self.call(c).ok_or(AcdError::UnknownCall(c))?.state;
-        self.last_now = now;
         match state {
             CallState::Queued(q) => {
                 self.waiting.remove(q.0 as usize, c.index() as u32);
@@ -143,26 +143,29 @@ impl Acd {
         }
     }
 
-    /// A timer the ACD armed has come due. Stale timers are ignored, so a driver never needs
-    /// to cancel one.
-    pub fn timer_fired(&mut self, now: Time, t: Timer) {
-        self.last_now = now;
+    /// A timer the ACD armed has come due: call it at or after the timer's `at` with the
+    /// current time. Returns whether the timer changed anything; a stale timer (its call
+    /// answered, its agent heard from, its entry served) does nothing and returns `false`, so
+    /// a driver never needs to cancel one.
+    pub fn timer_fired(&mut self, now: Seconds, t: Timer) -> bool {
         match t {
             Timer::RingTimeout(c, a) => {
-                if self.call(c).map(|x| x.state) == Some(CallState::Ringing(a)) {
-                    self.ring_no_answer(now, c, a, AgentState::NotReady);
+                if self.call(c).map(|x| x.state) != Some(CallState::Ringing(a)) {
+                    return false;
                 }
+                self.ring_no_answer(now, c, a, AgentState::NotReady);
+                true
             }
             Timer::Overflow(c, q, rule) => {
                 if self.call(c).map(|x| x.state) != Some(CallState::Queued(q)) {
-                    return;
+                    return false;
                 }
                 let Some(r) = self.cfg.queues[q.0 as usize]
                     .overflow
                     .get(rule as usize)
                     .copied()
                 else {
-                    return;
+                    return false;
                 };
                 let call = self.calls[c.index()];
                 self.waiting.remove(q.0 as usize, c.index() as u32);
@@ -171,21 +174,28 @@ impl Acd {
                     self.waiting
                         .insert(q.0 as usize, c.index() as u32, call.priority, call.order);
                 }
+                true
             }
             Timer::StickyExpired(c) => {
                 let Some(call) = self.call(c).copied() else {
-                    return;
+                    return false;
                 };
-                if let CallState::Queued(q) = call.state
-                    && call.sticky.is_some()
-                {
-                    self.clear_sticky(c);
-                    if let Some(a) = self.pick_agent(q) {
-                        self.waiting.remove(q.0 as usize, c.index() as u32);
-                        self.offer(now, c, a);
-                    }
+                let CallState::Queued(q) = call.state else {
+                    return false;
+                };
+                if call.sticky.is_none() {
+                    return false;
                 }
+                self.clear_sticky(c);
+                if let Some(a) = self.pick_agent(q) {
+                    self.waiting.remove(q.0 as usize, c.index() as u32);
+                    self.offer(now, c, a);
+                }
+                true
             }
+            Timer::CallbackStart => self.dial_callbacks(now),
+            Timer::CallbackExpiry => self.callback_expiry_due(now),
+            Timer::Heartbeat(a, epoch) => self.heartbeat_due(now, a, epoch),
         }
     }
 
@@ -194,7 +204,7 @@ impl Acd {
     /// the entry is retried later or expires.
     pub fn callback_result(
         &mut self,
-        now: Time,
+        now: Seconds,
         id: CallbackId,
         answered: bool,
     ) -> Result<Option<CallId>, AcdError> {
@@ -203,7 +213,6 @@ impl Acd {
             .callbacks
             .finish_dial(&cb, id, answered)
             .ok_or(AcdError::UnknownCallback(id))?;
-        self.last_now = now;
         self.agents[a.0 as usize].callback = None;
         if answered && let Some(e) = finished {
             self.stats.callback_served += 1;
@@ -231,37 +240,50 @@ impl Acd {
                 entry: e.id,
                 number: e.number,
             });
+        } else if let Some(at) = self.callbacks.next_expiry(&cb) {
+            // The entry waits again, perhaps older than any the armed timer covers.
+            self.arm_callback_expiry(at);
         }
         self.agent_free(now, a);
         Ok(None)
     }
 
-    /// Expires callback entries past their age limit (call now and then; the ACD also
-    /// expires entries whenever it looks for one to dial).
-    pub fn expire_callbacks(&mut self, now: Time) {
-        if let Some(cb) = self.cfg.callback {
-            let mut ex = std::mem::take(&mut self.expired_scratch);
-            self.callbacks.expire(&cb, now, &mut ex);
-            self.report_expired(&mut ex);
-            self.expired_scratch = ex;
-        }
-    }
-
     /// Dials pending callbacks with idle agents, longest idle first, if the list allows it
-    /// now (for example from the configured start time).
-    pub fn kick_callbacks(&mut self, now: Time) {
+    /// now (from the configured start time).
+    fn dial_callbacks(&mut self, now: Seconds) -> bool {
         if self.cfg.callback.is_none() || self.callbacks.pending() == 0 {
-            return;
+            return false;
         }
-        self.last_now = self.last_now.max(now);
+        let mut dialled = false;
         for a in self.idle.all_longest_first() {
             if self.callbacks.pending() == 0 {
                 break;
             }
             let a = AgentId(a);
             if self.agents[a.0 as usize].state == AgentState::Idle {
-                self.try_dial_callback(now, a);
+                dialled |= self.try_dial_callback(now, a);
             }
         }
+        dialled
+    }
+
+    /// A callback-expiry timer came due: expires every entry at its age limit, then arms the
+    /// next expiry if entries still wait and no later timer is armed for them.
+    fn callback_expiry_due(&mut self, now: Seconds) -> bool {
+        let Some(cb) = self.cfg.callback else {
+            return false;
+        };
+        let mut ex = std::mem::take(&mut self.expired_scratch);
+        self.callbacks.expire(&cb, now, &mut ex);
+        let expired = !ex.is_empty();
+        self.report_expired(&mut ex);
+        self.expired_scratch = ex;
+        if self.expiry_armed.is_some_and(|at| at <= now) {
+            self.expiry_armed = None;
+        }
+        if let Some(at) = self.callbacks.next_expiry(&cb) {
+            self.arm_callback_expiry(at);
+        }
+        expired
     }
 }

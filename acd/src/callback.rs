@@ -5,7 +5,8 @@ use std::hash::BuildHasherDefault;
 
 use crate::config::CallbackConfig;
 use crate::lists::NumberHasher;
-use crate::types::{AgentId, CallbackId, QueueId, Time};
+use crate::time::Seconds;
+use crate::types::{AgentId, CallbackId, QueueId};
 
 type Build = BuildHasherDefault<NumberHasher>;
 
@@ -14,8 +15,16 @@ pub(crate) struct Entry {
     pub id: CallbackId,
     pub number: u64,
     pub queue: QueueId,
-    pub created: Time,
+    pub created: Seconds,
     pub attempts: u32,
+}
+
+impl Entry {
+    /// When the entry reaches its age limit. An entry is expired from this instant on; the
+    /// expiry timer is armed for it, so the two agree to the last bit.
+    pub fn expires(&self, cfg: &CallbackConfig) -> Seconds {
+        self.created + Seconds(cfg.expire_after_s)
+    }
 }
 
 /// Pending callbacks in the order they will be dialled, and those being dialled.
@@ -48,7 +57,7 @@ impl CallbackList {
         cfg: &CallbackConfig,
         number: u64,
         queue: QueueId,
-        now: Time,
+        now: Seconds,
     ) -> AddOutcome {
         if self.numbers.contains(&number) {
             return AddOutcome::AlreadyListed;
@@ -73,7 +82,7 @@ impl CallbackList {
     pub fn next_for(
         &mut self,
         cfg: &CallbackConfig,
-        now: Time,
+        now: Seconds,
         agent: AgentId,
         can_serve: impl Fn(QueueId) -> bool,
         expired: &mut Vec<Entry>,
@@ -81,7 +90,7 @@ impl CallbackList {
         let mut i = 0;
         while i < self.pending.len() {
             let e = self.pending[i];
-            if now - e.created >= cfg.expire_after_s {
+            if now >= e.expires(cfg) {
                 self.pending.remove(i);
                 self.numbers.remove(&e.number);
                 expired.push(e);
@@ -98,10 +107,10 @@ impl CallbackList {
     }
 
     /// Drops every expired entry.
-    pub fn expire(&mut self, cfg: &CallbackConfig, now: Time, expired: &mut Vec<Entry>) {
+    pub fn expire(&mut self, cfg: &CallbackConfig, now: Seconds, expired: &mut Vec<Entry>) {
         let numbers = &mut self.numbers;
         self.pending.retain(|e| {
-            let keep = now - e.created < cfg.expire_after_s;
+            let keep = now < e.expires(cfg);
             if !keep {
                 numbers.remove(&e.number);
                 expired.push(*e);
@@ -136,10 +145,10 @@ impl CallbackList {
     }
 
     /// When the oldest pending entry expires.
-    pub fn next_expiry(&self, cfg: &CallbackConfig) -> Option<Time> {
+    pub fn next_expiry(&self, cfg: &CallbackConfig) -> Option<Seconds> {
         self.pending
             .iter()
-            .map(|e| e.created + cfg.expire_after_s)
-            .min_by(f64::total_cmp)
+            .map(|e| e.expires(cfg))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
     }
 }

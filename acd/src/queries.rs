@@ -3,6 +3,7 @@
 use crate::acd::Acd;
 use crate::config::AcdConfig;
 use crate::records::{AcdStats, AgentRecord, AgentStats};
+use crate::time::Seconds;
 use crate::types::*;
 
 impl Acd {
@@ -21,16 +22,39 @@ impl Acd {
     }
 
     /// Agents not heard from (login, ready, not-ready, answer, wrap-up done or
-    /// [`agent_heartbeat`](Self::agent_heartbeat)) for this many seconds are taken offline by
-    /// [`check_heartbeats`](Self::check_heartbeats). `None` (the default) turns it off.
-    pub fn set_heartbeat_timeout(&mut self, timeout_s: Option<Time>) {
-        self.heartbeat_timeout = timeout_s;
+    /// [`agent_heartbeat`](Self::agent_heartbeat)) for `timeout` are taken offline if idle,
+    /// not-ready or ringing for an inbound call (the call goes back to the head of its queue
+    /// with [`Action::RingNoAnswer`]); an agent on a call or in after-call work is left to
+    /// finish it and looked at again one timeout later. Each logged-in agent has one
+    /// [`Timer::Heartbeat`] armed for its deadline, from now on for those logged in and from
+    /// login for the others. `None` (the default) turns it off. A timeout that is not a
+    /// finite span of zero or more seconds is refused and changes nothing.
+    pub fn set_heartbeat_timeout(
+        &mut self,
+        now: Seconds,
+        timeout: Option<Seconds>,
+    ) -> Result<(), AcdError> {
+        if let Some(t) = timeout {
+            crate::acd::check_span("heartbeat timeout", t.0)?;
+        }
+        self.heartbeat_timeout = timeout;
+        let Some(timeout) = timeout else {
+            return Ok(());
+        };
+        for i in 0..self.agents.len() {
+            let ag = &self.agents[i];
+            if ag.state != AgentState::Offline {
+                let due = ag.last_seen + timeout;
+                self.arm_heartbeat(if due > now { due } else { now }, AgentId(i as u32));
+            }
+        }
+        Ok(())
     }
 
-    /// The expected handle time (seconds) the expected-wait estimate starts from before calls
-    /// have completed. Defaults to 180 s, the industry benchmark.
-    pub fn set_expected_handle_time(&mut self, seconds: Time) {
-        self.aht = seconds;
+    /// The expected handle time the expected-wait estimate starts from before calls have
+    /// completed. Defaults to 180 s, the industry benchmark.
+    pub fn set_expected_handle_time(&mut self, aht: Seconds) {
+        self.aht = aht.0;
     }
 
     /// Adds (`true`) or removes a VIP caller at run time.
@@ -78,10 +102,10 @@ impl Acd {
     }
 
     /// An agent's time in each state up to `now`, counting the current state's open stretch.
-    pub fn agent_stats_at(&self, now: Time, a: AgentId) -> Option<AgentStats> {
+    pub fn agent_stats_at(&self, now: Seconds, a: AgentId) -> Option<AgentStats> {
         self.agents.get(a.0 as usize).map(|x| {
             let mut s = x.stats;
-            s.seconds_in[x.state as usize] += (now - x.since).max(0.0);
+            s.seconds_in[x.state as usize] += (now - x.since).0.max(0.0);
             s
         })
     }
@@ -179,29 +203,5 @@ impl Acd {
     /// [`set_agent_records`](Self::set_agent_records)), drained.
     pub fn drain_agent_records(&mut self) -> std::vec::Drain<'_, AgentRecord> {
         self.agent_records.drain(..)
-    }
-
-    /// When the ACD next needs [`deadline_reached`](Self::deadline_reached): the configured
-    /// callback start while entries wait for it, or the oldest pending callback's expiry.
-    /// Timers for single calls come as [`Action::ArmTimer`] instead. `None`: nothing due.
-    /// Costs O(pending callbacks).
-    pub fn next_deadline(&self) -> Option<Time> {
-        let cb = self.cfg.callback.as_ref()?;
-        if self.callbacks.pending() == 0 {
-            return None;
-        }
-        let expiry = self.callbacks.next_expiry(cb);
-        let start = (self.last_now < cb.start_at_s).then_some(cb.start_at_s);
-        match (expiry, start) {
-            (Some(e), Some(s)) => Some(e.min(s)),
-            (e, s) => e.or(s),
-        }
-    }
-
-    /// The time of [`next_deadline`](Self::next_deadline) has come: expires old callback
-    /// entries and dials pending ones with idle agents.
-    pub fn deadline_reached(&mut self, now: Time) {
-        self.expire_callbacks(now);
-        self.kick_callbacks(now);
     }
 }

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{AgentId, AgentState, Time};
+use crate::time::Seconds;
+use crate::types::{AgentId, AgentState};
 
 /// Counters of everything the ACD decided.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +78,7 @@ pub struct AgentRecord {
     /// The state it was in.
     pub state: AgentState,
     /// When it entered the state.
-    pub from: Time,
+    pub from: Seconds,
     /// When it left the state.
-    pub to: Time,
+    pub to: Seconds,
 }

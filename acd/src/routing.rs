@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use crate::acd::Acd;
 use crate::callback::AddOutcome;
 use crate::config::{OverflowTarget, OverflowTrigger, Policy};
+use crate::time::Seconds;
 use crate::types::*;
 
 impl Acd {
@@ -36,7 +37,7 @@ impl Acd {
         chosen.map(AgentId)
     }
 
-    pub(crate) fn release(&mut self, now: Time, c: CallId, t: Terminal) {
+    pub(crate) fn release(&mut self, now: Seconds, c: CallId, t: Terminal) {
         self.clear_sticky(c);
         self.finish(now, c, t, None);
         self.actions.push_back(Action::Released {
@@ -46,7 +47,7 @@ impl Acd {
     }
 
     #[inline]
-    pub(crate) fn offer(&mut self, now: Time, c: CallId, a: AgentId) {
+    pub(crate) fn offer(&mut self, now: Seconds, c: CallId, a: AgentId) {
         self.clear_sticky(c);
         self.calls[c.index()].state = CallState::Ringing(a);
         self.agents[a.0 as usize].call = Some(c);
@@ -54,14 +55,14 @@ impl Acd {
         self.actions.push_back(Action::Offer { call: c, agent: a });
         if let Some(t) = self.cfg.ring_timeout_s {
             self.actions.push_back(Action::ArmTimer {
-                at: now + t,
+                at: now + Seconds(t),
                 timer: Timer::RingTimeout(c, a),
             });
         }
     }
 
     /// Puts a call in `q` (at the head after a ring-no-answer) and arms its wait rules.
-    pub(crate) fn enqueue(&mut self, now: Time, c: CallId, q: QueueId, at_head: bool) {
+    pub(crate) fn enqueue(&mut self, now: Seconds, c: CallId, q: QueueId, at_head: bool) {
         let call = &mut self.calls[c.index()];
         let order = if at_head {
             self.order_head -= 1;
@@ -88,7 +89,7 @@ impl Acd {
         for (i, r) in self.cfg.queues[q.0 as usize].overflow.iter().enumerate() {
             if let OverflowTrigger::WaitAtLeast(w) = r.trigger {
                 self.actions.push_back(Action::ArmTimer {
-                    at: now + w,
+                    at: now + Seconds(w),
                     timer: Timer::Overflow(c, q, i as u8),
                 });
             }
@@ -99,7 +100,7 @@ impl Acd {
     /// could not take it (callback list full).
     pub(crate) fn apply_overflow(
         &mut self,
-        now: Time,
+        now: Seconds,
         c: CallId,
         from: QueueId,
         target: OverflowTarget,
@@ -132,14 +133,19 @@ impl Acd {
 
     /// Stores the caller's number on the callback list and releases the call. False if the
     /// list is full (the call stays where it is).
-    pub(crate) fn offer_callback(&mut self, now: Time, c: CallId, q: QueueId) -> bool {
+    pub(crate) fn offer_callback(&mut self, now: Seconds, c: CallId, q: QueueId) -> bool {
         let Some(cb) = self.cfg.callback else {
             return false;
         };
         let caller = self.calls[c.index()].caller;
         match self.callbacks.add(&cb, caller, q, now) {
             AddOutcome::Full => false,
-            AddOutcome::Added | AddOutcome::AlreadyListed => {
+            AddOutcome::Added => {
+                self.arm_callback_expiry(now + Seconds(cb.expire_after_s));
+                self.release(now, c, Terminal::CallbackReleased);
+                true
+            }
+            AddOutcome::AlreadyListed => {
                 self.release(now, c, Terminal::CallbackReleased);
                 true
             }
@@ -150,7 +156,7 @@ impl Acd {
     /// goes to another idle agent or back to the head of its queue.
     pub(crate) fn ring_no_answer(
         &mut self,
-        now: Time,
+        now: Seconds,
         c: CallId,
         a: AgentId,
         agent_to: AgentState,
@@ -170,7 +176,7 @@ impl Acd {
 
     /// An agent became available: take the best waiting call, else a callback, else idle.
     #[inline]
-    pub(crate) fn agent_free(&mut self, now: Time, a: AgentId) {
+    pub(crate) fn agent_free(&mut self, now: Seconds, a: AgentId) {
         if self.waiting.total() > 0
             && let Some(c) = self.best_waiting_for(now, a)
         {
@@ -189,7 +195,7 @@ impl Acd {
     /// The highest-priority, oldest call waiting in any of the agent's queues. A caller
     /// waiting for this agent in particular (sticky) comes first; callers waiting for another
     /// agent are skipped until their wait runs out.
-    fn best_waiting_for(&self, now: Time, a: AgentId) -> Option<CallId> {
+    fn best_waiting_for(&self, now: Seconds, a: AgentId) -> Option<CallId> {
         let agent = &self.agents[a.0 as usize];
         let key = |slot: u32| {
             let call = &self.calls[slot as usize];
@@ -239,14 +245,14 @@ impl Acd {
     }
 
     /// Dials the next callback this idle agent can serve, if callbacks may be dialled now.
-    pub(crate) fn try_dial_callback(&mut self, now: Time, a: AgentId) -> bool {
+    pub(crate) fn try_dial_callback(&mut self, now: Seconds, a: AgentId) -> bool {
         if self.callbacks.pending() == 0 {
             return false;
         }
         let Some(cb) = self.cfg.callback else {
             return false;
         };
-        if now < cb.start_at_s {
+        if now < Seconds(cb.start_at_s) {
             return false;
         }
         let skills = &self.agents[a.0 as usize].skills;

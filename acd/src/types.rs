@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Time in seconds since an epoch the driver chooses. The ACD only compares and subtracts.
-pub type Time = f64;
+use crate::time::Seconds;
 
 /// An agent, by index into [`AcdConfig::agents`](crate::AcdConfig::agents).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -103,8 +102,12 @@ pub enum Terminal {
     CallbackReleased,
 }
 
-/// Timers the ACD asks its driver to arm. Firing a stale timer is harmless.
+/// Timers the ACD asks its driver to arm with [`Action::ArmTimer`]: the only way it learns
+/// that time has passed without an input. A timer is never cancelled; one that has become
+/// stale (its call answered, its agent heard from, its entry served) does nothing when it
+/// fires, so a driver fires every timer it was given, late or not, and nothing else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Timer {
     /// Ring-no-answer for a call offered to an agent.
     RingTimeout(CallId, AgentId),
@@ -112,6 +115,18 @@ pub enum Timer {
     Overflow(CallId, QueueId, u8),
     /// The sticky-agent wait of a call ran out.
     StickyExpired(CallId),
+    /// The configured callback start time
+    /// ([`CallbackConfig::start_at_s`](crate::CallbackConfig::start_at_s)): idle agents dial
+    /// waiting callbacks. Armed once, when the ACD is built.
+    CallbackStart,
+    /// The oldest waiting callback entry reaches its age limit
+    /// ([`CallbackConfig::expire_after_s`](crate::CallbackConfig::expire_after_s)): entries
+    /// that old expire. One is armed whenever entries wait and none is armed.
+    CallbackExpiry,
+    /// An agent's heartbeat deadline (see
+    /// [`Acd::set_heartbeat_timeout`](crate::Acd::set_heartbeat_timeout)); the number tells
+    /// the current deadline of the agent from an earlier one.
+    Heartbeat(AgentId, u32),
 }
 
 /// What the ACD decided. The driver carries these out and reports back.
@@ -176,10 +191,11 @@ pub enum Action {
         /// The caller's number.
         number: u64,
     },
-    /// Call [`Acd::timer_fired`](crate::Acd::timer_fired) with `timer` at `at`.
+    /// Call [`Acd::timer_fired`](crate::Acd::timer_fired) with `timer` at `at` (or as soon
+    /// after as the driver can).
     ArmTimer {
         /// When.
-        at: Time,
+        at: Seconds,
         /// Which.
         timer: Timer,
     },
@@ -194,13 +210,13 @@ pub struct CallRecord {
     /// The queue the call ended in (or arrived at).
     pub queue: QueueId,
     /// When the call reached the ACD.
-    pub arrived: Time,
+    pub arrived: Seconds,
     /// When the call first joined a queue (`None`: it never waited in one).
-    pub queued: Option<Time>,
+    pub queued: Option<Seconds>,
     /// When an agent answered.
-    pub answered: Option<Time>,
+    pub answered: Option<Seconds>,
     /// When the call left the ACD.
-    pub ended: Time,
+    pub ended: Seconds,
     /// The agent who answered.
     pub agent: Option<AgentId>,
     /// How it ended.

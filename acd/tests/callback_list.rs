@@ -47,25 +47,35 @@ proptest! {
         let mut acd = Acd::new(cfg).unwrap();
         let mut now = 0.0;
         for a in 0..2 {
-            acd.agent_login(now, AgentId(a)).unwrap();
-            acd.agent_ready(now, AgentId(a)).unwrap();
+            acd.agent_login(Seconds(now), AgentId(a)).unwrap();
+            acd.agent_ready(Seconds(now), AgentId(a)).unwrap();
         }
         let mut dialling: Vec<(CallbackId, u64)> = Vec::new();
         let mut attempts: HashMap<CallbackId, u32> = HashMap::new();
         let mut ended: HashSet<CallbackId> = HashSet::new();
         let mut talking: Vec<CallId> = Vec::new();
         let mut served = 0u64;
+        // The ACD's timers (callback expiry), fired in time order as the clock passes them.
+        let mut timers: Vec<(Seconds, Timer)> = Vec::new();
         for op in ops {
             now += 1.0;
+            if let Op::Wait(s) = op {
+                now += f64::from(s);
+            }
+            timers.sort_by(|a, b| b.0.get().total_cmp(&a.0.get()));
+            while timers.last().is_some_and(|(at, _)| at.get() <= now) {
+                let (at, timer) = timers.pop().unwrap();
+                acd.timer_fired(at, timer);
+            }
             match op {
                 Op::Arrive(caller) => {
                     // Offered calls are answered below, as their `Offer` is drained.
-                    acd.call_arrived(now, QueueId(0), caller).unwrap();
+                    acd.call_arrived(Seconds(now), QueueId(0), caller).unwrap();
                 }
                 Op::DialResult(answered) => {
                     if !dialling.is_empty() {
                         let (id, _) = dialling.remove(0);
-                        if let Some(c) = acd.callback_result(now, id, answered).unwrap() {
+                        if let Some(c) = acd.callback_result(Seconds(now), id, answered).unwrap() {
                             prop_assert!(answered);
                             ended.insert(id);
                             served += 1;
@@ -73,18 +83,15 @@ proptest! {
                         }
                     }
                 }
-                Op::Wait(s) => {
-                    now += f64::from(s);
-                    acd.expire_callbacks(now);
-                }
+                Op::Wait(_) => {}
                 Op::Finish(i) => {
                     if !talking.is_empty() {
                         let c = talking.remove(i % talking.len());
                         let Some(CallState::Talking(a)) = acd.call_state(c) else {
                             return Err(TestCaseError::fail("talking call lost"));
                         };
-                        acd.call_ended(now, c).unwrap();
-                        acd.wrap_up_done(now, a).unwrap();
+                        acd.call_ended(Seconds(now), c).unwrap();
+                        acd.wrap_up_done(Seconds(now), a).unwrap();
                     }
                 }
             }
@@ -102,11 +109,12 @@ proptest! {
                         prop_assert_eq!(acd.agent_state(agent), Some(AgentState::Ringing));
                         dialling.push((entry, number));
                     }
+                    Action::ArmTimer { at, timer } => timers.push((at, timer)),
                     Action::CallbackExpired { entry, .. } => {
                         prop_assert!(ended.insert(entry), "entry ended twice");
                     }
                     Action::Offer { call, agent } => {
-                        prop_assert_eq!(acd.agent_answered(now, agent).unwrap(), call);
+                        prop_assert_eq!(acd.agent_answered(Seconds(now), agent).unwrap(), call);
                         talking.push(call);
                     }
                     _ => {}

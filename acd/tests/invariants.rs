@@ -79,8 +79,8 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
     let mut acd = Acd::new(config(policy, features)).unwrap();
     let mut now = 0.0;
     for a in 0..4 {
-        acd.agent_login(now, AgentId(a)).unwrap();
-        acd.agent_ready(now, AgentId(a)).unwrap();
+        acd.agent_login(Seconds(now), AgentId(a)).unwrap();
+        acd.agent_ready(Seconds(now), AgentId(a)).unwrap();
     }
     let mut timers: BTreeMap<(u64, u64), Timer> = BTreeMap::new();
     let mut timer_seq = 0u64;
@@ -92,7 +92,10 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
         now += 1.0;
         match op {
             Op::Arrive { queue, caller } => {
-                arrivals.push(acd.call_arrived(now, QueueId(queue), caller).unwrap());
+                arrivals.push(
+                    acd.call_arrived(Seconds(now), QueueId(queue), caller)
+                        .unwrap(),
+                );
             }
             Op::Answer(i) => {
                 let ringing: Vec<AgentId> = (0..4)
@@ -104,7 +107,7 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
                     .collect();
                 if !ringing.is_empty() {
                     let a = ringing[i % ringing.len()];
-                    let c = acd.agent_answered(now, a).unwrap();
+                    let c = acd.agent_answered(Seconds(now), a).unwrap();
                     prop_assert_eq!(Some(&c), agent_call.get(&a));
                 }
             }
@@ -118,7 +121,7 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
                     let mut talking = talking;
                     talking.sort();
                     let (a, c) = talking[i % talking.len()];
-                    acd.call_ended(now, c).unwrap();
+                    acd.call_ended(Seconds(now), c).unwrap();
                     agent_call.remove(&a);
                 }
             }
@@ -128,7 +131,7 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
                     .filter(|a| acd.agent_state(*a) == Some(AgentState::AfterCallWork))
                     .collect();
                 if !acw.is_empty() {
-                    acd.wrap_up_done(now, acw[i % acw.len()]).unwrap();
+                    acd.wrap_up_done(Seconds(now), acw[i % acw.len()]).unwrap();
                 }
             }
             Op::Abandon(i) => {
@@ -147,16 +150,16 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
                     if let Some(CallState::Ringing(a)) = acd.call_state(c) {
                         agent_call.remove(&a);
                     }
-                    acd.caller_abandoned(now, c).unwrap();
+                    acd.caller_abandoned(Seconds(now), c).unwrap();
                 }
             }
             Op::Ready(i) => {
                 let a = AgentId((i % 4) as u32);
-                let _ = acd.agent_ready(now, a);
+                let _ = acd.agent_ready(Seconds(now), a);
             }
             Op::NotReady(i) => {
                 let a = AgentId((i % 4) as u32);
-                let _ = acd.agent_not_ready(now, a);
+                let _ = acd.agent_not_ready(Seconds(now), a);
             }
             Op::FireTimer => {
                 if let Some((&(at, k), &t)) = timers.iter().next() {
@@ -171,12 +174,12 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
                             }
                         }
                     }
-                    acd.timer_fired(now, t);
+                    acd.timer_fired(Seconds(now), t);
                 }
             }
             Op::CallbackOutcome(answered) => {
                 if let Some(id) = dialling.pop() {
-                    if let Some(c) = acd.callback_result(now, id, answered).unwrap() {
+                    if let Some(c) = acd.callback_result(Seconds(now), id, answered).unwrap() {
                         callback_calls += 1;
                         let Some(CallState::Talking(a)) = acd.call_state(c) else {
                             return Err(TestCaseError::fail("answered callback is not talking"));
@@ -204,7 +207,7 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
                 }
                 Action::ArmTimer { at, timer } => {
                     timer_seq += 1;
-                    timers.insert((at.ceil() as u64, timer_seq), timer);
+                    timers.insert((at.0.ceil() as u64, timer_seq), timer);
                 }
                 Action::DialCallback { entry, .. } => dialling.push(entry),
                 _ => {}
@@ -216,15 +219,15 @@ fn run(policy: Policy, features: bool, ops: Vec<Op>) -> Result<(), TestCaseError
     for c in arrivals.clone() {
         match acd.call_state(c) {
             Some(CallState::Queued(_)) | Some(CallState::Ringing(_)) => {
-                acd.caller_abandoned(now, c).unwrap()
+                acd.caller_abandoned(Seconds(now), c).unwrap()
             }
-            Some(CallState::Talking(_)) => acd.call_ended(now, c).unwrap(),
+            Some(CallState::Talking(_)) => acd.call_ended(Seconds(now), c).unwrap(),
             _ => {}
         }
     }
     for c in agent_call.values() {
         if let Some(CallState::Talking(_)) = acd.call_state(*c) {
-            acd.call_ended(now, *c).unwrap();
+            acd.call_ended(Seconds(now), *c).unwrap();
         }
     }
     let records: Vec<CallRecord> = acd.drain_records().collect();
@@ -275,7 +278,7 @@ proptest! {
     fn fifo_within_priority(ops in prop::collection::vec(op(), 1..200)) {
         let mut acd = Acd::new(AcdConfig::single_queue(3, Policy::LongestIdle)).unwrap();
         for a in 0..3 {
-            acd.agent_login(0.0, AgentId(a)).unwrap();
+            acd.agent_login(Seconds(0.0), AgentId(a)).unwrap();
         }
         let mut now = 0.0;
         let mut order: Vec<CallId> = Vec::new();
@@ -284,20 +287,20 @@ proptest! {
         for op in ops {
             now += 1.0;
             match op {
-                Op::Arrive { caller, .. } => order.push(acd.call_arrived(now, QueueId(0), caller).unwrap()),
+                Op::Arrive { caller, .. } => order.push(acd.call_arrived(Seconds(now), QueueId(0), caller).unwrap()),
                 Op::Abandon(i) => {
                     let live: Vec<CallId> = order.iter().copied().filter(|c| matches!(acd.call_state(*c), Some(CallState::Queued(_)))).collect();
                     if !live.is_empty() {
                         let c = live[i % live.len()];
-                        acd.caller_abandoned(now, c).unwrap();
+                        acd.caller_abandoned(Seconds(now), c).unwrap();
                         abandoned.insert(c);
                     }
                 }
                 Op::Ready(i) | Op::Wrap(i) => {
                     let a = AgentId((i % 3) as u32);
                     match acd.agent_state(a) {
-                        Some(AgentState::NotReady) => acd.agent_ready(now, a).unwrap(),
-                        Some(AgentState::Ringing) => { let c = acd.agent_answered(now, a).unwrap(); acd.call_ended(now, c).unwrap(); acd.wrap_up_done(now, a).unwrap(); }
+                        Some(AgentState::NotReady) => acd.agent_ready(Seconds(now), a).unwrap(),
+                        Some(AgentState::Ringing) => { let c = acd.agent_answered(Seconds(now), a).unwrap(); acd.call_ended(Seconds(now), c).unwrap(); acd.wrap_up_done(Seconds(now), a).unwrap(); }
                         _ => {}
                     }
                 }

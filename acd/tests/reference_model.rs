@@ -128,7 +128,7 @@ fn run(policy: Policy, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut ids: Vec<CallId> = Vec::new();
     let mut now = 0.0;
     for a in 0..SKILLS.len() {
-        acd.agent_login(now, AgentId(a as u32)).unwrap();
+        acd.agent_login(Seconds(now), AgentId(a as u32)).unwrap();
     }
     for op in ops {
         now += 1.0;
@@ -139,7 +139,7 @@ fn run(policy: Policy, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Arrive { queue, vip } => {
                 let call = ids.len();
                 ids.push(
-                    acd.call_arrived(now, QueueId(queue), u64::from(vip))
+                    acd.call_arrived(Seconds(now), QueueId(queue), u64::from(vip))
                         .unwrap(),
                 );
                 match m.pick_agent(queue) {
@@ -158,7 +158,7 @@ fn run(policy: Policy, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Abandon(i) => {
                 if !m.waiting.is_empty() {
                     let (call, ..) = m.waiting.remove(i % m.waiting.len());
-                    acd.caller_abandoned(now, ids[call]).unwrap();
+                    acd.caller_abandoned(Seconds(now), ids[call]).unwrap();
                 }
             }
             Op::Answer(i) => {
@@ -171,7 +171,7 @@ fn run(policy: Policy, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         unreachable!()
                     };
                     prop_assert_eq!(
-                        acd.agent_answered(now, AgentId(a as u32)).unwrap(),
+                        acd.agent_answered(Seconds(now), AgentId(a as u32)).unwrap(),
                         ids[call]
                     );
                     m.agents[a] = St::Talking(call);
@@ -186,22 +186,23 @@ fn run(policy: Policy, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     let St::Talking(call) = m.agents[a] else {
                         unreachable!()
                     };
-                    acd.call_ended(now, ids[call]).unwrap();
-                    acd.wrap_up_done(now, AgentId(a as u32)).unwrap();
+                    acd.call_ended(Seconds(now), ids[call]).unwrap();
+                    acd.wrap_up_done(Seconds(now), AgentId(a as u32)).unwrap();
                     expect_offer = m.free(a).map(|c| (c, a));
                 }
             }
             Op::Break(i) => {
                 let a = i % m.agents.len();
                 if matches!(m.agents[a], St::Idle(_)) {
-                    acd.agent_not_ready(now, AgentId(a as u32)).unwrap();
+                    acd.agent_not_ready(Seconds(now), AgentId(a as u32))
+                        .unwrap();
                     m.agents[a] = St::NotReady;
                 }
             }
             Op::Ready(i) => {
                 let a = i % m.agents.len();
                 if m.agents[a] == St::NotReady {
-                    acd.agent_ready(now, AgentId(a as u32)).unwrap();
+                    acd.agent_ready(Seconds(now), AgentId(a as u32)).unwrap();
                     expect_offer = m.free(a).map(|c| (c, a));
                 }
             }

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tandem_acd::{Acd, Action, AgentId, CallId, Policy, QueueId};
+use tandem_acd::{Acd, Action, AgentId, CallId, Policy, QueueId, Seconds};
 use tandem_bench::fixtures::{ready_acd, route_cycle};
 
 const AGENTS: u32 = 500;
@@ -18,15 +18,18 @@ fn busy_acd(waiting: u32) -> (Acd, Vec<CallId>) {
     let mut acd = ready_acd(AGENTS, Policy::LongestIdle);
     let mut talking = vec![CallId(0); AGENTS as usize];
     for i in 0..AGENTS {
-        let c = acd.call_arrived(1.0, QueueId(0), u64::from(i)).unwrap();
+        let c = acd
+            .call_arrived(Seconds(1.0), QueueId(0), u64::from(i))
+            .unwrap();
         let Some(Action::Offer { agent, .. }) = acd.poll_action() else {
             panic!("idle agents remain")
         };
-        acd.agent_answered(1.0, agent).unwrap();
+        acd.agent_answered(Seconds(1.0), agent).unwrap();
         talking[agent.0 as usize] = c;
     }
     for i in 0..waiting {
-        acd.call_arrived(1.0, QueueId(0), u64::from(i)).unwrap();
+        acd.call_arrived(Seconds(1.0), QueueId(0), u64::from(i))
+            .unwrap();
     }
     drain(&mut acd);
     (acd, talking)
@@ -40,11 +43,11 @@ fn routing(c: &mut Criterion) {
     c.bench_function("acd/arrive_offer_longest_idle_500", |b| {
         b.iter(|| {
             t += 1.0;
-            let call = acd.call_arrived(t, QueueId(0), 7).unwrap();
+            let call = acd.call_arrived(Seconds(t), QueueId(0), 7).unwrap();
             let Some(Action::Offer { .. }) = acd.poll_action() else {
                 panic!("an idle agent is offered the call")
             };
-            acd.caller_abandoned(t, call).unwrap();
+            acd.caller_abandoned(Seconds(t), call).unwrap();
             drain(&mut acd);
             black_box(call)
         })
@@ -64,8 +67,8 @@ fn routing(c: &mut Criterion) {
     c.bench_function("acd/queue_then_abandon_500_busy", |b| {
         b.iter(|| {
             t += 1.0;
-            let call = busy.call_arrived(t, QueueId(0), 9).unwrap();
-            busy.caller_abandoned(t, call).unwrap();
+            let call = busy.call_arrived(Seconds(t), QueueId(0), 9).unwrap();
+            busy.caller_abandoned(Seconds(t), call).unwrap();
             drain(&mut busy);
             black_box(call)
         })
@@ -80,10 +83,10 @@ fn routing(c: &mut Criterion) {
             t += 1.0;
             let a = AgentId(next as u32);
             next = (next + 1) % AGENTS as usize;
-            busy.call_ended(t, talking[a.0 as usize]).unwrap();
-            busy.wrap_up_done(t, a).unwrap();
-            talking[a.0 as usize] = busy.agent_answered(t, a).unwrap();
-            busy.call_arrived(t, QueueId(0), 9).unwrap();
+            busy.call_ended(Seconds(t), talking[a.0 as usize]).unwrap();
+            busy.wrap_up_done(Seconds(t), a).unwrap();
+            talking[a.0 as usize] = busy.agent_answered(Seconds(t), a).unwrap();
+            busy.call_arrived(Seconds(t), QueueId(0), 9).unwrap();
             drain(&mut busy);
             black_box(a)
         })
@@ -100,8 +103,8 @@ fn routing(c: &mut Criterion) {
         c.bench_function(name, |b| {
             b.iter(|| {
                 t += 1.0;
-                let call = acd.call_arrived(t, QueueId(0), 7).unwrap();
-                acd.caller_abandoned(t, call).unwrap();
+                let call = acd.call_arrived(Seconds(t), QueueId(0), 7).unwrap();
+                acd.caller_abandoned(Seconds(t), call).unwrap();
                 drain(&mut acd);
                 black_box(call)
             })

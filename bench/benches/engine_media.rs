@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tandem_bench::media::{JitterRig, MediaRig, MixRig};
+use tandem_load::rigs::{JitterRig, MediaRig, MixRig};
 
 fn jitter(c: &mut Criterion) {
     let mut rig = JitterRig::new();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tandem_bench::fixtures;
-use tandem_bench::scenarios::mmnm_500_million;
+use tandem_load::rigs::scenarios::mmnm_500_million;
 use tandem_sim::{Scenario, simulate};
 
 fn models(c: &mut Criterion) {

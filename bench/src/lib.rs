@@ -1,32 +1,17 @@
-//! Tandem's benchmark support: the inputs and hot loops shared by the criterion benches and
-//! the instruction-count gate (`bench/gate`), so both measure exactly the same work.
-// `deny`, not `forbid`: the capacity harness's recvmmsg/sendmmsg, clock and thread helpers need
-// a few `#[allow(unsafe_code)]` items (each with a SAFETY comment), as in tandem-engine.
-#![deny(unsafe_code)]
+//! Tandem's benchmark support: the inputs the criterion benches and the instruction-count gate
+//! (`bench/gate`) share, so both measure exactly the same work. The engine and simulator
+//! workloads they measure live in `tandem_load::rigs`, which `tandem bench` runs too.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
-
-pub mod capacity;
-pub mod engine_relay;
-pub mod media;
-pub mod scenarios;
 
 /// Inputs and workloads of the benchmarks.
 pub mod fixtures {
-    use tandem_acd::{Acd, AcdConfig, Action, AgentId, CallId, Policy, QueueId};
+    use tandem_acd::{Acd, AcdConfig, Action, AgentId, CallId, Policy, QueueId, Seconds};
     use tandem_codecs::rtcp::{self, ReportBlock, SenderInfo};
     use tandem_codecs::rtp::RtpHeader;
-    use tandem_sim::kernel::{Event, Kernel};
+    use tandem_sim::kernel::Kernel;
 
-    /// A 20 ms frame of a two-tone signal that spans several G.711 segments.
-    pub fn speech_frame() -> [i16; 160] {
-        let mut f = [0i16; 160];
-        for (i, s) in f.iter_mut().enumerate() {
-            let t = i as f64 / 8000.0;
-            *s = (9000.0 * (std::f64::consts::TAU * 210.0 * t).sin()
-                + 3000.0 * (std::f64::consts::TAU * 1330.0 * t).sin()) as i16;
-        }
-        f
-    }
+    pub use tandem_load::rigs::speech_frame;
 
     /// A 172-byte PCMU RTP packet (12-byte header, 160 bytes of payload).
     pub fn pcmu_packet() -> Vec<u8> {
@@ -61,24 +46,20 @@ pub mod fixtures {
         v
     }
 
+    /// A kernel event of the size of the simulator's own (a tag and two words).
+    pub type KernelEvent = [u32; 3];
+
     /// A kernel with 1,000 pending events.
-    pub fn loaded_kernel() -> Kernel {
+    pub fn loaded_kernel() -> Kernel<KernelEvent> {
         let mut k = Kernel::new();
         for i in 0..1000u32 {
-            k.schedule(
-                f64::from(i),
-                Event {
-                    kind: 0,
-                    a: i,
-                    b: 0,
-                },
-            );
+            k.schedule(f64::from(i), [0, i, 0]);
         }
         k
     }
 
     /// Pops `n` events, rescheduling each 1–1,000 s later (xorshift-chosen from `x`).
-    pub fn kernel_churn(k: &mut Kernel, n: u32, x: &mut u64) {
+    pub fn kernel_churn(k: &mut Kernel<KernelEvent>, n: u32, x: &mut u64) {
         for _ in 0..n {
             let (t, e) = k.pop().expect("events pending");
             *x ^= *x << 13;
@@ -93,8 +74,10 @@ pub mod fixtures {
         let mut acd =
             Acd::new(AcdConfig::single_queue(agents as usize, policy)).expect("valid config");
         for a in 0..agents {
-            acd.agent_login(0.0, AgentId(a)).expect("offline agent");
-            acd.agent_ready(0.0, AgentId(a)).expect("not-ready agent");
+            acd.agent_login(Seconds(0.0), AgentId(a))
+                .expect("offline agent");
+            acd.agent_ready(Seconds(0.0), AgentId(a))
+                .expect("not-ready agent");
         }
         while acd.poll_action().is_some() {}
         acd
@@ -104,14 +87,16 @@ pub mod fixtures {
     /// ended and wrapped up, so its agent returns to the idle set.
     pub fn route_cycle(acd: &mut Acd, t: f64, caller: u64) -> CallId {
         let call = acd
-            .call_arrived(t, QueueId(0), caller)
+            .call_arrived(Seconds(t), QueueId(0), caller)
             .expect("known queue");
         let Some(Action::Offer { agent, .. }) = acd.poll_action() else {
             panic!("an idle agent is offered the call")
         };
-        acd.agent_answered(t, agent).expect("ringing agent");
-        acd.call_ended(t, call).expect("talking call");
-        acd.wrap_up_done(t, agent).expect("agent in wrap-up");
+        acd.agent_answered(Seconds(t), agent)
+            .expect("ringing agent");
+        acd.call_ended(Seconds(t), call).expect("talking call");
+        acd.wrap_up_done(Seconds(t), agent)
+            .expect("agent in wrap-up");
         while acd.poll_action().is_some() {}
         call
     }

@@ -9,9 +9,11 @@
 pub mod dtmf;
 pub mod g711;
 pub mod plc;
+pub mod progress;
 pub mod rtcp;
 pub mod rtp;
 pub mod seq;
+pub mod sit;
 pub mod telephone_event;
 pub mod tone;
 pub mod vad;

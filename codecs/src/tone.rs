@@ -1,4 +1,4 @@
-//! Call-progress tone plans (dial, ringback, busy) and in-band DTMF generation.
+//! Call-progress tone plans (dial, ringback, busy, congestion) and in-band DTMF generation.
 //!
 //! A [`TonePlan`] is one or two frequencies at a level with an on/off cadence. The generator
 //! is phase-continuous across calls of any length, so a channel can pull 20 ms at a time.
@@ -50,6 +50,13 @@ pub const CN_BUSY: TonePlan = TonePlan {
     level_dbm0: -10.0,
     cadence: &[(350, 350)],
 };
+/// China: 450 Hz congestion, 0.7 s on, 0.7 s off.
+pub const CN_CONGESTION: TonePlan = TonePlan {
+    name: "cn-congestion",
+    freqs: &[450.0],
+    level_dbm0: -10.0,
+    cadence: &[(700, 700)],
+};
 /// ITU-T E.180 recommended dial tone: 425 Hz, continuous.
 pub const ITU_DIAL: TonePlan = TonePlan {
     name: "itu-dial",
@@ -70,6 +77,14 @@ pub const ITU_BUSY: TonePlan = TonePlan {
     freqs: &[425.0],
     level_dbm0: -10.0,
     cadence: &[(500, 500)],
+};
+/// ITU-T E.180 congestion: 425 Hz, 0.25 s on, 0.25 s off (faster than busy, as E.180 asks;
+/// the most common cadence among administrations using 425 Hz).
+pub const ITU_CONGESTION: TonePlan = TonePlan {
+    name: "itu-congestion",
+    freqs: &[425.0],
+    level_dbm0: -10.0,
+    cadence: &[(250, 250)],
 };
 /// North American precise tone plan: dial tone 350 + 440 Hz, continuous.
 pub const US_DIAL: TonePlan = TonePlan {
@@ -93,17 +108,28 @@ pub const US_BUSY: TonePlan = TonePlan {
     cadence: &[(500, 500)],
 };
 
+/// North American reorder (fast busy, congestion): 480 + 620 Hz, 0.25 s on, 0.25 s off.
+pub const US_REORDER: TonePlan = TonePlan {
+    name: "us-reorder",
+    freqs: &[480.0, 620.0],
+    level_dbm0: -24.0,
+    cadence: &[(250, 250)],
+};
+
 /// Every built-in plan.
 pub const BUILT_IN: &[TonePlan] = &[
     CN_DIAL,
     CN_RINGBACK,
     CN_BUSY,
+    CN_CONGESTION,
     ITU_DIAL,
     ITU_RINGBACK,
     ITU_BUSY,
+    ITU_CONGESTION,
     US_DIAL,
     US_RINGBACK,
     US_BUSY,
+    US_REORDER,
 ];
 
 /// Finds a built-in plan by name.

@@ -302,19 +302,9 @@ fn shard_tid(eng: &Engine) -> i32 {
 /// CPU time of one thread of this process in nanoseconds: from `schedstat` when the kernel
 /// has it (nanosecond resolution), else utime + stime from `stat` (clock ticks).
 fn thread_cpu_ns(tid: i32) -> Option<u64> {
-    if let Ok(s) = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")) {
-        if let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse().ok()) {
-            return Some(ns);
-        }
-    }
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
-    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    // USER_HZ is 100 on every mainstream Linux configuration.
-    Some(ticks * 10_000_000)
+    tandem_udp::thread_cpu_time_precise(tid)
+        .ok()
+        .map(|d| d.as_nanos() as u64)
 }
 
 /// Result of one throughput run.

@@ -11,6 +11,7 @@
 
 pub mod bencode;
 pub mod calls;
+pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod metrics;

@@ -1,9 +1,10 @@
 //! The discrete-event kernel: a time-ordered queue of small events.
 //!
 //! Events are `(time, sequence, payload)`; ties in time are broken by insertion order, so
-//! the same inputs always give the same order. Future events wait in a
-//! [calendar](crate::calendar), a wheel of time slots in front of a binary heap, which files
-//! and finds an event by arithmetic rather than by sifting. Events due at the current
+//! the same inputs always give the same order. The payload is the model's own event type
+//! (an enum of a few words, copied in and out). Future events wait in a calendar, a wheel
+//! of time slots in front of a binary heap, which files and finds an event by arithmetic
+//! rather than by sifting. Events due at the current
 //! instant (zero ring delay, zero wrap-up) skip it through a FIFO and run before anything
 //! else due at that instant: a decision's immediate consequences happen before unrelated
 //! events that merely share its time stamp.
@@ -12,30 +13,31 @@ use std::collections::VecDeque;
 
 use crate::calendar::{Calendar, Entry, key_time};
 
-/// A scheduled event: a kind tag and two 32-bit arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Event {
-    /// What happens (model-defined).
-    pub kind: u8,
-    /// First argument (model-defined, usually an index).
-    pub a: u32,
-    /// Second argument (model-defined, usually a generation or token).
-    pub b: u32,
-}
-
-/// The event queue and the simulation clock.
-#[derive(Debug, Default)]
-pub struct Kernel {
-    queue: Calendar<Event>,
-    immediate: VecDeque<Event>,
+/// The event queue and the simulation clock, over events of type `E`.
+#[derive(Debug)]
+pub struct Kernel<E> {
+    queue: Calendar<E>,
+    immediate: VecDeque<E>,
     seq: u64,
     now: f64,
     processed: u64,
 }
 
-impl Kernel {
+impl<E: Copy> Default for Kernel<E> {
+    fn default() -> Self {
+        Kernel {
+            queue: Calendar::default(),
+            immediate: VecDeque::new(),
+            seq: 0,
+            now: 0.0,
+            processed: 0,
+        }
+    }
+}
+
+impl<E: Copy> Kernel<E> {
     /// An empty kernel at time 0.
-    pub fn new() -> Kernel {
+    pub fn new() -> Kernel<E> {
         Kernel::default()
     }
 
@@ -56,7 +58,7 @@ impl Kernel {
 
     /// Schedules `ev` at `t` (never earlier than now).
     #[inline]
-    pub fn schedule(&mut self, t: f64, ev: Event) {
+    pub fn schedule(&mut self, t: f64, ev: E) {
         debug_assert!(!t.is_nan(), "event scheduled at NaN");
         if t <= self.now {
             self.immediate.push_back(ev);
@@ -91,7 +93,7 @@ impl Kernel {
 
     /// Takes the next event and advances the clock to it.
     #[inline]
-    pub fn pop(&mut self) -> Option<(f64, Event)> {
+    pub fn pop(&mut self) -> Option<(f64, E)> {
         if let Some(ev) = self.immediate.pop_front() {
             self.processed += 1;
             return Some((self.now, ev));
@@ -110,12 +112,11 @@ mod tests {
     #[test]
     fn time_order_then_insertion_order() {
         let mut k = Kernel::new();
-        let ev = |a| Event { kind: 0, a, b: 0 };
-        k.schedule(5.0, ev(1));
-        k.schedule(1.0, ev(2));
-        k.schedule(5.0, ev(3));
-        k.schedule(3.0, ev(4));
-        let order: Vec<u32> = std::iter::from_fn(|| k.pop().map(|(_, e)| e.a)).collect();
+        k.schedule(5.0, 1u32);
+        k.schedule(1.0, 2);
+        k.schedule(5.0, 3);
+        k.schedule(3.0, 4);
+        let order: Vec<u32> = std::iter::from_fn(|| k.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, vec![2, 4, 1, 3]);
         assert_eq!(k.now(), 5.0);
         assert_eq!(k.processed(), 4);
@@ -133,14 +134,14 @@ mod tests {
                     if let Some((t, e)) = k.pop() {
                         reference.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
                         let want = reference.remove(0);
-                        proptest::prop_assert_eq!((t, e.a), (want.0, want.3));
+                        proptest::prop_assert_eq!((t, e), (want.0, want.3));
                     } else {
                         proptest::prop_assert!(reference.is_empty());
                     }
                 } else {
                     seq += 1;
                     let t = k.now() + f64::from(dt);
-                    k.schedule(t, Event { kind: 0, a: seq as u32, b: 0 });
+                    k.schedule(t, seq as u32);
                     reference.push((t, u8::from(dt != 0), seq, seq as u32));
                 }
             }
@@ -160,7 +161,7 @@ mod tests {
                 reference.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                 match op {
                     0 => {
-                        let got = k.pop().map(|(t, e)| (t, e.a));
+                        let got = k.pop();
                         let want = (!reference.is_empty()).then(|| reference.remove(0)).map(|w| (w.0, w.2));
                         proptest::prop_assert_eq!(got, want);
                     }
@@ -176,7 +177,7 @@ mod tests {
                         seq += 1;
                         let dt = f64::from(mantissa) * 2f64.powi(exp * 3 - 20);
                         let t = k.now() + dt;
-                        k.schedule(t, Event { kind: 0, a: seq as u32, b: 0 });
+                        k.schedule(t, seq as u32);
                         reference.push((t, seq, seq as u32));
                     }
                 }
@@ -188,23 +189,9 @@ mod tests {
     #[test]
     fn never_schedules_into_the_past() {
         let mut k = Kernel::new();
-        k.schedule(
-            10.0,
-            Event {
-                kind: 0,
-                a: 0,
-                b: 0,
-            },
-        );
+        k.schedule(10.0, 0u32);
         k.pop();
-        k.schedule(
-            3.0,
-            Event {
-                kind: 1,
-                a: 0,
-                b: 0,
-            },
-        );
-        assert_eq!(k.pop().unwrap().0, 10.0);
+        k.schedule(3.0, 1);
+        assert_eq!(k.pop().unwrap(), (10.0, 1));
     }
 }

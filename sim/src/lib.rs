@@ -5,6 +5,11 @@
 //! the thread count) through the real ACD from `tandem-acd` and returns a [`Report`] that
 //! counts losses at the four stages — trunk, IVR, queue, agent ring — with the KPIs of the
 //! call-centre brief. [`erlang`] holds the analytic oracles the simulator is tested against.
+//!
+//! The model reports every call's steps to an observer ([`lifecycle`]). With the `drive`
+//! feature, the `drive` module is such an observer: drive mode pushes the simulated calls
+//! through the real media engine as prompts, queues, bridges and recordings. Without it the
+//! simulator does not build the engine.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -12,11 +17,13 @@ pub mod arrivals;
 mod calendar;
 pub mod compare;
 pub mod dist;
+#[cfg(feature = "drive")]
 pub mod drive;
 pub mod emodel;
 pub mod erlang;
 pub mod html;
 pub mod kernel;
+pub mod lifecycle;
 pub mod metrics;
 pub mod model;
 pub mod report;

@@ -3,8 +3,8 @@
 
 use tandem_engine::NetworkConditions;
 use tandem_sim::Scenario;
-use tandem_sim::drive::lifecycle::{Ending, Transcript, Transition};
 use tandem_sim::drive::{DriveConfig, drive};
+use tandem_sim::lifecycle::{Ending, Transcript, Transition};
 use tandem_sim::model::Run;
 
 /// A small, busy centre: trunk, IVR, queue and ring losses all happen, with redials.

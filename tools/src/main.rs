@@ -41,7 +41,8 @@ enum Command {
     /// Raise concurrent calls through the engine on UDP until loss or latency breaks the
     /// target; print the highest sustained level.
     Capacity(cmd::capacity::Args),
-    /// The capacity harness's load generator (run by `tandem bench` in its own process).
+    /// The load generator in its own process (run by `tandem load`, `tandem capacity` and
+    /// `tandem bench`).
     #[command(hide = true)]
     Loadgen {
         /// Load generator arguments.
@@ -65,7 +66,7 @@ fn main() -> std::process::ExitCode {
         Command::Capacity(a) => cmd::capacity::run(a),
         Command::Loadgen { args } => {
             return std::process::ExitCode::from(
-                tandem_bench::capacity::loadgen_main(&args).clamp(0, 255) as u8,
+                tandem_load::loadgen_main(&args).clamp(0, 255) as u8
             );
         }
     };

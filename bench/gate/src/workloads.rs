@@ -5,10 +5,10 @@ use std::hint::black_box;
 
 use tandem_acd::Policy;
 use tandem_bench::fixtures;
-use tandem_bench::media::{JitterRig, MediaRig};
 use tandem_codecs::g711::{self, Law};
 use tandem_codecs::rtcp::Compound;
 use tandem_codecs::rtp::RtpPacket;
+use tandem_load::rigs::{JitterRig, MediaRig};
 
 use crate::measure::gate_measure;
 
@@ -137,7 +137,7 @@ fn des_kernel() {
 }
 
 fn sim_mmnm() {
-    sim_model(&tandem_bench::scenarios::mmnm_500(50_000));
+    sim_model(&tandem_load::rigs::scenarios::mmnm_500(50_000));
 }
 
 fn sim_day() {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use tandem_udp::current_tid;
 
 use crate::command::Command;
 use crate::event::Event;
@@ -184,22 +185,5 @@ impl ShardThread {
         self.counters
             .ticks_missed
             .store(s.ticks_missed, Ordering::Relaxed);
-    }
-}
-
-/// The calling thread's Linux TID (0 elsewhere).
-pub fn current_tid() -> i32 {
-    #[cfg(target_os = "linux")]
-    {
-        // gettid has no preconditions and cannot fail.
-        #[allow(unsafe_code)]
-        // SAFETY: a plain system call without arguments or memory access.
-        unsafe {
-            libc::gettid()
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        0
     }
 }

@@ -14,7 +14,7 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::common::{Control, ShardThread, Wake};
-use super::mmsg::{RecvBatch, SendBatch};
+use tandem_udp::{RecvBatch, SendBatch};
 
 const WAKE: Token = Token(usize::MAX);
 /// Datagrams per recvmmsg/sendmmsg call.

@@ -3,7 +3,6 @@
 pub mod common;
 pub mod memory;
 pub mod mio;
-pub mod mmsg;
 #[cfg(target_os = "linux")]
 pub mod uring;
 

@@ -37,7 +37,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::mem::{self, ManuallyDrop};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
+use std::net::UdpSocket;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
@@ -48,17 +48,16 @@ use crossbeam_channel::TryRecvError;
 use io_uring::types::{BufRingEntry, CancelBuilder, Fd, RecvMsgOut, SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, opcode, squeue};
 use socket2::{Domain, Socket as Socket2, Type};
+use tandem_udp::{MAX_DATAGRAM, addr};
 
 use super::common::{Control, ShardThread, Wake};
 
-/// Largest datagram sent or received (as in the mio driver; RTP never comes close).
-const MAX_DATAGRAM: usize = 2048;
 /// Provided receive buffers shared by all sockets of the shard (a power of two ≤ 32768).
 /// They go back to the ring every turn, so running out (`ENOBUFS`) only means a burst
 /// waits in the socket buffers until the next turn.
 const RECV_BUFFERS: usize = 2048;
 /// Space for the source address in a receive buffer (a `sockaddr_in6`, the larger kind).
-const NAME_LEN: usize = mem::size_of::<libc::sockaddr_in6>();
+const NAME_LEN: usize = addr::MAX_LEN;
 /// Each receive buffer: the `io_uring_recvmsg_out` header (16 bytes), the source address,
 /// then the datagram; rounded up to whole cache lines.
 const RECV_BUF_LEN: usize = (16 + NAME_LEN + MAX_DATAGRAM).next_multiple_of(64);
@@ -679,7 +678,7 @@ impl Driver {
                 let buf = unsafe { std::slice::from_raw_parts(self.recv_buf(bid), len) };
                 if let Ok(msg) = RecvMsgOut::parse(buf, &self.mem.recv_hdr) {
                     if !msg.is_payload_truncated() && !msg.is_name_data_truncated() {
-                        if let Some(from) = sockaddr_from_bytes(msg.name_data()) {
+                        if let Some(from) = addr::parse(msg.name_data()) {
                             self.received += 1;
                             st.shard
                                 .handle_datagram(now, port, from, msg.payload_data());
@@ -766,7 +765,7 @@ impl Driver {
                 let s = &mut *p;
                 let len = t.payload.len();
                 s.buf[..len].copy_from_slice(t.payload);
-                let namelen = sockaddr_to_bytes(t.dest, &mut s.name);
+                let namelen = addr::write(t.dest, &mut s.name);
                 s.iov = libc::iovec {
                     iov_base: (&raw mut s.buf).cast(),
                     iov_len: len,
@@ -858,95 +857,5 @@ impl Drop for Driver {
             );
         }
         // The sockets close after this, with the fields.
-    }
-}
-
-/// Parses a kernel socket address (`sockaddr_in` or `sockaddr_in6` bytes).
-fn sockaddr_from_bytes(b: &[u8]) -> Option<SocketAddr> {
-    let family = i32::from(u16::from_ne_bytes([*b.first()?, *b.get(1)?]));
-    let port = u16::from_be_bytes([*b.get(2)?, *b.get(3)?]);
-    match family {
-        libc::AF_INET => {
-            let ip: [u8; 4] = b.get(4..8)?.try_into().ok()?;
-            Some(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), port)))
-        }
-        libc::AF_INET6 => {
-            let flowinfo = u32::from_ne_bytes(b.get(4..8)?.try_into().ok()?);
-            let ip: [u8; 16] = b.get(8..24)?.try_into().ok()?;
-            let scope = u32::from_ne_bytes(b.get(24..28)?.try_into().ok()?);
-            Some(SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(ip),
-                port,
-                flowinfo,
-                scope,
-            )))
-        }
-        _ => None,
-    }
-}
-
-/// Writes `addr` as a kernel socket address into `out`, returning its length. The flow
-/// info is passed through as is (as std does).
-fn sockaddr_to_bytes(addr: SocketAddr, out: &mut [u8; NAME_LEN]) -> libc::socklen_t {
-    *out = [0; NAME_LEN];
-    match addr {
-        SocketAddr::V4(a) => {
-            out[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
-            out[2..4].copy_from_slice(&a.port().to_be_bytes());
-            out[4..8].copy_from_slice(&a.ip().octets());
-            mem::size_of::<libc::sockaddr_in>() as libc::socklen_t
-        }
-        SocketAddr::V6(a) => {
-            out[..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
-            out[2..4].copy_from_slice(&a.port().to_be_bytes());
-            out[4..8].copy_from_slice(&a.flowinfo().to_ne_bytes());
-            out[8..24].copy_from_slice(&a.ip().octets());
-            out[24..28].copy_from_slice(&a.scope_id().to_ne_bytes());
-            mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn socket_addresses_round_trip_through_kernel_form() {
-        for addr in [
-            "192.0.2.7:5004".parse::<SocketAddr>().unwrap(),
-            "[2001:db8::1]:40000".parse().unwrap(),
-            SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::LOCALHOST, 9, 0x12345, 3)),
-        ] {
-            let mut b = [0u8; NAME_LEN];
-            let n = sockaddr_to_bytes(addr, &mut b);
-            assert_eq!(sockaddr_from_bytes(&b[..n as usize]), Some(addr));
-        }
-        assert_eq!(sockaddr_from_bytes(&[0; 3]), None);
-        assert_eq!(sockaddr_from_bytes(&[0; NAME_LEN]), None);
-    }
-
-    #[test]
-    fn the_kernel_layout_matches_libc() {
-        // sockaddr_in as libc lays it out, compared with our bytes.
-        let a: SocketAddr = "10.1.2.3:258".parse().unwrap();
-        let mut b = [0u8; NAME_LEN];
-        sockaddr_to_bytes(a, &mut b);
-        let sin = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: 258u16.to_be(),
-            sin_addr: libc::in_addr {
-                s_addr: u32::from(Ipv4Addr::new(10, 1, 2, 3)).to_be(),
-            },
-            sin_zero: [0; 8],
-        };
-        // SAFETY: reads the bytes of a plain C struct that lives on the stack.
-        let raw = unsafe {
-            std::slice::from_raw_parts(
-                (&raw const sin).cast::<u8>(),
-                mem::size_of::<libc::sockaddr_in>(),
-            )
-        };
-        assert_eq!(&b[..raw.len()], raw);
     }
 }

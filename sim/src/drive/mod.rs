@@ -1,10 +1,11 @@
 //! Drive mode: the simulator's calls as real media in the engine.
 //!
-//! The model runs exactly as in a pure run, reporting each call's transitions ([`lifecycle`])
-//! to a [`driver::Driver`], which turns them into engine channels, prompts, music on hold,
-//! ringback, bridges, recordings and supervisors, and runs a simulated phone on the far
-//! side of every channel ([`signal`], [`quality`]). Media never feeds back into the model,
-//! so the loss counts and every ACD decision equal those of the pure run with the same seed.
+//! Built with the `drive` feature. The model runs exactly as in a pure run, reporting each
+//! call's transitions ([`crate::lifecycle`]) to the conductor, which turns them into engine
+//! channels, prompts, music on hold, ringback, bridges, recordings and supervisors; a
+//! simulated phone on the far side of every channel talks and listens ([`signal`],
+//! [`quality`]). Media never feeds back into the model, so the loss counts and every ACD
+//! decision equal those of the pure run with the same seed.
 //!
 //! Two transports ([`transport`]):
 //! - **memory**: the engine's in-memory driver on a virtual clock, with a simulated
@@ -15,11 +16,11 @@
 //!   conversations k times shorter), and the report says so.
 //!
 //! [`drive`] runs a scenario's one replication and returns the loss report with a
-//! [`DriveReport`](report::DriveReport): per-call loss, jitter and latency, E-model R and
+//! [`report::DriveReport`]: per-call loss, jitter and latency, E-model R and
 //! MOS ([`crate::emodel`]), engine figures and recordings.
 
-pub mod driver;
-pub mod lifecycle;
+mod conductor;
+mod phones;
 pub mod prompts;
 pub mod quality;
 pub mod report;
@@ -37,7 +38,7 @@ use crate::metrics::RunMetrics;
 use crate::model;
 use crate::scenario::Scenario;
 use crate::{Report, SimError};
-use driver::{Driver, Recording};
+use conductor::{Conductor, Recording};
 use quality::MouthToEar;
 use report::{DriveReport, MediaSummary, NetworkSetting};
 use transport::{MemoryNet, Net};
@@ -189,7 +190,7 @@ fn run_with<N: Net + 'static>(
 ) -> Result<Drive, DriveError> {
     let started = Instant::now();
     let record_dir = record.as_ref().map(|r| r.dir.clone());
-    let mut driver = Driver::new(
+    let mut conductor = Conductor::new(
         net,
         sc.seed,
         cfg.time_scale,
@@ -197,12 +198,16 @@ fn run_with<N: Net + 'static>(
         sc.supervisor_fraction,
         cfg.mouth_to_ear,
     );
-    let metrics = model::Run::with_observer(sc, 0, &mut driver)?.run()?;
-    driver.finish(metrics.end_time, cfg.settle_ms * 1000);
+    let metrics = model::Run::with_observer(sc, 0, &mut conductor)?.run()?;
+    conductor.finish(metrics.end_time, cfg.settle_ms * 1000);
     let wall_s = started.elapsed().as_secs_f64();
     let report = Report::from_runs(sc, std::slice::from_ref(&metrics));
-    let media = MediaSummary::of(&driver.calls_media, &driver.latencies, cfg.mouth_to_ear);
-    let net = driver.net();
+    let media = MediaSummary::of(
+        &conductor.calls_media,
+        conductor.latencies(),
+        cfg.mouth_to_ear,
+    );
+    let net = conductor.net();
     let engine = net.figures();
     let max_lag_ms = net.max_lag_us() as f64 / 1000.0;
     let transport = net.name().to_string();
@@ -219,10 +224,10 @@ fn run_with<N: Net + 'static>(
         real_time_factor: if wall_s > 0.0 { media_s / wall_s } else { 0.0 },
         max_lag_ms,
         record_dir,
-        counters: driver.counters.clone(),
+        counters: conductor.counters.clone(),
         media,
         engine,
-        calls: std::mem::take(&mut driver.calls_media),
+        calls: std::mem::take(&mut conductor.calls_media),
     };
     Ok(Drive {
         report,

@@ -122,7 +122,7 @@ impl PromptBank {
     }
 
     /// The queue: the position announcement, then music on hold for `hold_ms`, repeated
-    /// until stopped (the driver replaces it when the position changes).
+    /// until stopped (the conductor replaces it when the position changes).
     pub fn queue(&self, position: u32, hold_ms: u32) -> PlaySpec {
         let mut items = vec![PlayItem::Prompt(self.you_are.clone())];
         for d in position.max(1).to_string().bytes() {

@@ -107,7 +107,7 @@ impl Counters {
 /// The media of one conversation (an answered call or a connected callback).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CallMedia {
-    /// The driver's call number (also in the recording's file name).
+    /// Drive mode's call number (also in the recording's file name).
     pub serial: u32,
     /// The agent.
     pub agent: u32,

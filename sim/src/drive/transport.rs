@@ -1,6 +1,6 @@
 //! Where drive mode's media runs: the engine plus the simulated phones' network.
 //!
-//! [`Net`] is what the driver needs from a transport: the engine's commands, endpoints for
+//! [`Net`] is what drive mode's conductor needs from a transport: the engine's commands, endpoints for
 //! the phones (addresses they send from and receive on), and a clock to run to.
 //! [`MemoryNet`] is the engine's in-memory driver on a virtual clock; the UDP transport is
 //! in [`super::udp`].

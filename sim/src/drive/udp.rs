@@ -102,9 +102,9 @@ impl UdpNet {
 
 /// CPU time of thread `tid` of this process, from `/proc` (scheduler statistics).
 fn thread_cpu_s(tid: i32) -> Option<f64> {
-    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
-    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
-    Some(ns as f64 / 1e9)
+    tandem_udp::thread_cpu_time_precise(tid)
+        .ok()
+        .map(|d| d.as_secs_f64())
 }
 
 impl Net for UdpNet {

@@ -15,12 +15,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use tandem_bench::capacity::{
-    LevelResult, LoadGenMode, RawRelay, Relay, json_line, run_levels_observed, table,
-};
-use tandem_bench::engine_relay::EngineRelay;
-use tandem_bench::media::{JitterRig, MixRig, recording_load};
 use tandem_engine::DriverKind;
+use tandem_load::rigs::{JitterRig, MixRig, recording_load, scenarios};
+use tandem_load::{
+    EngineRelay, LevelResult, RawRelay, Relay, json_line, run_levels_observed, table,
+};
 use tandem_sim::{Scenario, simulate};
 
 /// Arguments of `tandem bench`.
@@ -105,15 +104,7 @@ pub fn run(mut args: Args) -> Result<()> {
 }
 
 fn capacity(args: &Args, rows: &mut Vec<Row>) -> Result<()> {
-    let exe = std::env::current_exe().context("finding this executable for the load generator")?;
-    let mut prefix = vec!["loadgen".to_string()];
-    if !args.no_pin {
-        prefix.extend(["--cpu".to_string(), "1".to_string()]);
-    }
-    let mode = LoadGenMode::Subprocess {
-        exe,
-        args_prefix: prefix,
-    };
+    let mode = super::load::loadgen_subprocess(!args.no_pin, 1)?;
     let duration = Duration::from_secs(args.seconds);
     let pin = !args.no_pin;
     let mut all: Vec<LevelResult> = Vec::new();
@@ -285,7 +276,7 @@ fn media(args: &Args, rows: &mut Vec<Row>) -> Result<()> {
 
 fn sim(rows: &mut Vec<Row>) -> Result<()> {
     eprintln!("sim");
-    let sc = tandem_bench::scenarios::mmnm_500_million();
+    let sc = scenarios::mmnm_500_million();
     let mut best = Duration::MAX;
     let mut offered = 0.0;
     for _ in 0..3 {

@@ -10,10 +10,8 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use tandem_bench::capacity::levels::geometric_levels;
-use tandem_bench::capacity::os::raise_open_files_limit;
-use tandem_bench::capacity::{LevelResult, json_line, run_level, table};
-use tandem_bench::engine_relay::EngineRelay;
+use tandem_load::{EngineRelay, LevelResult, geometric_levels, json_line, run_level, table};
+use tandem_udp::raise_open_files_limit;
 
 use super::load::{driver_kind, loadgen_subprocess, report_text};
 

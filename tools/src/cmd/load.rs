@@ -2,8 +2,8 @@
 //!
 //! N calls, each two endpoints streaming G.711 at 50 packets/s towards a relay's pair of
 //! ports, with a stream id, sequence number and send time in every payload; the report gives
-//! loss, reordering, duplicates, cross-talk and one-way latency percentiles (the capacity
-//! harness's load generator, `tandem_bench::capacity::LoadGen`).
+//! loss, reordering, duplicates, cross-talk and one-way latency percentiles (the load lab's
+//! generator, `tandem_load::LoadGen`).
 //!
 //! With `--relay-ports` the calls go to those ports (any relay: rtpengine, a media server,
 //! `tandem serve` with calls set up by the ng protocol). Without it, an in-process engine
@@ -11,7 +11,7 @@
 //! binary's hidden `loadgen` subcommand) so the engine's CPU time per packet is its own.
 //!
 //! With `--ng ADDR` the generator learns the relay's ports as a SIP proxy would, over
-//! rtpengine's ng protocol ([`ng_client`](super::ng_client)): it binds every endpoint first,
+//! rtpengine's ng protocol (`tandem_serve::client`): it binds every endpoint first,
 //! then per call sends `offer` (endpoint A's address) and `answer` (endpoint B's), streams
 //! through the ports the replies name, and at the end sends `query` (the relay's own packet
 //! count) and `delete` for every call. It runs in this process: the relay is elsewhere, so
@@ -19,26 +19,23 @@
 //!
 //! With `--conference K` the in-process engine holds `--calls` rooms of K participants
 //! instead of bridged calls; every participant sends 50 packets/s and hears the mix of the
-//! others (`tandem_bench::capacity::conference` explains how marks survive mixing and what
-//! is counted).
+//! others (`tandem_load::conference` and `tandem_load::probe` explain how marks survive
+//! mixing and what is counted).
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use tandem_bench::capacity::cli::parse_targets;
-use tandem_bench::capacity::conference::MIN_PARTICIPANTS;
-use tandem_bench::capacity::mixmark::MAX_PARTICIPANTS;
-use tandem_bench::capacity::os::raise_open_files_limit;
-use tandem_bench::capacity::{
-    CallTarget, LoadGen, LoadGenConfig, LoadGenMode, LoadReport, Relay, conference_text, json_line,
-    run_conference_level, run_level, run_load, table,
-};
-use tandem_bench::engine_relay::{EngineConference, EngineRelay};
 use tandem_engine::DriverKind;
-
-use super::ng_client::NgClient;
+use tandem_load::target::parse_targets;
+use tandem_load::{
+    CallTarget, EngineConference, EngineRelay, LoadGen, LoadGenConfig, LoadGenMode, LoadReport,
+    MAX_PARTICIPANTS, MIN_PARTICIPANTS, Relay, conference_text, json_line, run_conference_level,
+    run_level, run_load, table,
+};
+use tandem_serve::client::NgClient;
+use tandem_udp::raise_open_files_limit;
 
 /// Arguments of `tandem load`.
 #[derive(clap::Args)]
@@ -286,7 +283,10 @@ fn run_ng(args: &Args, spec: &str, duration: Duration) -> Result<()> {
         let a = sockets[2 * i].local_addr()?;
         let b = sockets[2 * i + 1].local_addr()?;
         match ng.setup_call(id, a, b) {
-            Ok(t) => targets.push(t),
+            Ok(p) => targets.push(CallTarget {
+                a_port: p.a_port,
+                b_port: p.b_port,
+            }),
             Err(e) => {
                 // Leave nothing behind on the relay: the offer may have created the call.
                 for id in &call_ids[..=i] {

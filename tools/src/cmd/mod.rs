@@ -6,7 +6,6 @@ pub mod demo;
 pub mod dtmf;
 pub mod erlang;
 pub mod load;
-pub mod ng_client;
 pub mod resample;
 pub mod serve;
 pub mod sim;

@@ -1,0 +1,150 @@
+//! Load levels and the capacity search over them: for each level, start a relay, drive it
+//! with the load generator (in another process, or a thread for tests), and combine the load
+//! report with the relay's CPU time. Stepping stops at the first level that loses more than
+//! 0.1%.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tandem_udp::procfs;
+
+use crate::relay::Relay;
+use crate::results::LevelResult;
+use crate::runner::{LoadGenMode, run_loadgen};
+
+/// Packets per second per stream (G.711 with 20 ms packetisation).
+pub const PACKETS_PER_SECOND_PER_STREAM: f64 = 50.0;
+
+/// Loss ratio above which stepping stops (0.1%).
+pub const LOSS_LIMIT: f64 = 0.001;
+
+/// A default ladder of call counts, from light load to beyond one core of a small machine.
+pub const DEFAULT_LEVELS: &[usize] = &[100, 250, 500, 1000, 1500, 2000, 3000, 4000, 5000];
+
+/// One load level: this many bridged calls for this long.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Level {
+    /// Bridged calls (two streams, i.e. 100 packets/s into the relay, each).
+    pub calls: usize,
+    /// Length of the send phase, s.
+    pub duration_s: f64,
+}
+
+impl Level {
+    /// One level per call count, all of the same duration.
+    pub fn steps(calls: &[usize], duration: Duration) -> Vec<Level> {
+        calls
+            .iter()
+            .map(|&calls| Level {
+                calls,
+                duration_s: duration.as_secs_f64(),
+            })
+            .collect()
+    }
+
+    /// Packets per second the load generator offers the relay at this level.
+    pub fn pps_offered(&self) -> f64 {
+        pps_offered(self.calls)
+    }
+}
+
+/// Packets per second offered to a relay by `calls` calls (two streams each).
+pub fn pps_offered(calls: usize) -> f64 {
+    calls as f64 * 2.0 * PACKETS_PER_SECOND_PER_STREAM
+}
+
+/// Call counts from `from` to at most `to`, each `factor` times the previous (rounded).
+pub fn geometric_levels(from: usize, to: usize, factor: f64) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut x = from.max(1) as f64;
+    while x.round() as usize <= to {
+        let n = x.round() as usize;
+        if out.last() != Some(&n) {
+            out.push(n);
+        }
+        x *= factor.max(1.01);
+    }
+    out
+}
+
+/// Runs each level in turn with a fresh relay from `relay_factory(calls)`, each for
+/// `duration` of load, and returns the results, stopping after the first level with more than
+/// 0.1% loss.
+pub fn run_levels(
+    relay_factory: &mut dyn FnMut(usize) -> io::Result<Box<dyn Relay>>,
+    levels: &[usize],
+    duration: Duration,
+    loadgen_mode: LoadGenMode,
+) -> io::Result<Vec<LevelResult>> {
+    run_levels_observed(relay_factory, levels, duration, &loadgen_mode, &mut |_| {})
+}
+
+/// As [`run_levels`], calling `observer` with each result as soon as it is measured (to print
+/// progress).
+pub fn run_levels_observed(
+    relay_factory: &mut dyn FnMut(usize) -> io::Result<Box<dyn Relay>>,
+    levels: &[usize],
+    duration: Duration,
+    loadgen_mode: &LoadGenMode,
+    observer: &mut dyn FnMut(&LevelResult),
+) -> io::Result<Vec<LevelResult>> {
+    let mut results = Vec::new();
+    for &calls in levels {
+        let relay = relay_factory(calls)?;
+        let result = run_level(relay, duration, loadgen_mode)?;
+        observer(&result);
+        let stop = result.over_loss_limit();
+        results.push(result);
+        if stop {
+            break;
+        }
+    }
+    Ok(results)
+}
+
+/// Measures one relay under load for `duration`, then stops it.
+pub fn run_level(
+    relay: Box<dyn Relay>,
+    duration: Duration,
+    loadgen_mode: &LoadGenMode,
+) -> io::Result<LevelResult> {
+    let targets = relay.targets();
+    let machine_before = procfs::machine_cpu()?;
+    let wall = Instant::now();
+    let cpu_before = relay.cpu_time()?;
+    let relayed_before = relay.packets_relayed();
+    let report = run_loadgen(&targets, duration, loadgen_mode);
+    let cpu_after = relay.cpu_time();
+    let relayed = relay.packets_relayed() - relayed_before;
+    let machine_after = procfs::machine_cpu();
+    let wall = wall.elapsed();
+    let name = relay.name().to_string();
+    relay.stop();
+    let machine_after = machine_after?;
+    Ok(LevelResult::new(
+        &name,
+        report?,
+        cpu_after?.saturating_sub(cpu_before),
+        relayed,
+    )
+    .with_machine_cpu(
+        machine_after.busy_since(&machine_before, wall),
+        machine_after.steal.saturating_sub(machine_before.steal),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels() {
+        let l = Level::steps(&[10, 20], Duration::from_secs(5));
+        assert_eq!(l[1].calls, 20);
+        assert_eq!(l[1].pps_offered(), 2000.0);
+        assert_eq!(l[0].duration_s, 5.0);
+        assert_eq!(geometric_levels(100, 1000, 2.0), vec![100, 200, 400, 800]);
+        assert_eq!(geometric_levels(1, 3, 1.0), vec![1, 2, 3]);
+    }
+}

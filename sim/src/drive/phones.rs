@@ -1,0 +1,228 @@
+//! The simulated phones on the far side of drive mode's channels.
+//!
+//! Every phone that talks sends 50 packets/s of voice (a tone with a marker naming its
+//! stream, packet number and send time, [`super::signal`]) and checks what it receives
+//! against the stream it expects to hear ([`super::quality`]): packets, loss, jitter and
+//! one-way latency, and anything that should not reach it (another call's voice, a stranger's
+//! packets, malformed datagrams). A supervisor only listens.
+
+use std::net::SocketAddr;
+
+use hdrhistogram::Histogram;
+use tandem_codecs::rtp::RtpPacket;
+
+use super::quality::{RtpRx, StreamRx};
+use super::report::Counters;
+use super::signal::{
+    AGENT_HZ, CALLER_HZ, FRAME_BYTES, Marker, Voice, read_marker, write_marker, write_rtp_header,
+};
+use super::transport::Net;
+
+const RTP_HEADER: usize = 12;
+
+/// Who a phone is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Role {
+    Caller,
+    Agent,
+    Supervisor,
+}
+
+/// A simulated phone.
+pub(super) struct Phone {
+    engine_addr: SocketAddr,
+    sends: bool,
+    voice: usize,
+    /// The stream its voice is marked with.
+    pub stream: u32,
+    seq: u32,
+    rtp_seq: u16,
+    ts: u32,
+    ssrc: u32,
+    first_packet: bool,
+    /// The far party's stream, while in conversation.
+    expect: Option<u32>,
+    /// A supervisor's: the two parties' streams (mixing keeps a marker when only one
+    /// party's frame is in the mix).
+    overhear: [Option<u32>; 2],
+    /// What it heard of the far party's stream.
+    pub rx: StreamRx,
+    /// The engine's output stream as RTP (sequence numbers: loss on the downlink).
+    pub rtp: RtpRx,
+}
+
+impl Phone {
+    /// From now on the phone hears `far`'s voice (a conversation starts): its measurements
+    /// start afresh.
+    pub fn listen_to(&mut self, far: Option<u32>) {
+        self.expect = far;
+        self.rx = StreamRx::default();
+    }
+
+    /// A supervisor's: the two parties whose unmixed frames it may hear.
+    pub fn overhear(&mut self, parties: [Option<u32>; 2]) {
+        self.overhear = parties;
+    }
+}
+
+/// Every phone of a run, by endpoint, and the voices they speak with.
+pub(super) struct Phones {
+    phones: Vec<Option<Phone>>,
+    /// Endpoints with a phone, in the order they are served each frame.
+    live: Vec<usize>,
+    voices: [Voice; 2],
+    packet: [u8; RTP_HEADER + FRAME_BYTES],
+    /// One-way latency of every voice packet received, µs.
+    pub latencies: Histogram<u64>,
+}
+
+impl Phones {
+    /// No phones yet.
+    pub fn new() -> Phones {
+        Phones {
+            phones: Vec::new(),
+            live: Vec::new(),
+            voices: [Voice::new(CALLER_HZ), Voice::new(AGENT_HZ)],
+            packet: [0; RTP_HEADER + FRAME_BYTES],
+            latencies: Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("valid histogram bounds"),
+        }
+    }
+
+    /// Puts a phone on endpoint `ep`, talking to the engine's `engine_addr`, as party `role`
+    /// of call `serial`; `random` seeds its RTP sequence, timestamp and SSRC. Returns how
+    /// many phones are live.
+    pub fn add(
+        &mut self,
+        ep: usize,
+        engine_addr: SocketAddr,
+        role: Role,
+        serial: u32,
+        random: u64,
+    ) -> usize {
+        let phone = Phone {
+            engine_addr,
+            sends: role != Role::Supervisor,
+            voice: usize::from(role == Role::Agent),
+            stream: serial.wrapping_mul(4) + role as u32,
+            seq: 0,
+            rtp_seq: random as u16,
+            ts: (random >> 16) as u32,
+            ssrc: (random >> 32) as u32,
+            first_packet: true,
+            expect: None,
+            overhear: [None; 2],
+            rx: StreamRx::default(),
+            rtp: RtpRx::default(),
+        };
+        if self.phones.len() <= ep {
+            self.phones.resize_with(ep + 1, || None);
+        }
+        self.phones[ep] = Some(phone);
+        self.live.push(ep);
+        self.live.len()
+    }
+
+    /// The phone on endpoint `ep`.
+    pub fn get_mut(&mut self, ep: usize) -> Option<&mut Phone> {
+        self.phones.get_mut(ep).and_then(Option::as_mut)
+    }
+
+    /// The stream of the phone on endpoint `ep`.
+    pub fn stream(&self, ep: usize) -> Option<u32> {
+        self.phones
+            .get(ep)
+            .and_then(Option::as_ref)
+            .map(|p| p.stream)
+    }
+
+    /// Takes the phone off endpoint `ep`, after it has taken what is still waiting for it.
+    pub fn remove<N: Net>(&mut self, net: &mut N, ep: usize, c: &mut Counters) -> Option<Phone> {
+        self.receive(net, ep, c);
+        if let Some(pos) = self.live.iter().position(|&e| e == ep) {
+            self.live.swap_remove(pos);
+        }
+        self.phones.get_mut(ep).and_then(Option::take)
+    }
+
+    /// One 20 ms step of every phone: take what arrived, send the next packet.
+    pub fn frame<N: Net>(&mut self, net: &mut N, now_us: u64, c: &mut Counters) {
+        for i in 0..self.live.len() {
+            let ep = self.live[i];
+            self.receive(net, ep, c);
+            self.transmit(net, ep, now_us, c);
+        }
+    }
+
+    fn receive<N: Net>(&mut self, net: &mut N, ep: usize, counters: &mut Counters) {
+        let Phones {
+            phones, latencies, ..
+        } = self;
+        let Some(phone) = phones.get_mut(ep).and_then(Option::as_mut) else {
+            return;
+        };
+        net.drain(ep, &mut |at_us, from, data| {
+            counters.packets_received += 1;
+            if from != phone.engine_addr {
+                counters.wrong_source += 1;
+                return;
+            }
+            if data.len() >= 2 && (200..=204).contains(&data[1]) {
+                counters.rtcp_received += 1;
+                return;
+            }
+            let Ok(p) = RtpPacket::parse(data) else {
+                counters.malformed += 1;
+                return;
+            };
+            phone.rtp.on_packet(p.sequence());
+            if p.payload_type() != 0 {
+                counters.other_payload += 1;
+                return;
+            }
+            match read_marker(p.payload()) {
+                Some(m) if Some(m.stream) == phone.expect => {
+                    phone.rx.on_packet(m.seq, m.sent_us, at_us, latencies);
+                }
+                Some(m) if phone.overhear.contains(&Some(m.stream)) => counters.overheard += 1,
+                Some(_) => counters.misrouted += 1,
+                None => counters.unmarked += 1,
+            }
+        });
+    }
+
+    fn transmit<N: Net>(&mut self, net: &mut N, ep: usize, now_us: u64, c: &mut Counters) {
+        let Some(phone) = self.phones.get_mut(ep).and_then(Option::as_mut) else {
+            return;
+        };
+        if !phone.sends {
+            return;
+        }
+        let voice = &self.voices[phone.voice];
+        let (head, payload) = self.packet.split_at_mut(RTP_HEADER);
+        write_rtp_header(
+            head,
+            0,
+            phone.first_packet,
+            phone.rtp_seq,
+            phone.ts,
+            phone.ssrc,
+        );
+        payload.copy_from_slice(voice.frame(u64::from(phone.seq)));
+        write_marker(
+            payload,
+            &Marker {
+                stream: phone.stream,
+                seq: phone.seq,
+                sent_us: now_us,
+            },
+        );
+        phone.first_packet = false;
+        phone.seq += 1;
+        phone.rtp_seq = phone.rtp_seq.wrapping_add(1);
+        phone.ts = phone.ts.wrapping_add(FRAME_BYTES as u32);
+        let to = phone.engine_addr;
+        net.send(ep, to, &self.packet);
+        c.packets_sent += 1;
+    }
+}

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json, tandem};
+use common::{json, stdout_ok, tandem};
 
 fn compare(args: &[&str]) -> serde_json::Value {
     json(
@@ -125,12 +125,7 @@ fn text_and_html_show_the_differences() {
         .arg(&html)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let t = String::from_utf8_lossy(&out.stdout);
+    let t = stdout_ok(&out);
     assert!(
         t.contains("A  tv-burst (baseline)") && t.contains("B  tv-burst-rebuilt"),
         "{t}"

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{json, tandem};
+use common::{json, stdout_ok as text, tandem};
 
 fn sim(args: &[&str]) -> std::process::Output {
     tandem()
@@ -13,15 +13,6 @@ fn sim(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `H:MM:SS`, as the table prints interval starts.

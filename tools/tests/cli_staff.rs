@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json, tandem};
+use common::{json, stdout_ok, tandem, write_file};
 
 /// Erlang C probability of waiting for `a` Erlang on `n` agents, from the Erlang B
 /// recursion (written out here, apart from the crate's oracle).
@@ -32,18 +32,18 @@ fn erlang_c_agents(per_min: f64, aht: f64, sl: f64, t: f64) -> u32 {
 }
 
 fn scenario(dir: &std::path::Path, arrivals: &str, duration_s: u32) -> String {
-    let path = dir.join("s.toml");
-    std::fs::write(
-        &path,
-        format!(
+    write_file(
+        dir,
+        "s.toml",
+        &format!(
             "name = \"stationary\"\nduration_s = {duration_s}\ninterval_s = 1800\nreplications = 2\n\
              [arrivals]\n{arrivals}\n\
              [queue]\npatience = {{ kind = \"exponential\", mean = 300 }}\n\
              [agents]\ncount = 10\ntalk = {{ kind = \"exponential\", mean = 180 }}\n"
         ),
     )
-    .unwrap();
-    path.display().to_string()
+    .display()
+    .to_string()
 }
 
 #[test]
@@ -134,15 +134,14 @@ fn a_missed_target_fails_unless_only_reporting() {
     // although Erlang C's agents meet the service level: one round cannot repair that, so
     // the verdict fails.
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("impatient.toml");
-    std::fs::write(
-        &path,
+    let path = write_file(
+        dir.path(),
+        "impatient.toml",
         "name = \"impatient\"\nduration_s = 3600\ninterval_s = 1800\nreplications = 2\n\
          [arrivals]\nkind = \"poisson\"\nper_min = 100\n\
          [queue]\npatience = { kind = \"exponential\", mean = 3 }\n\
          [agents]\ncount = 10\ntalk = { kind = \"exponential\", mean = 180 }\n",
-    )
-    .unwrap();
+    );
     let run = |extra: &[&str]| {
         tandem()
             .args([
@@ -177,11 +176,7 @@ fn the_plan_page_has_its_charts_and_tables() {
         .arg(&html)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     let page = std::fs::read_to_string(&html).unwrap();
     for want in [
         "Agents required and planned",

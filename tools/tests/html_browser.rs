@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::tandem;
+use common::{stdout_ok, tandem};
 
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TANDEM_CHROMIUM") {
@@ -147,11 +147,7 @@ fn run(args: &[&str], page: &Path) {
         .arg(page)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
 }
 
 #[test]

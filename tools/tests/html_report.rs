@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::tandem;
+use common::{stdout_ok, tandem, write_file};
 
 /// The texts of `<text>` elements in `svg`, trimmed.
 fn texts(svg: &str) -> Vec<String> {
@@ -48,11 +48,7 @@ fn page(args: &[&str]) -> String {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     std::fs::read_to_string(&path).unwrap()
 }
 
@@ -131,15 +127,14 @@ fn intervals_without_calls_are_gaps_not_zeros() {
     // Calls for 20 minutes, none for half an hour, then calls again: the service level
     // has no value in the empty intervals, so its line is drawn in two pieces and never at 0.
     let dir = tempfile::tempdir().unwrap();
-    let sc = dir.path().join("gap.toml");
-    std::fs::write(
-        &sc,
+    let sc = write_file(
+        dir.path(),
+        "gap.toml",
         "name = \"gap\"\nduration_s = 4200\ninterval_s = 600\nreplications = 2\n\
          [arrivals]\nkind = \"profile\"\nrates = [[0, 60], [1200, 0], [3000, 60]]\n\
          [queue]\npatience = { kind = \"exponential\", mean = 120 }\n\
          [agents]\ncount = 200\ntalk = { kind = \"exponential\", mean = 60 }\n",
-    )
-    .unwrap();
+    );
     let p = page(&["sim", "--quiet", "--scenario", sc.to_str().unwrap()]);
     let (_, _, _, svg) = figures(&p)
         .into_iter()

@@ -7,6 +7,7 @@ mod chart;
 mod compare_page;
 mod page;
 mod plan_page;
+mod report_charts;
 mod report_page;
 
 pub use compare_page::render_comparison;

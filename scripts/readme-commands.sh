@@ -4,7 +4,9 @@
 # (`cargo install --path tools`, given a scratch --root and the workspace's target dir so
 # nothing outside the checkout changes); `cargo …` commands run from the repository root,
 # the others in a scratch directory holding a copy of examples/, where their output files
-# land. Each command gets at most COMMAND_TIMEOUT seconds (default 120).
+# land. Each command gets at most COMMAND_TIMEOUT seconds (default 120); `cargo …` commands,
+# which may compile first (a release build with whole-program LTO takes minutes on two
+# cores), get BUILD_TIMEOUT (default 1800).
 #
 # Commands are skipped only when they need more than a minute or a running daemon; each is
 # listed in SKIP below with the reason. A README command that is neither run successfully
@@ -15,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 readme=${1:-README.md}
-timeout_s=${COMMAND_TIMEOUT:-120}
+command_timeout=${COMMAND_TIMEOUT:-120}
+build_timeout=${BUILD_TIMEOUT:-1800}
 
 # Command (a shell pattern: `*` matches anything) → why it is not run here.
 declare -A SKIP=(
@@ -66,16 +69,21 @@ for cmd in "${commands[@]}"; do
         skipped=$((skipped + 1))
         continue
     fi
-    run=$cmd dir="$work/run"
+    run=$cmd dir="$work/run" limit=$command_timeout
     case "$cmd" in
         "cargo install --path tools")
             run="cargo install --locked --path tools --root '$work/install' --target-dir '$root/target'"
-            dir=$root ;;
-        cargo\ *) dir=$root ;;
+            dir=$root limit=$build_timeout ;;
+        cargo\ *) dir=$root limit=$build_timeout ;;
+        tandem\ *)
+            if ! command -v tandem >/dev/null 2>&1; then
+                echo "tandem is not on the PATH: the README's install command must come first" >&2
+                exit 1
+            fi ;;
     esac
     printf 'run   %s\n' "$cmd"
     start=$(date +%s)
-    if (cd "$dir" && timeout "$timeout_s" bash -c "$run") >"$work/out" 2>&1; then
+    if (cd "$dir" && timeout "$limit" bash -c "$run") >"$work/out" 2>&1; then
         printf '      ok in %ss\n' $(($(date +%s) - start))
         ran=$((ran + 1))
     else

@@ -187,6 +187,25 @@ pub struct Agents {
     pub shifts: Vec<Shift>,
 }
 
+impl Agents {
+    /// The most agents on duty at once: `count` outside the windows, and the sum of the
+    /// overlapping windows inside them (the sum only rises where a window starts).
+    pub fn most_on_duty(&self) -> u32 {
+        self.shifts
+            .iter()
+            .map(|at| {
+                self.shifts
+                    .iter()
+                    .filter(|s| s.start_s <= at.start_s && at.start_s < s.end_s)
+                    .map(|s| s.count)
+                    .fold(0u32, u32::saturating_add)
+            })
+            .chain([self.count])
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 fn zero() -> Dist {
     Dist::Deterministic { value: 0.0 }
 }
@@ -430,6 +449,12 @@ impl Scenario {
                 );
             }
         }
+        if self.agents.shifts.len() > 10_000 || self.agents.most_on_duty() > 100_000 {
+            return p(
+                "agents.shifts",
+                "at most 10,000 windows and 100,000 agents on duty at once".into(),
+            );
+        }
         if let Some(cb) = &self.callback {
             if cb.max_entries == 0 {
                 return p("callback.max_entries", "must be > 0".into());
@@ -596,6 +621,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("s.toml:9"), "{e}");
+    }
+
+    #[test]
+    fn overlapping_windows_add_up() {
+        let text = "name = \"x\"\nduration_s = 60\n[arrivals]\nkind = \"poisson\"\nper_min = 10\n\
+                    [queue]\npatience = { kind = \"exponential\", mean = 30 }\n[agents]\ncount = 5\n\
+                    talk = { kind = \"exponential\", mean = 60 }\nshifts = [\
+                    { start_s = 0, end_s = 30, count = 20 }, { start_s = 10, end_s = 40, count = 30 },\
+                    { start_s = 35, end_s = 50, count = 40 }]\n";
+        let s = Scenario::from_toml(text, "s.toml", None).unwrap();
+        // 20 + 30 in [10, 30); 30 + 40 in [35, 40).
+        assert_eq!(s.agents.most_on_duty(), 70);
     }
 
     #[test]

@@ -157,15 +157,30 @@ fn listen_err(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> ServeError {
     move |source| ServeError::Listen { addr, source }
 }
 
+/// A TCP listener on `addr` whose kernel queue holds `backlog` connections not yet
+/// accepted (std's `TcpListener::bind` always asks for 128).
+fn tcp_listener(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std does: a restarted daemon can listen again while old connections linger.
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    s.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    Ok(s.into())
+}
+
 /// Binds the ng address on UDP and TCP. With port 0 the kernel picks the UDP port, which
 /// another program may hold on TCP: then another pair is tried (a fixed port is tried once).
-fn bind_ng(addr: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), ServeError> {
+fn bind_ng(
+    addr: SocketAddr,
+    backlog: u32,
+) -> Result<(UdpSocket, TcpListener, SocketAddr), ServeError> {
     let attempts = if addr.port() == 0 { 32 } else { 1 };
     let mut last = None;
     for _ in 0..attempts {
         let udp = UdpSocket::bind(addr).map_err(listen_err(addr))?;
         let ng_addr = udp.local_addr().map_err(listen_err(addr))?;
-        match TcpListener::bind(ng_addr) {
+        match tcp_listener(ng_addr, backlog) {
             Ok(tcp) => return Ok((udp, tcp, ng_addr)),
             Err(e) => last = Some(listen_err(ng_addr)(e)),
         }
@@ -184,7 +199,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         addr: cfg.interface,
         source,
     })?;
-    let (udp, tcp, ng_addr) = bind_ng(cfg.listen_ng)?;
+    let (udp, tcp, ng_addr) = bind_ng(cfg.listen_ng, cfg.tcp_backlog)?;
     let metrics_listener = match cfg.listen_metrics {
         Some(a) => Some(TcpListener::bind(a).map_err(listen_err(a))?),
         None => None,

@@ -182,6 +182,7 @@ impl<M: Media> ControlPath<M> {
             };
         }
         let body = if self.draining && command == "offer" {
+            m.refused("shutting_down", 1);
             ng::error_reply("shutting down")
         } else {
             let ctx = RequestCtx {
@@ -216,7 +217,8 @@ impl<M: Media> ControlPath<M> {
     }
 
     /// Counts what the call table did since the last look: calls created, deleted (for
-    /// `reason`), recordings started.
+    /// `reason`), recordings started and failed, requests refused, teardown commands
+    /// deferred or failed.
     fn account(&mut self, reason: &'static str) {
         let t = self.calls.totals();
         let m = &self.metrics;
@@ -226,8 +228,19 @@ impl<M: Media> ControlPath<M> {
             reason,
             t.calls_deleted.saturating_sub(self.totals.calls_deleted),
         );
+        let was = &self.totals;
         m.recordings_started
-            .inc_by(t.recordings.saturating_sub(self.totals.recordings));
+            .inc_by(t.recordings.saturating_sub(was.recordings));
+        m.recordings_failed
+            .inc_by(t.recordings_failed.saturating_sub(was.recordings_failed));
+        m.refused("limit", t.refused_limit.saturating_sub(was.refused_limit));
+        m.refused("loop", t.refused_loop.saturating_sub(was.refused_loop));
+        m.replies_too_large
+            .inc_by(t.replies_too_large.saturating_sub(was.replies_too_large));
+        m.teardown_deferred
+            .inc_by(t.teardown_deferred.saturating_sub(was.teardown_deferred));
+        m.teardown_failed
+            .inc_by(t.teardown_failed.saturating_sub(was.teardown_failed));
         m.calls.set(self.calls.len() as i64);
         self.totals = t;
     }
@@ -242,7 +255,7 @@ impl<M: Media> ControlPath<M> {
                 tracing::info!(path = %path.display(), "recording finished");
             }
             Event::TapFailed { tap, reason } => {
-                self.metrics.recordings_failed.inc();
+                // Counted by the call table (see `account`).
                 self.pending_taps.remove(tap);
                 tracing::debug!(?tap, %reason, "recording failed");
             }
@@ -260,6 +273,8 @@ impl<M: Media> ControlPath<M> {
     pub fn refresh(&mut self, now: Instant) {
         self.cache.expire(now);
         self.calls.refresh_stats(&mut self.media);
+        // Waiting teardown commands were retried.
+        self.account("other");
         let m = &self.metrics;
         m.cache_bytes.set(self.cache.bytes() as i64);
         m.channels.set(self.calls.channels().len() as i64);

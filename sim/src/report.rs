@@ -1,13 +1,18 @@
 //! The report: the four loss stages, KPIs with the brief's definitions, a per-interval time
 //! series, and 95% confidence intervals across replications.
 
+mod figures;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::metrics::{Counts, RunMetrics};
+pub use figures::{
+    CallbackSurvey, GroupRow, Method, OverflowRow, SL_NAMES, ServiceLevels, TypeRow,
+};
+
+use crate::metrics::{Counts, RunMetrics, Window};
 use crate::scenario::Scenario;
 
 /// Rates of one run (or their means), by the brief's KPI definitions.
@@ -42,39 +47,40 @@ pub struct Rates {
     pub ivr_occupancy: f64,
 }
 
-fn div(a: f64, b: f64) -> f64 {
+pub(crate) fn div(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
 }
 
 impl Rates {
-    /// Rates of one run. Occupancies are taken over the open hours `[0, open_s)`, not the
-    /// drain after the last arrival, when agents and lines sit idle by construction.
-    fn of(c: &Counts, m: &RunMetrics, open_s: f64) -> Rates {
+    /// Rates of a window of a run (its steady-state window or a batch). Occupancies are
+    /// taken over the window's open hours, not the drain after the last arrival, when agents
+    /// and lines sit idle by construction.
+    pub fn of(w: &Window, trunk_capacity: Option<u32>, ivr_ports: Option<u32>) -> Rates {
+        let c = &w.counts;
+        let open_s = w.length_s;
         let abandoned = c.queue_abandoned + c.ring_lost;
         let lost = c.trunk_lost + c.ivr_lost + abandoned;
-        let staffed = m.agents_staffed.area_before(open_s);
+        let staffed = w.staffed;
         Rates {
             service_level: div(c.answered_within_sl, c.answered + abandoned),
             asa_s: div(c.wait_sum, c.answered),
             p_wait: div(c.waited, c.reached_acd),
             abandon_rate: div(abandoned, c.reached_acd),
-            occupancy: div(m.agents_busy.area_before(open_s), staffed),
+            occupancy: div(w.busy, staffed),
             trunk_loss_share: div(c.trunk_lost, c.offered),
             ivr_loss_share: div(c.ivr_lost, c.offered),
             queue_loss_share: div(c.queue_abandoned, c.offered),
             ring_loss_share: div(c.ring_lost, c.offered),
             total_loss_share: div(lost, c.offered),
             human_answer_rate: div(c.answered, c.reached_acd),
-            trunk_occupancy: m.trunk_capacity.map_or(0.0, |cap| {
-                div(m.trunks.area_before(open_s), f64::from(cap) * open_s)
-            }),
-            ivr_occupancy: m.ivr_ports.map_or(0.0, |p| {
-                div(m.ivr.area_before(open_s), f64::from(p) * open_s)
-            }),
+            trunk_occupancy: trunk_capacity
+                .map_or(0.0, |cap| div(w.trunks, f64::from(cap) * open_s)),
+            ivr_occupancy: ivr_ports.map_or(0.0, |p| div(w.ivr, f64::from(p) * open_s)),
         }
     }
 
-    fn fields(&self) -> [(&'static str, f64); 13] {
+    /// The rates by name.
+    pub fn fields(&self) -> [(&'static str, f64); 13] {
         [
             ("service_level", self.service_level),
             ("asa_s", self.asa_s),
@@ -169,6 +175,19 @@ pub struct Report {
     pub interval_s: f64,
     /// The time series.
     pub intervals: Vec<IntervalRow>,
+    /// The service level by each common definition.
+    pub service_levels: ServiceLevels,
+    /// How the means and confidence intervals were formed (replications or batch means,
+    /// warm-up).
+    pub method: Method,
+    /// Per call type (empty without `[[call_types]]`).
+    pub call_types: Vec<TypeRow>,
+    /// Per agent group (empty without `[[groups]]`).
+    pub groups: Vec<GroupRow>,
+    /// Per overflow rule.
+    pub overflows: Vec<OverflowRow>,
+    /// Callback offers and dials (none without `[callback]`).
+    pub callback_survey: Option<CallbackSurvey>,
 }
 
 /// Two-sided 95% Student t quantile for `df` degrees of freedom.
@@ -204,97 +223,11 @@ pub fn mean_ci(xs: &[f64]) -> (f64, f64) {
 impl Report {
     /// Combines the replications of `sc`.
     pub fn from_runs(sc: &Scenario, runs: &[RunMetrics]) -> Report {
-        let n = runs.len().max(1) as f64;
-        let per_rep: Vec<(Counts, Rates)> = runs
-            .iter()
-            .map(|m| {
-                let c = m.totals();
-                (c, Rates::of(&c, m, sc.duration_s))
-            })
-            .collect();
-        let mut counts = Counts::default();
-        for (c, _) in &per_rep {
-            counts.add(c);
-        }
-        counts.scale(1.0 / n);
-        let mut rates = Rates::default();
-        let mut ci95 = BTreeMap::new();
-        let names = Rates::default().fields().map(|(k, _)| k);
-        for (j, name) in names.iter().enumerate() {
-            let xs: Vec<f64> = per_rep.iter().map(|(_, r)| r.fields()[j].1).collect();
-            let (mean, hw) = mean_ci(&xs);
-            ci95.insert(name.to_string(), hw);
-            set_field(&mut rates, name, mean);
-        }
-        let mut waits =
-            Histogram::<u64>::new_with_bounds(1, 7 * 24 * 3_600_000, 3).expect("valid bounds");
+        let mut summary = crate::summary::Summary::new(sc);
         for m in runs {
-            let _ = waits.add(&m.waits_ms);
+            summary.add(m);
         }
-        let pct = |q: f64| {
-            if waits.is_empty() {
-                0.0
-            } else {
-                waits.value_at_quantile(q) as f64 / 1000.0
-            }
-        };
-        let len = runs.iter().map(|m| m.intervals.len()).max().unwrap_or(0);
-        let iv = sc.interval_s;
-        let mut intervals = Vec::with_capacity(len);
-        for i in 0..len {
-            let mut c = Counts::default();
-            let (mut q, mut tb, mut tf, mut ib, mut st, mut busy) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-            for m in runs {
-                if let Some(x) = m.intervals.get(i) {
-                    c.add(x);
-                }
-                let get = |v: &Vec<f64>| v.get(i).copied().unwrap_or(0.0);
-                q += get(&m.queue.area) / iv;
-                tb += get(&m.trunks.area) / iv;
-                tf += get(&m.trunks.full_time);
-                ib += get(&m.ivr.area) / iv;
-                st += get(&m.agents_staffed.area);
-                busy += get(&m.agents_busy.area);
-            }
-            c.scale(1.0 / n);
-            let abandoned = c.queue_abandoned + c.ring_lost;
-            intervals.push(IntervalRow {
-                start_s: i as f64 * iv,
-                service_level: div(c.answered_within_sl, c.answered + abandoned),
-                counts: c,
-                queue_len: q / n,
-                trunks_busy: tb / n,
-                all_trunks_busy_s: tf / n,
-                ivr_busy: ib / n,
-                agents_staffed: st / n / iv,
-                occupancy: div(busy, st),
-            });
-        }
-        let mean_of = |f: &dyn Fn(&RunMetrics) -> f64| runs.iter().map(f).sum::<f64>() / n;
-        Report {
-            scenario: sc.name.clone(),
-            replications: runs.len() as u32,
-            seed: sc.seed,
-            sl_threshold_s: sc.sl_threshold_s,
-            counts,
-            rates,
-            ci95,
-            wait_percentiles_s: WaitPercentiles {
-                p50: pct(0.5),
-                p90: pct(0.9),
-                p99: pct(0.99),
-            },
-            trunk_channels: sc.trunks.capacity(),
-            trunk_peak: runs.iter().map(|m| m.trunks.peak).fold(0.0, f64::max),
-            all_trunks_busy_s: mean_of(&|m| m.trunks.total_full_time()),
-            ivr_ports: sc.ivr.as_ref().map(|i| i.ports),
-            all_ivr_busy_s: mean_of(&|m| m.ivr.total_full_time()),
-            queue_peak: runs.iter().map(|m| m.queue.peak).fold(0.0, f64::max),
-            simulated_s: mean_of(&|m| m.end_time),
-            events: mean_of(&|m| m.events as f64),
-            interval_s: iv,
-            intervals,
-        }
+        summary.into_report(sc)
     }
 
     /// The report as text for a terminal.
@@ -436,6 +369,7 @@ impl Report {
             "  peak queue                     {:.0} calls",
             self.queue_peak
         );
+        self.figures_text(&mut s);
         let _ = writeln!(s, "\nPer {:.0} s interval", self.interval_s);
         let _ = writeln!(
             s,
@@ -466,7 +400,7 @@ impl Report {
     }
 }
 
-fn set_field(r: &mut Rates, name: &str, v: f64) {
+pub(crate) fn set_field(r: &mut Rates, name: &str, v: f64) {
     match name {
         "service_level" => r.service_level = v,
         "asa_s" => r.asa_s = v,

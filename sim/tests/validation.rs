@@ -41,7 +41,7 @@ fn close(r: &tandem_sim::Report, key: &str, sim: f64, theory: f64, slack: f64) {
     );
 }
 
-const NO_ABANDON: &str = "{ kind = \"deterministic\", value = 1e9 }";
+const NO_ABANDON: &str = "{ kind = \"deterministic\", value = 1e7 }";
 
 #[test]
 fn mmcc_trunk_blocking_matches_erlang_b() {

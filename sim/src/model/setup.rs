@@ -1,0 +1,357 @@
+//! A replication's set-up: the scenario's groups, call types and overflow rules as the ACD's
+//! queues and agents, and the model's random streams and measurements.
+//!
+//! Each call type has a queue per overflow stage: stage 0 is answered by the type's own
+//! groups; when a call has waited as long as the type's first overflow rule says, the ACD
+//! moves it (keeping its age) to stage 1, answered by those groups and the rule's group; and
+//! so on. A call that overflows is thus still answered by the first agent of any group so
+//! far to become free. Agents serve their groups' types at skill level 2 and the stages they
+//! reach by overflow at level 1 (which matters to the `skills-based` policy only).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tandem_acd::{
+    Acd, AcdConfig, AgentConfig, CallbackConfig, OverflowRule, OverflowTarget, OverflowTrigger,
+    QueueConfig, QueueId, Seconds,
+};
+
+use super::{GroupModel, Rngs, Run, SimAgent, Stream, TypeModel};
+use crate::SimError;
+use crate::arrivals::ArrivalGen;
+use crate::breakdown::Breakdown;
+use crate::grid::Grid;
+use crate::kernel::Kernel;
+use crate::metrics::RunMetrics;
+use crate::rng::{self, Stream as Source, stream};
+use crate::scenario::{Routing, Scenario, Shift};
+
+/// The most agents a group's staffing ever asks for at once.
+pub(super) fn group_size(count: u32, shifts: &[Shift]) -> u32 {
+    let mut edges: Vec<(f64, i64)> = shifts
+        .iter()
+        .flat_map(|s| {
+            [
+                (s.start_s, i64::from(s.count)),
+                (s.end_s, -i64::from(s.count)),
+            ]
+        })
+        .collect();
+    // Ends before starts at the same instant: back-to-back shifts do not add up.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut on = 0i64;
+    let mut most = 0i64;
+    for (_, d) in edges {
+        on += d;
+        most = most.max(on);
+    }
+    count.max(most as u32)
+}
+
+/// The ACD's queues: per call type, one per overflow stage. Returns the configs, the type
+/// and stage of each queue, and each type's first queue.
+fn queues(sc: &Scenario, r: &Routing) -> (Vec<QueueConfig>, Vec<(u16, u16)>, Vec<u32>) {
+    let mut configs = Vec::new();
+    let mut stage_of = Vec::new();
+    let mut first = Vec::new();
+    let plain = r.types.len() == 1 && r.steps[0].is_empty();
+    for (t, steps) in r.steps.iter().enumerate() {
+        let base = configs.len() as u32;
+        first.push(base);
+        for s in 0..=steps.len() {
+            let entered = if s == 0 { 0.0 } else { steps[s - 1].0 };
+            let mut overflow = Vec::new();
+            if let Some(&(after, _)) = steps.get(s) {
+                let gap = after - entered;
+                overflow.push(OverflowRule {
+                    trigger: if s == 0 && gap == 0.0 {
+                        OverflowTrigger::QueueLengthAtLeast(0)
+                    } else {
+                        OverflowTrigger::WaitAtLeast(gap)
+                    },
+                    target: OverflowTarget::Queue(QueueId(base + s as u32 + 1)),
+                });
+            }
+            if let Some(v) = sc.queue.voicemail_after_s
+                && v > entered
+            {
+                overflow.push(OverflowRule {
+                    trigger: OverflowTrigger::WaitAtLeast(v - entered),
+                    target: OverflowTarget::Voicemail,
+                });
+            }
+            let mut name = if plain {
+                "main".to_string()
+            } else {
+                r.types[t].clone()
+            };
+            for (_, g) in &steps[..s] {
+                name.push('+');
+                name.push_str(&r.groups[*g]);
+            }
+            configs.push(QueueConfig {
+                name,
+                sl_target: 0.8,
+                sl_seconds: sc.sl_threshold_s,
+                overflow,
+            });
+            stage_of.push((t as u16, s as u16));
+        }
+    }
+    (configs, stage_of, first)
+}
+
+/// The skills of an agent of group `g`.
+fn skills(r: &Routing, first_queue: &[u32], g: usize) -> Vec<(QueueId, u8)> {
+    let mut out = Vec::new();
+    for (t, steps) in r.steps.iter().enumerate() {
+        let primary = r.primary[t].contains(&g);
+        for s in 0..=steps.len() {
+            let reached = steps[..s].iter().any(|(_, x)| *x == g);
+            if primary || reached {
+                out.push((
+                    QueueId(first_queue[t] + s as u32),
+                    if primary { 2 } else { 1 },
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Builds replication `rep` of `sc`.
+pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
+    let r = sc.routing()?;
+    let group_specs: Vec<(u32, &[Shift])> =
+        std::iter::once((sc.agents.count, &sc.agents.shifts[..]))
+            .chain(sc.groups.iter().map(|g| (g.count, &g.shifts[..])))
+            .collect();
+    let mut groups = Vec::new();
+    let mut agent_group = Vec::new();
+    let mut first = 0u32;
+    for (gi, (count, shifts)) in group_specs.iter().enumerate() {
+        let size = group_size(*count, shifts);
+        groups.push(GroupModel {
+            first,
+            size,
+            count: *count,
+            shifts,
+            excess: 0,
+        });
+        agent_group.extend(std::iter::repeat_n(gi as u16, size as usize));
+        first += size;
+    }
+    let (queue_configs, queue_stage, first_queue) = queues(sc, &r);
+    let mut agents = Vec::with_capacity(first as usize);
+    for (gi, g) in groups.iter().enumerate() {
+        let sk = skills(&r, &first_queue, gi);
+        for i in 0..g.size {
+            agents.push(AgentConfig {
+                name: format!("{}{i}", r.groups[gi]),
+                skills: sk.clone(),
+            });
+        }
+    }
+    let pop = sc.callers.population;
+    let vip_below = (sc.callers.vip_fraction * pop as f64) as u64;
+    let blacklist_below = vip_below + (sc.callers.blacklist_fraction * pop as f64) as u64;
+    let cfg = AcdConfig {
+        queues: queue_configs,
+        agents,
+        policy: sc.agents.policy,
+        ring_timeout_s: sc.agents.ring_timeout_s,
+        sticky_wait_s: sc.callers.sticky_wait_s,
+        callback: sc.callback.as_ref().map(|c| CallbackConfig {
+            offer_when_expected_wait_s: c.offer_when_expected_wait_s,
+            max_entries: c.max_entries,
+            expire_after_s: c.expire_after_s,
+            max_attempts: c.max_attempts,
+            start_at_s: c.start_at_s,
+        }),
+        vip: (0..vip_below).collect(),
+        vip_agent: Vec::new(),
+        blacklist: (vip_below..blacklist_below).collect(),
+        seed: rng::splitmix64(sc.seed ^ u64::from(rep)),
+        record_calls: false,
+    };
+    let mut acd = Acd::new(cfg).map_err(|e| SimError::Invalid(e.to_string()))?;
+
+    let types: Vec<TypeModel> = if sc.call_types.is_empty() {
+        vec![TypeModel {
+            talk: &sc.agents.talk,
+            acw: &sc.agents.acw,
+            patience: &sc.queue.patience,
+            priority: 0,
+            queue: 0,
+        }]
+    } else {
+        sc.call_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TypeModel {
+                talk: t.talk.as_ref().unwrap_or(&sc.agents.talk),
+                acw: t.acw.as_ref().unwrap_or(&sc.agents.acw),
+                patience: t.patience.as_ref().unwrap_or(&sc.queue.patience),
+                priority: t.priority,
+                queue: first_queue[i],
+            })
+            .collect()
+    };
+    // The expected-wait estimate starts from the model's own handle time: ring, talk and
+    // after-call work, weighted by each type's expected calls.
+    let main_calls = sc.arrivals.expected_between(0.0, sc.duration_s);
+    let total_share: f64 = sc.call_types.iter().map(|t| t.share).sum();
+    let weights: Vec<f64> = if sc.call_types.is_empty() {
+        vec![1.0]
+    } else {
+        sc.call_types
+            .iter()
+            .map(|t| match &t.arrivals {
+                Some(a) => a.expected_between(0.0, sc.duration_s),
+                None if total_share > 0.0 => main_calls * t.share / total_share,
+                None => 0.0,
+            })
+            .collect()
+    };
+    let wsum: f64 = weights.iter().sum();
+    if wsum > 0.0 {
+        let handle: f64 = types
+            .iter()
+            .zip(&weights)
+            .map(|(t, w)| w * (t.talk.mean() + t.acw.mean()))
+            .sum::<f64>()
+            / wsum
+            + sc.agents.ring.mean();
+        acd.set_expected_handle_time(Seconds(handle));
+    }
+    let mut acc = 0.0;
+    let shares: Vec<f64> = if sc.call_types.is_empty() {
+        Vec::new()
+    } else {
+        sc.call_types
+            .iter()
+            .map(|t| {
+                acc += t.share;
+                acc
+            })
+            .collect()
+    };
+    let s = |st| stream(sc.seed, rep, st);
+    let busyness = match &sc.busyness {
+        Some(d) => d.sample(&mut s(Source::Busyness)),
+        None => 1.0,
+    };
+    let streams = sc
+        .call_types
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            t.arrivals.as_ref().map(|a| Stream {
+                arrivals: ArrivalGen::scaled(a, busyness),
+                rng: rng::type_arrivals(sc.seed, rep, i),
+                next: None,
+                ctype: i as u16,
+            })
+        })
+        .collect();
+    let mut shift_times: Vec<f64> = group_specs
+        .iter()
+        .flat_map(|(_, shifts)| shifts.iter().flat_map(|s| [s.start_s, s.end_s]))
+        .filter(|t| *t > 0.0)
+        .collect();
+    shift_times.sort_by(f64::total_cmp);
+    shift_times.dedup();
+
+    let grid = Arc::new(Grid::new(
+        sc.interval_s,
+        sc.duration_s,
+        sc.warmup_s,
+        sc.batches.unwrap_or(1),
+    ));
+    let breakdown = Breakdown::new(
+        &grid,
+        if sc.call_types.is_empty() {
+            0
+        } else {
+            types.len()
+        },
+        if sc.groups.is_empty() {
+            0
+        } else {
+            groups.len()
+        },
+        r.steps.iter().map(Vec::len).sum(),
+    );
+    let m = RunMetrics::new(
+        &grid,
+        sc.trunks.capacity(),
+        sc.ivr.as_ref().map(|i| i.ports),
+        breakdown,
+    );
+    Ok(Run {
+        sc,
+        k: Kernel::new(),
+        acd,
+        rng: Rngs {
+            arrivals: s(Source::Arrivals),
+            patience: s(Source::Patience),
+            ivr: s(Source::Ivr),
+            ring: s(Source::Ring),
+            talk: s(Source::Talk),
+            acw: s(Source::Acw),
+            redial: s(Source::Redial),
+            callback: s(Source::Callback),
+            callers: s(Source::Callers),
+            types: s(Source::CallTypes),
+            balk: s(Source::Balk),
+            acceptance: s(Source::Acceptance),
+        },
+        calls: Vec::new(),
+        free: Vec::new(),
+        by_acd: Vec::new(),
+        agents: vec![SimAgent::default(); first as usize],
+        agent_group,
+        groups,
+        types,
+        shares,
+        queue_stage,
+        first_rule: r.first_rule.clone(),
+        streams,
+        busyness,
+        timers: Vec::new(),
+        free_timers: Vec::new(),
+        dials: Vec::new(),
+        free_dials: Vec::new(),
+        attempts: HashMap::new(),
+        callback_types: HashMap::new(),
+        redials: Vec::new(),
+        free_redials: Vec::new(),
+        shift_times,
+        m,
+        vip_below,
+        numbered_callers: sc.callers.vip_fraction > 0.0
+            || sc.callers.blacklist_fraction > 0.0
+            || sc.callers.sticky_wait_s.is_some()
+            || sc.callback.is_some(),
+        short_waits: 0,
+        event_cap: crate::budget::replication_cap(sc),
+        observer: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_shifts_add_up_and_back_to_back_ones_do_not() {
+        let sh = |a: f64, b: f64, c: u32| Shift {
+            start_s: a,
+            end_s: b,
+            count: c,
+        };
+        assert_eq!(group_size(5, &[sh(0.0, 10.0, 3), sh(5.0, 20.0, 4)]), 7);
+        assert_eq!(group_size(5, &[sh(0.0, 10.0, 3), sh(10.0, 20.0, 4)]), 5);
+        assert_eq!(group_size(1, &[sh(0.0, 10.0, 3), sh(10.0, 20.0, 4)]), 4);
+    }
+}

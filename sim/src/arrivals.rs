@@ -53,14 +53,16 @@ impl ArrivalSpec {
         key: &str,
         base_dir: Option<&std::path::Path>,
     ) -> Result<(), SimError> {
-        use crate::scenario::bounds::{MAX_DURATION_S, MAX_LIST, MAX_RATE_PER_MIN, MAX_SPAN_S};
-        let bad = |k: &str, m: String| Err(SimError::Invalid(format!("`{key}.{k}`: {m}")));
+        use crate::scenario::bounds::{
+            MAX_DURATION_S, MAX_LIST, MAX_RATE_PER_MIN, MAX_SPAN_S, num,
+        };
+        let bad = |k: &str, m: String| Err(SimError::Invalid(format!("key `{key}.{k}`: {m}")));
         let rate_ok = |r: f64| (0.0..=MAX_RATE_PER_MIN).contains(&r);
         let rate_bound = format!("outside the bounds [0, {MAX_RATE_PER_MIN}] calls/min");
         match self {
             ArrivalSpec::Poisson { per_min } => {
                 if !rate_ok(*per_min) {
-                    return bad("per_min", format!("{per_min} is {rate_bound}"));
+                    return bad("per_min", format!("{} is {rate_bound}", num(*per_min)));
                 }
             }
             ArrivalSpec::Profile { rates, csv } => {
@@ -97,7 +99,7 @@ impl ArrivalSpec {
                         );
                     }
                     if !rate_ok(r[1]) {
-                        return bad("rates", format!("rate {} is {rate_bound}", r[1]));
+                        return bad("rates", format!("rate {} is {rate_bound}", num(r[1])));
                     }
                 }
             }
@@ -112,7 +114,7 @@ impl ArrivalSpec {
                     ("peak_per_min", *peak_per_min),
                 ] {
                     if !rate_ok(v) {
-                        return bad(k, format!("{v} is {rate_bound}"));
+                        return bad(k, format!("{} is {rate_bound}", num(v)));
                     }
                 }
                 if !(*peak_per_min >= *base_per_min) {
@@ -121,13 +123,20 @@ impl ArrivalSpec {
                 if !(0.0..=MAX_DURATION_S).contains(start_s) {
                     return bad(
                         "start_s",
-                        format!("{start_s} is outside the bounds [0, {MAX_DURATION_S}] s"),
+                        format!(
+                            "{} is outside the bounds [0, {MAX_DURATION_S}] s",
+                            num(*start_s)
+                        ),
                     );
                 }
                 if !(*decay_s > 0.0 && *decay_s <= MAX_SPAN_S) {
                     return bad(
                         "decay_s",
-                        format!("{decay_s} is outside the bounds (0, {MAX_SPAN_S}] s"),
+                        format!(
+                            "{} is outside the bounds (0, {}] s",
+                            num(*decay_s),
+                            num(MAX_SPAN_S)
+                        ),
                     );
                 }
             }

@@ -5,7 +5,7 @@ use rand_distr::{Distribution, Exp1, Gamma, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::SimError;
-use crate::scenario::bounds::{MAX_LIST, MAX_SPAN_S};
+use crate::scenario::bounds::{MAX_LIST, MAX_SPAN_S, num};
 
 /// Most components of a mixture or phases of a hyperexponential.
 pub const MAX_PARTS: usize = 16;
@@ -145,7 +145,9 @@ impl Dist {
                 Ok(())
             } else {
                 Err(SimError::Invalid(format!(
-                    "`{what}`: {name} {v} is outside the bounds [0, {MAX_SPAN_S}] s"
+                    "`{what}`: {name} {} is outside the bounds [0, {}] s",
+                    num(v),
+                    num(MAX_SPAN_S)
                 )))
             }
         };
@@ -480,7 +482,7 @@ mod tests {
             .validate("agents.talk")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("agents.talk") && e.contains("10000000"), "{e}");
+        assert!(e.contains("agents.talk") && e.contains("1e7"), "{e}");
         let deep = (0..5).fold(Dist::Exponential { mean: 1.0 }, |d, _| Dist::Mixture {
             parts: vec![Part {
                 weight: 1.0,

@@ -175,6 +175,9 @@ fn sum_where(v: &[f64], keep: impl Fn(usize) -> bool) -> f64 {
 pub struct Counts {
     /// Calls offered (first attempts and redials).
     pub offered: f64,
+    /// Of those, redials: attempts after a caller's first.
+    #[serde(default)]
+    pub redials: f64,
     /// Arrivals that found every trunk seized.
     pub trunk_lost: f64,
     /// Callers who got no IVR port and hung up.
@@ -235,6 +238,7 @@ impl Counts {
     /// Adds another piece's counts.
     pub fn add(&mut self, o: &Counts) {
         self.offered += o.offered;
+        self.redials += o.redials;
         self.trunk_lost += o.trunk_lost;
         self.ivr_lost += o.ivr_lost;
         self.queue_abandoned += o.queue_abandoned;
@@ -262,6 +266,7 @@ impl Counts {
     /// Scales every count (for means across replications).
     pub fn scale(&mut self, k: f64) {
         self.offered *= k;
+        self.redials *= k;
         self.trunk_lost *= k;
         self.ivr_lost *= k;
         self.queue_abandoned *= k;

@@ -388,6 +388,10 @@ impl Scenario {
             return Err(parse(find_key_line(text, table, leaf), message));
         }
         if let Err(Problem(key, message)) = s.check() {
+            // Messages from distributions name the key themselves; say it once.
+            let message = message
+                .strip_prefix(&format!("`{key}`: "))
+                .map_or(message.clone(), str::to_string);
             let (table, leaf) = key.rsplit_once('.').unwrap_or(("", &key));
             let table = table.split('[').next().unwrap_or(table);
             let leaf = leaf.split('[').next().unwrap_or(leaf);

@@ -27,7 +27,11 @@ impl Run<'_> {
         attempt: u32,
         ctype: u16,
     ) -> Result<(), SimError> {
-        self.at(t).offered += 1.0;
+        let counts = self.at(t);
+        counts.offered += 1.0;
+        if attempt > 1 {
+            counts.redials += 1.0;
+        }
         if !self.m.breakdown.types.is_empty() && self.m.counting(t) {
             self.m.breakdown.types[ctype as usize].offered += 1.0;
         }

@@ -43,12 +43,26 @@ pub const MAX_ATTEMPTS: u32 = 100;
 #[derive(Debug)]
 pub struct Problem(pub String, pub String);
 
+/// A number for messages: plain when moderate, in exponent form when huge or tiny.
+pub fn num(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && (v.abs() >= 1e7 || v.abs() < 1e-3) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// Checks `lo ≤ v ≤ hi` (and that `v` is a number), naming `key` and `unit`.
 pub fn within(key: &str, v: f64, lo: f64, hi: f64, unit: &str) -> Result<(), Problem> {
     if v.is_nan() || v < lo || v > hi {
         return Err(Problem(
             key.into(),
-            format!("{v} is outside the bounds [{lo}, {hi}]{unit}"),
+            format!(
+                "{} is outside the bounds [{}, {}]{unit}",
+                num(v),
+                num(lo),
+                num(hi)
+            ),
         ));
     }
     Ok(())

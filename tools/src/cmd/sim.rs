@@ -35,6 +35,14 @@ pub struct Args {
     /// Worker threads for replications (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Raise (or lower) the limit on the events the whole run may be estimated to process
+    /// (the scenario's `[limits] max_events`; default 5e9).
+    #[arg(long)]
+    max_events: Option<f64>,
+    /// Raise (or lower) the limit on the memory the run may be estimated to hold, MiB (the
+    /// scenario's `[limits] max_memory_mib`; default 2048).
+    #[arg(long)]
+    max_memory_mib: Option<f64>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -130,6 +138,18 @@ pub fn run(args: Args) -> Result<()> {
             bail!("--sl-threshold must be ≥ 0");
         }
         sc.sl_threshold_s = t;
+    }
+    if let Some(n) = args.max_events {
+        if !(1.0..=1e13).contains(&n) {
+            bail!("--max-events must be in [1, 1e13]");
+        }
+        sc.limits.max_events = n;
+    }
+    if let Some(m) = args.max_memory_mib {
+        if !(1.0..=1e7).contains(&m) {
+            bail!("--max-memory-mib must be in [1, 1e7]");
+        }
+        sc.limits.max_memory_mib = m;
     }
     if args.drive {
         return run_drive(&args, sc);

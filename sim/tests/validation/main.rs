@@ -1,5 +1,10 @@
 //! The simulator against the analytic oracles, within confidence intervals.
 
+mod features;
+mod fixes;
+mod reference;
+mod support;
+
 use tandem_sim::erlang::{erlang_a, erlang_b, erlang_c};
 use tandem_sim::{Scenario, simulate};
 

@@ -274,7 +274,7 @@ impl Dist {
     }
 
     /// Draws one value.
-    #[inline]
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         // The two kinds call-centre models use on every call are drawn inline; the rest
         // out of line, so that the common case costs no call.

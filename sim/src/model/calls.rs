@@ -32,8 +32,8 @@ impl Run<'_> {
         if attempt > 1 {
             counts.redials += 1.0;
         }
-        if !self.m.breakdown.types.is_empty() && self.m.counting(t) {
-            self.m.breakdown.types[ctype as usize].offered += 1.0;
+        if self.breakdown_on && self.m.counting(t) {
+            self.count_type(ctype, |c| c.offered += 1.0);
         }
         if !self.trunk_free() {
             self.at(t).trunk_lost += 1.0;
@@ -102,10 +102,11 @@ impl Run<'_> {
         self.at(t).reached_acd += 1.0;
         self.note(t, i, Transition::ReachedAcd);
         let ctype = self.calls[i as usize].ctype as usize;
-        let ty = self.types[ctype];
-        if !self.m.breakdown.types.is_empty() && self.m.counting(t) {
-            self.m.breakdown.types[ctype].reached_acd += 1.0;
+        if self.breakdown_on && self.m.counting(t) {
+            self.count_type(ctype as u16, |c| c.reached_acd += 1.0);
         }
+        let ty = &self.types[ctype];
+        let (queue, priority) = (ty.queue, ty.priority);
         let patience = ty.patience.sample(&mut self.rng.patience);
         let c = &mut self.calls[i as usize];
         c.phase = Phase::Acd;
@@ -116,25 +117,22 @@ impl Run<'_> {
         c.deadline = t + patience;
         c.patience_at = f64::INFINITY;
         let caller = c.caller;
-        let accepts_callback = match &self.sc.callback {
-            Some(cb) if cb.acceptance < 1.0 => self.rng.acceptance.random::<f64>() < cb.acceptance,
-            _ => true,
-        };
-        let declined = self.acd.stats().callback_declined;
+        let accepts_callback =
+            self.acceptance >= 1.0 || self.rng.acceptance.random::<f64>() < self.acceptance;
         let id = self
             .acd
             .call_arrived_with(
                 Seconds(t),
-                QueueId(ty.queue),
+                QueueId(queue),
                 caller,
                 CallOptions {
-                    priority: ty.priority,
+                    priority,
                     accepts_callback,
                 },
             )
             .map_err(acd_err)?;
-        if !accepts_callback && self.acd.stats().callback_declined > declined {
-            self.at(t).callback_declined += 1.0;
+        if !accepts_callback {
+            self.note_declined(t);
         }
         self.calls[i as usize].acd = Some(id);
         self.map_acd(id, i);
@@ -195,12 +193,13 @@ impl Run<'_> {
         if short {
             self.at(t).abandoned_within_sl += 1.0;
         }
-        if !self.m.breakdown.types.is_empty() && self.m.counting(t) {
-            let tc = &mut self.m.breakdown.types[c.ctype as usize];
-            tc.abandoned += 1.0;
-            if short {
-                tc.abandoned_within_sl += 1.0;
-            }
+        if self.breakdown_on && self.m.counting(t) {
+            self.count_type(c.ctype, |tc| {
+                tc.abandoned += 1.0;
+                if short {
+                    tc.abandoned_within_sl += 1.0;
+                }
+            });
         }
         self.acd.caller_abandoned(Seconds(t), id).map_err(acd_err)?;
         self.release(t, i);
@@ -269,14 +268,30 @@ impl Run<'_> {
         } else {
             let _ = self.m.waits_ms.record(ms);
         }
-        if (!self.m.breakdown.types.is_empty() || !self.m.breakdown.groups.is_empty())
-            && self.m.counting(t)
-        {
+        if self.breakdown_on && self.m.counting(t) {
             self.count_answer(ctype, agent, wait, within);
         }
         self.note(t, i, Transition::Answered { agent });
         self.start_talk(t, i);
         self.actions(t)
+    }
+
+    /// Counts of call type `ctype`, if they are kept.
+    #[cold]
+    fn count_type(&mut self, ctype: u16, f: impl FnOnce(&mut crate::breakdown::TypeCounts)) {
+        if let Some(c) = self.m.breakdown.types.get_mut(ctype as usize) {
+            f(c);
+        }
+    }
+
+    /// A caller who would not accept a callback: counted if the ACD offered one.
+    #[cold]
+    fn note_declined(&mut self, t: f64) {
+        let declined = self.acd.stats().callback_declined;
+        if declined > self.declined_seen {
+            self.declined_seen = declined;
+            self.at(t).callback_declined += 1.0;
+        }
     }
 
     /// Per type and per group counts of an answer.
@@ -296,12 +311,19 @@ impl Run<'_> {
     }
 
     /// Agent `agent`'s busy level (and its group's) changes by `d` at `t`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn busy(&mut self, t: f64, agent: u32, d: f64) {
         self.m.agents_busy.add(t, d);
-        if !self.m.breakdown.groups.is_empty() {
-            let g = self.agent_group[agent as usize] as usize;
-            self.m.breakdown.groups[g].busy.add(t, d);
+        if self.breakdown_on {
+            self.group_busy(t, agent, d);
+        }
+    }
+
+    #[cold]
+    fn group_busy(&mut self, t: f64, agent: u32, d: f64) {
+        let g = self.agent_group[agent as usize] as usize;
+        if let Some(g) = self.m.breakdown.groups.get_mut(g) {
+            g.busy.add(t, d);
         }
     }
 
@@ -335,7 +357,9 @@ impl Run<'_> {
     pub(super) fn acw_end(&mut self, t: f64, agent: u32) -> Result<(), SimError> {
         self.busy(t, agent, -1.0);
         let a = AgentId(agent);
-        if self.agents[agent as usize].logout_pending || self.leaves_first_free(agent) {
+        if self.agents[agent as usize].logout_pending
+            || (self.excess_total > 0 && self.leaves_first_free(agent))
+        {
             self.acd
                 .wrap_up_done_not_ready(Seconds(t), a)
                 .map_err(acd_err)?;

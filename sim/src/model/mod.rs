@@ -40,6 +40,8 @@ use crate::scenario::Scenario;
 enum Event {
     /// A caller tries again: the redial at this index of `Run::redials`.
     Redial(u32),
+    /// A call of a call type's own arrival stream (the stream's index).
+    OwnArrival(u16),
     /// A caller who found no IVR port hangs up.
     IvrHangup(CallRef),
     /// A caller finishes the IVR.
@@ -180,7 +182,6 @@ struct GroupModel<'s> {
 struct Stream {
     arrivals: ArrivalGen,
     rng: SmallRng,
-    next: Option<f64>,
     ctype: u16,
 }
 
@@ -242,6 +243,14 @@ pub struct Run<'s> {
     short_waits: u64,
     /// Events this replication may process before it is stopped.
     event_cap: u64,
+    /// Whether per type or per group figures are kept.
+    breakdown_on: bool,
+    /// Agents still to leave under the first-free rule, in all groups.
+    excess_total: u32,
+    /// Probability a caller accepts a callback offer (1 without callbacks).
+    acceptance: f64,
+    /// Declined callback offers the ACD had counted at the last look.
+    declined_seen: u64,
     /// Watches the calls' transitions (drive mode); `None` in a pure run.
     observer: Option<&'s mut dyn CallObserver>,
 }
@@ -296,45 +305,28 @@ impl<'s> Run<'s> {
         // queued after the shift changes, which come first should they fall at the same time.
         self.staff(0.0)?;
         let horizon = self.sc.duration_s;
-        for s in &mut self.streams {
-            s.next = s.arrivals.next(&mut s.rng, horizon);
+        // Call types' own streams pass through the event queue; the main stream is merged
+        // with it here instead, which saves a push and a pop per call.
+        for i in 0..self.streams.len() {
+            self.next_own_arrival(i);
         }
-        // Arrivals are ordered streams: they are merged with the event queue here instead
-        // of passing through it, which saves a push and a pop per call.
         let mut next_arrival = arrivals.next(&mut self.rng.arrivals, horizon);
         // The time of the last event that changed anything. Stale events (a patience timer of
         // a caller already answered) can lie far in the future and must not stretch the run.
         let mut last_active = 0.0;
         loop {
-            if self.k.processed() >= self.event_cap {
-                return Err(self.over_cap());
-            }
-            let (ta, own) = self.next_stream(next_arrival);
-            if let Some(ta) = ta
+            if let Some(ta) = next_arrival
                 && self.k.peek_time().is_none_or(|tq| ta < tq)
             {
+                if self.k.processed() >= self.event_cap {
+                    return Err(self.over_cap());
+                }
                 self.k.advance_to(ta);
                 last_active = ta;
-                // Caller numbers matter only to the VIP and blacklist lists, sticky agents and
-                // callback de-duplication; without those every caller is anonymous.
-                let caller = if self.numbered_callers {
-                    self.rng.callers.random_range(0..self.sc.callers.population)
-                } else {
-                    u64::MAX
-                };
-                match own {
-                    None => {
-                        let ctype = self.main_type();
-                        self.arrive(ta, caller, 1, ctype)?;
-                        next_arrival = arrivals.next(&mut self.rng.arrivals, horizon);
-                    }
-                    Some(s) => {
-                        let ctype = self.streams[s].ctype;
-                        self.arrive(ta, caller, 1, ctype)?;
-                        let st = &mut self.streams[s];
-                        st.next = st.arrivals.next(&mut st.rng, horizon);
-                    }
-                }
+                let caller = self.caller();
+                let ctype = self.main_type();
+                self.arrive(ta, caller, 1, ctype)?;
+                next_arrival = arrivals.next(&mut self.rng.arrivals, horizon);
                 continue;
             }
             let Some((t, ev)) = self.k.pop() else { break };
@@ -352,19 +344,44 @@ impl<'s> Run<'s> {
         Ok(self.m)
     }
 
-    /// The next arrival of the own streams if earlier than `main`'s: its time, and which
-    /// stream (`None`: the main one).
+    /// A caller's number. Numbers matter only to the VIP and blacklist lists, sticky agents
+    /// and callback de-duplication; without those every caller is anonymous.
     #[inline]
-    fn next_stream(&self, main: Option<f64>) -> (Option<f64>, Option<usize>) {
-        let mut best = (main, None);
-        for (i, s) in self.streams.iter().enumerate() {
-            if let Some(t) = s.next
-                && best.0.is_none_or(|b| t < b)
-            {
-                best = (Some(t), Some(i));
-            }
+    fn caller(&mut self) -> u64 {
+        if self.numbered_callers {
+            self.rng.callers.random_range(0..self.sc.callers.population)
+        } else {
+            u64::MAX
         }
-        best
+    }
+
+    /// Schedules the next arrival of own stream `i`, if any before the end of arrivals.
+    fn next_own_arrival(&mut self, i: usize) {
+        let s = &mut self.streams[i];
+        if let Some(t) = s.arrivals.next(&mut s.rng, self.sc.duration_s) {
+            self.k.schedule(t, Event::OwnArrival(i as u16));
+        }
+    }
+
+    /// An arrival of own stream `i`.
+    fn own_arrival(&mut self, t: f64, i: u16) -> Result<(), SimError> {
+        self.check_cap()?;
+        let caller = self.caller();
+        let ctype = self.streams[i as usize].ctype;
+        self.arrive(t, caller, 1, ctype)?;
+        self.next_own_arrival(i as usize);
+        Ok(())
+    }
+
+    /// Stops a replication that has processed more events than it may. Checked on arrivals
+    /// and on the events that can follow each other without new calls (timers, callback
+    /// dials, redials), which bounds every chain of events.
+    #[inline]
+    fn check_cap(&self) -> Result<(), SimError> {
+        if self.k.processed() >= self.event_cap {
+            return Err(self.over_cap());
+        }
+        Ok(())
     }
 
     /// The type of a call of the main stream, drawn by the types' shares.
@@ -394,7 +411,9 @@ impl<'s> Run<'s> {
     #[inline]
     fn handle(&mut self, t: f64, ev: Event) -> Result<bool, SimError> {
         match ev {
+            Event::OwnArrival(i) => self.own_arrival(t, i)?,
             Event::Redial(slot) => {
+                self.check_cap()?;
                 let (caller, attempt, ctype) = self.redials[slot as usize];
                 self.free_redials.push(slot);
                 self.arrive(t, caller, attempt, ctype)?;
@@ -426,11 +445,23 @@ impl<'s> Run<'s> {
                 None => return Ok(false),
             },
             Event::AcwEnd(agent) => self.acw_end(t, agent)?,
-            Event::AcdTimer(slot) => return self.acd_timer(t, slot),
-            Event::CallbackDone(slot) => self.callback_done(t, slot)?,
-            Event::CallbackRetry(slot) => self.place_dial(t, slot)?,
+            Event::AcdTimer(slot) => {
+                self.check_cap()?;
+                return self.acd_timer(t, slot);
+            }
+            Event::CallbackDone(slot) => {
+                self.check_cap()?;
+                self.callback_done(t, slot)?;
+            }
+            Event::CallbackRetry(slot) => {
+                self.check_cap()?;
+                self.place_dial(t, slot)?;
+            }
+            Event::AgentReady(agent) => {
+                self.check_cap()?;
+                self.agent_back(t, agent)?;
+            }
             Event::Shift => self.staff(t)?,
-            Event::AgentReady(agent) => self.agent_back(t, agent)?,
         }
         Ok(true)
     }

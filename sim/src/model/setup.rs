@@ -249,7 +249,6 @@ pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
             t.arrivals.as_ref().map(|a| Stream {
                 arrivals: ArrivalGen::scaled(a, busyness),
                 rng: rng::type_arrivals(sc.seed, rep, i),
-                next: None,
                 ctype: i as u16,
             })
         })
@@ -335,6 +334,10 @@ pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
             || sc.callback.is_some(),
         short_waits: 0,
         event_cap: crate::budget::replication_cap(sc),
+        breakdown_on: !sc.call_types.is_empty() || !sc.groups.is_empty(),
+        excess_total: 0,
+        declined_seen: 0,
+        acceptance: sc.callback.as_ref().map_or(1.0, |c| c.acceptance),
         observer: None,
     })
 }
@@ -342,6 +345,41 @@ pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scenario(extra: &str) -> Scenario {
+        Scenario::from_toml(
+            &format!(
+                "name = \"x\"\nduration_s = 3600\n[arrivals]\nkind = \"poisson\"\nper_min = 10\n\
+                 [queue]\npatience = {{ kind = \"exponential\", mean = 60 }}\n\
+                 [agents]\ncount = 5\ntalk = {{ kind = \"exponential\", mean = 40 }}\n\
+                 acw = {{ kind = \"deterministic\", value = 10 }}\n\
+                 ring = {{ kind = \"uniform\", min = 2, max = 8 }}\n{extra}"
+            ),
+            "t",
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_expected_wait_starts_from_the_models_handle_time() {
+        // Ring 5 s + talk 40 s + wrap-up 10 s, not the ACD's default of 180 s.
+        let sc = scenario("");
+        assert_eq!(
+            build(&sc, 0).unwrap().acd.expected_handle_time().get(),
+            55.0
+        );
+        // Call types weight their handle times by their expected calls: the main 10/min of
+        // 40 + 10 s and 5/min of a stream of its own of 200 + 10 s.
+        let sc = scenario(
+            "[[call_types]]\nname = \"a\"\nshare = 1\n\
+             [[call_types]]\nname = \"b\"\narrivals = { kind = \"poisson\", per_min = 5 }\n\
+             talk = { kind = \"deterministic\", value = 200 }\n",
+        );
+        let want = (10.0 * 50.0 + 5.0 * 210.0) / 15.0 + 5.0;
+        let got = build(&sc, 0).unwrap().acd.expected_handle_time().get();
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    }
 
     #[test]
     fn overlapping_shifts_add_up_and_back_to_back_ones_do_not() {

@@ -58,6 +58,7 @@ impl Run<'_> {
             // Cancel departures first.
             let cancel = need.min(self.groups[g].excess);
             self.groups[g].excess -= cancel;
+            self.excess_total -= cancel;
             need -= cancel;
             for a in range {
                 if need == 0 {
@@ -86,6 +87,7 @@ impl Run<'_> {
                 ShiftChange::FirstFree => {
                     let left = self.idle_leave(t, &on_duty, excess)?;
                     self.groups[g].excess += left;
+                    self.excess_total += left;
                 }
             }
         }
@@ -145,6 +147,7 @@ impl Run<'_> {
         let g = &mut self.groups[self.agent_group[a as usize] as usize];
         if g.excess > 0 {
             g.excess -= 1;
+            self.excess_total -= 1;
             true
         } else {
             false
@@ -175,7 +178,9 @@ impl Run<'_> {
     pub(super) fn agent_back(&mut self, t: f64, agent: u32) -> Result<(), SimError> {
         let a = AgentId(agent);
         if self.acd.agent_state(a) == Some(AgentState::NotReady) {
-            if self.agents[agent as usize].logout_pending || self.leaves_first_free(agent) {
+            if self.agents[agent as usize].logout_pending
+                || (self.excess_total > 0 && self.leaves_first_free(agent))
+            {
                 self.logout(t, agent)?;
             } else {
                 self.acd.agent_ready(Seconds(t), a).map_err(acd_err)?;

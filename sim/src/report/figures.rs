@@ -86,7 +86,8 @@ pub struct Method {
     pub warmup_s: f64,
     /// Lag-1 autocorrelation of the batch means of each rate (batch means only).
     pub lag1_autocorrelation: BTreeMap<String, f64>,
-    /// The bound the lag-1 autocorrelations are checked against: 1.96 ÷ √batches.
+    /// The bound the lag-1 autocorrelations of the headline rates (service level, ASA,
+    /// abandon rate, occupancy) are checked against: 2.576 ÷ √batches.
     pub lag1_bound: Option<f64>,
     /// Whether every checked autocorrelation is within the bound (batch means only): if not,
     /// the batches are too short to be independent and the intervals too narrow.

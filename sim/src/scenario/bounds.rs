@@ -130,7 +130,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.0, "arrivals.per_min");
         assert!(
-            e.1.contains("1000000000000") && e.1.contains("1000000"),
+            e.1.contains("1e12") && e.1.contains("1000000"),
             "{}",
             e.1
         );

@@ -92,8 +92,8 @@ pub fn mmn_g(lambda: f64, mu: f64, n: u32, t: f64, surv: impl Fn(f64) -> f64) ->
     let e: Vec<f64> = gs.iter().map(|g| (g - peak).exp()).collect();
     let trap = |f: &dyn Fn(usize) -> f64, upto: f64| {
         let mut s = 0.0;
-        for i in 1..xs.len() {
-            if xs[i] > upto + 1e-12 {
+        for (i, x) in xs.iter().enumerate().skip(1) {
+            if *x > upto + 1e-12 {
                 break;
             }
             s += h * (f(i - 1) + f(i)) / 2.0;

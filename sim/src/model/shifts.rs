@@ -83,9 +83,11 @@ impl Run<'_> {
         } else if target < n {
             let excess = n - target;
             match self.sc.agents.shift_change {
-                ShiftChange::Designated => self.designate(t, &on_duty, excess)?,
+                ShiftChange::Designated => {
+                    self.leave(t, &on_duty, excess, true)?;
+                }
                 ShiftChange::FirstFree => {
-                    let left = self.idle_leave(t, &on_duty, excess)?;
+                    let left = self.leave(t, &on_duty, excess, false)?;
                     self.groups[g].excess += left;
                     self.excess_total += left;
                 }
@@ -94,9 +96,16 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// The `designated` rule: the last `excess` agents on duty leave, idle ones at once and
-    /// busy ones after their current call.
-    fn designate(&mut self, t: f64, on_duty: &[u32], mut excess: u32) -> Result<(), SimError> {
+    /// The last `excess` agents on duty leave: idle and not-ready ones at once; busy ones
+    /// (`designated`) are marked to leave after their current call, or (`first-free`) are
+    /// passed over. Returns how many must still leave.
+    fn leave(
+        &mut self,
+        t: f64,
+        on_duty: &[u32],
+        mut excess: u32,
+        designate_busy: bool,
+    ) -> Result<u32, SimError> {
         for &a in on_duty.iter().rev() {
             if excess == 0 {
                 break;
@@ -109,34 +118,10 @@ impl Run<'_> {
                     self.logout(t, a)?;
                 }
                 Some(AgentState::NotReady) => self.logout(t, a)?,
-                _ => self.agents[a as usize].logout_pending = true,
+                _ if designate_busy => self.agents[a as usize].logout_pending = true,
+                _ => continue,
             }
             excess -= 1;
-        }
-        Ok(())
-    }
-
-    /// Idle and not-ready agents leave at once, up to `excess`; returns how many more must
-    /// still leave.
-    fn idle_leave(&mut self, t: f64, on_duty: &[u32], mut excess: u32) -> Result<u32, SimError> {
-        for &a in on_duty.iter().rev() {
-            if excess == 0 {
-                break;
-            }
-            match self.acd.agent_state(AgentId(a)) {
-                Some(AgentState::Idle) => {
-                    self.acd
-                        .agent_not_ready(Seconds(t), AgentId(a))
-                        .map_err(acd_err)?;
-                    self.logout(t, a)?;
-                    excess -= 1;
-                }
-                Some(AgentState::NotReady) => {
-                    self.logout(t, a)?;
-                    excess -= 1;
-                }
-                _ => {}
-            }
         }
         Ok(excess)
     }

@@ -129,11 +129,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.0, "arrivals.per_min");
-        assert!(
-            e.1.contains("1e12") && e.1.contains("1000000"),
-            "{}",
-            e.1
-        );
+        assert!(e.1.contains("1e12") && e.1.contains("1000000"), "{}", e.1);
         assert!(within("x", f64::NAN, 0.0, 1.0, "").is_err());
     }
 }

@@ -17,6 +17,7 @@ pub mod arrivals;
 pub mod breakdown;
 pub mod budget;
 mod calendar;
+pub mod compare;
 pub mod dist;
 #[cfg(feature = "drive")]
 pub mod drive;

@@ -178,6 +178,9 @@ pub struct Counts {
     /// Of those, redials: attempts after a caller's first.
     #[serde(default)]
     pub redials: f64,
+    /// Redial attempts lost again, at any of the four stages.
+    #[serde(default)]
+    pub redials_lost: f64,
     /// Arrivals that found every trunk seized.
     pub trunk_lost: f64,
     /// Callers who got no IVR port and hung up.
@@ -239,6 +242,7 @@ impl Counts {
     pub fn add(&mut self, o: &Counts) {
         self.offered += o.offered;
         self.redials += o.redials;
+        self.redials_lost += o.redials_lost;
         self.trunk_lost += o.trunk_lost;
         self.ivr_lost += o.ivr_lost;
         self.queue_abandoned += o.queue_abandoned;
@@ -267,6 +271,7 @@ impl Counts {
     pub fn scale(&mut self, k: f64) {
         self.offered *= k;
         self.redials *= k;
+        self.redials_lost *= k;
         self.trunk_lost *= k;
         self.ivr_lost *= k;
         self.queue_abandoned *= k;

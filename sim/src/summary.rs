@@ -14,7 +14,7 @@ use crate::breakdown::{AttemptCounts, TypeCounts};
 use crate::metrics::{Counts, RunMetrics, Window, wait_histogram};
 use crate::report::{
     CallbackSurvey, GroupRow, IntervalRow, Method, OverflowRow, Rates, Report, SL_NAMES,
-    ServiceLevels, TypeRow, WaitPercentiles, div, set_field, t95,
+    ServiceLevels, TypeRow, WaitPercentiles, div, mean_ci, ratio, student_t, wait_bins,
 };
 use crate::scenario::Scenario;
 
@@ -43,13 +43,12 @@ impl Running {
         self.mean
     }
 
-    /// The 95% half-width of the mean (Student t; 0 for fewer than two observations).
-    pub fn half_width(&self) -> f64 {
-        if self.n < 2 {
-            return 0.0;
-        }
+    /// The half-width of the mean at confidence `level` (Student t; `None` for fewer than
+    /// two observations).
+    pub fn half_width(&self, level: f64) -> Option<f64> {
         let n = f64::from(self.n);
-        t95(self.n as usize - 1) * (self.m2 / (n - 1.0) / n).sqrt()
+        student_t(level, (self.n as usize).saturating_sub(1))
+            .map(|t| t * (self.m2 / (n - 1.0) / n).sqrt())
     }
 }
 
@@ -220,7 +219,8 @@ impl Summary {
         let mut counts = self.counts;
         counts.scale(1.0 / n);
         let names = kpi_names();
-        let mut ci95 = BTreeMap::new();
+        let level = sc.ci_level;
+        let mut ci = BTreeMap::new();
         let mut values = [0.0; 17];
         let mut method = Method {
             kind: "replications",
@@ -236,9 +236,9 @@ impl Summary {
             let mut independent = true;
             for (j, name) in names.iter().enumerate() {
                 let xs: Vec<f64> = self.batches.iter().map(|v| v[j]).collect();
-                let (mean, hw) = crate::report::mean_ci(&xs);
-                values[j] = mean;
-                ci95.insert(name.to_string(), hw);
+                let e = mean_ci(&xs, level);
+                values[j] = e.mean;
+                ci.insert(name.to_string(), e.half_width);
                 if let Some(r) = lag1(&xs) {
                     if HEADLINE.contains(name) {
                         independent &= r.abs() <= bound;
@@ -254,13 +254,12 @@ impl Summary {
         } else {
             for (j, name) in names.iter().enumerate() {
                 values[j] = self.kpis[j].mean();
-                ci95.insert(name.to_string(), self.kpis[j].half_width());
+                ci.insert(name.to_string(), self.kpis[j].half_width(level));
             }
         }
-        let mut rates = Rates::default();
-        for (j, name) in names.iter().take(13).enumerate() {
-            set_field(&mut rates, name, values[j]);
-        }
+        let mut first = [0.0; 13];
+        first.copy_from_slice(&values[..13]);
+        let rates = Rates::from_values(&first);
         let service_levels =
             ServiceLevels::from_values([values[13], values[14], values[15], values[16]]);
         let waits = &self.waits;
@@ -280,16 +279,19 @@ impl Summary {
                 let mut c = w.counts;
                 c.scale(1.0 / n);
                 let abandoned = c.queue_abandoned + c.ring_lost;
+                let start_s = i as f64 * iv;
                 IntervalRow {
-                    start_s: i as f64 * iv,
-                    service_level: div(c.answered_within_sl, c.answered + abandoned),
+                    start_s,
+                    drain: start_s >= sc.duration_s,
+                    service_level: ratio(c.answered_within_sl, c.answered + abandoned),
                     counts: c,
                     queue_len: w.queue / n / iv,
                     trunks_busy: w.trunks / n / iv,
                     all_trunks_busy_s: w.trunks_full / n,
                     ivr_busy: w.ivr / n / iv,
+                    all_ivr_busy_s: w.ivr_full / n,
                     agents_staffed: w.staffed / n / iv,
-                    occupancy: div(w.busy, w.staffed),
+                    occupancy: ratio(w.busy, w.staffed),
                 }
             })
             .collect();
@@ -302,7 +304,7 @@ impl Summary {
                 let mut c = *t;
                 scale_type(&mut c, 1.0 / n);
                 for (key, r) in ["service_level", "asa_s", "abandon_rate"].iter().zip(k) {
-                    ci95.insert(format!("type.{name}.{key}"), r.half_width());
+                    ci.insert(format!("type.{name}.{key}"), r.half_width(level));
                 }
                 TypeRow::new(name, c)
             })
@@ -312,10 +314,10 @@ impl Summary {
             .iter()
             .zip(&self.groups)
             .map(|(name, g)| {
-                ci95.insert(format!("group.{name}.busy_mean"), g.busy.half_width());
-                ci95.insert(
+                ci.insert(format!("group.{name}.busy_mean"), g.busy.half_width(level));
+                ci.insert(
                     format!("group.{name}.busy_variance"),
-                    g.variance.half_width(),
+                    g.variance.half_width(level),
                 );
                 GroupRow {
                     name: name.clone(),
@@ -355,18 +357,23 @@ impl Summary {
             replications: self.n,
             seed: sc.seed,
             sl_threshold_s: sc.sl_threshold_s,
+            sl_target: sc.sl_target,
+            duration_s: sc.duration_s,
             counts,
             rates,
-            ci95,
+            ci_level: level,
+            ci_half_width: ci,
             wait_percentiles_s: WaitPercentiles {
                 p50: pct(0.5),
                 p90: pct(0.9),
                 p99: pct(0.99),
             },
+            wait_distribution: wait_bins(waits, sc.sl_threshold_s, n),
             trunk_channels: sc.trunks.capacity(),
             trunk_peak: self.trunk_peak,
             all_trunks_busy_s: self.trunks_full / n,
             ivr_ports: sc.ivr.as_ref().map(|i| i.ports),
+            ivr_peak: self.ivr_peak,
             all_ivr_busy_s: self.ivr_full / n,
             queue_peak: self.queue_peak,
             simulated_s: self.end_time / n,
@@ -426,8 +433,9 @@ mod tests {
         for x in xs {
             r.add(x);
         }
-        let (m, hw) = crate::report::mean_ci(&xs);
-        assert!((r.mean() - m).abs() < 1e-12 && (r.half_width() - hw).abs() < 1e-12);
+        let e = mean_ci(&xs, 0.95);
+        assert!((r.mean() - e.mean).abs() < 1e-12);
+        assert!((r.half_width(0.95).unwrap() - e.half_width.unwrap()).abs() < 1e-12);
     }
 
     #[test]

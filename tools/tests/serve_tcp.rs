@@ -40,6 +40,8 @@ fn five_hundred_idle_connections_hold_the_cap_and_idle_ones_are_closed() {
         "--tcp-idle-timeout",
         "3",
     ]);
+    // The metrics server starts its handler threads with the first scrape: count after it.
+    d.scrape();
     let threads_before = d.threads();
     let mut idle: Vec<TcpStream> = (0..500)
         .map(|_| TcpStream::connect(d.ng).unwrap())
@@ -54,7 +56,13 @@ fn five_hundred_idle_connections_hold_the_cap_and_idle_ones_are_closed() {
         metric(&text, "tandem_ng_tcp_connections_accepted_total"),
         CAP as f64
     );
-    assert_eq!(d.threads(), threads_before, "no thread per connection");
+    // tiny_http's pool grows and shrinks a little with scrapes; a thread per ng connection
+    // would add 64.
+    let threads = d.threads();
+    assert!(
+        threads < threads_before + 8,
+        "no thread per connection: {threads_before} threads before, {threads} with {CAP} connections"
+    );
     // A new client while the cap is full is refused at once, not left hanging.
     let mut late = TcpStream::connect(d.ng).unwrap();
     late.write_all(&message("late", &ping())).unwrap_or(());

@@ -157,6 +157,22 @@ fn listen_err(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> ServeError {
     move |source| ServeError::Listen { addr, source }
 }
 
+/// Binds the ng address on UDP and TCP. With port 0 the kernel picks the UDP port, which
+/// another program may hold on TCP: then another pair is tried (a fixed port is tried once).
+fn bind_ng(addr: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), ServeError> {
+    let attempts = if addr.port() == 0 { 32 } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        let udp = UdpSocket::bind(addr).map_err(listen_err(addr))?;
+        let ng_addr = udp.local_addr().map_err(listen_err(addr))?;
+        match TcpListener::bind(ng_addr) {
+            Ok(tcp) => return Ok((udp, tcp, ng_addr)),
+            Err(e) => last = Some(listen_err(ng_addr)(e)),
+        }
+    }
+    Err(last.expect("at least one attempt"))
+}
+
 /// Starts the daemon. Every address is bound before the engine starts, so a bad address
 /// fails at once with an error naming it.
 pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
@@ -168,9 +184,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         addr: cfg.interface,
         source,
     })?;
-    let udp = UdpSocket::bind(cfg.listen_ng).map_err(listen_err(cfg.listen_ng))?;
-    let ng_addr = udp.local_addr().map_err(listen_err(cfg.listen_ng))?;
-    let tcp = TcpListener::bind(ng_addr).map_err(listen_err(ng_addr))?;
+    let (udp, tcp, ng_addr) = bind_ng(cfg.listen_ng)?;
     let metrics_listener = match cfg.listen_metrics {
         Some(a) => Some(TcpListener::bind(a).map_err(listen_err(a))?),
         None => None,

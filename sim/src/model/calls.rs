@@ -216,6 +216,9 @@ impl Run<'_> {
         ctype: u16,
         why: Lost,
     ) {
+        if attempt > 1 {
+            self.at(t).redials_lost += 1.0;
+        }
         let Some(r) = &self.sc.redial else { return };
         let p = match why {
             Lost::Busy => r.after_busy,

@@ -26,28 +26,6 @@ use crate::metrics::RunMetrics;
 use crate::rng::{self, Stream as Source, stream};
 use crate::scenario::{Routing, Scenario, Shift};
 
-/// The most agents a group's staffing ever asks for at once.
-pub(super) fn group_size(count: u32, shifts: &[Shift]) -> u32 {
-    let mut edges: Vec<(f64, i64)> = shifts
-        .iter()
-        .flat_map(|s| {
-            [
-                (s.start_s, i64::from(s.count)),
-                (s.end_s, -i64::from(s.count)),
-            ]
-        })
-        .collect();
-    // Ends before starts at the same instant: back-to-back shifts do not add up.
-    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut on = 0i64;
-    let mut most = 0i64;
-    for (_, d) in edges {
-        on += d;
-        most = most.max(on);
-    }
-    count.max(most as u32)
-}
-
 /// The ACD's queues: per call type, one per overflow stage. Returns the configs, the type
 /// and stage of each queue, and each type's first queue.
 fn queues(sc: &Scenario, r: &Routing) -> (Vec<QueueConfig>, Vec<(u16, u16)>, Vec<u32>) {
@@ -130,7 +108,7 @@ pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
     let mut agent_group = Vec::new();
     let mut first = 0u32;
     for (gi, (count, shifts)) in group_specs.iter().enumerate() {
-        let size = group_size(*count, shifts);
+        let size = crate::scenario::most_on_duty(*count, shifts);
         groups.push(GroupModel {
             first,
             size,
@@ -379,17 +357,5 @@ mod tests {
         let want = (10.0 * 50.0 + 5.0 * 210.0) / 15.0 + 5.0;
         let got = build(&sc, 0).unwrap().acd.expected_handle_time().get();
         assert!((got - want).abs() < 1e-6, "{got} vs {want}");
-    }
-
-    #[test]
-    fn overlapping_shifts_add_up_and_back_to_back_ones_do_not() {
-        let sh = |a: f64, b: f64, c: u32| Shift {
-            start_s: a,
-            end_s: b,
-            count: c,
-        };
-        assert_eq!(group_size(5, &[sh(0.0, 10.0, 3), sh(5.0, 20.0, 4)]), 7);
-        assert_eq!(group_size(5, &[sh(0.0, 10.0, 3), sh(10.0, 20.0, 4)]), 5);
-        assert_eq!(group_size(1, &[sh(0.0, 10.0, 3), sh(10.0, 20.0, 4)]), 4);
     }
 }

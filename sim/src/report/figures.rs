@@ -26,7 +26,7 @@ pub struct ServiceLevels {
     pub of_answered: f64,
 }
 
-/// The names of the [`ServiceLevels`] figures, as keys of `ci95` (prefixed `sl_`).
+/// The names of the [`ServiceLevels`] figures, as keys of `ci_half_width` (prefixed `sl_`).
 pub const SL_NAMES: [&str; 4] = [
     "sl_of_answered_and_abandoned",
     "sl_excluding_short_abandons",
@@ -175,14 +175,7 @@ impl Report {
     /// The text of the figures this module adds, appended to the report.
     pub(super) fn figures_text(&self, s: &mut String) {
         let sl = &self.service_levels;
-        let ci = |k: &str| self.ci95.get(k).copied().unwrap_or(0.0);
-        let pm = |v: f64, k: &str| {
-            if self.replications > 1 || self.method.batches.is_some() {
-                format!("{:6.1}% ± {:.1}", v * 100.0, ci(k) * 100.0)
-            } else {
-                format!("{:6.1}%", v * 100.0)
-            }
-        };
+        let pm = |v: f64, k: &str| self.pct_ci(v, k);
         let _ = writeln!(
             s,
             "\nService level by definition (T = {:.0} s)",

@@ -30,6 +30,8 @@ pub const MAX_BATCHES: u32 = 1_000;
 pub const MAX_INTERVALS: f64 = 100_000.0;
 /// Most steps of an arrival profile, values of an empirical distribution, shifts.
 pub const MAX_LIST: usize = 100_000;
+/// Most staffing windows per group.
+pub const MAX_SHIFTS: usize = 10_000;
 /// Most agent groups and call types.
 pub const MAX_GROUPS: usize = 64;
 /// Most overflow rules per call type.

@@ -19,8 +19,8 @@ fn dist(key: &str, d: &Dist) -> Check {
 }
 
 fn shifts(key: &str, list: &[Shift]) -> Check {
-    if list.len() > MAX_LIST {
-        return problem(key, format!("at most {MAX_LIST} shifts"));
+    if list.len() > MAX_SHIFTS {
+        return problem(key, format!("at most {MAX_SHIFTS} windows"));
     }
     for (i, s) in list.iter().enumerate() {
         let k = format!("{key}[{i}]");
@@ -109,6 +109,18 @@ impl Scenario {
             );
         }
         within("sl_threshold_s", self.sl_threshold_s, 0.0, MAX_SPAN_S, " s")?;
+        if !(self.sl_target > 0.0 && self.sl_target <= 1.0) {
+            return problem("sl_target", "must be in (0, 1]");
+        }
+        if crate::report::CI_LEVELS
+            .iter()
+            .all(|l| (l - self.ci_level).abs() > 1e-9)
+        {
+            return problem(
+                "ci_level",
+                format!("must be 0.90, 0.95 or 0.99, got {}", self.ci_level),
+            );
+        }
         count(
             "replications",
             u64::from(self.replications),
@@ -194,12 +206,12 @@ impl Scenario {
         }
         let total: u64 = std::iter::once((a.count, &a.shifts))
             .chain(self.groups.iter().map(|g| (g.count, &g.shifts)))
-            .map(|(c, s)| u64::from(c.max(s.iter().map(|x| x.count).sum())))
+            .map(|(c, s)| u64::from(super::most_on_duty(c, s)))
             .sum();
         if total > u64::from(MAX_AGENTS) {
             return problem(
-                "agents.count",
-                format!("{total} agents in all groups and shifts; at most {MAX_AGENTS}"),
+                "agents.shifts",
+                format!("{total} agents on duty at once in all groups; at most {MAX_AGENTS}"),
             );
         }
         if let Some(cb) = &self.callback {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Shift;
-use super::bounds::{MAX_AGENTS, MAX_GROUPS, MAX_LIST, MAX_OVERFLOW_RULES, Problem, within};
+use super::bounds::{MAX_AGENTS, MAX_GROUPS, MAX_OVERFLOW_RULES, MAX_SHIFTS, Problem, within};
 use crate::arrivals::ArrivalSpec;
 use crate::dist::Dist;
 
@@ -110,10 +110,10 @@ impl Routing {
                     format!("`{}` is empty or used twice (`agents` is [agents])", g.name),
                 ));
             }
-            if g.count > MAX_AGENTS || g.shifts.len() > MAX_LIST {
+            if g.count > MAX_AGENTS || g.shifts.len() > MAX_SHIFTS {
                 return Err(Problem(
                     format!("{key}.count"),
-                    format!("at most {MAX_AGENTS} agents and {MAX_LIST} shifts"),
+                    format!("at most {MAX_AGENTS} agents and {MAX_SHIFTS} shifts"),
                 ));
             }
             names.push(g.name.clone());

@@ -45,12 +45,11 @@ pub fn within_ci(what: &str, sim: f64, half_width: f64, theory: f64) {
     );
 }
 
-/// A report's figure with its half-width from `ci95`.
+/// A report's figure with its half-width from `ci_half_width`.
 pub fn check(r: &Report, key: &str, sim: f64, theory: f64) {
-    let hw = *r
-        .ci95
-        .get(key)
-        .unwrap_or_else(|| panic!("no half-width for {key}: {:?}", r.ci95.keys()));
+    let hw = r
+        .half_width(key)
+        .unwrap_or_else(|| panic!("no half-width for {key}: {:?}", r.ci_half_width));
     within_ci(key, sim, hw, theory);
 }
 

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod dtmf;
 pub mod erlang;
 pub mod load;
+pub mod resample;
 pub mod serve;
 pub mod sim;
 pub mod staff;

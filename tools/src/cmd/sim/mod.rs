@@ -1,20 +1,30 @@
-//! `tandem sim`: run a call-centre scenario and print the four-stage loss report.
+//! `tandem sim`: run a call-centre scenario and print the four-stage loss report; with
+//! `--compare`, several scenarios side by side; with `--drive`, the calls as media.
+
+mod compare;
+mod drive;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
-use tandem_sim::scenario::BUILT_IN;
+use tandem_sim::scenario::{BUILT_IN, BUILT_IN_SETS};
 use tandem_sim::{Scenario, simulate};
+
+use crate::ui::progress;
 
 /// Arguments of `tandem sim`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Scenario: a TOML file or a built-in name (default: tv-burst).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "compare")]
     scenario: Option<String>,
-    /// List the built-in scenarios.
+    /// Run these scenarios (files, built-in names, or a built-in set such as
+    /// tv-burst-compare) with common random numbers and report every KPI side by side, with
+    /// each one's difference from the first and its confidence interval.
+    #[arg(long, num_args = 1.., value_name = "SCENARIO", conflicts_with = "drive")]
+    compare: Vec<String>,
+    /// List the built-in scenarios and sets.
     #[arg(long)]
     list: bool,
     /// Print one JSON object on stdout instead of the text report.
@@ -32,6 +42,10 @@ pub struct Args {
     /// Override the SL threshold T in seconds.
     #[arg(long)]
     sl_threshold: Option<f64>,
+    /// Confidence level of the intervals: 0.90, 0.95 or 0.99 (Student t across
+    /// replications; default: the scenario's, 0.95 unless it says otherwise).
+    #[arg(long)]
+    ci_level: Option<f64>,
     /// Worker threads for replications (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -43,7 +57,7 @@ pub struct Args {
     /// scenario's `[limits] max_memory_mib`; default 2048).
     #[arg(long)]
     max_memory_mib: Option<f64>,
-    /// No progress bar.
+    /// No progress bar (there is none either when stderr is not a terminal).
     #[arg(long)]
     quiet: bool,
     /// Drive mode: run every call as real media through the engine (one replication).
@@ -101,31 +115,10 @@ pub fn load(spec: Option<&str>) -> Result<Scenario> {
     Ok(Scenario::load(&path)?)
 }
 
-/// Runs `tandem sim`.
-pub fn run(args: Args) -> Result<()> {
-    if args.list {
-        for (name, _) in BUILT_IN {
-            let s = Scenario::built_in(name)?;
-            println!(
-                "{name:<20} {}",
-                s.description
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
-        }
-        return Ok(());
-    }
-    let mut sc = load(args.scenario.as_deref())?;
+/// Applies the overrides every mode shares: seed, replications, SL threshold, CI level.
+fn apply_overrides(args: &Args, sc: &mut Scenario) -> Result<()> {
     if let Some(s) = args.seed {
         sc.seed = s;
-    }
-    if args.drive {
-        if args.replications.is_none_or(|r| r == 1) {
-            sc.replications = 1;
-        } else {
-            bail!("--drive runs one replication (drop --replications or pass 1)");
-        }
     }
     if let Some(r) = args.replications {
         if r == 0 {
@@ -139,6 +132,15 @@ pub fn run(args: Args) -> Result<()> {
         }
         sc.sl_threshold_s = t;
     }
+    if let Some(l) = args.ci_level {
+        if tandem_sim::report::CI_LEVELS
+            .iter()
+            .all(|c| (c - l).abs() > 1e-9)
+        {
+            bail!("--ci-level must be 0.90, 0.95 or 0.99, got {l}");
+        }
+        sc.ci_level = l;
+    }
     if let Some(n) = args.max_events {
         if !(1.0..=1e13).contains(&n) {
             bail!("--max-events must be in [1, 1e13]");
@@ -151,27 +153,61 @@ pub fn run(args: Args) -> Result<()> {
         }
         sc.limits.max_memory_mib = m;
     }
-    if args.drive {
-        return run_drive(&args, sc);
-    }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let bar = if args.json || args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::new(u64::from(sc.replications));
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:30}] {pos}/{len} replications ({elapsed})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    sc.validate()?;
+    Ok(())
+}
+
+fn threads(args: &Args) -> usize {
+    args.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+fn list() -> Result<()> {
+    for (name, _) in BUILT_IN {
+        let s = Scenario::built_in(name)?;
+        println!(
+            "{name:<20} {}",
+            s.description
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
         );
-        b.set_message(sc.name.clone());
-        b
-    };
+    }
+    println!("\nSets for --compare:");
+    for (name, what, members) in BUILT_IN_SETS {
+        println!("{name:<20} {what}: {}", members.join(", "));
+    }
+    Ok(())
+}
+
+/// Runs `tandem sim`.
+pub fn run(args: Args) -> Result<()> {
+    if args.list {
+        return list();
+    }
+    if !args.compare.is_empty() {
+        return compare::run(&args);
+    }
+    let mut sc = load(args.scenario.as_deref())?;
+    if args.drive {
+        if args.replications.is_some_and(|r| r != 1) {
+            bail!("--drive runs one replication (drop --replications or pass 1)");
+        }
+        sc.replications = 1;
+    }
+    apply_overrides(&args, &mut sc)?;
+    if args.drive {
+        return drive::run(&args, sc);
+    }
+    let bar = progress::bar(
+        u64::from(sc.replications),
+        "replications",
+        sc.name.clone(),
+        args.quiet || args.json,
+    );
     let started = Instant::now();
-    let report = simulate(&sc, threads, &|n| bar.set_position(u64::from(n)))?;
+    let report = simulate(&sc, threads(&args), &|n| bar.set_position(u64::from(n)))?;
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     if let Some(path) = &args.html {
@@ -189,101 +225,6 @@ pub fn run(args: Args) -> Result<()> {
         if let Some(path) = &args.html {
             println!("HTML report: {}", path.display());
         }
-    }
-    Ok(())
-}
-
-/// `tandem sim --drive`: the scenario's calls as media through the engine.
-fn run_drive(args: &Args, mut sc: Scenario) -> Result<()> {
-    use tandem_codecs::wav::Encoding;
-    use tandem_engine::NetworkConditions;
-    use tandem_sim::drive::{DriveConfig, TransportKind, drive};
-
-    let transport: TransportKind = args.transport.parse().map_err(anyhow::Error::msg)?;
-    if args.record || args.record_dir.is_some() {
-        sc.record = true;
-    }
-    if let Some(f) = args.supervisor_fraction {
-        if !(0.0..=1.0).contains(&f) {
-            bail!("--supervisor-fraction must be in [0, 1]");
-        }
-        sc.supervisor_fraction = f;
-    }
-    let ms = |name: &str, v: f64| -> Result<u64> {
-        if !(v.is_finite() && v >= 0.0) {
-            bail!("{name} must be ≥ 0");
-        }
-        Ok((v * 1000.0).round() as u64)
-    };
-    if !(0.0..100.0).contains(&args.net_loss_pct) {
-        bail!("--net-loss-pct must be in [0, 100)");
-    }
-    if transport == TransportKind::Udp
-        && (args.net_delay_ms != 1.0 || args.net_jitter_ms != 0.0 || args.net_loss_pct != 0.0)
-    {
-        bail!("--net-* options shape the memory transport's simulated network only");
-    }
-    let cfg = DriveConfig {
-        transport,
-        shards: args.shards.max(1),
-        network: NetworkConditions {
-            delay_us: ms("--net-delay-ms", args.net_delay_ms)?,
-            jitter_us: ms("--net-jitter-ms", args.net_jitter_ms)?,
-            loss: args.net_loss_pct / 100.0,
-        },
-        time_scale: args.time_scale,
-        record_dir: args.record_dir.clone(),
-        record_encoding: match args.record_encoding.as_str() {
-            "pcm16" => Encoding::Pcm16,
-            "ulaw" => Encoding::Ulaw,
-            other => bail!("--record-encoding: {other:?} is not pcm16 or ulaw"),
-        },
-        ..DriveConfig::default()
-    };
-    if !args.quiet && !args.json {
-        eprintln!(
-            "driving {} through the engine ({} transport{})…",
-            sc.name,
-            args.transport,
-            if cfg.time_scale != 1.0 {
-                format!(", time compressed ×{}", cfg.time_scale)
-            } else {
-                String::new()
-            }
-        );
-    }
-    let d = drive(&sc, &cfg)?;
-    if let Some(path) = &args.calls_csv {
-        std::fs::write(path, d.drive.calls_csv())
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(path) = &args.html {
-        std::fs::write(path, tandem_sim::html::render(&d.report, &sc))
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    if args.json {
-        let mut v = serde_json::to_value(&d.report)?;
-        if let Some(o) = v.as_object_mut() {
-            o.insert("drive".into(), serde_json::to_value(&d.drive)?);
-        }
-        println!("{}", serde_json::to_string(&v)?);
-    } else {
-        print!("{}", d.report.to_text());
-        print!("{}", d.drive.to_text());
-        if let Some(path) = &args.calls_csv {
-            println!("  per-call media: {}", path.display());
-        }
-    }
-    if d.drive.counters.errors > 0 {
-        bail!(
-            "drive mode met {} error(s); first: {}",
-            d.drive.counters.errors,
-            d.drive
-                .counters
-                .first_errors
-                .first()
-                .map_or("", String::as_str)
-        );
     }
     Ok(())
 }

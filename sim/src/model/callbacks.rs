@@ -38,16 +38,7 @@ impl Run<'_> {
             agent,
             ctype: self.callback_types.get(&number).copied().unwrap_or(0),
         };
-        let slot = match self.free_dials.pop() {
-            Some(s) => {
-                self.dials[s as usize] = dial;
-                s
-            }
-            None => {
-                self.dials.push(dial);
-                (self.dials.len() - 1) as u32
-            }
-        };
+        let slot = self.dials.insert(dial);
         self.place_dial(t, slot)
     }
 
@@ -60,7 +51,7 @@ impl Run<'_> {
             .ok_or_else(|| SimError::Invalid("callback without config".into()))?;
         if !self.trunk_free() {
             self.at(t).callback_trunk_blocked += 1.0;
-            let agent = self.dials[slot as usize].agent;
+            let agent = self.dials[slot].agent;
             if self.inbound_waits_for(agent) {
                 return self.finish_dial(t, slot);
             }
@@ -69,7 +60,7 @@ impl Run<'_> {
             return Ok(());
         }
         self.m.trunks.add(t, 1.0);
-        let d = &mut self.dials[slot as usize];
+        let d = &mut self.dials[slot];
         d.trunk = true;
         let attempt = d.attempt;
         self.attempts.insert(d.entry.0, attempt);
@@ -99,8 +90,7 @@ impl Run<'_> {
     }
 
     fn finish_dial(&mut self, t: f64, slot: u32) -> Result<(), SimError> {
-        let dial = self.dials[slot as usize];
-        self.free_dials.push(slot);
+        let dial = self.dials.take(slot);
         let key = OUTBOUND_DIAL | dial.entry.0;
         let Some(call) = self
             .acd

@@ -233,16 +233,7 @@ impl Run<'_> {
             return; // the line is closed by then
         }
         let entry = (caller, attempt + 1, ctype);
-        let slot = match self.free_redials.pop() {
-            Some(s) => {
-                self.redials[s as usize] = entry;
-                s
-            }
-            None => {
-                self.redials.push(entry);
-                (self.redials.len() - 1) as u32
-            }
-        };
+        let slot = self.redials.insert(entry);
         self.k.schedule(t + d, Event::Redial(slot));
     }
 

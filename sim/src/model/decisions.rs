@@ -94,16 +94,7 @@ impl Run<'_> {
                     self.attempts.remove(&entry.0);
                 }
                 Action::ArmTimer { at, timer } => {
-                    let slot = match self.free_timers.pop() {
-                        Some(s) => {
-                            self.timers[s as usize] = timer;
-                            s
-                        }
-                        None => {
-                            self.timers.push(timer);
-                            (self.timers.len() - 1) as u32
-                        }
-                    };
+                    let slot = self.timers.insert(timer);
                     self.k.schedule(at.get(), Event::AcdTimer(slot));
                 }
                 Action::Overflowed { to, .. } => self.overflowed(t, to.0),
@@ -131,8 +122,7 @@ impl Run<'_> {
     /// ACD timer `slot` came due: fires it and carries out what follows. Returns whether it
     /// counts as activity for the run's end.
     pub(super) fn acd_timer(&mut self, t: f64, slot: u32) -> Result<bool, SimError> {
-        let timer = self.timers[slot as usize];
-        self.free_timers.push(slot);
+        let timer = self.timers.take(slot);
         let changed = self.acd.timer_fired(Seconds(t), timer);
         self.actions(t)?;
         // The callback list's expiry timer can lie hours past the last call; like the other

@@ -138,6 +138,58 @@ struct SimAgent {
     logout_pending: bool,
 }
 
+/// Values the kernel's events name by slot (a `u32` in the event); a slot is reused once
+/// its value is taken.
+#[derive(Debug)]
+struct Slots<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+}
+
+impl<T: Copy> Slots<T> {
+    fn new() -> Slots<T> {
+        Slots {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    /// Keeps `v` and returns its slot.
+    #[inline]
+    fn insert(&mut self, v: T) -> u32 {
+        match self.free.pop() {
+            Some(s) => {
+                self.items[s as usize] = v;
+                s
+            }
+            None => {
+                self.items.push(v);
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The value in `slot`, whose slot is free from now on.
+    #[inline]
+    fn take(&mut self, slot: u32) -> T {
+        self.free.push(slot);
+        self.items[slot as usize]
+    }
+}
+
+impl<T> std::ops::Index<u32> for Slots<T> {
+    type Output = T;
+    fn index(&self, slot: u32) -> &T {
+        &self.items[slot as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<u32> for Slots<T> {
+    fn index_mut(&mut self, slot: u32) -> &mut T {
+        &mut self.items[slot as usize]
+    }
+}
+
 /// A callback dial in progress.
 #[derive(Clone, Copy, Debug)]
 struct Dial {
@@ -223,16 +275,16 @@ pub struct Run<'s> {
     first_rule: Vec<usize>,
     streams: Vec<Stream>,
     busyness: f64,
-    timers: Vec<Timer>,
-    free_timers: Vec<u32>,
-    dials: Vec<Dial>,
-    free_dials: Vec<u32>,
+    /// ACD timers on the kernel.
+    timers: Slots<Timer>,
+    /// Callback dials in progress.
+    dials: Slots<Dial>,
     /// Attempts made so far per callback entry.
     attempts: HashMap<u64, u32>,
     /// Call type of each number on the callback list (with several types).
     callback_types: HashMap<u64, u16>,
-    redials: Vec<(u64, u32, u16)>,
-    free_redials: Vec<u32>,
+    /// Redials to come: caller, attempt number, call type.
+    redials: Slots<(u64, u32, u16)>,
     shift_times: Vec<f64>,
     m: RunMetrics,
     vip_below: u64,
@@ -414,8 +466,7 @@ impl<'s> Run<'s> {
             Event::OwnArrival(i) => self.own_arrival(t, i)?,
             Event::Redial(slot) => {
                 self.check_cap()?;
-                let (caller, attempt, ctype) = self.redials[slot as usize];
-                self.free_redials.push(slot);
+                let (caller, attempt, ctype) = self.redials.take(slot);
                 self.arrive(t, caller, attempt, ctype)?;
             }
             Event::IvrHangup(c) => match self.live(c) {

@@ -16,7 +16,7 @@ use tandem_acd::{
     QueueConfig, QueueId, Seconds,
 };
 
-use super::{GroupModel, Rngs, Run, SimAgent, Stream, TypeModel};
+use super::{GroupModel, Rngs, Run, SimAgent, Slots, Stream, TypeModel};
 use crate::SimError;
 use crate::arrivals::ArrivalGen;
 use crate::breakdown::Breakdown;
@@ -295,14 +295,11 @@ pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
         first_rule: r.first_rule.clone(),
         streams,
         busyness,
-        timers: Vec::new(),
-        free_timers: Vec::new(),
-        dials: Vec::new(),
-        free_dials: Vec::new(),
+        timers: Slots::new(),
+        dials: Slots::new(),
         attempts: HashMap::new(),
         callback_types: HashMap::new(),
-        redials: Vec::new(),
-        free_redials: Vec::new(),
+        redials: Slots::new(),
         shift_times,
         m,
         vip_below,

@@ -20,6 +20,7 @@ mod shifts;
 mod waiting;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 
 use rand::Rng;
@@ -137,6 +138,9 @@ struct SimAgent {
     call: Option<u32>,
     logout_pending: bool,
 }
+
+/// A map by number with a fixed hash: a run does the same work every time.
+type FixedMap<V> = HashMap<u64, V, BuildHasherDefault<DefaultHasher>>;
 
 /// Values the kernel's events name by slot (a `u32` in the event); a slot is reused once
 /// its value is taken.
@@ -280,9 +284,9 @@ pub struct Run<'s> {
     /// Callback dials in progress.
     dials: Slots<Dial>,
     /// Attempts made so far per callback entry.
-    attempts: HashMap<u64, u32>,
+    attempts: FixedMap<u32>,
     /// Call type of each number on the callback list (with several types).
-    callback_types: HashMap<u64, u16>,
+    callback_types: FixedMap<u16>,
     /// Redials to come: caller, attempt number, call type.
     redials: Slots<(u64, u32, u16)>,
     shift_times: Vec<f64>,

@@ -39,10 +39,13 @@
 pub mod baseline;
 pub mod bridged;
 pub mod child;
+pub mod compare;
 pub mod conference;
+pub mod daemon;
 mod endpoint;
 pub mod engine_relay;
 pub mod levels;
+pub mod ng_relay;
 mod paced;
 pub mod pacer;
 pub mod probe;
@@ -53,8 +56,11 @@ pub mod rigs;
 pub mod rtp_out;
 pub mod runner;
 mod rx_pump;
+pub mod setup_rate;
+pub mod shards;
 pub mod target;
 pub mod track;
+pub mod verdict;
 
 pub use baseline::raw_capacity_main;
 pub use bridged::{LoadGen, LoadGenConfig, LoadReport, run_load};
@@ -63,10 +69,14 @@ pub use conference::{
     ConferenceConfig, ConferenceReport, ConferenceResult, MAX_PARTICIPANTS, MIN_PARTICIPANTS,
     conference_text, run_conference, run_conference_level, run_conference_loadgen,
 };
+pub use daemon::{DaemonKind, DaemonSpec, RelayDaemon, find_rtpengine};
 pub use engine_relay::{EngineConference, EngineRelay};
 pub use levels::{Level, geometric_levels, run_level, run_levels, run_levels_observed};
+pub use ng_relay::NgRelay;
 pub use raw_relay::RawRelay;
 pub use relay::{ConferenceRelay, Relay, RelayJitter};
 pub use results::{LevelResult, json_line, table};
-pub use runner::{LoadGenMode, run_loadgen};
+pub use runner::{LoadGenMode, Prepared, prepare, run_loadgen};
+pub use shards::{ShardCounters, ShardSpread};
 pub use target::CallTarget;
+pub use verdict::{Target, Targets, TargetsMissed, Verdict};

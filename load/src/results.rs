@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bridged::LoadReport;
 use crate::levels::{LOSS_LIMIT, pps_offered};
+use crate::shards::ShardSpread;
 
 /// What one level measured for one relay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,10 @@ pub struct LevelResult {
     /// the load generator, s: other processes, unattributed interrupt work. Much more than a
     /// few percent of the duration means the figures are disturbed.
     pub other_cpu_s: f64,
+    /// How calls and datagrams spread over the relay's shards, for a relay that reports
+    /// per-shard counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardSpread>,
 }
 
 impl LevelResult {
@@ -66,6 +71,7 @@ impl LevelResult {
             },
             steal_s: 0.0,
             other_cpu_s: 0.0,
+            shards: None,
             report,
         }
     }
@@ -150,8 +156,15 @@ pub fn table(results: &[LevelResult]) -> String {
             ]
         })
         .collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for row in &rows {
+    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
+    aligned_table(&HEADERS, &rows, 1)
+}
+
+/// An aligned text table: the first `left` columns left-aligned (text), the others
+/// right-aligned (figures), a rule under the headers.
+pub fn aligned_table(headers: &[&str], rows: &[Vec<String>], left: usize) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -159,10 +172,12 @@ pub fn table(results: &[LevelResult]) -> String {
     let mut out = String::new();
     let mut line = |cells: &[String]| {
         let mut l = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            let pad = w - cell.chars().count();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = w - cell.chars().count().min(*w);
             if i == 0 {
-                // Text column: left-aligned.
+                let _ = write!(l, "{cell}{}", " ".repeat(pad));
+            } else if i < left {
+                l.push_str("  ");
                 let _ = write!(l, "{cell}{}", " ".repeat(pad));
             } else {
                 let _ = write!(l, "  {}{cell}", " ".repeat(pad));
@@ -171,10 +186,10 @@ pub fn table(results: &[LevelResult]) -> String {
         out.push_str(l.trim_end());
         out.push('\n');
     };
-    line(&HEADERS.map(String::from));
+    line(&headers.iter().map(|h| h.to_string()).collect::<Vec<_>>());
     let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
     line(&rule);
-    for row in &rows {
+    for row in rows {
         line(row);
     }
     out

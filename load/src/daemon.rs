@@ -51,7 +51,7 @@ pub enum DaemonKind {
     },
     /// Debian's rtpengine (package `rtpengine-daemon`), userspace forwarding only.
     Rtpengine {
-        /// The executable (see [`find_rtpengine`]).
+        /// The executable ([`find_rtpengine`] looks for it).
         exe: PathBuf,
     },
 }
@@ -77,9 +77,16 @@ impl DaemonSpec {
     }
 }
 
-/// The `rtpengine` executable on `PATH` (or in `/usr/bin`, `/usr/sbin`), or why there is
-/// none.
-pub fn find_rtpengine() -> Result<PathBuf, String> {
+/// The rtpengine executable: `given` if it exists, else `rtpengine` on `PATH` (or in
+/// `/usr/bin`, `/usr/sbin`); or why there is none.
+pub fn find_rtpengine(given: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = given {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(format!("{} does not exist", p.display()))
+        };
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
@@ -377,6 +384,16 @@ mod tests {
         let (lo2, hi2) = free_port_range(100).unwrap();
         assert!(!(lo2..=hi2).contains(&(lo + 7)));
         assert!(free_port_range(40_000).is_err());
+    }
+
+    #[test]
+    fn a_given_rtpengine_must_exist() {
+        let e = find_rtpengine(Some(Path::new("/nonexistent/rtpengine"))).unwrap_err();
+        assert!(e.contains("/nonexistent/rtpengine does not exist"), "{e}");
+        assert_eq!(
+            find_rtpengine(Some(Path::new("/bin/sh"))),
+            Ok(PathBuf::from("/bin/sh"))
+        );
     }
 
     #[test]

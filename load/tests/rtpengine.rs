@@ -8,7 +8,7 @@ use tandem_load::setup_rate::{SetupConfig, compare_setups};
 use tandem_load::{DaemonKind, DaemonSpec, LoadGenMode, NgRelay, Relay, find_rtpengine, run_level};
 
 fn rtpengine() -> Option<DaemonSpec> {
-    match find_rtpengine() {
+    match find_rtpengine(None) {
         Ok(exe) => Some(DaemonSpec {
             kind: DaemonKind::Rtpengine { exe },
             threads: 1,

@@ -10,13 +10,18 @@
 //! `/proc`) is the relay's alone. [`run_levels`] steps through load levels with a fresh
 //! relay each, stopping at the first with more than 0.1% loss; [`table`] and [`json_line`]
 //! print the results. The relays measured are the engine ([`EngineRelay`],
-//! [`EngineConference`]) and [`RawRelay`], a minimal `recvmmsg`/`sendmmsg` relay that shows
-//! what the kernel alone costs.
+//! [`EngineConference`]), [`RawRelay`], a minimal `recvmmsg`/`sendmmsg` relay that shows
+//! what the kernel alone costs, and relay daemons — `tandem serve` and rtpengine — started
+//! by the harness and set up call by call over ng ([`NgRelay`]). [`compare`] runs several
+//! side by side, alternated; [`setup_rate`] measures call set-ups per second over ng; a
+//! [`Verdict`] holds the figures against the stated targets ([`verdict`]).
 //!
 //! Modules, one job each:
 //!
 //! - what is measured: [`target`] (a call's relay ports and the lists that name them),
-//!   [`relay`] (the relays' traits), [`raw_relay`], [`engine_relay`];
+//!   [`relay`] (the relays' traits), [`raw_relay`], [`engine_relay`], [`daemon`] (relay
+//!   daemons started, pinned, measured and stopped by the harness), [`ng_relay`] (a daemon
+//!   driven over ng), [`shards`] (calls and datagrams per shard);
 //! - the wire: [`probe`] (the one payload format both generators write and read),
 //!   [`track`] (the one receive tracker: loss, order, duplicates), [`rtp_out`] (outgoing
 //!   RTP), [`pacer`] (the send schedule);
@@ -27,7 +32,9 @@
 //! - the search: [`runner`] (where the generator runs, the parent side of the child-process
 //!   protocol), [`child`] (the child side: its command line), [`levels`] (the level ladder),
 //!   [`results`] (a level's figures and their table), [`baseline`] (the raw relay's ladder as
-//!   a command);
+//!   a command), [`compare`] (relays alternated level by level, medians);
+//! - [`setup_rate`]: call set-ups per second over ng, with a window of requests in flight;
+//! - [`verdict`]: the stated targets and the verdict on a run;
 //! - [`rigs`]: workloads the criterion benches, the instruction-count gate and `tandem
 //!   bench` share.
 //!

@@ -382,9 +382,12 @@ pub fn compare_setups(
     rounds: usize,
     observer: &mut dyn FnMut(&str, usize, Option<&SetupReport>),
 ) -> io::Result<SetupComparison> {
+    // Room for every call of a round at once: a daemon may free a deleted call's ports
+    // after it has replied (tandem serve's shards do), so a range sized for the window alone
+    // could run dry on a busy machine.
     let daemons = specs
         .iter()
-        .map(|s| RelayDaemon::start(s, config.window))
+        .map(|s| RelayDaemon::start(s, config.calls.max(config.window)))
         .collect::<io::Result<Vec<_>>>()?;
     let pid = std::process::id();
     let measure = |d: &RelayDaemon, tag: &str, config: &SetupConfig| -> io::Result<SetupReport> {

@@ -118,8 +118,10 @@ impl Call {
         let mut out = Vec::new();
         let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
         while out.len() < n {
-            let Ok(len) = self.raw_b.recv(&mut buf) else {
-                break;
+            let len = match self.raw_b.recv(&mut buf) {
+                Ok(len) => len,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
             };
             // SAFETY: recv initialised the first `len` bytes.
             let pkt: Vec<u8> = buf[..len]

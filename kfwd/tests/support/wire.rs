@@ -37,6 +37,8 @@ pub fn recv_n(sock: &UdpSocket, n: usize, quiet: Duration) -> Vec<(Vec<u8>, Sock
     while out.len() < n {
         match sock.recv_from(&mut buf) {
             Ok((len, from)) => out.push((buf[..len].to_vec(), from)),
+            // A signal to another thread of the test process (a child exiting) interrupts it.
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
             Err(e) => panic!("recv: {e}"),
         }
@@ -52,7 +54,11 @@ pub fn silent(sock: &UdpSocket, wait: Duration) -> bool {
     while Instant::now() < end {
         match sock.recv_from(&mut buf) {
             Ok(_) => return false,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             Err(e) => panic!("recv: {e}"),
         }
     }

@@ -45,7 +45,7 @@ impl Default for SetupConfig {
     fn default() -> SetupConfig {
         SetupConfig {
             calls: 2000,
-            window: 32,
+            window: 64,
             timeout: Duration::from_secs(1),
             attempts: 3,
             endpoint_ip: IpAddr::from([127, 0, 0, 1]),

@@ -76,7 +76,7 @@ pub struct Args {
     #[arg(long, default_value_t = 2000)]
     pub(super) setup_calls: usize,
     /// Calls in flight at once in the set-up benchmark.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 64)]
     pub(super) setup_window: usize,
     /// Set-up rounds per daemon.
     #[arg(long, default_value_t = 5)]

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::levels::{LOSS_LIMIT, run_level};
 use crate::relay::Relay;
-use crate::results::{LevelResult, aligned_table};
+use crate::results::{FIGURE_HEADERS, LevelResult, aligned_table};
 use crate::runner::LoadGenMode;
 
 /// Starts a contender's relay for a number of calls.
@@ -272,17 +272,8 @@ impl Comparison {
     /// The summaries as an aligned table, with each contender's CPU per packet against
     /// every contender named in `references` (paired medians; `-` where one did not run).
     pub fn table(&self, references: &[&str]) -> String {
-        let mut headers = vec![
-            "relay",
-            "calls",
-            "rounds",
-            "loss %",
-            "p50 µs",
-            "p99 µs",
-            "p99.9 µs",
-            "max µs",
-            "CPU µs/pkt",
-        ];
+        let mut headers = vec!["relay", "calls", "rounds"];
+        headers.extend(FIGURE_HEADERS);
         let ratio_headers: Vec<String> = references.iter().map(|r| format!("vs {r}")).collect();
         headers.extend(ratio_headers.iter().map(String::as_str));
         headers.extend(["busy %", "gen lag p99 µs", "steal s", "other s"]);

@@ -97,23 +97,35 @@ pub fn json_line(result: &LevelResult) -> String {
     serde_json::to_string(result).expect("a LevelResult always serialises")
 }
 
+/// Headers of the figures every results table shows, in this order: loss, added latency
+/// p50/p99/p99.9/max, relay CPU per packet.
+pub const FIGURE_HEADERS: [&str; 6] = [
+    "loss %",
+    "p50 µs",
+    "p99 µs",
+    "p99.9 µs",
+    "max µs",
+    "CPU µs/pkt",
+];
+
 /// An aligned text table of `results`, one row per result, for pasting into an issue.
 ///
 /// The `vs raw` column is the CPU per packet divided by that of the `raw` relay at the same
 /// number of calls, when `results` has one. `gen lag`, `steal` and `other` say how far the
 /// row can be trusted: a late generator, a busy hypervisor or other work on the machine.
 pub fn table(results: &[LevelResult]) -> String {
-    const HEADERS: [&str; 17] = [
+    let [loss, p50, p99, p999, max, cpu] = FIGURE_HEADERS;
+    let headers = [
         "relay",
         "calls",
         "offered pps",
         "relayed pps",
-        "loss %",
-        "p50 µs",
-        "p99 µs",
-        "p99.9 µs",
-        "max µs",
-        "CPU µs/pkt",
+        loss,
+        p50,
+        p99,
+        p999,
+        max,
+        cpu,
         "vs raw",
         "busy %",
         "reord",
@@ -157,7 +169,7 @@ pub fn table(results: &[LevelResult]) -> String {
         })
         .collect();
     let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
-    aligned_table(&HEADERS, &rows, 1)
+    aligned_table(&headers, &rows, 1)
 }
 
 /// An aligned text table: the first `left` columns left-aligned (text), the others

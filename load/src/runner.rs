@@ -447,4 +447,121 @@ echo '{json}' | sed "s/\"calls\":N/\"calls\":$n/""#
         };
         assert!(run_loadgen(&targets(1), Duration::ZERO, &missing).is_err());
     }
+
+    /// A relay that needs the endpoints first: it records them and hands out, per call,
+    /// ports 100 above them.
+    struct Offering {
+        calls: usize,
+        endpoints: Vec<CallTarget>,
+        refuse: bool,
+    }
+
+    impl Relay for Offering {
+        fn name(&self) -> &str {
+            "offering"
+        }
+        fn targets(&self) -> Vec<CallTarget> {
+            let up = |a: std::net::SocketAddr| SocketAddr::new(a.ip(), a.port() + 100);
+            self.endpoints
+                .iter()
+                .map(|e| CallTarget {
+                    a_port: up(e.a_port),
+                    b_port: up(e.b_port),
+                })
+                .collect()
+        }
+        fn endpoints_needed(&self) -> Option<(usize, IpAddr)> {
+            Some((self.calls, IpAddr::from([127, 0, 0, 1])))
+        }
+        fn connect(&mut self, endpoints: &[CallTarget]) -> io::Result<()> {
+            if self.refuse {
+                return Err(io::Error::other("offer refused"));
+            }
+            self.endpoints = endpoints.to_vec();
+            Ok(())
+        }
+        fn cpu_time(&self) -> io::Result<Duration> {
+            Ok(Duration::ZERO)
+        }
+        fn packets_relayed(&self) -> u64 {
+            0
+        }
+        fn stop(self: Box<Self>) {}
+    }
+
+    /// A stand-in two-step generator: prints endpoints `1000/1001,1002/1003`, then reads
+    /// the targets line and reports `calls` as the number of targets naming ports 1100+.
+    fn two_step_loadgen(first_line: &str) -> LoadGenMode {
+        let json = serde_json::to_string(&zero_report())
+            .unwrap()
+            .replace("\"calls\":0", "\"calls\":N");
+        let script = format!(
+            r#"case "$*" in *"--endpoints 2 --bind 127.0.0.1"*) ;; *) exit 9;; esac
+echo '{first_line}'
+read -r line
+n=$(printf '%s' "$line" | tr ',' '\n' | grep -c '110[0-3]/110[0-3]')
+echo '{json}' | sed "s/\"calls\":N/\"calls\":$n/""#
+        );
+        LoadGenMode::Subprocess {
+            exe: PathBuf::from("/bin/sh"),
+            args_prefix: vec!["-c".into(), script, "loadgen".into()],
+        }
+    }
+
+    #[test]
+    fn a_two_step_child_gets_the_relay_ports_for_its_endpoints() {
+        let mode = two_step_loadgen(r#"{"host":"127.0.0.1","endpoints":"1000/1001,1002/1003"}"#);
+        let mut relay = Offering {
+            calls: 2,
+            endpoints: vec![],
+            refuse: false,
+        };
+        let p = prepare(&mut relay, Duration::from_millis(10), &mode).unwrap();
+        assert_eq!(relay.endpoints.len(), 2);
+        assert_eq!(relay.endpoints[1].b_port.port(), 1003);
+        assert_eq!(p.targets()[0].a_port.port(), 1100);
+        let r = p.run(Duration::from_millis(10), &mode).unwrap();
+        assert_eq!(r.calls, 2, "the child saw both relay port pairs");
+    }
+
+    #[test]
+    fn a_two_step_child_that_misbehaves_or_a_refused_offer_is_an_error() {
+        let short = Duration::from_millis(10);
+        for (line, why) in [
+            ("not json", "not its endpoints"),
+            (
+                r#"{"host":null,"endpoints":"1000/1001"}"#,
+                "1 endpoint pairs, not 2",
+            ),
+            (r#"{"host":null,"endpoints":"1000-1001"}"#, "not A/B"),
+        ] {
+            let mut relay = Offering {
+                calls: 2,
+                endpoints: vec![],
+                refuse: false,
+            };
+            let e = prepare(&mut relay, short, &two_step_loadgen(line))
+                .err()
+                .unwrap();
+            assert!(e.to_string().contains(why), "{line}: {e}");
+        }
+        let mut refusing = Offering {
+            calls: 2,
+            endpoints: vec![],
+            refuse: true,
+        };
+        let mode = two_step_loadgen(r#"{"host":"127.0.0.1","endpoints":"1000/1001,1002/1003"}"#);
+        let e = prepare(&mut refusing, short, &mode).err().unwrap();
+        assert!(e.to_string().contains("offer refused"), "{e}");
+        // In process: the endpoints are real sockets, bound before the relay is told.
+        let mut relay = Offering {
+            calls: 3,
+            endpoints: vec![],
+            refuse: false,
+        };
+        let p = prepare(&mut relay, short, &LoadGenMode::InProcessThread).unwrap();
+        assert_eq!(relay.endpoints.len(), 3);
+        assert!(relay.endpoints.iter().all(|e| e.a_port.port() != 0));
+        assert_eq!(p.targets().len(), 3);
+    }
 }

@@ -6,10 +6,13 @@
 //!   the relay handed out say which shard holds each leg; a call whose two legs are on
 //!   different shards is *split*;
 //! - **traffic**: each shard's own datagram counters (`tandem serve`'s Prometheus metrics
-//!   `tandem_shard_datagrams_in` and `_out`, read before and after the load). A shard
-//!   only sends from sockets it owns, so a datagram it received for a call whose other leg
-//!   is elsewhere could not leave through it: it would show as a shard receiving more than it
-//!   sends. Sending more than receiving is the relay's own traffic (RTCP reports).
+//!   `tandem_shard_datagrams_in`, `_out` and `_send_errors`, read before and after the
+//!   load). A shard only sends from sockets it owns, so a datagram it received for a call
+//!   whose other leg is elsewhere could not leave through it: it would show as a shard
+//!   receiving more than it sends (sends the kernel refused aside). Sending more than
+//!   receiving is the relay's own traffic (RTCP reports, about 0.2% of a 5 s level), which
+//!   can hide a smaller shortfall: the placement is the exact check, the traffic the gross
+//!   one.
 
 use std::io::{self, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
@@ -27,6 +30,9 @@ pub struct ShardCounters {
     pub datagrams_in: u64,
     /// Datagrams sent so far.
     pub datagrams_out: u64,
+    /// Sends the kernel refused so far.
+    #[serde(default)]
+    pub send_errors: u64,
 }
 
 /// One shard's share of a level.
@@ -38,6 +44,9 @@ pub struct ShardLoad {
     pub datagrams_in: u64,
     /// Datagrams it sent during the level.
     pub datagrams_out: u64,
+    /// Sends the kernel refused during the level.
+    #[serde(default)]
+    pub send_errors: u64,
 }
 
 /// How a level's calls and traffic spread over the relay's shards.
@@ -67,6 +76,7 @@ impl ShardSpread {
                     calls: 0,
                     datagrams_in: a.datagrams_in.saturating_sub(b.datagrams_in),
                     datagrams_out: a.datagrams_out.saturating_sub(b.datagrams_out),
+                    send_errors: a.send_errors.saturating_sub(b.send_errors),
                 }
             })
             .collect();
@@ -83,12 +93,16 @@ impl ShardSpread {
         }
     }
 
-    /// Datagrams shards received beyond what they sent themselves, summed: what a shard
-    /// would have had to hand to another to forward.
+    /// Datagrams shards received beyond what they sent or tried to send themselves,
+    /// summed: what a shard would have had to hand to another to forward.
     pub fn unforwarded(&self) -> u64 {
         self.shards
             .iter()
-            .map(|s| s.datagrams_in.saturating_sub(s.datagrams_out))
+            .map(|s| {
+                s.datagrams_in
+                    .saturating_sub(s.datagrams_out)
+                    .saturating_sub(s.send_errors)
+            })
             .sum()
     }
 
@@ -110,6 +124,7 @@ impl ShardSpread {
                     s.calls.to_string(),
                     s.datagrams_in.to_string(),
                     s.datagrams_out.to_string(),
+                    s.send_errors.to_string(),
                     if total_in > 0 {
                         format!("{:.1}", s.datagrams_in as f64 * 100.0 / total_in as f64)
                     } else {
@@ -119,7 +134,14 @@ impl ShardSpread {
             })
             .collect();
         let mut out = aligned_table(
-            &["shard", "calls", "datagrams in", "datagrams out", "share %"],
+            &[
+                "shard",
+                "calls",
+                "datagrams in",
+                "datagrams out",
+                "send errors",
+                "share %",
+            ],
             &rows,
             1,
         );
@@ -166,6 +188,7 @@ pub fn shard_counters(metrics: &str) -> io::Result<Vec<ShardCounters>> {
         let field = match name {
             "tandem_shard_datagrams_in" => 0,
             "tandem_shard_datagrams_out" => 1,
+            "tandem_shard_send_errors" => 2,
             _ => continue,
         };
         let bad = || {
@@ -194,11 +217,11 @@ pub fn shard_counters(metrics: &str) -> io::Result<Vec<ShardCounters>> {
             out.resize(shard + 1, ShardCounters::default());
         }
         let c = &mut out[shard];
-        if field == 0 {
-            c.datagrams_in = value;
-        } else {
-            c.datagrams_out = value;
-        }
+        *match field {
+            0 => &mut c.datagrams_in,
+            1 => &mut c.datagrams_out,
+            _ => &mut c.send_errors,
+        } = value;
     }
     if out.is_empty() {
         return Err(io::Error::new(
@@ -229,19 +252,20 @@ mod tests {
         }
     }
 
+    /// Counters with `in`, `out` and `errors` datagrams.
+    fn counted(datagrams_in: u64, datagrams_out: u64, send_errors: u64) -> ShardCounters {
+        ShardCounters {
+            datagrams_in,
+            datagrams_out,
+            send_errors,
+        }
+    }
+
     #[test]
     fn calls_are_placed_by_port_and_splits_counted() {
         let before = [ShardCounters::default(); 2];
-        let after = [
-            ShardCounters {
-                datagrams_in: 200,
-                datagrams_out: 204,
-            },
-            ShardCounters {
-                datagrams_in: 100,
-                datagrams_out: 100,
-            },
-        ];
+        // Shard 0 sent 4 RTCP reports of its own; shard 1's kernel refused 3 sends.
+        let after = [counted(200, 204, 0), counted(100, 97, 3)];
         let s = ShardSpread::measure(
             &[call(1000, 1002), call(1004, 1006), call(2000, 2002)],
             &by_range,
@@ -254,16 +278,7 @@ mod tests {
         assert!(text.contains("66.7"), "{text}");
 
         // A call across shards, and a shard that received what another sent.
-        let crossed = [
-            ShardCounters {
-                datagrams_in: 200,
-                datagrams_out: 100,
-            },
-            ShardCounters {
-                datagrams_in: 0,
-                datagrams_out: 100,
-            },
-        ];
+        let crossed = [counted(200, 100, 0), counted(0, 100, 0)];
         let s = ShardSpread::measure(
             &[call(1000, 2000), call(1000, 9)],
             &by_range,
@@ -274,6 +289,9 @@ mod tests {
             (s.split_calls, s.unforwarded(), s.cross_shard()),
             (2, 100, 102)
         );
+        // Counters are taken as differences.
+        let s = ShardSpread::measure(&[], &by_range, &crossed, &crossed);
+        assert_eq!(s.shards, [ShardLoad::default(); 2]);
     }
 
     #[test]
@@ -285,21 +303,10 @@ mod tests {
                     tandem_shard_datagrams_out_total{shard=\"1\"} 21\n\
                     tandem_shard_datagrams_out{shard=\"0\"} 9\n\
                     tandem_shard_send_errors_total{shard=\"0\"} 5\n\
+                    tandem_shard_ticks_missed_total{shard=\"0\"} 7\n\
                     # EOF\n";
         let c = shard_counters(text).unwrap();
-        assert_eq!(
-            c,
-            [
-                ShardCounters {
-                    datagrams_in: 10,
-                    datagrams_out: 9
-                },
-                ShardCounters {
-                    datagrams_in: 20,
-                    datagrams_out: 21
-                }
-            ]
-        );
+        assert_eq!(c, [counted(10, 9, 5), counted(20, 21, 0)]);
         assert!(shard_counters("up 1\n").is_err());
         assert!(shard_counters("tandem_shard_datagrams_in{shard=\"x\"} 1").is_err());
         assert!(shard_counters("tandem_shard_datagrams_in{shard=\"0\"} y").is_err());

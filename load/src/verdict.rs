@@ -120,7 +120,7 @@ pub const BENCH_TARGETS: [Target; 8] = [
         unit: "",
         decimals: 0,
         what: "tandem serve with several shards: calls whose two legs are on different \
-               shards, plus datagrams a shard received but did not forward itself",
+               shards, plus datagrams a shard received but did not send (or try to) itself",
     },
     Target {
         name: "mix-us",

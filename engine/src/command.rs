@@ -11,6 +11,7 @@ use crate::tap::{TapId, TapSpec};
 
 /// A control command. Commands for one shard are applied in order at its next turn.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Command {
     /// Creates a channel on local RTP port `port` (RTCP on `port + 1` unless muxed).
     CreateChannel {
@@ -219,6 +220,20 @@ impl Command {
             Command::Play { .. } => "play",
             Command::StopPlay { .. } => "stop play",
         }
+    }
+
+    /// Whether the command releases something (a channel, a room, a recording, a bridge or
+    /// a seat in a room). Such a command must never be lost to a full queue: the engine
+    /// handle waits for room instead of failing at once (see `Engine::command`).
+    pub fn is_teardown(&self) -> bool {
+        matches!(
+            self,
+            Command::DestroyChannel { .. }
+                | Command::StopTap { .. }
+                | Command::DestroyRoom { .. }
+                | Command::LeaveRoom { .. }
+                | Command::Unbridge { .. }
+        )
     }
 
     /// The shard that must carry out the command.

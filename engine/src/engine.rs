@@ -1,6 +1,8 @@
 //! The embeddable engine: one thread per shard on a UDP driver, commanded through bounded
 //! queues.
 //!
+//! A full queue and reading statistics: see [`control`].
+//!
 //! ```no_run
 //! use tandem_engine::{ChannelSpec, Engine, GroupKey};
 //! let engine = Engine::builder().shards(2).build()?;
@@ -19,6 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -29,12 +32,14 @@ use crate::driver::memory::ChannelInfo;
 use crate::error::EngineError;
 use crate::event::Event;
 use crate::ids::{ChannelId, GroupKey, RoomId};
-use crate::ports::{self, PortAllocator};
+use crate::ports::{self, MediaAddresses, OwnSockets, PortAllocator};
 use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig};
 use crate::spec::{ChannelSpec, RtcpMode};
 use crate::tap::writer as tap_writer;
 use crate::tap::{TapId, TapSpec};
+
+pub mod control;
 
 /// Which UDP driver runs the shards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +78,7 @@ pub struct EngineBuilder {
     pin_cores: bool,
     seed: Option<u64>,
     socket_buffer: usize,
+    control_wait: Duration,
 }
 
 impl Default for EngineBuilder {
@@ -90,6 +96,7 @@ impl Default for EngineBuilder {
             pin_cores: false,
             seed: None,
             socket_buffer: 256 * 1024,
+            control_wait: Duration::from_secs(2),
         }
     }
 }
@@ -131,6 +138,12 @@ impl EngineBuilder {
         self.pin_cores = on;
         self
     }
+    /// How long a teardown command or a statistics read waits for room in a full queue,
+    /// and a statistics read for the shard's answer (default 2 s).
+    pub fn control_wait(mut self, wait: Duration) -> Self {
+        self.control_wait = wait;
+        self
+    }
     /// Fixed seed for SSRCs and sequence numbers (default: from the clock).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -168,6 +181,11 @@ impl EngineBuilder {
             })?;
         let clock = Clock::start();
         let seed = self.seed.unwrap_or(clock.unix_epoch_us);
+        let own = OwnSockets::new(MediaAddresses {
+            ip: self.bind,
+            port_min: self.port_min,
+            port_max: self.port_max,
+        });
         let (event_tx, event_rx) = bounded(self.queue_capacity);
         let (tap_tx, tap_rx) = bounded(self.queue_capacity);
         let writer = tap_writer::spawn(tap_rx, event_tx.clone())?;
@@ -180,6 +198,8 @@ impl EngineBuilder {
             socket_buffer: self.socket_buffer,
             next_serial: AtomicU64::new(1),
             driver: self.driver,
+            control_wait: self.control_wait,
+            own: own.clone(),
         };
         for (i, alloc) in allocators.into_iter().enumerate() {
             let ports = Arc::new(Mutex::new(alloc));
@@ -190,6 +210,7 @@ impl EngineBuilder {
                 tick_us: u64::from(self.tick_ms) * 1000,
                 seed,
                 unix_epoch_us: clock.unix_epoch_us,
+                own: Some(own.clone()),
             };
             let links = ShardLinks {
                 control: rx,
@@ -204,9 +225,18 @@ impl EngineBuilder {
                 counters.clone(),
                 self.pin_cores.then_some(i),
             );
-            let (thread, waker) = match self.driver {
-                DriverKind::Mio | DriverKind::Auto => crate::driver::mio::spawn(st)?,
-                DriverKind::IoUring => crate::driver::spawn_uring(st)?,
+            let spawned = match self.driver {
+                DriverKind::Mio | DriverKind::Auto => crate::driver::mio::spawn(st),
+                DriverKind::IoUring => crate::driver::spawn_uring(st),
+            };
+            let (thread, waker) = match spawned {
+                Ok(s) => s,
+                Err(e) => {
+                    // The writer ends once every sender of new recordings is gone; this one
+                    // goes first, or stopping the engine would wait for the writer forever.
+                    drop(tap_tx);
+                    return Err(e.into());
+                }
             };
             engine.shards.push(ShardHandle {
                 control: Some(tx),
@@ -245,6 +275,12 @@ pub struct ShardThreadStats {
     pub events_dropped: u64,
     /// Ticks skipped because the thread was late.
     pub ticks_missed: u64,
+    /// Live channels (as of the thread's last turn).
+    pub channels: u64,
+    /// Teardown commands and statistics reads that found the queue full and waited.
+    pub control_waits: u64,
+    /// Those still refused at the end of the wait (the caller got `QueueFull`).
+    pub control_timeouts: u64,
 }
 
 /// A running engine. Dropping it stops the shard threads.
@@ -256,6 +292,8 @@ pub struct Engine {
     socket_buffer: usize,
     next_serial: AtomicU64,
     driver: DriverKind,
+    control_wait: Duration,
+    own: OwnSockets,
 }
 
 impl Engine {
@@ -267,6 +305,17 @@ impl Engine {
     /// The driver in use (never `Auto`: the one it chose).
     pub fn driver(&self) -> DriverKind {
         self.driver
+    }
+
+    /// The engine's address and port range.
+    pub fn media_addresses(&self) -> MediaAddresses {
+        self.own.addresses()
+    }
+
+    /// Whether `addr` reaches a socket the engine holds now: a remote naming one is
+    /// refused, and packets from one are dropped.
+    pub fn holds(&self, addr: SocketAddr) -> bool {
+        self.own.contains(addr)
     }
 
     /// Number of shards.
@@ -292,6 +341,9 @@ impl Engine {
                     send_errors: c.send_errors.load(Ordering::Relaxed),
                     events_dropped: c.events_dropped.load(Ordering::Relaxed),
                     ticks_missed: c.ticks_missed.load(Ordering::Relaxed),
+                    channels: c.channels.load(Ordering::Relaxed),
+                    control_waits: c.control_waits.load(Ordering::Relaxed),
+                    control_timeouts: c.control_timeouts.load(Ordering::Relaxed),
                 }
             })
             .collect()
@@ -321,8 +373,16 @@ impl Engine {
                 spec.ptime_ms
             )));
         }
+        if let Some(r) = spec.remote.filter(|&r| self.own.contains(r)) {
+            return Err(EngineError::Config(format!(
+                "remote {r} is one of the engine's own media addresses (a loop)"
+            )));
+        }
         let shard = group.shard(self.shards.len());
         let (port, sockets) = self.bind_pair(shard, spec.rtcp)?;
+        for (p, _) in &sockets {
+            self.own.hold(*p);
+        }
         let id = ChannelId::new(
             shard as u16,
             self.next_serial.fetch_add(1, Ordering::Relaxed),
@@ -332,7 +392,12 @@ impl Engine {
             port,
             spec,
         };
+        let held: Vec<u16> = sockets.iter().map(|(p, _)| *p).collect();
         if let Err(e) = self.send_control(shard, Control::Command { cmd, sockets }) {
+            // The sockets were dropped with the message: closed.
+            for p in held {
+                self.own.release(p);
+            }
             self.shards[shard]
                 .ports
                 .lock()
@@ -447,7 +512,9 @@ impl Engine {
         Ok(tap)
     }
 
-    /// Queues a command on the shard that owns its channel.
+    /// Queues a command on the shard that owns its channel. A full queue fails the command
+    /// with `QueueFull`, except a teardown command ([`Command::is_teardown`]), which waits
+    /// for room up to the control wait first.
     pub fn command(&self, cmd: Command) -> Result<(), EngineError> {
         cmd.same_shard().map_err(EngineError::DifferentShards)?;
         if let Command::CreateChannel { .. } = cmd {
@@ -459,13 +526,16 @@ impl Engine {
         if shard >= self.shards.len() {
             return Err(EngineError::Config(format!("no shard {shard}")));
         }
-        self.send_control(
-            shard,
-            Control::Command {
-                cmd,
-                sockets: Vec::new(),
-            },
-        )
+        let teardown = cmd.is_teardown();
+        let msg = Control::Command {
+            cmd,
+            sockets: Vec::new(),
+        };
+        if teardown {
+            self.send_control_waiting(shard, msg)
+        } else {
+            self.send_control(shard, msg)
+        }
     }
 
     /// Bridges two channels of the same group.

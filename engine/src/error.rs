@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// Why an engine operation failed. The engine's state is unchanged when one is returned.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum EngineError {
     /// The configuration is unusable.
     #[error("engine configuration: {0}")]
@@ -14,6 +15,9 @@ pub enum EngineError {
     /// A shard's command queue is full (the shard is overloaded or stalled).
     #[error("command queue of shard {0} is full")]
     QueueFull(usize),
+    /// A shard did not answer a request in time (it is overloaded or stalled).
+    #[error("shard {0} did not answer in time")]
+    Timeout(usize),
     /// The engine was shut down.
     #[error("engine is shut down")]
     ShutDown,

@@ -10,6 +10,7 @@ use crate::tap::TapId;
 
 /// An event from a shard.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// The first valid RTP packet arrived (from `from`, now the latched remote).
     FirstPacket {
@@ -60,6 +61,19 @@ pub enum Event {
         channel: ChannelId,
         /// Milliseconds since the last packet (or since creation).
         silent_ms: u64,
+    },
+    /// A channel that reported `MediaTimeout` received media again.
+    MediaResumed {
+        /// Channel.
+        channel: ChannelId,
+    },
+    /// A new source took over a channel's stream (the party moved, or its NAT rebound);
+    /// media now goes to `from`.
+    RemoteChanged {
+        /// Channel.
+        channel: ChannelId,
+        /// The new remote.
+        from: SocketAddr,
     },
     /// Answer to a stats query.
     Stats {

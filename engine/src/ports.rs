@@ -1,6 +1,100 @@
 //! Local UDP port allocation: even RTP ports with the odd port above each kept for RTCP
 //! (RFC 3550 §11), handed out round-robin so a just-freed port is not reused at once
 //! (late packets of the old call would land in the new one).
+//!
+//! [`MediaAddresses`] is the engine's address and port range; [`OwnSockets`] says which of
+//! those ports it holds a socket on right now, so that a remote naming one of them (a loop)
+//! is refused and a packet coming from one is dropped. Ports of the range that another
+//! program holds (a phone on the same host with an ephemeral port) are not the engine's.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The engine's own media sockets: every port of its range on its address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaAddresses {
+    /// Address the sockets bind to.
+    pub ip: IpAddr,
+    /// Lowest port of the range.
+    pub port_min: u16,
+    /// Highest port of the range.
+    pub port_max: u16,
+}
+
+impl MediaAddresses {
+    /// Whether `addr` is (or reaches) one of these sockets. A loopback or wildcard address
+    /// stands for any loopback or wildcard address: a socket bound to `0.0.0.0` receives
+    /// what is sent to `127.0.0.1`, and a datagram sent to `0.0.0.0` is delivered to this
+    /// host.
+    pub fn contains(&self, addr: SocketAddr) -> bool {
+        if !(self.port_min..=self.port_max).contains(&addr.port()) {
+            return false;
+        }
+        let ip = addr.ip();
+        ip == self.ip || this_host(self.ip) && this_host(ip)
+    }
+}
+
+/// The ports the engine holds a socket on, on its media address: set by the handle when it
+/// binds, cleared by a shard thread once it has closed the socket. One bit per port, read
+/// without locks (only on the rare path of a packet from an unknown source).
+#[derive(Clone)]
+pub struct OwnSockets {
+    addresses: MediaAddresses,
+    held: Arc<[AtomicU64]>,
+}
+
+impl std::fmt::Debug for OwnSockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnSockets")
+            .field("addresses", &self.addresses)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OwnSockets {
+    /// None held yet, on `addresses`.
+    pub fn new(addresses: MediaAddresses) -> OwnSockets {
+        OwnSockets {
+            addresses,
+            held: (0..1024).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// The address and port range.
+    pub fn addresses(&self) -> MediaAddresses {
+        self.addresses
+    }
+
+    /// Whether `addr` reaches a socket the engine holds now.
+    pub fn contains(&self, addr: SocketAddr) -> bool {
+        self.addresses.contains(addr) && self.holds(addr.port())
+    }
+
+    /// Whether the engine holds a socket on `port` now.
+    pub fn holds(&self, port: u16) -> bool {
+        let p = usize::from(port);
+        self.held[p / 64].load(Ordering::Relaxed) & (1 << (p % 64)) != 0
+    }
+
+    /// Marks `port` as held (its socket is bound).
+    pub fn hold(&self, port: u16) {
+        let p = usize::from(port);
+        self.held[p / 64].fetch_or(1 << (p % 64), Ordering::Relaxed);
+    }
+
+    /// Marks `port` as free (its socket is closed).
+    pub fn release(&self, port: u16) {
+        let p = usize::from(port);
+        self.held[p / 64].fetch_and(!(1 << (p % 64)), Ordering::Relaxed);
+    }
+}
+
+/// A loopback or wildcard address: one that means "this host" whatever its interfaces.
+pub fn this_host(ip: IpAddr) -> bool {
+    ip.is_loopback() || ip.is_unspecified()
+}
 
 /// Allocates RTP/RTCP port pairs from a range.
 #[derive(Clone, Debug)]
@@ -112,6 +206,58 @@ mod tests {
         a.release(10_003); // not an RTP port: ignored
         a.release(9_000);
         assert_eq!(a.free_pairs(), 0);
+    }
+
+    #[test]
+    fn own_addresses_cover_the_range_with_loopback_and_wildcard_equivalence() {
+        let own = MediaAddresses {
+            ip: "127.0.0.1".parse().unwrap(),
+            port_min: 30_000,
+            port_max: 30_099,
+        };
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(own.contains(a("127.0.0.1:30000")));
+        assert!(own.contains(a("127.0.0.1:30099")));
+        assert!(!own.contains(a("127.0.0.1:30100")));
+        assert!(
+            own.contains(a("0.0.0.0:30050")),
+            "0.0.0.0 reaches this host"
+        );
+        assert!(own.contains(a("127.0.0.2:30050")));
+        assert!(!own.contains(a("192.0.2.1:30050")));
+        let wild = MediaAddresses {
+            ip: "0.0.0.0".parse().unwrap(),
+            ..own
+        };
+        assert!(wild.contains(a("127.0.0.1:30001")));
+        assert!(wild.contains(a("[::1]:30001")));
+        let public = MediaAddresses {
+            ip: "203.0.113.5".parse().unwrap(),
+            ..own
+        };
+        assert!(public.contains(a("203.0.113.5:30001")));
+        assert!(!public.contains(a("127.0.0.1:30001")));
+    }
+
+    #[test]
+    fn own_sockets_are_the_ports_held_now() {
+        let own = OwnSockets::new(MediaAddresses {
+            ip: "127.0.0.1".parse().unwrap(),
+            port_min: 30_000,
+            port_max: 30_099,
+        });
+        let a: SocketAddr = "127.0.0.1:30064".parse().unwrap();
+        assert!(
+            !own.contains(a),
+            "in the range but not bound: a phone may hold it"
+        );
+        own.hold(30_064);
+        own.hold(30_065);
+        assert!(own.contains(a));
+        assert!(own.contains("0.0.0.0:30064".parse().unwrap()));
+        own.release(30_064);
+        assert!(!own.contains(a));
+        assert!(own.holds(30_065));
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::event::Event;
 use crate::ids::{ChannelId, RoomId};
 use crate::jitter::{JitterBuffer, JitterConfig};
 use crate::player::{Player, Produced};
+use crate::ports::OwnSockets;
 use crate::room::{ParticipantOptions, Room, RoomOptions};
 use crate::spec::RtcpMode;
 use crate::stats::ChannelStats;
@@ -50,6 +51,8 @@ pub struct ShardConfig {
     pub seed: u64,
     /// Unix time in microseconds at `now = 0` (for RTCP's NTP timestamps).
     pub unix_epoch_us: u64,
+    /// The engine's own media sockets: never a remote, and nothing from them is accepted.
+    pub own: Option<OwnSockets>,
 }
 
 impl ShardConfig {
@@ -60,6 +63,7 @@ impl ShardConfig {
             tick_us: 20_000,
             seed,
             unix_epoch_us: 0,
+            own: None,
         }
     }
 }
@@ -163,6 +167,12 @@ impl Shard {
         self.events.pop_front()
     }
 
+    /// The engine's own sockets, if the shard knows them (the driver marks the ports it
+    /// closes as free there).
+    pub fn own_sockets(&self) -> Option<&OwnSockets> {
+        self.cfg.own.as_ref()
+    }
+
     /// Local ports no longer used (the driver closes their sockets).
     pub fn drain_released_ports(&mut self) -> std::vec::Drain<'_, u16> {
         self.released_ports.drain(..)
@@ -198,6 +208,16 @@ impl Shard {
             .ok_or_else(|| format!("no channel {id} on shard {}", self.cfg.index))
     }
 
+    /// Refuses a remote that is one of the engine's own sockets: media would loop.
+    fn check_remote(&self, remote: SocketAddr) -> Result<(), String> {
+        match &self.cfg.own {
+            Some(own) if own.contains(remote) => Err(format!(
+                "remote {remote} is one of the engine's own media addresses (a loop)"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn fail(&mut self, command: String, reason: String) {
         tracing::debug!(%command, %reason, "command failed");
         self.events
@@ -209,7 +229,21 @@ impl Shard {
     pub fn handle_command(&mut self, now_us: u64, cmd: Command) {
         // The name only: formatting the whole command would copy prompt samples per call.
         let name = cmd.name();
+        let created = match &cmd {
+            Command::CreateChannel { port, spec, .. } => Some((*port, spec.rtcp)),
+            _ => None,
+        };
         if let Err(reason) = self.apply(now_us, cmd) {
+            if let Some((port, rtcp)) = created {
+                // The driver holds the new channel's sockets: hand back the ones no live
+                // channel uses, so they are closed and their ports freed.
+                let rtcp_port = (rtcp == RtcpMode::Companion).then(|| port.wrapping_add(1));
+                for p in std::iter::once(port).chain(rtcp_port) {
+                    if self.ports[p as usize] == NO_PORT {
+                        self.released_ports.push(p);
+                    }
+                }
+            }
             self.fail(name.to_string(), reason);
         }
     }
@@ -235,6 +269,9 @@ impl Shard {
                 }
                 if spec.ptime_ms == 0 || spec.ptime_ms > 200 {
                     return Err(format!("ptime {} ms out of range", spec.ptime_ms));
+                }
+                if let Some(r) = spec.remote {
+                    self.check_remote(r)?;
                 }
                 let slot = self.free_slots.pop().unwrap_or_else(|| {
                     self.channels.push(None);
@@ -268,6 +305,7 @@ impl Shard {
             }
             Command::SetRemote { channel, remote } => {
                 let slot = self.slot(channel)?;
+                self.check_remote(remote)?;
                 self.ch_mut(slot).rx.set_remote(remote);
                 Ok(())
             }
@@ -632,25 +670,40 @@ impl Shard {
         }
         let slot = (entry - 1) >> 1;
         let is_rtcp_port = (entry - 1) & 1 == 1;
-        let ntp = self.ntp(now_us);
+        let epoch_us = self.cfg.unix_epoch_us;
         let ch = self.channels[slot as usize]
             .as_mut()
             .expect("mapped slot is live");
         let mux = ch.spec.rtcp == RtcpMode::Mux;
+        let own = self.cfg.own.as_ref();
         if is_rtcp_port || (mux && looks_like_rtcp(data)) {
+            if !ch.rx.rtcp_source_ok(from, own) {
+                ch.stats.unlatched_source += 1;
+                return;
+            }
             let ssrc = ch.tx.ssrc;
+            let ntp = ntp_from_unix_us(epoch_us + now_us);
             ch.rtcp
                 .receive(now_us, ntp, from, data, ssrc, &mut ch.stats);
             return;
         }
-        let Ok(acc) = ch.rx.accept(now_us, from, data, &mut ch.stats) else {
+        let Ok(acc) = ch.rx.accept(now_us, from, data, own, &mut ch.stats) else {
             return;
         };
-        ch.timeout_reported = false;
         let id = ch.id;
-        if acc.first {
-            self.events
-                .push_back(Event::FirstPacket { channel: id, from });
+        if ch.timeout_reported {
+            ch.timeout_reported = false;
+            self.events.push_back(Event::MediaResumed { channel: id });
+        }
+        if acc.first | acc.remote_changed {
+            if acc.first {
+                self.events
+                    .push_back(Event::FirstPacket { channel: id, from });
+            } else {
+                tracing::info!(channel = %id, %from, "remote changed to a new source");
+                self.events
+                    .push_back(Event::RemoteChanged { channel: id, from });
+            }
         }
         let ch = self.channels[slot as usize]
             .as_mut()

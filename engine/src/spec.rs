@@ -49,10 +49,11 @@ pub struct ChannelSpec {
     pub telephone_event_pt: Option<u8>,
     /// Packetisation time of what this channel sends, in milliseconds.
     pub ptime_ms: u32,
-    /// Remote address from signalling. The first valid RTP packet re-latches it (symmetric
-    /// RTP), unless `strict_source` is set.
+    /// Remote address from signalling. Packets from it are always accepted; another source
+    /// takes over only as [`Latching`] allows (symmetric RTP behind NAT).
     pub remote: Option<SocketAddr>,
-    /// Accept RTP only from `remote` (or, if none was given, from the first source seen).
+    /// Once a source is latched (learnt from packets), accept RTP only from it and from the
+    /// signalled `remote`: no other source can ever take over.
     pub strict_source: bool,
     /// RTCP transport.
     pub rtcp: RtcpMode,
@@ -63,6 +64,29 @@ pub struct ChannelSpec {
     pub media_timeout_ms: u32,
     /// How DTMF is detected on what this channel receives.
     pub dtmf: DtmfSettings,
+    /// When a new source may take over the stream (see [`Latching`]).
+    pub latching: Latching,
+}
+
+/// How a channel learns where its remote party sends from (symmetric RTP), and when a new
+/// source may take over: see `channel::latch` for the rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Latching {
+    /// Consecutive packets a new source must send (one SSRC, in-order sequence numbers,
+    /// each within `idle_ms` of the one before) before it takes over.
+    pub packets: u8,
+    /// The current source counts as live until it has been silent this long; a new source
+    /// never takes over from a live one.
+    pub idle_ms: u32,
+}
+
+impl Default for Latching {
+    fn default() -> Self {
+        Latching {
+            packets: 4,
+            idle_ms: 500,
+        }
+    }
 }
 
 /// DTMF detection on a channel.
@@ -102,6 +126,7 @@ impl Default for ChannelSpec {
             jitter: None,
             media_timeout_ms: 30_000,
             dtmf: DtmfSettings::default(),
+            latching: Latching::default(),
         }
     }
 }

@@ -9,8 +9,15 @@ pub struct ChannelStats {
     pub bytes_received: u64,
     /// Datagrams that were not valid RTP or RTCP.
     pub malformed: u64,
-    /// Packets from a source other than the latched remote, dropped in strict mode.
+    /// Packets from a source other than the remote, dropped in strict mode.
     pub wrong_source: u64,
+    /// Packets from a source that has not taken over from the remote (not strict mode),
+    /// dropped; RTCP from a host other than the remote's is counted here too.
+    pub unlatched_source: u64,
+    /// Packets from one of the engine's own media sockets (a loop), dropped.
+    pub own_source: u64,
+    /// Times a new source took over the stream (a party that moved, or NAT rebinding).
+    pub source_changes: u64,
     /// Packets with a payload type this channel did not negotiate.
     pub unknown_payload_type: u64,
     /// Packets from an SSRC that did not (yet) replace the current one.

@@ -5,36 +5,12 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{Got, Sender, parse, payload};
+use common::{PA, Sender, addr, at_b, payload};
 use proptest::prelude::*;
-use tandem_engine::{
-    ChannelInfo, ChannelSpec, Command, Event, GroupKey, MemoryEngine, NetworkConditions,
-};
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
-const PA: &str = "192.0.2.1:4000";
-const PB: &str = "192.0.2.2:5000";
+use tandem_engine::{ChannelInfo, ChannelSpec, Event, MemoryEngine};
 
 fn bridged(spec_a: ChannelSpec) -> (MemoryEngine, ChannelInfo, ChannelInfo) {
-    let mut eng = MemoryEngine::new(1, NetworkConditions::default(), 11);
-    let a = eng.create_channel(GroupKey(1), spec_a).unwrap();
-    let spec_b = ChannelSpec {
-        remote: Some(addr(PB)),
-        ..ChannelSpec::default()
-    };
-    let b = eng.create_channel(GroupKey(1), spec_b).unwrap();
-    eng.command(Command::Bridge { a: a.id, b: b.id }).unwrap();
-    (eng, a, b)
-}
-
-fn at_b(eng: &mut MemoryEngine) -> Vec<Got> {
-    std::iter::from_fn(|| eng.recv(addr(PB)))
-        .filter(|d| d.from.port() % 2 == 0)
-        .map(|d| parse(&d.data))
-        .collect()
+    common::bridged(spec_a, 11)
 }
 
 #[test]

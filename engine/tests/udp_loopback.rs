@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{Sender, payload, phone};
-use tandem_engine::{ChannelSpec, DriverKind, Engine, Event, GroupKey};
+use tandem_engine::{ChannelSpec, Command, DriverKind, Engine, Event, GroupKey};
 
 fn engine(driver: DriverKind, ports: (u16, u16)) -> Engine {
     Engine::builder()
@@ -139,4 +139,54 @@ fn shutdown_with_a_full_command_queue_does_not_hang() {
     }
     assert!(full > 0, "a one-slot queue fills under a burst of commands");
     eng.shutdown(); // returns: the test would time out otherwise
+}
+
+#[test]
+fn teardown_commands_are_never_lost_to_a_full_queue() {
+    let eng = Engine::builder()
+        .shards(2)
+        .queue_capacity(2)
+        .port_range(41_800, 41_999)
+        .build()
+        .unwrap();
+    let channels: Vec<_> = (0..20)
+        .map(|g| {
+            // A full queue may refuse a create (it is not a teardown): try again.
+            loop {
+                match eng.create_channel(GroupKey(g), ChannelSpec::default()) {
+                    Ok(c) => break c.id,
+                    Err(tandem_engine::EngineError::QueueFull(_)) => {
+                        std::thread::sleep(std::time::Duration::from_millis(1))
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        })
+        .collect();
+    let read = eng.read_stats(&channels).unwrap();
+    let ids: Vec<_> = read.iter().map(|(c, _)| *c).collect();
+    assert_eq!(ids, channels, "every channel, in the order asked");
+    for &ch in &channels {
+        // Fill the queue with commands that may be refused, then destroy: the destroy
+        // waits for room instead of failing.
+        for _ in 0..4 {
+            let _ = eng.command(Command::SetFilter {
+                channel: ch,
+                filter: Default::default(),
+            });
+        }
+        eng.destroy(ch).unwrap();
+    }
+    // (The event queue is as small as the command queue, so the ChannelClosed events are
+    // mostly dropped: the shards' own state is what counts.)
+    assert!(eng.read_stats(&channels).unwrap().is_empty());
+    // The live-channel gauge is published at the end of each turn.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while eng.thread_stats().iter().map(|s| s.channels).sum::<u64>() > 0 {
+        assert!(std::time::Instant::now() < deadline, "channels left");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let st = eng.thread_stats();
+    assert_eq!(st.iter().map(|s| s.control_timeouts).sum::<u64>(), 0);
+    eng.shutdown();
 }

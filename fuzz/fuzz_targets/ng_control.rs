@@ -40,9 +40,8 @@ fuzz_target!(|data: &[u8]| {
     // Recordings are real files: each input gets its own directory, removed after it.
     let dir = tempfile::tempdir().expect("a temporary directory");
     let calls = Calls::new(CallsConfig {
-        media_ip: "10.0.0.1".parse().unwrap(),
-        recording_dir: dir.path().to_path_buf(),
         timeout_s: 1,
+        ..CallsConfig::new("10.0.0.1".parse().unwrap(), dir.path().to_path_buf())
     });
     let eng = MemoryEngine::new(2, NetworkConditions::default(), 1);
     let mut path = ControlPath::new(calls, eng, CACHE_BYTES, Arc::new(Metrics::new()));

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use tandem_engine::Latching;
 use thiserror::Error;
 
 /// Why the settings are unusable.
@@ -55,6 +56,17 @@ pub struct ServeConfig {
     pub listen_metrics: Option<SocketAddr>,
     /// UDP driver: `auto` (io_uring where available, else mio), `mio` or `io-uring`.
     pub driver: String,
+    /// Most calls at once (`--max-sessions`); an offer for a new call beyond it is refused.
+    pub max_sessions: usize,
+    /// Most audio streams in one call (`--max-streams-per-call`); an offer with more is
+    /// refused.
+    pub max_streams_per_call: usize,
+    /// Consecutive in-order packets a new source must send before it takes over a stream
+    /// (`--latch-packets`).
+    pub latch_packets: u8,
+    /// How long the current source must be silent before another may take over, ms
+    /// (`--latch-idle-ms`).
+    pub latch_idle_ms: u32,
     /// Bytes of ng replies kept for retransmitted requests (0: no cache).
     pub reply_cache_bytes: usize,
     /// Control requests waiting for the control thread; beyond it a request gets an
@@ -86,6 +98,10 @@ impl Default for ServeConfig {
             timeout: 60,
             listen_metrics: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9103)),
             driver: "auto".into(),
+            max_sessions: 10_000,
+            max_streams_per_call: 16,
+            latch_packets: Latching::default().packets,
+            latch_idle_ms: Latching::default().idle_ms,
             reply_cache_bytes: 4 << 20,
             max_pending_requests: 1024,
             max_message_bytes: 1 << 20,
@@ -111,6 +127,14 @@ impl ServeConfig {
         })?;
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// When a new source may take over a stream.
+    pub fn latching(&self) -> Latching {
+        Latching {
+            packets: self.latch_packets,
+            idle_ms: self.latch_idle_ms,
+        }
     }
 
     /// Checks ranges.
@@ -153,6 +177,10 @@ impl ServeConfig {
                 64 << 20,
             ),
             ("reply-cache-bytes", self.reply_cache_bytes, 0, 1 << 34),
+            ("max-sessions", self.max_sessions, 1, 1_000_000),
+            ("max-streams-per-call", self.max_streams_per_call, 1, 1_000),
+            ("latch-packets", usize::from(self.latch_packets), 1, 100),
+            ("latch-idle-ms", self.latch_idle_ms as usize, 20, 60_000),
         ] {
             if !(min..=max).contains(&v) {
                 return Err(ConfigError::Invalid(format!(
@@ -190,6 +218,12 @@ mod tests {
         assert!(e.contains("port-mni"), "{e}");
         std::fs::write(&p, "port-min = 5000\nport-max = 4000\n").unwrap();
         assert!(ServeConfig::load(&p).is_err());
+        std::fs::write(&p, "max-sessions = 500\nmax-streams-per-call = 4\n").unwrap();
+        let c = ServeConfig::load(&p).unwrap();
+        assert_eq!((c.max_sessions, c.max_streams_per_call), (500, 4));
+        std::fs::write(&p, "max-streams-per-call = 0\n").unwrap();
+        let e = ServeConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("max-streams-per-call"), "{e}");
         std::fs::write(
             &p,
             "reply-cache-bytes = 1000\nmax-tcp-connections = 8\ngrace = 2\ntcp-read-timeout = 0.5\nlog-file = \"/tmp/x.log\"\n",

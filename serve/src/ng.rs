@@ -145,6 +145,8 @@ pub struct Params {
     pub duration: Option<i64>,
     /// `limit` (list).
     pub limit: Option<i64>,
+    /// `after` (list): the call-id a page starts after (the `next` of the previous page).
+    pub after: Option<String>,
     /// `codec` → `transcode` entries (e.g. `PCMA`).
     pub transcode: Vec<String>,
     /// `direction` entries.
@@ -200,6 +202,7 @@ impl Params {
                 "code" | "digit" => p.code = text().or_else(|| v.as_int().map(|i| i.to_string())),
                 "duration" => p.duration = v.as_int(),
                 "limit" => p.limit = v.as_int(),
+                "after" => p.after = text(),
                 "direction" => p.direction = strings(v),
                 "codec" => {
                     if let Some(t) = v.get("transcode") {

@@ -15,9 +15,8 @@ use tandem_serve::metrics::Metrics;
 
 fn path(dir: &std::path::Path, cache_bytes: usize) -> ControlPath<MemoryEngine> {
     let calls = Calls::new(CallsConfig {
-        media_ip: "10.0.0.1".parse().unwrap(),
-        recording_dir: dir.to_path_buf(),
         timeout_s: 30,
+        ..CallsConfig::new("10.0.0.1".parse().unwrap(), dir.to_path_buf())
     });
     let eng = MemoryEngine::new(1, NetworkConditions::default(), 1);
     ControlPath::new(calls, eng, cache_bytes, Arc::new(Metrics::new()))

@@ -1,28 +1,16 @@
 //! The daemon end to end: ng over UDP and TCP as a proxy sends it, RTP through the ports it
 //! hands out, retransmissions, metrics, delete.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use tandem_codecs::rtp::{RtpHeader, RtpPacket};
 use tandem_serve::bencode::{self, Value};
-use tandem_serve::config::ServeConfig;
 use tandem_serve::daemon;
 use tandem_serve::sdp::Sdp;
-
-fn config(dir: &std::path::Path, ports: (u16, u16)) -> ServeConfig {
-    ServeConfig {
-        listen_ng: "127.0.0.1:0".parse().unwrap(),
-        listen_metrics: Some("127.0.0.1:0".parse().unwrap()),
-        port_min: ports.0,
-        port_max: ports.1,
-        num_threads: 1,
-        recording_dir: dir.to_path_buf(),
-        timeout: 60,
-        ..ServeConfig::default()
-    }
-}
 
 fn ng(sock: &UdpSocket, to: SocketAddr, cookie: &str, body: &Value) -> Value {
     let mut msg = format!("{cookie} ").into_bytes();
@@ -63,7 +51,7 @@ fn rtp(seq: u16, fill: u8) -> Vec<u8> {
 #[test]
 fn a_proxy_sets_up_a_call_media_flows_and_delete_frees_it() {
     let dir = tempfile::tempdir().unwrap();
-    let running = daemon::start(config(dir.path(), (44_000, 44_099))).unwrap();
+    let running = daemon::start(support::config("auto", (44_000, 44_099), dir.path())).unwrap();
     let ngaddr = running.ng_addr;
     let proxy = UdpSocket::bind("127.0.0.1:0").unwrap();
     proxy

@@ -8,16 +8,19 @@ use tandem_codecs::g711;
 use tandem_codecs::rtp::{RtpHeader, RtpPacket};
 use tandem_engine::{MemoryEngine, NetworkConditions};
 use tandem_serve::bencode::Value;
-use tandem_serve::calls::{Calls, CallsConfig};
+use tandem_serve::calls::{Calls, CallsConfig, RequestCtx};
 use tandem_serve::sdp::Sdp;
 
 const MEDIA_IP: &str = "10.0.0.1";
+const CTX: RequestCtx = RequestCtx {
+    now_unix_s: 1_700_000_000,
+    reply_budget: Some(65_000),
+};
 
 fn calls(dir: PathBuf) -> Calls {
     Calls::new(CallsConfig {
-        media_ip: MEDIA_IP.parse().unwrap(),
-        recording_dir: dir,
         timeout_s: 30,
+        ..CallsConfig::new(MEDIA_IP.parse().unwrap(), dir)
     })
 }
 
@@ -111,7 +114,7 @@ fn setup(alice_pts: &str, bob_pts: &str) -> Setup {
             "a=sendrecv\r\na=candidate:1 1 UDP 1 10.9.9.9 4000 typ host\r\n",
         ),
     );
-    let r = calls.handle(&mut eng, &offer);
+    let r = calls.handle(&mut eng, &offer, &CTX);
     let (offer_out, to_bob) = audio_port(ok(&r));
     assert_eq!(offer_out.connection(0), Some(MEDIA_IP.parse().unwrap()));
     let text = offer_out.to_string();
@@ -124,7 +127,7 @@ fn setup(alice_pts: &str, bob_pts: &str) -> Setup {
         .with("from-tag", Value::str("alice-tag"))
         .with("to-tag", Value::str("bob-tag"))
         .with("sdp", Value::str(&sdp("192.0.2.20", 5000, bob_pts, "")));
-    let r = calls.handle(&mut eng, &answer);
+    let r = calls.handle(&mut eng, &answer, &CTX);
     let (_, to_alice) = audio_port(ok(&r));
     assert_ne!(to_alice, to_bob);
     Setup {
@@ -170,9 +173,9 @@ fn offer_answer_relays_media_both_ways() {
     let at_alice = received(&mut s.eng, s.alice);
     assert_eq!(at_alice.len(), 5);
 
-    let q = s.calls.handle(&mut s.eng, &cmd("query", "c1"));
+    let q = s.calls.handle(&mut s.eng, &cmd("query", "c1"), &CTX);
     assert!(ok(&q).get("tags").and_then(|t| t.get("bob-tag")).is_some());
-    let l = s.calls.handle(&mut s.eng, &cmd("list", "c1"));
+    let l = s.calls.handle(&mut s.eng, &cmd("list", "c1"), &CTX);
     assert_eq!(
         ok(&l)
             .get("calls")
@@ -180,10 +183,10 @@ fn offer_answer_relays_media_both_ways() {
             .map(<[Value]>::len),
         Some(1)
     );
-    let d = s.calls.handle(&mut s.eng, &cmd("delete", "c1"));
+    let d = s.calls.handle(&mut s.eng, &cmd("delete", "c1"), &CTX);
     ok(&d);
     assert!(s.calls.is_empty());
-    let again = s.calls.handle(&mut s.eng, &cmd("delete", "c1"));
+    let again = s.calls.handle(&mut s.eng, &cmd("delete", "c1"), &CTX);
     assert_eq!(again.get("result").and_then(Value::as_str), Some("error"));
     // Every port is free again: the same call can be set up.
     let _ = setup("0", "0");
@@ -216,12 +219,13 @@ fn answer_sdp_offers_the_caller_its_own_codec() {
     ok(&c.handle(
         &mut eng,
         &kamailio_offer("c2", &sdp("192.0.2.10", 4000, "0 101", "")),
+        &CTX,
     ));
     let answer = cmd("answer", "c2")
         .with("from-tag", Value::str("alice-tag"))
         .with("to-tag", Value::str("bob"))
         .with("sdp", Value::str(&sdp("192.0.2.20", 5000, "8 101", "")));
-    let r = c.handle(&mut eng, &answer);
+    let r = c.handle(&mut eng, &answer, &CTX);
     let (s, _) = audio_port(ok(&r));
     assert_eq!(
         s.media[0].formats,
@@ -233,14 +237,18 @@ fn answer_sdp_offers_the_caller_its_own_codec() {
 #[test]
 fn recording_dtmf_and_filters() {
     let mut s = setup("0 101", "0 101");
-    let start = s.calls.handle(&mut s.eng, &cmd("start recording", "c1"));
+    let start = s
+        .calls
+        .handle(&mut s.eng, &cmd("start recording", "c1"), &CTX);
     ok(&start);
     for n in 0..25u16 {
         s.eng.send(s.alice, s.to_alice, &rtp(0, n, &[0x20; 160]));
         s.eng.send(s.bob, s.to_bob, &rtp(0, n, &[0xA0; 160]));
         s.eng.advance_to(s.eng.now_us() + 20_000);
     }
-    ok(&s.calls.handle(&mut s.eng, &cmd("stop recording", "c1")));
+    ok(&s
+        .calls
+        .handle(&mut s.eng, &cmd("stop recording", "c1"), &CTX));
     s.eng.advance_to(s.eng.now_us() + 40_000);
     let finished: Vec<_> = std::iter::from_fn(|| s.eng.poll_event())
         .filter_map(|e| match e {
@@ -257,13 +265,13 @@ fn recording_dtmf_and_filters() {
     let dtmf = cmd("play DTMF", "c1")
         .with("from-tag", Value::str("bob-tag"))
         .with("code", Value::str("5"));
-    ok(&s.calls.handle(&mut s.eng, &dtmf));
+    ok(&s.calls.handle(&mut s.eng, &dtmf, &CTX));
     s.eng.advance_to(s.eng.now_us() + 400_000);
     assert!(received(&mut s.eng, s.bob).iter().any(|(pt, _)| *pt == 101));
 
     // block media from Alice: Bob hears nothing; unblock: audio again.
     let block = cmd("block media", "c1").with("from-tag", Value::str("alice-tag"));
-    ok(&s.calls.handle(&mut s.eng, &block));
+    ok(&s.calls.handle(&mut s.eng, &block, &CTX));
     s.eng.send(s.alice, s.to_alice, &rtp(0, 100, &[0x20; 160]));
     s.eng.advance_to(s.eng.now_us() + 20_000);
     assert!(received(&mut s.eng, s.bob).is_empty());
@@ -271,8 +279,9 @@ fn recording_dtmf_and_filters() {
     ok(&s.calls.handle(
         &mut s.eng,
         &cmd("unblock media", "c1").with("from-tag", Value::str("alice-tag")),
+        &CTX,
     ));
-    ok(&s.calls.handle(&mut s.eng, &silence));
+    ok(&s.calls.handle(&mut s.eng, &silence, &CTX));
     s.eng.send(s.alice, s.to_alice, &rtp(0, 101, &[0x20; 160]));
     s.eng.advance_to(s.eng.now_us() + 20_000);
     let got = received(&mut s.eng, s.bob);
@@ -311,7 +320,7 @@ fn bad_requests_get_error_replies_and_change_nothing() {
         (cmd("frobnicate", "x"), "unknown command"),
         (Value::dict(), "no command"),
     ] {
-        let r = c.handle(&mut eng, &req);
+        let r = c.handle(&mut eng, &req, &CTX);
         assert_eq!(
             r.get("result").and_then(Value::as_str),
             Some("error"),
@@ -326,7 +335,7 @@ fn bad_requests_get_error_replies_and_change_nothing() {
     }
     assert!(c.is_empty());
     assert_eq!(
-        c.handle(&mut eng, &cmd("ping", ""))
+        c.handle(&mut eng, &cmd("ping", ""), &CTX)
             .get("result")
             .and_then(Value::as_str),
         Some("pong")
@@ -344,12 +353,12 @@ fn non_audio_streams_are_rejected_unless_passed() {
         "0",
         "m=video 6000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n",
     );
-    let r = c.handle(&mut eng, &kamailio_offer("v1", &body));
+    let r = c.handle(&mut eng, &kamailio_offer("v1", &body), &CTX);
     let (s, _) = audio_port(ok(&r));
     assert_eq!(s.media[1].port, 0, "video rejected");
     let passed =
         kamailio_offer("v2", &body).with("flags", Value::List(vec![Value::str("pass-non-audio")]));
-    let r = c.handle(&mut eng, &passed);
+    let r = c.handle(&mut eng, &passed, &CTX);
     let (s, _) = audio_port(ok(&r));
     assert_eq!(s.media[1].port, 6000, "video passed untouched");
 }

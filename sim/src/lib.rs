@@ -15,6 +15,7 @@
 
 pub mod arrivals;
 mod calendar;
+pub mod compare;
 pub mod dist;
 #[cfg(feature = "drive")]
 pub mod drive;

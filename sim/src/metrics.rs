@@ -133,6 +133,12 @@ impl Level {
 pub struct Counts {
     /// Calls offered (first attempts and redials).
     pub offered: f64,
+    /// Of those, redials: attempts after a caller's first.
+    #[serde(default)]
+    pub redials: f64,
+    /// Redial attempts lost again, at any of the four stages.
+    #[serde(default)]
+    pub redials_lost: f64,
     /// Arrivals that found every trunk seized.
     pub trunk_lost: f64,
     /// Callers who got no IVR port and hung up.
@@ -169,6 +175,8 @@ impl Counts {
     /// Adds another interval's counts.
     pub fn add(&mut self, o: &Counts) {
         self.offered += o.offered;
+        self.redials += o.redials;
+        self.redials_lost += o.redials_lost;
         self.trunk_lost += o.trunk_lost;
         self.ivr_lost += o.ivr_lost;
         self.queue_abandoned += o.queue_abandoned;
@@ -192,6 +200,8 @@ impl Counts {
         s.add(self);
         *self = Counts {
             offered: s.offered * k,
+            redials: s.redials * k,
+            redials_lost: s.redials_lost * k,
             trunk_lost: s.trunk_lost * k,
             ivr_lost: s.ivr_lost * k,
             queue_abandoned: s.queue_abandoned * k,

@@ -30,12 +30,19 @@ pub struct Scenario {
     /// Service-level threshold T: SL = answered within T ÷ (answered + abandoned).
     #[serde(default = "default_sl")]
     pub sl_threshold_s: f64,
+    /// Service-level target: the fraction of calls to answer within T (the reports draw
+    /// it as a line; staffing plans aim at it).
+    #[serde(default = "default_sl_target")]
+    pub sl_target: f64,
     /// Base seed.
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Independent replications (for confidence intervals).
     #[serde(default = "default_reps")]
     pub replications: u32,
+    /// Confidence level of the reports' intervals: 0.90, 0.95 or 0.99.
+    #[serde(default = "default_ci_level")]
+    pub ci_level: f64,
     /// The arrival process.
     pub arrivals: ArrivalSpec,
     /// Blocked and abandoned callers who call again.
@@ -70,6 +77,12 @@ fn default_interval() -> f64 {
 }
 fn default_sl() -> f64 {
     20.0
+}
+fn default_sl_target() -> f64 {
+    0.8
+}
+fn default_ci_level() -> f64 {
+    0.95
 }
 fn default_seed() -> u64 {
     1
@@ -172,6 +185,25 @@ pub struct Agents {
     /// Staffing windows (shifts and breaks): `count` agents on duty in `[start_s, end_s)`.
     #[serde(default)]
     pub shifts: Vec<Shift>,
+}
+
+impl Agents {
+    /// The most agents on duty at once: `count` outside the windows, and the sum of the
+    /// overlapping windows inside them (the sum only rises where a window starts).
+    pub fn most_on_duty(&self) -> u32 {
+        self.shifts
+            .iter()
+            .map(|at| {
+                self.shifts
+                    .iter()
+                    .filter(|s| s.start_s <= at.start_s && at.start_s < s.end_s)
+                    .map(|s| s.count)
+                    .fold(0u32, u32::saturating_add)
+            })
+            .chain([self.count])
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 fn zero() -> Dist {
@@ -308,6 +340,12 @@ impl Scenario {
         Self::from_toml(&text, &path.display().to_string(), path.parent())
     }
 
+    /// Checks a scenario changed after loading (command-line overrides), naming the key.
+    pub fn validate(&self) -> Result<(), SimError> {
+        self.check()
+            .map_err(|Problem(key, message)| SimError::Invalid(format!("`{key}`: {message}")))
+    }
+
     /// A built-in scenario by name.
     pub fn built_in(name: &str) -> Result<Scenario, SimError> {
         let (_, text) = BUILT_IN.iter().find(|(n, _)| *n == name).ok_or_else(|| {
@@ -338,6 +376,18 @@ impl Scenario {
         }
         if !(self.sl_threshold_s >= 0.0) {
             return p("sl_threshold_s", "must be ≥ 0".into());
+        }
+        if !(self.sl_target > 0.0 && self.sl_target <= 1.0) {
+            return p("sl_target", "must be in (0, 1]".into());
+        }
+        if crate::report::CI_LEVELS
+            .iter()
+            .all(|l| (l - self.ci_level).abs() > 1e-9)
+        {
+            return p(
+                "ci_level",
+                format!("must be 0.90, 0.95 or 0.99, got {}", self.ci_level),
+            );
         }
         if self.replications == 0 || self.replications > 10_000 {
             return p("replications", "must be 1..=10000".into());
@@ -398,6 +448,12 @@ impl Scenario {
                     "each shift needs end_s > start_s and count ≤ 100,000".into(),
                 );
             }
+        }
+        if self.agents.shifts.len() > 10_000 || self.agents.most_on_duty() > 100_000 {
+            return p(
+                "agents.shifts",
+                "at most 10,000 windows and 100,000 agents on duty at once".into(),
+            );
         }
         if let Some(cb) = &self.callback {
             if cb.max_entries == 0 {
@@ -481,9 +537,31 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "tv-burst-callback",
         include_str!("../scenarios/tv-burst-callback.toml"),
     ),
+    (
+        "tv-burst-9e1-400",
+        include_str!("../scenarios/tv-burst-9e1-400.toml"),
+    ),
+    (
+        "tv-burst-6e1-700",
+        include_str!("../scenarios/tv-burst-6e1-700.toml"),
+    ),
     ("mm-n-m", include_str!("../scenarios/mm-n-m.toml")),
     ("day-700", include_str!("../scenarios/day-700.toml")),
 ];
+
+/// Built-in sets of scenarios to compare side by side (`tandem sim --compare NAME`): (name,
+/// what it asks, the scenarios, the first being the baseline).
+pub const BUILT_IN_SETS: &[(&str, &str, &[&str])] = &[(
+    "tv-burst-compare",
+    "the TV-ad burst on 6 or 9 E1 with 400 or 700 agents, and with callbacks (smart dissuasion)",
+    &[
+        "tv-burst",
+        "tv-burst-9e1-400",
+        "tv-burst-6e1-700",
+        "tv-burst-rebuilt",
+        "tv-burst-callback",
+    ],
+)];
 
 #[cfg(test)]
 mod tests {
@@ -494,6 +572,33 @@ mod tests {
         for (name, _) in BUILT_IN {
             let s = Scenario::built_in(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(&s.name, name);
+        }
+        for (set, _, members) in BUILT_IN_SETS {
+            assert!(
+                BUILT_IN.iter().all(|(n, _)| n != set),
+                "{set} is also a scenario"
+            );
+            for m in *members {
+                Scenario::built_in(m).unwrap_or_else(|e| panic!("{set}: {m}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn the_burst_comparison_differs_only_in_trunks_and_agents() {
+        let base = Scenario::built_in("tv-burst").unwrap();
+        for (name, e1, agents) in [
+            ("tv-burst-9e1-400", 9, 400),
+            ("tv-burst-6e1-700", 6, 700),
+            ("tv-burst-rebuilt", 9, 700),
+        ] {
+            let s = Scenario::built_in(name).unwrap();
+            assert_eq!(s.trunks.e1, Some(e1), "{name}");
+            assert_eq!(s.agents.count, agents, "{name}");
+            assert_eq!(s.arrivals, base.arrivals, "{name}");
+            assert_eq!(s.queue, base.queue, "{name}");
+            assert_eq!(s.redial, base.redial, "{name}");
+            assert_eq!((s.seed, s.replications), (base.seed, base.replications));
         }
     }
 
@@ -516,6 +621,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("s.toml:9"), "{e}");
+    }
+
+    #[test]
+    fn overlapping_windows_add_up() {
+        let text = "name = \"x\"\nduration_s = 60\n[arrivals]\nkind = \"poisson\"\nper_min = 10\n\
+                    [queue]\npatience = { kind = \"exponential\", mean = 30 }\n[agents]\ncount = 5\n\
+                    talk = { kind = \"exponential\", mean = 60 }\nshifts = [\
+                    { start_s = 0, end_s = 30, count = 20 }, { start_s = 10, end_s = 40, count = 30 },\
+                    { start_s = 35, end_s = 50, count = 40 }]\n";
+        let s = Scenario::from_toml(text, "s.toml", None).unwrap();
+        // 20 + 30 in [10, 30); 30 + 40 in [35, 40).
+        assert_eq!(s.agents.most_on_duty(), 70);
     }
 
     #[test]

@@ -34,7 +34,9 @@ fn markov(
 /// |simulated − theory| within three 95% half-widths, plus `slack` for start-up bias (runs
 /// begin empty).
 fn close(r: &tandem_sim::Report, key: &str, sim: f64, theory: f64, slack: f64) {
-    let hw = r.ci95[key];
+    let hw = r
+        .half_width(key)
+        .expect("several replications give a half-width");
     assert!(
         (sim - theory).abs() <= 3.0 * hw + slack,
         "{key}: simulated {sim:.4} ± {hw:.4}, theory {theory:.4}"

@@ -40,7 +40,8 @@ fn sim_json_has_the_contracted_keys() {
     }
     assert!(v["intervals"].as_array().is_some_and(|a| !a.is_empty()));
     assert_eq!(v["replications"], 2);
-    assert!(v["ci95"]["service_level"].is_number());
+    assert_eq!(v["ci_level"], 0.95);
+    assert!(v["ci_half_width"]["service_level"].is_number());
     assert_eq!(v["scenario"], "tv-burst");
     // Nothing but the JSON on stdout.
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim().lines().count(), 1);
@@ -117,10 +118,16 @@ fn list_and_html() {
     assert!(o.status.success());
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<svg") && page.contains("trunk loss"));
-    assert!(
-        !page.contains("<script") && !page.contains("http"),
-        "self-contained"
-    );
+    assert_self_contained(&page);
+}
+
+/// A page that loads nothing: no scripts, no external images, styles or fonts.
+pub fn assert_self_contained(page: &str) {
+    for bad in [
+        "<script", " src=", "href=", "url(", "@import", "<link", "<img", "<iframe",
+    ] {
+        assert!(!page.contains(bad), "the page has `{bad}`");
+    }
 }
 
 #[test]

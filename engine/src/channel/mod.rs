@@ -2,6 +2,7 @@
 //! jitter buffer. Channels do not know about each other; the shard connects them.
 
 pub mod dtmf;
+pub mod latch;
 pub mod rtcp;
 pub mod rx;
 pub mod tx;
@@ -81,6 +82,7 @@ impl Channel {
         let rx = Rx::new(
             spec.remote,
             spec.strict_source,
+            spec.latching,
             spec.codec.payload_type,
             spec.telephone_event_pt,
             spec.samples_per_packet(),

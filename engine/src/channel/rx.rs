@@ -1,11 +1,14 @@
-//! The receive side of a channel: source latching, SSRC tracking, sequence extension,
-//! interarrival jitter and timestamp-jump detection.
+//! The receive side of a channel: source latching (the rules are in [`super::latch`]),
+//! SSRC tracking, sequence extension, interarrival jitter and timestamp-jump detection.
 
 use std::net::SocketAddr;
 
 use tandem_codecs::rtp::RtpPacket;
 use tandem_codecs::seq::{SeqExtender, SeqUpdate, seq_diff, ts_diff};
 
+use super::latch::Candidates;
+use crate::ports::OwnSockets;
+use crate::spec::Latching;
 use crate::stats::ChannelStats;
 
 /// An SSRC that has sent nothing for this long may be replaced by a new one at once; while
@@ -24,12 +27,27 @@ pub enum Rejected {
     Malformed,
     /// From the wrong address in strict mode.
     WrongSource,
+    /// From a source that has not (yet) taken over from the current remote.
+    UnlatchedSource,
+    /// From one of the engine's own media sockets (a loop).
+    OwnSource,
     /// A payload type that was not negotiated.
     UnknownPayloadType,
     /// From an SSRC that has not taken over the stream.
     Ssrc,
     /// A sequence number far from the stream's, not (yet) confirmed by the next packet.
     SequenceJump,
+}
+
+/// Where an accepted packet came from, relative to the remote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The remote, heard before.
+    Same,
+    /// The remote, heard for the first time since it became the remote.
+    Heard,
+    /// A new source that has just taken over.
+    Moved,
 }
 
 /// What an accepted packet carries.
@@ -59,6 +77,8 @@ pub struct Accepted {
     pub ssrc_changed_from: Option<u32>,
     /// Whether this was the first packet ever.
     pub first: bool,
+    /// Whether this packet moved the remote to a new source (not the first latch).
+    pub remote_changed: bool,
     /// Payload byte range within the datagram.
     pub payload_start: usize,
     /// Payload length.
@@ -70,9 +90,14 @@ pub struct Accepted {
 pub struct Rx {
     /// Where media goes to and is expected from.
     pub remote: Option<SocketAddr>,
-    /// Whether `remote` was learnt from a packet (symmetric RTP).
-    latched: bool,
+    /// The address signalling named, if any.
+    signalled: Option<SocketAddr>,
+    /// `remote`, once it has sent an accepted packet since it became the remote (latched);
+    /// packets from it take the fast path.
+    confirmed: Option<SocketAddr>,
     strict: bool,
+    latching: Latching,
+    candidates: Candidates,
     audio_pt: u8,
     event_pt: Option<u8>,
     ssrc: Option<u32>,
@@ -94,14 +119,18 @@ impl Rx {
     pub fn new(
         remote: Option<SocketAddr>,
         strict: bool,
+        latching: Latching,
         audio_pt: u8,
         event_pt: Option<u8>,
         samples_per_packet: u32,
     ) -> Rx {
         Rx {
             remote,
-            latched: false,
+            signalled: remote,
+            confirmed: None,
             strict,
+            latching,
+            candidates: Candidates::default(),
             audio_pt,
             event_pt,
             ssrc: None,
@@ -143,32 +172,89 @@ impl Rx {
         self.event_pt = event_pt;
     }
 
-    /// Replaces the signalled remote; a later packet may latch again unless strict.
+    /// Takes a new signalled remote (a re-INVITE). The same address again changes nothing,
+    /// so a source learnt behind NAT survives session refreshes; a new one becomes the
+    /// remote at once and learning starts over.
     pub fn set_remote(&mut self, remote: SocketAddr) {
+        if self.signalled == Some(remote) {
+            return;
+        }
+        self.signalled = Some(remote);
         self.remote = Some(remote);
-        self.latched = false;
+        self.confirmed = None;
+        self.candidates.clear();
     }
 
-    /// Checks one datagram and updates the receive state.
+    /// Whether an RTCP packet from `from` is believed: it must come from the remote's host
+    /// (any port: NATs map RTCP separately) and not from the engine itself.
+    pub fn rtcp_source_ok(&self, from: SocketAddr, own: Option<&OwnSockets>) -> bool {
+        self.remote.is_some_and(|r| r.ip() == from.ip()) && !own.is_some_and(|o| o.contains(from))
+    }
+
+    /// Decides whether a packet from a source other than the confirmed remote may pass
+    /// (see [`super::latch`]).
+    #[cold]
+    #[inline(never)]
+    fn check_source(
+        &mut self,
+        now_us: u64,
+        from: SocketAddr,
+        ssrc: u32,
+        seq: u16,
+        own: Option<&OwnSockets>,
+        stats: &mut ChannelStats,
+    ) -> Result<Source, Rejected> {
+        if self.remote == Some(from) {
+            self.confirmed = Some(from);
+            return Ok(Source::Heard);
+        }
+        if own.is_some_and(|o| o.contains(from)) {
+            stats.own_source += 1;
+            return Err(Rejected::OwnSource);
+        }
+        let first = self.remote.is_none();
+        if !first && self.signalled != Some(from) {
+            let latched = self.confirmed.is_some();
+            if self.strict && latched {
+                stats.wrong_source += 1;
+                return Err(Rejected::WrongSource);
+            }
+            let idle_us = u64::from(self.latching.idle_ms) * 1000;
+            let run = self.candidates.observe(now_us, from, ssrc, seq, idle_us);
+            let live = latched && now_us.saturating_sub(self.last_rx_us) < idle_us;
+            if run < self.latching.packets || live {
+                if self.strict {
+                    stats.wrong_source += 1;
+                    return Err(Rejected::WrongSource);
+                }
+                stats.unlatched_source += 1;
+                return Err(Rejected::UnlatchedSource);
+            }
+        }
+        self.remote = Some(from);
+        self.confirmed = Some(from);
+        self.candidates.clear();
+        if first {
+            return Ok(Source::Heard);
+        }
+        stats.source_changes += 1;
+        Ok(Source::Moved)
+    }
+
+    /// Checks one datagram and updates the receive state. `own` are the engine's media
+    /// sockets, from which nothing is accepted.
     pub fn accept(
         &mut self,
         now_us: u64,
         from: SocketAddr,
         data: &[u8],
+        own: Option<&OwnSockets>,
         stats: &mut ChannelStats,
     ) -> Result<Accepted, Rejected> {
         let Ok(pkt) = RtpPacket::parse(data) else {
             stats.malformed += 1;
             return Err(Rejected::Malformed);
         };
-        if self.strict {
-            if let Some(r) = self.remote {
-                if r != from {
-                    stats.wrong_source += 1;
-                    return Err(Rejected::WrongSource);
-                }
-            }
-        }
         let pt = pkt.payload_type();
         let kind = if pt == self.audio_pt {
             MediaKind::Audio
@@ -178,6 +264,12 @@ impl Rx {
             stats.unknown_payload_type += 1;
             return Err(Rejected::UnknownPayloadType);
         };
+        let source = if self.confirmed == Some(from) {
+            Source::Same
+        } else {
+            self.check_source(now_us, from, pkt.ssrc(), pkt.sequence(), own, stats)?
+        };
+        let remote_changed = source == Source::Moved;
 
         let ssrc = pkt.ssrc();
         let mut ssrc_changed_from = None;
@@ -185,8 +277,10 @@ impl Rx {
             None => {}
             Some(cur) if cur == ssrc => self.candidate = None,
             Some(cur) => {
+                // A source heard for the first time brings its own stream: its SSRC needs
+                // no confirmation.
                 let idle = now_us.saturating_sub(self.last_rx_us) >= SSRC_IDLE_US;
-                if idle || self.candidate == Some(ssrc) {
+                if idle || source != Source::Same || self.candidate == Some(ssrc) {
                     ssrc_changed_from = Some(cur);
                 } else {
                     self.candidate = Some(ssrc);
@@ -208,11 +302,6 @@ impl Rx {
             self.last_transit = None;
             self.after_jump = false;
         }
-        if !(self.latched || self.strict && self.remote.is_some()) {
-            self.remote = Some(from);
-            self.latched = true;
-        }
-
         let seq = pkt.sequence();
         let ts = pkt.timestamp();
         match self.seq.update(seq) {
@@ -251,6 +340,7 @@ impl Rx {
             epoch: self.epoch,
             ssrc_changed_from,
             first,
+            remote_changed,
             payload_start,
             payload_len: pkt.payload().len(),
         })

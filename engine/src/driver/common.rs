@@ -11,8 +11,10 @@ use tandem_udp::current_tid;
 
 use crate::command::Command;
 use crate::event::Event;
+use crate::ids::ChannelId;
 use crate::ports::PortAllocator;
 use crate::shard::Shard;
+use crate::stats::ChannelStats;
 use crate::tap::TapHandoff;
 
 /// A message from the engine handle to a shard thread.
@@ -25,6 +27,14 @@ pub enum Control {
         cmd: Command,
         /// RTP and (optionally) RTCP sockets of a `CreateChannel`, with their ports.
         sockets: Vec<(u16, UdpSocket)>,
+    },
+    /// Read the counters of these channels now; the answer (channels that exist, in the
+    /// order asked) goes to `reply`.
+    ReadStats {
+        /// Channels of this shard.
+        channels: Vec<ChannelId>,
+        /// Where the answer goes (a one-slot queue the handle waits on).
+        reply: Sender<Vec<(ChannelId, ChannelStats)>>,
     },
     /// Stop the thread.
     Shutdown,
@@ -51,6 +61,12 @@ pub struct ThreadCounters {
     pub send_errors: AtomicU64,
     /// Ticks run late by more than one period.
     pub ticks_missed: AtomicU64,
+    /// Live channels, published every turn.
+    pub channels: AtomicU64,
+    /// Teardown commands and statistics reads that found the queue full and waited.
+    pub control_waits: AtomicU64,
+    /// Those that still found it full at the end of the wait (the caller got an error).
+    pub control_timeouts: AtomicU64,
 }
 
 /// Microseconds since the driver started, and the matching Unix time for RTCP.
@@ -140,6 +156,20 @@ impl ShardThread {
         }
     }
 
+    /// Answers a statistics read with the counters of the channels that exist. The handle
+    /// may have given up waiting; then the answer is simply dropped.
+    pub fn answer_stats(
+        &self,
+        channels: &[ChannelId],
+        reply: &Sender<Vec<(ChannelId, ChannelStats)>>,
+    ) {
+        let found = channels
+            .iter()
+            .filter_map(|&c| self.shard.channel_stats(c).map(|s| (c, s)))
+            .collect();
+        let _ = reply.try_send(found);
+    }
+
     /// Pins the thread (if asked) and publishes its TID.
     pub fn start(&self) {
         if let Some(core) = self.core {
@@ -159,6 +189,9 @@ impl ShardThread {
         if !self.released.is_empty() {
             for &port in &self.released {
                 close_port(port);
+                if let Some(own) = self.shard.own_sockets() {
+                    own.release(port);
+                }
             }
             // The sockets are closed, so the handle may bind these ports again.
             let mut alloc = self.ports.lock().unwrap_or_else(|e| e.into_inner());
@@ -185,5 +218,6 @@ impl ShardThread {
         self.counters
             .ticks_missed
             .store(s.ticks_missed, Ordering::Relaxed);
+        self.counters.channels.store(s.channels, Ordering::Relaxed);
     }
 }

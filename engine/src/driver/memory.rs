@@ -16,7 +16,7 @@ use crate::command::{Command, TapTarget};
 use crate::error::EngineError;
 use crate::event::Event;
 use crate::ids::{ChannelId, GroupKey, RoomId};
-use crate::ports::{self, PortAllocator};
+use crate::ports::{self, MediaAddresses, OwnSockets, PortAllocator};
 use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig, ShardStats};
 use crate::spec::ChannelSpec;
@@ -78,6 +78,7 @@ struct InFlight {
 pub struct MemoryEngine {
     now_us: u64,
     ip: IpAddr,
+    own: OwnSockets,
     shards: Vec<Shard>,
     ports: Vec<PortAllocator>,
     next_serial: u64,
@@ -125,11 +126,24 @@ impl MemoryEngine {
     /// given conditions. The same seed gives the same run.
     pub fn new(shards: usize, conditions: NetworkConditions, seed: u64) -> MemoryEngine {
         let shards = shards.max(1);
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let own = OwnSockets::new(MediaAddresses {
+            ip,
+            port_min: 10_000,
+            port_max: 59_999,
+        });
         MemoryEngine {
             now_us: 0,
-            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            ip,
+            own: own.clone(),
             shards: (0..shards)
-                .map(|i| Shard::new(ShardConfig::new(i, seed), 0))
+                .map(|i| {
+                    let cfg = ShardConfig {
+                        own: Some(own.clone()),
+                        ..ShardConfig::new(i, seed)
+                    };
+                    Shard::new(cfg, 0)
+                })
                 .collect(),
             ports: ports::split(10_000, 59_999, shards).expect("a wide range splits"),
             next_serial: 1,
@@ -157,6 +171,16 @@ impl MemoryEngine {
         self.ip
     }
 
+    /// The engine's address and port range.
+    pub fn media_addresses(&self) -> MediaAddresses {
+        self.own.addresses()
+    }
+
+    /// Whether `addr` reaches a port the engine holds now.
+    pub fn holds(&self, addr: SocketAddr) -> bool {
+        self.own.contains(addr)
+    }
+
     /// Changes the network conditions for datagrams sent from now on.
     pub fn set_conditions(&mut self, conditions: NetworkConditions) {
         self.net.conditions = conditions;
@@ -173,12 +197,21 @@ impl MemoryEngine {
         group: GroupKey,
         spec: ChannelSpec,
     ) -> Result<ChannelInfo, EngineError> {
+        if let Some(r) = spec.remote.filter(|&r| self.own.contains(r)) {
+            return Err(EngineError::Config(format!(
+                "remote {r} is one of the engine's own media addresses (a loop)"
+            )));
+        }
         let shard = group.shard(self.shards.len());
         let port = self.ports[shard]
             .allocate()
             .ok_or(EngineError::NoFreePort(shard))?;
         let id = ChannelId::new(shard as u16, self.next_serial);
         self.next_serial += 1;
+        self.own.hold(port);
+        if spec.rtcp == crate::spec::RtcpMode::Companion {
+            self.own.hold(port + 1);
+        }
         self.shards[shard].handle_command(
             self.now_us,
             Command::CreateChannel {
@@ -299,6 +332,7 @@ impl MemoryEngine {
         }
         for port in shard.drain_released_ports() {
             self.ports[i].release(port);
+            self.own.release(port);
         }
         for h in shard.drain_tap_handoffs() {
             self.taps.add(h, &mut self.tap_events);
@@ -340,6 +374,18 @@ impl MemoryEngine {
     /// A channel's counters.
     pub fn channel_stats(&self, id: ChannelId) -> Option<ChannelStats> {
         self.shards.get(id.shard())?.channel_stats(id)
+    }
+
+    /// The counters of `channels` that exist, in the order given (the same call as
+    /// [`Engine::read_stats`](crate::Engine::read_stats); here a direct read).
+    pub fn read_stats(
+        &self,
+        channels: &[ChannelId],
+    ) -> Result<Vec<(ChannelId, ChannelStats)>, EngineError> {
+        Ok(channels
+            .iter()
+            .filter_map(|&c| self.channel_stats(c).map(|s| (c, s)))
+            .collect())
     }
 
     /// A shard's counters.

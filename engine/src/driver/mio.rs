@@ -85,8 +85,12 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                     .datagrams_in
                     .fetch_add(n as u64, Ordering::Relaxed);
                 for i in 0..n {
+                    // A datagram cut to fit the buffer is larger than any RTP or RTCP
+                    // packet: dropped unread, as the io_uring driver does.
                     if let (Some(from), data) = rb.get(i) {
-                        st.shard.handle_datagram(now, port, from, data);
+                        if !rb.truncated(i) {
+                            st.shard.handle_datagram(now, port, from, data);
+                        }
                     }
                 }
                 flush(&mut st, &sockets, &mut sb);
@@ -117,6 +121,7 @@ fn apply_control(
         };
         match msg {
             Control::Shutdown => return Ok(false),
+            Control::ReadStats { channels, reply } => st.answer_stats(&channels, &reply),
             Control::Command { cmd, sockets: new } => {
                 for (port, s) in new {
                     s.set_nonblocking(true)?;

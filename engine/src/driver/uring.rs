@@ -724,6 +724,7 @@ impl Driver {
         loop {
             match st.control.try_recv() {
                 Ok(Control::Shutdown) | Err(TryRecvError::Disconnected) => return Ok(false),
+                Ok(Control::ReadStats { channels, reply }) => st.answer_stats(&channels, &reply),
                 Ok(Control::Command { cmd, sockets }) => {
                     for (port, s) in sockets {
                         self.add_socket(port, s)?;

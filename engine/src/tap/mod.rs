@@ -56,7 +56,7 @@ pub enum TapMode {
 /// What to record where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TapSpec {
-    /// Output file (created or truncated).
+    /// Output file (created; an existing file is never overwritten: the tap fails).
     pub path: PathBuf,
     /// Channel layout.
     pub mode: TapMode,

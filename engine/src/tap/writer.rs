@@ -2,7 +2,8 @@
 //!
 //! [`TapWriter`] drains every tap's ring into its WAV file. The header is rewritten after
 //! each second of audio (and flushed), so if the process is killed the file on disk is a
-//! valid WAV missing at most the last second. A file that cannot be created or written
+//! valid WAV missing at most the last second. A file is always new (an existing file of the
+//! same name is an error, never overwritten). A file that cannot be created or written
 //! stops that tap with `Event::TapFailed`; dropping the ring tells the shard, and the call
 //! goes on. When the shard drops its end (the tap was stopped), the rest is written, the
 //! file finalised, and `Event::TapFinished` reports path, duration and drops.
@@ -10,7 +11,7 @@
 //! The engine runs a writer on its own thread ([`spawn`]); the in-memory driver pumps one
 //! synchronously so its runs stay deterministic.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,8 +65,13 @@ impl TapWriter {
             channels: h.channels,
             sample_rate: 8000,
         };
-        let opened = File::create(&h.spec.path)
-            .map_err(|e| e.to_string())
+        // Never over an existing file: a recording is evidence, and a second one under the
+        // same name must fail loudly rather than destroy the first.
+        let opened = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&h.spec.path)
+            .map_err(|e| format!("{}: {e}", h.spec.path.display()))
             .and_then(|f| {
                 WavWriter::new(BufWriter::with_capacity(64 * 1024, f), format)
                     .map_err(|e| e.to_string())
@@ -116,7 +122,7 @@ impl TapWriter {
                 let t = self.taps.swap_remove(i);
                 events.push(Event::TapFailed {
                     tap: t.tap,
-                    reason: e.to_string(),
+                    reason: format!("{}: {e}", t.path.display()),
                 });
                 continue;
             }
@@ -133,7 +139,7 @@ impl TapWriter {
                     }),
                     Err(e) => events.push(Event::TapFailed {
                         tap: t.tap,
-                        reason: e.to_string(),
+                        reason: format!("{}: {e}", t.path.display()),
                     }),
                 }
                 continue;

@@ -2,13 +2,16 @@
 
 #![allow(dead_code)]
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use tandem_codecs::g711;
 use tandem_codecs::rtp::{RtpHeader, RtpPacket};
 use tandem_codecs::telephone_event::TelephoneEvent;
-use tandem_engine::{ChannelSpec, Codec, Engine, Event, GroupKey, RtcpMode};
+use tandem_engine::{
+    ChannelInfo, ChannelSpec, Codec, Command, Engine, Event, GroupKey, MemoryEngine,
+    NetworkConditions, RtcpMode,
+};
 
 /// The sending state of one test stream.
 pub struct Sender {
@@ -189,4 +192,35 @@ pub fn relay_checks(eng: &Engine) {
         }
     }
     assert_eq!(digits, vec![(a.id, '#')]);
+}
+
+/// An address literal.
+pub fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+/// Where the caller and the callee of [`bridged`] send from.
+pub const PA: &str = "192.0.2.1:4000";
+pub const PB: &str = "192.0.2.2:5000";
+
+/// A caller channel made from `spec_a`, bridged to a callee channel signalled at [`PB`], on
+/// an in-memory engine seeded with `seed`.
+pub fn bridged(spec_a: ChannelSpec, seed: u64) -> (MemoryEngine, ChannelInfo, ChannelInfo) {
+    let mut eng = MemoryEngine::new(1, NetworkConditions::default(), seed);
+    let a = eng.create_channel(GroupKey(1), spec_a).unwrap();
+    let spec_b = ChannelSpec {
+        remote: Some(addr(PB)),
+        ..ChannelSpec::default()
+    };
+    let b = eng.create_channel(GroupKey(1), spec_b).unwrap();
+    eng.command(Command::Bridge { a: a.id, b: b.id }).unwrap();
+    (eng, a, b)
+}
+
+/// The RTP the callee of [`bridged`] received (RTCP comes from odd ports).
+pub fn at_b(eng: &mut MemoryEngine) -> Vec<Got> {
+    std::iter::from_fn(|| eng.recv(addr(PB)))
+        .filter(|d| d.from.port() % 2 == 0)
+        .map(|d| parse(&d.data))
+        .collect()
 }

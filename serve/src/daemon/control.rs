@@ -11,13 +11,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, never, select, tick};
 use mio::Waker;
+use std::net::SocketAddr;
+
 use tandem_engine::{
-    ChannelInfo, ChannelSpec, Command, Engine, EngineError, Event, GroupKey, TapId, TapSpec,
-    TapTarget,
+    ChannelId, ChannelInfo, ChannelSpec, ChannelStats, Command, Engine, EngineError, Event,
+    GroupKey, MediaAddresses, TapId, TapSpec, TapTarget,
 };
 
 use super::io::{Incoming, Via};
-use super::path::ControlPath;
+use super::path::{ControlPath, UDP_REPLY_MAX};
 use crate::calls::Media;
 
 /// How often statistics are refreshed.
@@ -65,6 +67,18 @@ impl Media for SharedEngine {
     fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
         self.0.start_tap(target, spec)
     }
+    fn read_stats(
+        &mut self,
+        channels: &[ChannelId],
+    ) -> Result<Vec<(ChannelId, ChannelStats)>, EngineError> {
+        self.0.read_stats(channels)
+    }
+    fn media_addresses(&self) -> MediaAddresses {
+        self.0.media_addresses()
+    }
+    fn holds(&self, addr: SocketAddr) -> bool {
+        self.0.holds(addr)
+    }
 }
 
 /// The control thread's links.
@@ -98,10 +112,7 @@ impl Control {
                         }
                     }
                 },
-                recv(ticker) -> _ => {
-                    self.path.refresh(Instant::now());
-                    query_stats(&mut self.path);
-                },
+                recv(ticker) -> _ => self.path.refresh(Instant::now()),
                 recv(self.lifecycle) -> l => match l {
                     Ok(Lifecycle::Drain) if !self.path.draining() => {
                         let calls = self.path.calls().len();
@@ -134,7 +145,14 @@ impl Control {
     }
 
     fn request(&mut self, m: Incoming) {
-        let h = self.path.handle(m.source, &m.bytes, Instant::now());
+        // A UDP reply must fit one datagram; a TCP stream carries any length.
+        let limit = match m.via {
+            Via::Udp => Some(UDP_REPLY_MAX),
+            Via::Tcp(_) => None,
+        };
+        let h = self
+            .path
+            .handle_within(m.source, &m.bytes, Instant::now(), limit);
         self.path
             .metrics()
             .request_seconds
@@ -166,13 +184,5 @@ impl Control {
                 }
             }
         }
-    }
-}
-
-/// Asks the engine for every channel's statistics (the replies arrive as events).
-fn query_stats(path: &mut ControlPath<SharedEngine>) {
-    let (calls, media) = path.parts();
-    for ch in calls.channels() {
-        let _ = media.command(Command::QueryStats { channel: ch });
     }
 }

@@ -237,10 +237,15 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         metrics: metrics.clone(),
         stop: io_stop.clone(),
     };
+    let metrics_bound = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     let calls = Calls::new(CallsConfig {
-        media_ip: cfg.interface,
-        recording_dir: cfg.recording_dir.clone(),
         timeout_s: cfg.timeout,
+        max_sessions: cfg.max_sessions,
+        max_streams_per_call: cfg.max_streams_per_call,
+        // A party's media naming one of these would loop.
+        listeners: std::iter::once(ng_addr).chain(metrics_bound).collect(),
+        latching: cfg.latching(),
+        ..CallsConfig::new(cfg.interface, cfg.recording_dir.clone())
     });
     let events = engine.events().clone();
     let control = Control {

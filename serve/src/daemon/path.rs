@@ -15,12 +15,16 @@ use tandem_engine::{ChannelStats, Event, TapId};
 
 use super::cache::ReplyCache;
 use crate::bencode::Value;
-use crate::calls::{Calls, Media, Totals};
+use crate::calls::{Calls, Media, RequestCtx, Totals};
 use crate::metrics::Metrics;
 use crate::ng;
 
 /// How long a reply stays cached for retransmissions (rtpengine's window).
 pub const COOKIE_WINDOW: Duration = Duration::from_secs(30);
+
+/// Largest ng reply sent in one UDP datagram, cookie included: below the IPv4 limit of
+/// 65,507 bytes with room to spare.
+pub const UDP_REPLY_MAX: usize = 65_000;
 
 /// Commands counted by name; anything else is counted as `other`.
 const COMMANDS: [&str; 18] = [
@@ -85,6 +89,13 @@ fn cookie_of(bytes: &[u8]) -> &[u8] {
         .unwrap_or(b"0")
 }
 
+/// The Unix time, seconds: the call table is given the time, it never reads a clock.
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 fn command_label(body: &Value) -> &'static str {
     let name = body
         .get("command")
@@ -116,8 +127,20 @@ impl<M: Media> ControlPath<M> {
         }
     }
 
-    /// Handles one message from `source` (a datagram, or one framed TCP message).
+    /// Handles one message from `source` whose reply must fit one UDP datagram.
     pub fn handle(&mut self, source: SocketAddr, bytes: &[u8], now: Instant) -> Handled {
+        self.handle_within(source, bytes, now, Some(UDP_REPLY_MAX))
+    }
+
+    /// Handles one message from `source` (a datagram, or one framed TCP message) whose
+    /// reply, cookie included, may be at most `limit` bytes (`None`: any length).
+    pub fn handle_within(
+        &mut self,
+        source: SocketAddr,
+        bytes: &[u8],
+        now: Instant,
+        limit: Option<usize>,
+    ) -> Handled {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Handled {
                 reply: None,
@@ -161,7 +184,11 @@ impl<M: Media> ControlPath<M> {
         let body = if self.draining && command == "offer" {
             ng::error_reply("shutting down")
         } else {
-            let body = self.calls.handle(&mut self.media, &req.body);
+            let ctx = RequestCtx {
+                now_unix_s: unix_seconds(),
+                reply_budget: limit.map(|l| l.saturating_sub(req.cookie.len() + 1)),
+            };
+            let body = self.calls.handle(&mut self.media, &req.body, &ctx);
             let reason = if command == "delete" {
                 "delete"
             } else {
@@ -227,10 +254,12 @@ impl<M: Media> ControlPath<M> {
         deleted
     }
 
-    /// Housekeeping once a second: expires cached replies and publishes what changes
-    /// without a request (channels, RTP totals, loss and jitter of live calls).
+    /// Housekeeping once a second: expires cached replies, reads every live channel's
+    /// statistics (one request per shard) and publishes what changes without a request
+    /// (channels, RTP totals, loss and jitter of live calls).
     pub fn refresh(&mut self, now: Instant) {
         self.cache.expire(now);
+        self.calls.refresh_stats(&mut self.media);
         let m = &self.metrics;
         m.cache_bytes.set(self.cache.bytes() as i64);
         m.channels.set(self.calls.channels().len() as i64);

@@ -13,7 +13,11 @@ impl Run<'_> {
     /// then goes to the IVR or straight to the ACD.
     pub(super) fn arrive(&mut self, t: f64, caller: u64, attempt: u32) -> Result<(), SimError> {
         let iv = self.sc.interval_s;
-        self.m.at(t, iv).offered += 1.0;
+        let counts = self.m.at(t, iv);
+        counts.offered += 1.0;
+        if attempt > 1 {
+            counts.redials += 1.0;
+        }
         if let Some(cap) = self.m.trunk_capacity
             && self.m.trunks.value() >= f64::from(cap)
         {
@@ -153,7 +157,11 @@ impl Run<'_> {
         self.actions(t)
     }
 
+    /// Called after every loss (trunk, IVR, queue, ring) of attempt number `attempt`.
     pub(super) fn maybe_redial(&mut self, t: f64, caller: u64, attempt: u32) {
+        if attempt > 1 {
+            self.m.at(t, self.sc.interval_s).redials_lost += 1.0;
+        }
         let Some(r) = &self.sc.redial else { return };
         if attempt >= r.max_attempts || self.rng.redial.random::<f64>() >= r.probability {
             return;

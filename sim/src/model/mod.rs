@@ -148,14 +148,7 @@ pub struct Run<'s> {
 impl<'s> Run<'s> {
     /// Sets up replication `rep` of `sc`.
     pub fn new(sc: &'s Scenario, rep: u32) -> Result<Run<'s>, SimError> {
-        let max_agents = sc
-            .agents
-            .shifts
-            .iter()
-            .map(|s| s.count)
-            .chain([sc.agents.count])
-            .max()
-            .unwrap_or(0) as usize;
+        let max_agents = sc.agents.most_on_duty() as usize;
         let pop = sc.callers.population;
         let vip_below = (sc.callers.vip_fraction * pop as f64) as u64;
         let blacklist_below = vip_below + (sc.callers.blacklist_fraction * pop as f64) as u64;

@@ -1,4 +1,5 @@
-//! `tandem convert`: re-encode a WAV file as PCM16, μ-law or A-law.
+//! `tandem convert`: re-encode a WAV file as PCM16, μ-law or A-law, and change its sample
+//! rate.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -28,6 +29,9 @@ pub struct Args {
     /// Encoding to write.
     #[arg(long)]
     to: Target,
+    /// Sample rate to write, Hz (default: the input's). Telephony tools expect 8000.
+    #[arg(long)]
+    rate: Option<u32>,
 }
 
 /// Runs `tandem convert`.
@@ -44,11 +48,19 @@ pub fn run(args: Args) -> Result<()> {
         Target::Pcma => Encoding::Alaw,
         Target::Pcm16 => Encoding::Pcm16,
     };
+    let rate = args.rate.unwrap_or(wav.format.sample_rate);
     let format = WavFormat {
         encoding,
+        sample_rate: rate,
         ..wav.format
     };
-    let samples = wav.samples();
+    let samples = super::resample::resample(
+        &wav.samples(),
+        wav.format.channels,
+        wav.format.sample_rate,
+        rate,
+    )
+    .with_context(|| format!("--rate {rate}"))?;
     // Write to a temporary name first, so a failure never leaves a half-written output.
     let tmp = args.output.with_extension("wav.partial");
     let write = || -> Result<()> {
@@ -66,7 +78,7 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("moving output into place at {}", args.output.display()))?;
     warn_repairs(&args.input, &wav);
     eprintln!(
-        "{}: {} frames, {} ch, {} Hz, {:.2} s → {} ({:?})",
+        "{}: {} frames, {} ch, {} Hz, {:.2} s → {} ({:?}, {rate} Hz)",
         args.input.display(),
         wav.frames(),
         wav.format.channels,

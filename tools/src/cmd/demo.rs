@@ -43,7 +43,7 @@ pub fn run(args: Args) -> Result<()> {
         (0.0..=50.0).contains(&args.loss_percent),
         "--loss-percent must be between 0 and 50"
     );
-    let caller = caller_signal(&args.digits);
+    let (caller, tones) = caller_signal(&args.digits);
     let frames = caller.len() / 160;
 
     // Sender: μ-law RTP, 20 ms per packet.
@@ -117,11 +117,12 @@ pub fn run(args: Args) -> Result<()> {
     rec.finalize()?;
 
     // What the agent side hears: DTMF still detectable after loss and transcoding.
-    let digits: Vec<String> = DtmfDetector::default()
-        .detect(&received_pcm)
+    let found = DtmfDetector::default().detect(&received_pcm);
+    let digits: Vec<String> = found
         .iter()
         .map(|d| format!("{}@{:.2}s", d.key, d.start_secs()))
         .collect();
+    let missed = missed_digits(&tones, &found, &arrived);
 
     // RTCP receiver report built from the sequence tracker, then parsed back.
     let block = ReportBlock {
@@ -163,19 +164,95 @@ pub fn run(args: Args) -> Result<()> {
     }
     println!("  DTMF pressed       {}", args.digits);
     println!("  DTMF detected      {}", digits.join(" "));
+    for m in &missed {
+        println!("  {m}");
+    }
+    if !missed.is_empty() {
+        println!(
+            "  why                in-band DTMF does not survive packet loss: concealment repeats\n\
+             \x20                    and fades the last pitch period, so lost packets inside an\n\
+             \x20                    {TONE_MS} ms tone can leave less than the detector's 40 ms of\n\
+             \x20                    clean dual tone (RTP telephone-events, RFC 4733, carry digits\n\
+             \x20                    redundantly for this reason). --loss-percent 0 keeps every\n\
+             \x20                    digit; --seed picks another loss pattern."
+        );
+    }
     println!("  agent leg recorded {}", out.display());
     Ok(())
 }
 
+/// Length of each key press, and the pause after it, ms.
+const TONE_MS: u32 = 80;
+
+/// A key press in the caller's signal: the key and its tone's sample range.
+struct Press {
+    key: char,
+    samples: std::ops::Range<usize>,
+}
+
 /// A voice-like signal (harmonics of a gliding 120–160 Hz pitch) with the digits pressed
-/// between phrases.
-fn caller_signal(digits: &str) -> Vec<i16> {
+/// between phrases, and where each press lies.
+fn caller_signal(digits: &str) -> (Vec<i16>, Vec<Press>) {
     let mut v = voice(1.0);
-    v.extend(dtmf_sequence(digits, 80, 80, -8.0));
+    let mut presses = Vec::new();
+    let step = (2 * TONE_MS * 8) as usize;
+    for (i, key) in digits
+        .chars()
+        .filter(|k| "0123456789*#ABCDabcd".contains(*k))
+        .enumerate()
+    {
+        let start = v.len() + i * step;
+        presses.push(Press {
+            key: key.to_ascii_uppercase(),
+            samples: start..start + (TONE_MS * 8) as usize,
+        });
+    }
+    v.extend(dtmf_sequence(digits, TONE_MS, TONE_MS, -8.0));
     v.extend(voice(1.0));
     let pad = (160 - v.len() % 160) % 160;
     v.extend(std::iter::repeat_n(0, pad));
-    v
+    (v, presses)
+}
+
+/// For each press the detector did not report (same key within 60 ms of the press), a line
+/// saying which lost packets fell inside its tone.
+fn missed_digits(
+    presses: &[Press],
+    found: &[tandem_codecs::dtmf::DtmfDigit],
+    arrived: &[Option<&Vec<u8>>],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in presses {
+        let at = p.samples.start as f64 / 8000.0;
+        let seen = found
+            .iter()
+            .any(|d| d.key.to_ascii_uppercase() == p.key && (d.start_secs() - at).abs() < 0.06);
+        if seen {
+            continue;
+        }
+        let lost: Vec<String> = (p.samples.start / 160..p.samples.end.div_ceil(160))
+            .filter(|k| arrived.get(*k).is_some_and(|a| a.is_none()))
+            .map(|k| {
+                format!(
+                    "{} ({:.2}–{:.2} s)",
+                    k,
+                    k as f64 * 0.02,
+                    (k + 1) as f64 * 0.02
+                )
+            })
+            .collect();
+        out.push(if lost.is_empty() {
+            format!("digit lost         {} at {at:.2} s", p.key)
+        } else {
+            format!(
+                "digit lost         {} at {at:.2} s: packet{} {} lost on the link",
+                p.key,
+                if lost.len() > 1 { "s" } else { "" },
+                lost.join(", ")
+            )
+        });
+    }
+    out
 }
 
 fn voice(seconds: f64) -> Vec<i16> {

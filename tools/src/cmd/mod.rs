@@ -8,6 +8,7 @@ pub mod dtmf;
 pub mod erlang;
 mod lab_progress;
 pub mod load;
+pub mod resample;
 pub mod serve;
 pub mod sim;
 pub mod staff;

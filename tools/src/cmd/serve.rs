@@ -45,6 +45,18 @@ pub struct Args {
     /// UDP driver: auto (io_uring where available, else mio), mio or io-uring.
     #[arg(long)]
     driver: Option<String>,
+    /// Most calls at once; an offer for a new call beyond it gets an error.
+    #[arg(long)]
+    max_sessions: Option<usize>,
+    /// Most audio streams in one call; an offer with more gets an error.
+    #[arg(long)]
+    max_streams_per_call: Option<usize>,
+    /// Consecutive in-order packets a new source must send before it takes over a stream.
+    #[arg(long)]
+    latch_packets: Option<u8>,
+    /// Silence (ms) of the current source before another may take over its stream.
+    #[arg(long)]
+    latch_idle_ms: Option<u32>,
     /// Bytes of ng replies kept for retransmitted requests (0: no cache).
     #[arg(long)]
     reply_cache_bytes: Option<usize>,
@@ -167,7 +179,11 @@ pub fn run(a: Args) -> Result<()> {
         max_tcp_connections,
         tcp_idle_timeout,
         tcp_read_timeout,
-        grace
+        grace,
+        max_sessions,
+        max_streams_per_call,
+        latch_packets,
+        latch_idle_ms
     );
     if let Some(v) = a.log_file {
         cfg.log_file = Some(v);

@@ -10,17 +10,29 @@ pub fn tandem() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tandem"))
 }
 
-/// The last non-empty line of a successful run's stdout, as JSON; panics with the run's
-/// stderr if it failed.
-pub fn json(out: &Output) -> serde_json::Value {
+/// A successful run's stdout as text; panics with the run's stderr if it failed.
+pub fn stdout_ok(out: &Output) -> String {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The last non-empty line of a successful run's stdout, as JSON; panics with the run's
+/// stderr if it failed.
+pub fn json(out: &Output) -> serde_json::Value {
+    let text = stdout_ok(out);
     let line = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
     serde_json::from_str(line).expect("JSON")
+}
+
+/// Writes `text` to `dir/name` (a scenario, a profile) and returns the path.
+pub fn write_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 /// A UDP port on 127.0.0.1 that was free a moment ago (the socket that held it is closed).

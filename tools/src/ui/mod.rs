@@ -1,0 +1,3 @@
+//! What the commands share in front of the user: progress bars and target verdicts.
+pub mod progress;
+pub mod verdict;

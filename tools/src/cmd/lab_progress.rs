@@ -7,7 +7,6 @@
 //! above the bar, or straight to stderr when there is no bar (a CI log then still shows
 //! each step), and nowhere with `--quiet`.
 
-use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -35,7 +34,7 @@ pub struct LabProgress {
 
 /// Whether a bar is drawn: stderr is a terminal and `--quiet` was not given.
 fn drawn(quiet: bool) -> bool {
-    !quiet && std::io::stderr().is_terminal()
+    crate::ui::progress::enabled(quiet)
 }
 
 fn style(template: &str) -> ProgressStyle {

@@ -131,6 +131,14 @@ impl RelayDaemon {
             SERIAL.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&scratch)?;
+        // Once the daemon is running, stopping it removes the scratch directory; before,
+        // a failure must.
+        Self::launch(spec, calls, &scratch).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&scratch);
+        })
+    }
+
+    fn launch(spec: &DaemonSpec, calls: usize, scratch: &Path) -> io::Result<RelayDaemon> {
         let threads = spec.threads.max(1);
         // Two legs of an RTP/RTCP pair each per call, with room for the shards' uneven
         // shares of calls.
@@ -191,7 +199,7 @@ impl RelayDaemon {
             metrics,
             ports,
             threads,
-            scratch,
+            scratch: scratch.to_path_buf(),
         };
         d.wait_for_ping()?;
         if let Some(cpu) = spec.cpu {
@@ -427,5 +435,14 @@ mod tests {
             msg.contains("exited") && msg.contains("no such luck"),
             "{msg}"
         );
+        // Nothing is left behind in the scratch area.
+        let id = std::process::id();
+        let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("tandem-relay-") && n.contains(&format!("-{id}-")))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }

@@ -258,6 +258,11 @@ impl RelayDaemon {
         self.ng
     }
 
+    /// Its metrics address (`tandem serve`); `None` for rtpengine.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+    }
+
     /// Its media port range.
     pub fn port_range(&self) -> (u16, u16) {
         self.ports

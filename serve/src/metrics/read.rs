@@ -17,13 +17,16 @@ pub fn scrape(addr: SocketAddr, timeout: Duration) -> io::Result<String> {
     s.set_write_timeout(Some(timeout))?;
     s.write_all(b"GET /metrics HTTP/1.0\r\nHost: tandem\r\n\r\n")?;
     let mut text = String::new();
-    s.read_to_string(&mut text)?;
+    // A daemon's page is a few hundred KB at most; anything longer is not one.
+    s.take(16 << 20).read_to_string(&mut text)?;
     let (head, body) = text
         .split_once("\r\n\r\n")
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP header"))?;
     let status = head.split(' ').nth(1).unwrap_or("");
     if status != "200" {
-        return Err(io::Error::other(format!("HTTP status {status:?}")));
+        return Err(io::Error::other(format!(
+            "metrics at {addr} answered HTTP status {status:?}"
+        )));
     }
     Ok(body.to_string())
 }

@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{Daemon, Phone, cmd, error, eventually, local, many_streams, ok, sdp, sdp_port};
+use support::{
+    Daemon, Phone, cmd, error, eventually, local, many_streams, marked, ok, sdp, sdp_port,
+};
 use tandem_engine::{
     ChannelId, ChannelInfo, ChannelSpec, ChannelStats, Command, EngineError, GroupKey,
     MediaAddresses, MemoryEngine, NetworkConditions, TapId, TapSpec, TapTarget,
@@ -114,6 +116,57 @@ fn refusals_failed_recordings_and_shard_channels_are_scraped() {
     // Nothing was refused that should not have been.
     assert_eq!(sum(&text, "tandem_teardown_failed_total"), Some(0.0));
     assert_eq!(sum(&text, "tandem_shard_control_timeouts_total"), Some(0.0));
+    d.stop();
+}
+
+#[test]
+fn media_calls_and_timeouts_move_their_counters() {
+    const PACKETS: u16 = 25;
+    let d = Daemon::start("mio", 100, |c| c.timeout = 1).unwrap();
+    let text = d.scrape();
+    let uptime = sum(&text, "tandem_uptime_seconds_total").unwrap();
+    for name in [
+        "tandem_calls_created_total",
+        "tandem_rtp_packets_in_total",
+        "tandem_rtp_packets_out_total",
+        "tandem_rtp_payload_in_bytes_total",
+        "tandem_calls_deleted_total{reason=\"timeout\"}",
+    ] {
+        assert_eq!(sum(&text, name), Some(0.0), "{name} in\n{text}");
+    }
+    let (mut alice, mut bob) = (Phone::new(1), Phone::new(2));
+    let (alice_to, bob_to) = d.call("m", &alice, &bob, &[]);
+    assert_eq!(d.metric("tandem_calls_created_total"), 1.0);
+    assert_eq!(d.metric("tandem_calls"), 1.0);
+    for n in 0..PACKETS {
+        alice.send(alice_to, &marked(0xA0, n));
+        bob.send(bob_to, &marked(0xB0, n));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let heard =
+        bob.drain(Duration::from_millis(300)).len() + alice.drain(Duration::from_millis(300)).len();
+    assert_eq!(heard, 2 * usize::from(PACKETS), "every packet relayed");
+    // What the phones sent and heard, as the daemon counts it once its statistics refresh.
+    let sent = f64::from(2 * PACKETS);
+    assert_eq!(await_metric(&d, "tandem_rtp_packets_in_total", sent), sent);
+    assert_eq!(await_metric(&d, "tandem_rtp_packets_out_total", sent), sent);
+    assert_eq!(d.metric("tandem_rtp_payload_in_bytes_total"), 160.0 * sent);
+    assert_eq!(d.metric("tandem_rtp_payload_out_bytes_total"), 160.0 * sent);
+    // Silence on both legs: the media timeout deletes the call, and says why.
+    assert_eq!(
+        await_metric(&d, "tandem_calls_deleted_total{reason=\"timeout\"}", 1.0),
+        1.0
+    );
+    let text = d.scrape();
+    assert_eq!(sum(&text, "tandem_calls"), Some(0.0));
+    assert_eq!(
+        sum(&text, "tandem_calls_deleted_total{reason=\"delete\"}"),
+        Some(0.0)
+    );
+    assert_eq!(await_metric(&d, "tandem_shard_channels", 0.0), 0.0);
+    // The counters keep what the deleted call carried.
+    assert_eq!(d.metric("tandem_rtp_packets_in_total"), sent);
+    assert!(d.metric("tandem_uptime_seconds_total") > uptime);
     d.stop();
 }
 

@@ -1,10 +1,15 @@
 //! A soak's figures and its verdict.
 //!
-//! Drift is measured between two samples taken under full churn: **start**, the first one
-//! after every cohort has run a turn and a half (1.5 holding times), and **end**, the last
-//! one before the cohorts wind down (one holding time before the end). **After** is the
-//! sample once the last calls are deleted and the daemon has settled: nothing may be left
-//! of any call. Missed ticks are counted over the whole churn against the ticks the shards
+//! Drift is measured over the samples taken under full churn: from **start**, the first one
+//! after every cohort has run a turn and a half (1.5 holding times), to **end**, the last
+//! one before the cohorts wind down (one holding time before the end). The number of live
+//! calls at any one sample depends on where the cohorts are in their turns (a cohort being
+//! set up or deleted holds fewer), and memory and descriptors follow it, so two samples are
+//! not compared as they are: a least-squares fit `value = a + b·channels + c·t` over the
+//! window separates what the live channels hold (`b` per channel) from growth over time
+//! (`c`), and the drift is `c` over the window (end against start at equal load) in percent
+//! of the mean. **After** is the sample once the last calls are deleted and the daemon has
+//! settled: nothing may be left of any call. Missed ticks are counted over the whole churn against the ticks the shards
 //! ran (one per 20 ms each): at most 0.1% missed is a tick lateness under one period at the
 //! 99.9th percentile.
 
@@ -233,20 +238,31 @@ impl SoakReport {
                 .find(|t| t.name == name)
                 .expect("a soak target")
         };
-        match (&self.start, &self.end) {
-            (Some(s), Some(e)) if e.at_s > s.at_s => {
-                let span = format!("{:.0} s to {:.0} s", s.at_s, e.at_s);
-                v.measured(t("rss_drift"), &span, drift(s.rss_kib, e.rss_kib));
-                v.measured(t("fd_drift"), &span, drift(s.fds, e.fds));
-            }
-            _ => {
-                for name in ["rss_drift", "fd_drift"] {
-                    v.not_measured(
-                        t(name),
-                        "churn",
-                        "no two samples under full churn (a longer soak, or more frequent samples)",
+        let window = self.window();
+        let figures: [(&str, fn(&Sample) -> f64); 2] = [
+            ("rss_drift", |s| s.rss_kib as f64),
+            ("fd_drift", |s| s.fds as f64),
+        ];
+        for (name, value) in figures {
+            match drift(&window, value) {
+                Some(d) => {
+                    let span = format!(
+                        "{:.0} s to {:.0} s, {} samples",
+                        window[0].at_s,
+                        window[window.len() - 1].at_s,
+                        window.len()
                     );
+                    v.measured(t(name), span, d);
                 }
+                None => v.not_measured(
+                    t(name),
+                    "churn",
+                    format!(
+                        "{} samples under full churn, {MIN_SAMPLES} needed (a longer soak, or \
+                         more frequent samples)",
+                        window.len()
+                    ),
+                ),
             }
         }
         let after = format!("{:.0} s", self.after.at_s);
@@ -368,9 +384,80 @@ impl SoakReport {
     }
 }
 
-/// `|to - from| / from`, percent.
-fn drift(from: u64, to: u64) -> f64 {
-    100.0 * (to as f64 - from as f64).abs() / (from.max(1) as f64)
+/// Fewest samples a drift is fitted from.
+const MIN_SAMPLES: usize = 4;
+
+impl SoakReport {
+    /// The samples under full churn, from start to end.
+    fn window(&self) -> Vec<&Sample> {
+        match (&self.start, &self.end) {
+            (Some(a), Some(b)) => self
+                .samples
+                .iter()
+                .filter(|s| s.at_s >= a.at_s && s.at_s <= b.at_s)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Growth of `value` over `window` at equal load, percent of its mean: `c` times the
+/// window's length from the least-squares fit `value = a + b·channels + c·t` (or
+/// `a + c·t` when the channels did not vary). `None` with fewer than [`MIN_SAMPLES`].
+fn drift(window: &[&Sample], value: fn(&Sample) -> f64) -> Option<f64> {
+    if window.len() < MIN_SAMPLES {
+        return None;
+    }
+    let rows: Vec<([f64; 3], f64)> = window
+        .iter()
+        .map(|s| ([1.0, s.at_s, s.channels], value(s)))
+        .collect();
+    let c = least_squares::<3>(&rows).or_else(|| {
+        let two: Vec<([f64; 2], f64)> = rows.iter().map(|(x, y)| ([x[0], x[1]], *y)).collect();
+        least_squares::<2>(&two).map(|b| [b[0], b[1], 0.0])
+    })?[1];
+    let span = window[window.len() - 1].at_s - window[0].at_s;
+    let mean = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
+    Some(100.0 * (c * span).abs() / mean.max(1.0))
+}
+
+/// The coefficients minimising the squared error of `x · coef = y` over `rows` (normal
+/// equations, Gaussian elimination with partial pivoting); `None` when they are not
+/// determined (a column that does not vary independently of the others). Three unknowns
+/// at most: no linear-algebra crate for that.
+fn least_squares<const N: usize>(rows: &[([f64; N], f64)]) -> Option<[f64; N]> {
+    let mut m = [[0.0; N]; N];
+    let mut v = [0.0; N];
+    for (x, y) in rows {
+        for i in 0..N {
+            v[i] += x[i] * y;
+            for j in 0..N {
+                m[i][j] += x[i] * x[j];
+            }
+        }
+    }
+    let scale = (0..N).map(|i| m[i][i]).fold(0.0f64, f64::max).max(1.0);
+    for col in 0..N {
+        let pivot = (col..N).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
+        if m[pivot][col].abs() < 1e-9 * scale {
+            return None;
+        }
+        m.swap(col, pivot);
+        v.swap(col, pivot);
+        for r in col + 1..N {
+            let f = m[r][col] / m[col][col];
+            for j in col..N {
+                m[r][j] -= f * m[col][j];
+            }
+            v[r] -= f * v[col];
+        }
+    }
+    let mut out = [0.0; N];
+    for i in (0..N).rev() {
+        let tail: f64 = (i + 1..N).map(|j| m[i][j] * out[j]).sum();
+        out[i] = (v[i] - tail) / m[i][i];
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -463,6 +550,56 @@ mod tests {
                 "missed_ticks"
             ]
         );
+    }
+
+    #[test]
+    fn a_fit_recovers_known_coefficients_and_refuses_a_degenerate_one() {
+        // y = 3 + 2 t + 0.5 ch, exactly.
+        let rows: Vec<([f64; 3], f64)> = [(0.0, 10.0), (1.0, 30.0), (2.0, 20.0), (3.0, 40.0)]
+            .iter()
+            .map(|&(t, ch)| ([1.0, t, ch], 3.0 + 2.0 * t + 0.5 * ch))
+            .collect();
+        let c = least_squares::<3>(&rows).unwrap();
+        for (got, want) in c.iter().zip([3.0, 2.0, 0.5]) {
+            assert!((got - want).abs() < 1e-9, "{c:?}");
+        }
+        // Channels constant: not separable from the intercept.
+        let flat: Vec<([f64; 3], f64)> = (0..4).map(|t| ([1.0, t as f64, 7.0], 1.0)).collect();
+        assert_eq!(least_squares::<3>(&flat), None);
+    }
+
+    #[test]
+    fn descriptors_that_follow_the_live_channels_do_not_drift_and_a_leak_does() {
+        // 2 descriptors per channel plus 17, the live channels varying with the turns.
+        let at = |i: usize, ch: f64, leak: u64| Sample {
+            at_s: 10.0 * i as f64,
+            fds: 17 + 2 * ch as u64 + leak * i as u64,
+            rss_kib: 30_000,
+            channels: ch,
+            ..Sample::default()
+        };
+        let phases = [
+            2000.0, 1898.0, 1954.0, 1514.0, 1724.0, 2000.0, 1152.0, 2000.0,
+        ];
+        let flat: Vec<Sample> = phases
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| at(i, c, 0))
+            .collect();
+        let refs: Vec<&Sample> = flat.iter().collect();
+        assert!(drift(&refs, |s| s.fds as f64).unwrap() < 1e-6);
+        assert!(drift(&refs, |s| s.rss_kib as f64).unwrap() < 1e-6);
+        // 40 descriptors more every sample: 280 over the window.
+        let leaky: Vec<Sample> = phases
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| at(i, c, 40))
+            .collect();
+        let refs: Vec<&Sample> = leaky.iter().collect();
+        let d = drift(&refs, |s| s.fds as f64).unwrap();
+        let mean = leaky.iter().map(|s| s.fds as f64).sum::<f64>() / 8.0;
+        assert!((d - 100.0 * 280.0 / mean).abs() < 1e-6, "{d}");
+        assert!(drift(&refs[..3], |s| s.fds as f64).is_none());
     }
 
     #[test]

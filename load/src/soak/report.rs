@@ -239,7 +239,7 @@ impl SoakReport {
                 .expect("a soak target")
         };
         let window = self.window();
-        let figures: [(&str, fn(&Sample) -> f64); 2] = [
+        let figures: [Figure; 2] = [
             ("rss_drift", |s| s.rss_kib as f64),
             ("fd_drift", |s| s.fds as f64),
         ];
@@ -384,6 +384,9 @@ impl SoakReport {
     }
 }
 
+/// A figure of a sample, by name.
+type Figure = (&'static str, fn(&Sample) -> f64);
+
 /// Fewest samples a drift is fitted from.
 const MIN_SAMPLES: usize = 4;
 
@@ -425,6 +428,8 @@ fn drift(window: &[&Sample], value: fn(&Sample) -> f64) -> Option<f64> {
 /// equations, Gaussian elimination with partial pivoting); `None` when they are not
 /// determined (a column that does not vary independently of the others). Three unknowns
 /// at most: no linear-algebra crate for that.
+// Row and column indices, as the elimination is written down.
+#[allow(clippy::needless_range_loop)]
 fn least_squares<const N: usize>(rows: &[([f64; N], f64)]) -> Option<[f64; N]> {
     let mut m = [[0.0; N]; N];
     let mut v = [0.0; N];

@@ -9,6 +9,9 @@ pub const BEGIN: &str = "<!-- BEGIN generated from the option table -->";
 /// The line before which the generated table ends.
 pub const END: &str = "<!-- END generated -->";
 
+/// A section of the rendering: its title and the kinds it lists.
+type Section = (&'static str, fn(Kind) -> bool);
+
 /// The table as the Markdown of `docs/ng.md` (between its markers [`BEGIN`] and [`END`]).
 pub fn markdown() -> String {
     use std::fmt::Write as _;
@@ -19,7 +22,7 @@ pub fn markdown() -> String {
         "{} entries: {h} honoured, {r} refused, {n} not applicable.\n",
         entries().count()
     );
-    let sections: [(&str, fn(Kind) -> bool); 4] = [
+    let sections: [Section; 4] = [
         ("Commands", |k| k == Kind::Command),
         ("Keys", |k| k == Kind::Key),
         ("Flags", |k| matches!(k, Kind::Flag | Kind::FlagPrefix)),

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use tandem_engine::{Codec, Command};
 
 use super::codecs;
-use super::offer::{party_address, ptime_of, relayed_audio};
+use super::plan::{party_address, ptime_of, relayed_audio};
 use super::rewrite::{self, RtcpAdvert};
 use super::{Call, Calls, Media, Party, RequestCtx, Side, check_fits, engine_err, finish};
 use crate::bencode::Value;

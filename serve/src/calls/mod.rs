@@ -71,8 +71,8 @@ pub struct CallsConfig {
     pub max_sessions: usize,
     /// Most audio streams (m-lines) in one call; an offer with more is refused.
     pub max_streams_per_call: usize,
-    /// The control and metrics listeners: a media address naming one is refused (the
-    /// media ports come from the engine).
+    /// The UDP control listeners: a media address naming one is refused (the media ports
+    /// come from the engine; TCP listeners cannot receive UDP media).
     pub listeners: Vec<SocketAddr>,
     /// When a new source may take over a stream.
     pub latching: Latching,

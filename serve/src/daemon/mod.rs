@@ -260,13 +260,14 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         metrics: metrics.clone(),
         stop: io_stop.clone(),
     };
-    let metrics_bound = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     let calls = Calls::new(CallsConfig {
         timeout_s: cfg.timeout,
         max_sessions: cfg.max_sessions,
         max_streams_per_call: cfg.max_streams_per_call,
-        // A party's media naming one of these would loop.
-        listeners: std::iter::once(ng_addr).chain(metrics_bound).collect(),
+        // A party's media naming the UDP control socket would loop into it. Media is UDP,
+        // so the TCP listeners (ng over TCP, metrics) cannot receive it: a phone's UDP port
+        // may equal one of their port numbers.
+        listeners: vec![ng_addr],
         latching: cfg.latching(),
         interface_name: cfg.interface_name.clone(),
         recording_allowed_dirs: cfg.recording_allowed_dirs.clone(),

@@ -23,8 +23,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rtrb::Consumer;
 use tandem_codecs::wav::{WavFormat, WavWriter};
 
-use super::{TapCounters, TapHandoff, TapId};
+use super::{TapCounters, TapHandoff};
 use crate::event::Event;
+use crate::ids::TapId;
 
 struct Active {
     tap: TapId,
@@ -36,7 +37,9 @@ struct Active {
     samples: u64,
 }
 
-/// Writes the files of any number of taps.
+/// Writes the files of any number of recordings: hand it each [`TapHandoff`] a shard
+/// produces, and call [`pump`](TapWriter::pump) regularly (once per tick keeps the rings from
+/// filling).
 #[derive(Default)]
 pub struct TapWriter {
     taps: Vec<Active>,

@@ -76,7 +76,10 @@ impl<K: Copy + Eq + Hash, T> Slab<K, T> {
     /// The value in `slot`, mutably.
     #[inline]
     pub fn get_mut(&mut self, slot: u32) -> Option<&mut T> {
-        self.entries.get_mut(slot as usize)?.as_mut().map(|(_, v)| v)
+        self.entries
+            .get_mut(slot as usize)?
+            .as_mut()
+            .map(|(_, v)| v)
     }
 
     /// The value named `id`.
@@ -109,6 +112,9 @@ mod tests {
         assert_eq!(s.insert(14, "e"), a);
         assert_eq!(s.by_id(14), Some(&"e"));
         assert_eq!(s.slot_bound(), 3);
-        assert_eq!(s.values_mut().map(|v| *v).collect::<Vec<_>>(), ["e", "d", "c"]);
+        assert_eq!(
+            s.values_mut().map(|v| *v).collect::<Vec<_>>(),
+            ["e", "d", "c"]
+        );
     }
 }

@@ -180,7 +180,13 @@ impl Channel {
     }
 
     /// Goertzel detection over the decoded packet; at most four digits per packet.
-    fn detect_inband(&mut self, events: &mut VecDeque<Event>, law: Law, payload: &[u8], now: Micros) {
+    fn detect_inband(
+        &mut self,
+        events: &mut VecDeque<Event>,
+        law: Law,
+        payload: &[u8],
+        now: Micros,
+    ) {
         let Some(det) = self.inband.as_mut() else {
             return;
         };

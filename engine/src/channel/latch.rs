@@ -143,7 +143,11 @@ mod tests {
             "going back restarts"
         );
         assert_eq!(c.observe(us(140_000), x, 6, 91, us(500_000)), 2);
-        assert_eq!(c.observe(us(900_000), x, 6, 92, us(500_000)), 1, "a pause restarts");
+        assert_eq!(
+            c.observe(us(900_000), x, 6, 92, us(500_000)),
+            1,
+            "a pause restarts"
+        );
     }
 
     #[test]

@@ -36,9 +36,9 @@ use crate::stats::ChannelStats;
 use crate::time::Micros;
 use crate::transmit::TransmitQueue;
 
+use self::dtmf::DtmfTracker;
 pub(crate) use self::egress::Writer;
 pub(crate) use self::ingress::{Forward, Ingress};
-use self::dtmf::DtmfTracker;
 use self::rtcp::{REPORT_INTERVAL, RtcpState};
 use self::rx::Rx;
 use self::tx::Tx;
@@ -280,15 +280,12 @@ impl Channel {
         }
         let mut reported = false;
         if now >= self.rtcp.next_report {
-            let spread = rng.random_range(
-                REPORT_INTERVAL.as_us() / 2..REPORT_INTERVAL.as_us() * 3 / 2,
-            );
+            let spread =
+                rng.random_range(REPORT_INTERVAL.as_us() / 2..REPORT_INTERVAL.as_us() * 3 / 2);
             self.rtcp.next_report = now + Micros::from_us(spread);
             if let (Some(dest), Some(port)) = (self.rtcp_destination(), self.rtcp_port()) {
                 let (rtcp, tx, rx) = (&mut self.rtcp, &self.tx, &self.rx);
-                transmits.push_with(port, dest, |buf| {
-                    rtcp.write_report(now, ntp, tx, rx, buf)
-                });
+                transmits.push_with(port, dest, |buf| rtcp.write_report(now, ntp, tx, rx, buf));
                 self.stats.rtcp_sent += 1;
                 reported = true;
             }
@@ -321,7 +318,13 @@ impl Channel {
     }
 
     /// A DTMF digit: report it, collect it, and let it barge into a prompt.
-    fn on_digit(&mut self, events: &mut VecDeque<Event>, digit: char, duration_ms: u32, now: Micros) {
+    fn on_digit(
+        &mut self,
+        events: &mut VecDeque<Event>,
+        digit: char,
+        duration_ms: u32,
+        now: Micros,
+    ) {
         self.stats.dtmf_received += 1;
         events.push_back(Event::Dtmf {
             channel: self.id,

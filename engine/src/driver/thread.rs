@@ -220,11 +220,7 @@ impl ShardThread {
 
     /// Answers a statistics read with the counters of the channels that exist. The handle
     /// may have given up waiting; then the answer is simply dropped.
-    fn answer_stats(
-        &self,
-        channels: &[ChannelId],
-        reply: &Sender<Vec<(ChannelId, ChannelStats)>>,
-    ) {
+    fn answer_stats(&self, channels: &[ChannelId], reply: &Sender<Vec<(ChannelId, ChannelStats)>>) {
         let found = channels
             .iter()
             .filter_map(|&c| self.shard.channel_stats(c).map(|s| (c, s)))

@@ -317,7 +317,10 @@ impl Room {
             if p.opts.deaf {
                 continue;
             }
-            let Some(out) = channels.get_mut(p.slot).and_then(|c| c.output(Writer::Room)) else {
+            let Some(out) = channels
+                .get_mut(p.slot)
+                .and_then(|c| c.output(Writer::Room))
+            else {
                 continue;
             };
             let codec = out.codec();

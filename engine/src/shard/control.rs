@@ -62,7 +62,13 @@ impl Shard {
         }
     }
 
-    fn fail(&mut self, request: RequestId, command: &'static str, object: Object, error: CommandError) {
+    fn fail(
+        &mut self,
+        request: RequestId,
+        command: &'static str,
+        object: Object,
+        error: CommandError,
+    ) {
         tracing::debug!(%request, command, %object, %error, "command failed");
         self.events.push_back(Event::CommandFailed {
             request,
@@ -387,7 +393,12 @@ impl Shard {
         Ok(())
     }
 
-    fn start_tap(&mut self, id: TapId, target: TapTarget, spec: TapSpec) -> Result<(), CommandError> {
+    fn start_tap(
+        &mut self,
+        id: TapId,
+        target: TapTarget,
+        spec: TapSpec,
+    ) -> Result<(), CommandError> {
         if self.taps.contains(id) {
             return Err(CommandError::TapExists(id));
         }

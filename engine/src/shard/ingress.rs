@@ -31,7 +31,11 @@ impl Shard {
         let (src, peer) = (ch.id(), ch.peer());
         let sent = match forward {
             Forward::Nothing => return,
-            Forward::Audio { acc, law, silence: quiet } => {
+            Forward::Audio {
+                acc,
+                law,
+                silence: quiet,
+            } => {
                 let Some(out) = peer
                     .and_then(|p| self.channels.get_mut(p))
                     .and_then(|c| c.output(Writer::Peer))

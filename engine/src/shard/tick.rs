@@ -86,7 +86,12 @@ impl Shard {
         }
         for room in self.rooms.values_mut() {
             let before = self.transmits.len();
-            room.tick(now, &mut self.channels, &mut self.transmits, &mut self.events);
+            room.tick(
+                now,
+                &mut self.channels,
+                &mut self.transmits,
+                &mut self.events,
+            );
             self.stats.datagrams_out += (self.transmits.len() - before) as u64;
         }
     }

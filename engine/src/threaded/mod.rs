@@ -378,7 +378,11 @@ macro_rules! threaded_media_engine {
             ) -> Result<RoomId, EngineError> {
                 Engine::create_room(self, group, options)
             }
-            fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
+            fn start_tap(
+                &mut self,
+                target: TapTarget,
+                spec: TapSpec,
+            ) -> Result<TapId, EngineError> {
                 Engine::start_tap(self, target, spec)
             }
             fn command(&mut self, cmd: Command) -> Result<RequestId, EngineError> {

@@ -19,7 +19,7 @@
 //! **Losses** are concealed with G.711 Appendix I-style PLC ([`Plc`]); after 60 ms of loss
 //! the concealment has faded to silence.
 //!
-//! Storage is in [`timeline`], the depth estimate in [`depth`]. No allocation after
+//! Storage is in `timeline`, the depth estimate in `depth`. No allocation after
 //! construction; time is passed in, never read.
 
 mod depth;
@@ -36,6 +36,7 @@ use crate::time::Micros;
 
 /// How deep the buffer is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JitterMode {
     /// A constant depth.
     Fixed {
@@ -90,6 +91,7 @@ impl JitterConfig {
 
 /// What happened to an inserted packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InsertOutcome {
     /// Stored for playout.
     Accepted,
@@ -104,6 +106,7 @@ pub enum InsertOutcome {
 
 /// What one pop produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PopOutcome {
     /// Received audio (possibly with a few concealed samples in a partial frame).
     Played,

@@ -4,6 +4,8 @@
 #   scripts/bench-gate.sh              check; fails if any benchmark is >3% above baseline
 #   scripts/bench-gate.sh rebaseline   measure and rewrite bench/gate/baselines.toml
 #                                      (commit it with a note saying why it got slower)
+#   scripts/bench-gate.sh record NAME… measure only the named workloads (a new one) and
+#                                      record their baselines, leaving the others as they are
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,5 +23,11 @@ gate=target/release/tandem-gate
 case "${1:-check}" in
     check) "$gate" check --baselines bench/gate/baselines.toml ;;
     rebaseline) "$gate" rebaseline --baselines bench/gate/baselines.toml ;;
-    *) echo "usage: $0 [check|rebaseline]" >&2; exit 2 ;;
+    record)
+        shift
+        [ $# -gt 0 ] || { echo "usage: $0 record WORKLOAD…" >&2; exit 2; }
+        only=()
+        for name in "$@"; do only+=(--only "$name"); done
+        "$gate" rebaseline --baselines bench/gate/baselines.toml "${only[@]}" ;;
+    *) echo "usage: $0 [check|rebaseline|record WORKLOAD…]" >&2; exit 2 ;;
 esac

@@ -25,6 +25,9 @@ declare -A SKIP=(
     ["cargo test --workspace"]="more than a minute; .ci/run runs it as its own step"
     ["cargo bench *"]="more than a minute (criterion benches)"
     ["cargo run --release --bin tandem -- bench"]="more than a minute (the full capacity harness)"
+    ["cargo run --release --bin tandem -- bench --calls *"]="more than a minute (three relays, two levels, three rounds)"
+    ["cargo run --release --bin tandem -- bench --shards *"]="more than a minute (two relays at five levels)"
+    ["cargo run --release --bin tandem -- bench --setup"]="its verdict compares two relays' speed: a timed result, not a CI check (tools/tests/cli_bench.rs runs the set-up benchmark)"
     ["scripts/bench-gate.sh*"]="more than a minute (callgrind); .ci/run runs it as its own step"
     ["cargo install cargo-fuzz"]="more than a minute (builds cargo-fuzz)"
     ["cd fuzz"]="belongs to the hour-long fuzz campaign below"
@@ -35,6 +38,7 @@ declare -A SKIP=(
     ["tandem load --ng *"]="needs a running ng daemon (tandem serve or rtpengine)"
     ["tandem load --relay-ports *"]="needs a running relay holding the listed ports"
     ["tandem capacity"]="more than a minute where the machine sustains the load (it raises the level until the target breaks)"
+    ["tandem capacity --relay *"]="more than a minute (it raises the level until the target breaks)"
 )
 
 work=$(mktemp -d)

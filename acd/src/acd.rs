@@ -29,6 +29,9 @@ pub(crate) struct Agent {
     pub last_seen: Seconds,
     /// Tells the agent's current heartbeat timer from earlier ones.
     pub heartbeat_epoch: u32,
+    /// When the agent's phone started ringing for the call (or the callback dial) now in
+    /// hand: the start of the handle cycle the expected-wait estimate averages.
+    pub cycle_from: Option<Seconds>,
 }
 
 impl Agent {
@@ -108,6 +111,7 @@ impl Acd {
                 sticky_waiters: Vec::new(),
                 last_seen: Seconds::ZERO,
                 heartbeat_epoch: 0,
+                cycle_from: None,
             })
             .collect();
         let mut actions = VecDeque::new();

@@ -145,11 +145,7 @@ impl Acd {
                 command: "end",
             });
         };
-        let (answered, caller) = (call.answered, call.caller);
-        if let Some(t) = answered {
-            // A slow running average of handle time, for expected-wait estimates.
-            self.aht += 0.01 * ((now - t).0 - self.aht);
-        }
+        let caller = call.caller;
         if self.cfg.sticky_wait_s.is_some() {
             self.lists.served(caller, a);
         }
@@ -163,8 +159,17 @@ impl Acd {
     pub fn wrap_up_done(&mut self, now: Seconds, a: AgentId) -> Result<(), AcdError> {
         self.agent_in(a, AgentState::AfterCallWork, "wrap-up done")?
             .last_seen = now;
+        self.end_cycle(now, a);
         self.agent_free(now, a);
         Ok(())
+    }
+
+    /// The agent's handle cycle (ringing or dialling, talk, after-call work) ended: a slow
+    /// running average of it is the handle time of expected-wait estimates.
+    fn end_cycle(&mut self, now: Seconds, a: AgentId) {
+        if let Some(from) = self.agents[a.0 as usize].cycle_from.take() {
+            self.aht += 0.01 * ((now - from).0 - self.aht);
+        }
     }
 
     /// After-call work ended, but the agent goes not-ready instead of taking calls (end of
@@ -172,6 +177,7 @@ impl Acd {
     pub fn wrap_up_done_not_ready(&mut self, now: Seconds, a: AgentId) -> Result<(), AcdError> {
         self.expect_agent(a, &[AgentState::AfterCallWork], "wrap-up done")?;
         self.touch(now, a);
+        self.end_cycle(now, a);
         self.set_agent(now, a, AgentState::NotReady);
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Call commands: arrival, abandon, end of talk, timers and callback outcomes.
 
 use crate::acd::{Acd, Call, VIP_PRIORITY};
+use crate::config::CallOptions;
 use crate::config::OverflowTrigger;
 use crate::time::Seconds;
 use crate::types::*;
@@ -17,6 +18,20 @@ impl Acd {
         queue: QueueId,
         caller: u64,
     ) -> Result<CallId, AcdError> {
+        self.call_arrived_with(now, queue, caller, CallOptions::default())
+    }
+
+    /// [`call_arrived`](Self::call_arrived) with a priority for the call (a VIP caller
+    /// still ranks highest) and whether the caller would accept a callback offer. A caller
+    /// who would not stays in the queue when offered one, and is counted in
+    /// [`AcdStats::callback_declined`](crate::AcdStats::callback_declined).
+    pub fn call_arrived_with(
+        &mut self,
+        now: Seconds,
+        queue: QueueId,
+        caller: u64,
+        opts: CallOptions,
+    ) -> Result<CallId, AcdError> {
         if queue.0 as usize >= self.staffed.len() {
             return Err(AcdError::UnknownQueue(queue));
         }
@@ -28,7 +43,11 @@ impl Acd {
             generation: 0,
             state: CallState::Queued(queue),
             queue,
-            priority: if vip { VIP_PRIORITY } else { 0 },
+            priority: if vip {
+                VIP_PRIORITY
+            } else {
+                opts.priority.min(VIP_PRIORITY - 1)
+            },
             order: 0,
             caller,
             arrived: now,
@@ -63,9 +82,12 @@ impl Acd {
         if let Some(cb) = self.cfg.callback
             && !vip
             && self.expected_wait(queue) >= cb.offer_when_expected_wait_s
-            && self.offer_callback(now, c, queue)
         {
-            return Ok(c);
+            if !opts.accepts_callback {
+                self.stats.callback_declined += 1;
+            } else if self.offer_callback(now, c, queue) {
+                return Ok(c);
+            }
         }
         self.enqueue(now, c, queue, false);
         Ok(c)
@@ -234,6 +256,7 @@ impl Acd {
             self.set_agent(now, a, AgentState::Talking);
             return Ok(Some(c));
         }
+        self.agents[a.0 as usize].cycle_from = None;
         if let Some(e) = finished {
             self.stats.callback_expired += 1;
             self.actions.push_back(Action::CallbackExpired {

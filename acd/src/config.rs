@@ -94,6 +94,24 @@ pub struct CallbackConfig {
     pub start_at_s: f64,
 }
 
+/// What a driver tells the ACD about an arriving call besides its queue and number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallOptions {
+    /// Queue priority (higher is answered first); VIP callers rank above any.
+    pub priority: u8,
+    /// Whether the caller would accept a callback offer.
+    pub accepts_callback: bool,
+}
+
+impl Default for CallOptions {
+    fn default() -> CallOptions {
+        CallOptions {
+            priority: 0,
+            accepts_callback: true,
+        }
+    }
+}
+
 /// Everything the ACD needs to know up front.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AcdConfig {

@@ -92,8 +92,8 @@ mod types;
 
 pub use acd::{Acd, VIP_PRIORITY};
 pub use config::{
-    AcdConfig, AgentConfig, CallbackConfig, OverflowRule, OverflowTarget, OverflowTrigger, Policy,
-    QueueConfig,
+    AcdConfig, AgentConfig, CallOptions, CallbackConfig, OverflowRule, OverflowTarget,
+    OverflowTrigger, Policy, QueueConfig,
 };
 pub use records::{AcdStats, AgentRecord, AgentStats};
 pub use time::Seconds;

@@ -52,9 +52,17 @@ impl Acd {
     }
 
     /// The expected handle time the expected-wait estimate starts from before calls have
-    /// completed. Defaults to 180 s, the industry benchmark.
+    /// completed. Defaults to 180 s, the industry benchmark; a driver that knows its calls'
+    /// handle time (ring, talk and after-call work) sets it. The estimate then follows a slow
+    /// running average of the agents' handle cycles: from the phone ringing (or a callback
+    /// being dialled) to the end of after-call work.
     pub fn set_expected_handle_time(&mut self, aht: Seconds) {
         self.aht = aht.0;
+    }
+
+    /// The handle time the expected-wait estimate uses now.
+    pub fn expected_handle_time(&self) -> Seconds {
+        Seconds(self.aht)
     }
 
     /// Adds (`true`) or removes a VIP caller at run time.
@@ -133,6 +141,12 @@ impl Acd {
         } else {
             0
         }
+    }
+
+    /// Calls waiting in every queue.
+    #[inline]
+    pub fn queued_total(&self) -> usize {
+        self.waiting.total()
     }
 
     /// Calls waiting in `q`, head (next to be served) first.

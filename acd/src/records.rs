@@ -31,6 +31,8 @@ pub struct AcdStats {
     pub overflow_queue: u64,
     /// Calls released with a callback entry (or already listed).
     pub callback_offered: u64,
+    /// Callers offered a callback who declined it and stayed in the queue.
+    pub callback_declined: u64,
     /// Callback entries served (answered by the customer).
     pub callback_served: u64,
     /// Callback entries that expired or ran out of attempts.

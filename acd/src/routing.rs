@@ -50,7 +50,9 @@ impl Acd {
     pub(crate) fn offer(&mut self, now: Seconds, c: CallId, a: AgentId) {
         self.clear_sticky(c);
         self.calls[c.index()].state = CallState::Ringing(a);
-        self.agents[a.0 as usize].call = Some(c);
+        let ag = &mut self.agents[a.0 as usize];
+        ag.call = Some(c);
+        ag.cycle_from = Some(now);
         self.set_agent(now, a, AgentState::Ringing);
         self.actions.push_back(Action::Offer { call: c, agent: a });
         if let Some(t) = self.cfg.ring_timeout_s {
@@ -268,6 +270,7 @@ impl Acd {
         self.expired_scratch = ex;
         let Some(e) = next else { return false };
         self.agents[a.0 as usize].callback = Some(e.id);
+        self.agents[a.0 as usize].cycle_from = Some(now);
         self.set_agent(now, a, AgentState::Ringing);
         self.actions.push_back(Action::DialCallback {
             entry: e.id,

@@ -595,3 +595,78 @@ fn timer_spans_must_be_finite_and_not_negative() {
         ));
     }
 }
+
+#[test]
+fn call_priorities_order_the_queue_below_vips() {
+    let mut cfg = AcdConfig::single_queue(1, Policy::LongestIdle);
+    cfg.vip = vec![77];
+    let mut acd = Acd::new(cfg).unwrap();
+    acd.agent_login(Seconds(0.0), ag(0)).unwrap();
+    let opts = |priority| CallOptions {
+        priority,
+        accepts_callback: true,
+    };
+    let mut calls = Vec::new();
+    for (caller, p) in [(1, 0), (2, 5), (77, 0), (3, 5), (4, 255)] {
+        calls.push(
+            acd.call_arrived_with(Seconds(1.0), q(0), caller, opts(p))
+                .unwrap(),
+        );
+    }
+    // The VIP first; then 255, capped to 254 below the VIPs; then the two of priority 5 in
+    // arrival order; then priority 0.
+    let order: Vec<CallId> = acd.queued_calls(q(0)).collect();
+    assert_eq!(
+        order,
+        vec![calls[2], calls[4], calls[1], calls[3], calls[0]]
+    );
+}
+
+#[test]
+fn a_caller_who_declines_the_callback_stays_in_the_queue() {
+    let mut cfg = AcdConfig::single_queue(1, Policy::LongestIdle);
+    cfg.callback = Some(CallbackConfig {
+        offer_when_expected_wait_s: 0.0,
+        max_entries: 10,
+        expire_after_s: 500.0,
+        max_attempts: 1,
+        start_at_s: 0.0,
+    });
+    let mut acd = Acd::new(cfg).unwrap();
+    acd.agent_login(Seconds(0.0), ag(0)).unwrap();
+    drain(&mut acd);
+    let no = CallOptions {
+        priority: 0,
+        accepts_callback: false,
+    };
+    acd.call_arrived_with(Seconds(1.0), q(0), 5, no).unwrap();
+    assert_eq!(position(&drain(&mut acd)), Some(1));
+    assert_eq!(acd.stats().callback_declined, 1);
+    assert_eq!(acd.callback_backlog(), 0);
+    acd.call_arrived(Seconds(2.0), q(0), 6).unwrap();
+    assert_eq!(acd.callback_backlog(), 1);
+    assert_eq!(acd.stats().callback_offered, 1);
+}
+
+#[test]
+fn the_expected_wait_follows_the_handle_cycle() {
+    let mut acd = Acd::new(AcdConfig::single_queue(1, Policy::LongestIdle)).unwrap();
+    acd.set_expected_handle_time(Seconds(100.0));
+    ready(&mut acd, &[0]);
+    // Ring 5 s, talk 40 s, wrap-up 15 s: a 60 s cycle pulls the estimate 1% of the way.
+    let c = acd.call_arrived(Seconds(10.0), q(0), 1).unwrap();
+    acd.agent_answered(Seconds(15.0), ag(0)).unwrap();
+    acd.call_ended(Seconds(55.0), c).unwrap();
+    assert_eq!(acd.expected_handle_time(), Seconds(100.0));
+    acd.wrap_up_done(Seconds(70.0), ag(0)).unwrap();
+    let aht = acd.expected_handle_time().get();
+    assert!(
+        (aht - (100.0 + 0.01 * (60.0 - 100.0))).abs() < 1e-9,
+        "{aht}"
+    );
+    // With the agent busy and one call waiting, the next caller expects a cycle for the
+    // call ahead and one for itself.
+    acd.call_arrived(Seconds(80.0), q(0), 2).unwrap();
+    acd.call_arrived(Seconds(81.0), q(0), 3).unwrap();
+    assert!((acd.expected_wait(q(0)) - 2.0 * aht).abs() < 1e-9);
+}

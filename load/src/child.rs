@@ -5,6 +5,7 @@
 //! <exe> [--host IP] --targets A/B[,A/B...]|- --duration-ms N [--drain-ms N] [--period-ms N]
 //!       [--prime-timeout-ms N] [--tick-us N] [--bind IP] [--threads N] [--cpu N[,N...]]
 //!       [--conference K [--warmup-ms N]]
+//! <exe> --endpoints N --bind IP --duration-ms N [options as above]
 //! ```
 //!
 //! Each target is a call's two relay ports, `A/B`, each `ip:port` (`[v6]:port`) or a bare
@@ -13,20 +14,27 @@
 //! as one JSON line on stdout and the exit status is 0; bad arguments exit with 2, I/O errors
 //! with 1.
 //!
+//! With `--endpoints N` (instead of `--targets`) the generator runs in two steps, for a relay
+//! that must learn the endpoints' addresses before it has ports: it binds N calls' endpoints
+//! on `--bind`, prints their addresses as one JSON line (`{"host":…,"endpoints":"A/B,…"}`),
+//! reads the relay's ports from stdin as one JSON line (`{"host":…,"targets":"A/B,…"}`),
+//! then runs as usual ([`runner`](crate::runner) is the parent's side).
+//!
 //! With `--conference K` the targets are single ports (`P[,P...]`, each `ip:port` or a bare
 //! port), K per room in room order, and the [`ConferenceReport`](crate::ConferenceReport) is
 //! printed instead (`--warmup-ms N` sets the silent warm-up; `--threads` and `--bind` do not
 //! apply).
 
 use std::ffi::OsString;
-use std::io::{self, Read as _};
+use std::io::{self, Read as _, Write as _};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
 
-use crate::bridged::{LoadGenConfig, run_load};
+use crate::bridged::{LoadGen, LoadGenConfig, run_load};
 use crate::conference::{ConferenceConfig, run_conference};
+use crate::runner::{EndpointsLine, TargetsLine, bind_endpoints};
 use crate::target::{CallTarget, parse_ports, parse_targets};
 
 /// Exit status of bad arguments.
@@ -44,8 +52,16 @@ const USAGE_ERROR: i32 = 2;
 pub struct LoadgenArgs {
     /// The relay's ports: `A/B[,A/B...]`, or with --conference single ports, K per room;
     /// each `ip:port` or a bare port on --host; `-` reads the list from stdin.
-    #[arg(long, allow_hyphen_values = true)]
-    targets: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "endpoints"
+    )]
+    targets: Option<String>,
+    /// Two steps: bind N calls' endpoints on --bind, print them, read the relay's ports
+    /// from stdin (JSON lines).
+    #[arg(long, value_name = "N", conflicts_with_all = ["targets", "conference"], requires = "bind")]
+    endpoints: Option<usize>,
     /// Host of bare ports in --targets.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
@@ -93,6 +109,8 @@ fn cpu_number(s: &str) -> Result<usize, String> {
 enum Job {
     /// Two-party calls.
     Calls(Vec<CallTarget>, LoadGenConfig),
+    /// Two-party calls whose relay ports come after the endpoints are bound.
+    TwoStep(usize, IpAddr, LoadGenConfig),
     /// Conference rooms.
     Rooms(Vec<SocketAddr>, ConferenceConfig),
 }
@@ -124,6 +142,8 @@ pub fn loadgen_main(args: &[String]) -> i32 {
     let line = match job {
         Job::Calls(targets, config) => run_load(&targets, config)
             .map(|r| serde_json::to_string(&r).expect("a LoadReport always serialises")),
+        Job::TwoStep(calls, ip, config) => run_two_step(calls, ip, config)
+            .map(|r| serde_json::to_string(&r).expect("a LoadReport always serialises")),
         Job::Rooms(ports, config) => run_conference(&ports, &config)
             .map(|r| serde_json::to_string(&r).expect("a ConferenceReport always serialises")),
     };
@@ -137,6 +157,28 @@ pub fn loadgen_main(args: &[String]) -> i32 {
             1
         }
     }
+}
+
+/// `--endpoints N`: binds, prints the endpoints, reads the targets, runs.
+fn run_two_step(calls: usize, ip: IpAddr, config: LoadGenConfig) -> io::Result<crate::LoadReport> {
+    let (sockets, endpoints) = bind_endpoints(calls, ip)?;
+    let line = serde_json::to_string(&EndpointsLine::new(&endpoints)).map_err(io::Error::other)?;
+    {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+    }
+    let mut input = String::new();
+    io::stdin().read_line(&mut input)?;
+    let bad = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
+    let t: TargetsLine = serde_json::from_str(input.trim()).map_err(|e| {
+        bad(format!(
+            "stdin {:?} is not the relay's ports: {e}",
+            input.trim()
+        ))
+    })?;
+    let targets = parse_targets(&t.targets, t.host.unwrap_or(ip)).map_err(bad)?;
+    LoadGen::with_sockets(sockets, &targets, config)?.run()
 }
 
 /// Parses `args` (without the program or subcommand name) as command `name`'s.
@@ -163,7 +205,16 @@ fn job(args: &[String]) -> Result<Job, Refusal> {
     if config.period.is_zero() {
         return Err(invalid("--period-ms must be positive".into()));
     }
-    let mut list = a.targets;
+    if let Some(calls) = a.endpoints {
+        let ip = a.bind.expect("clap requires --bind with --endpoints");
+        if calls == 0 {
+            return Err(invalid("--endpoints must be at least 1".into()));
+        }
+        return Ok(Job::TwoStep(calls, ip, config));
+    }
+    let mut list = a
+        .targets
+        .expect("clap requires --targets without --endpoints");
     if list == "-" {
         list.clear();
         io::stdin()
@@ -235,6 +286,10 @@ mod tests {
             "--targets 1/2 --duration-ms 10 --conference 3",
             "--targets 1,2,3 --duration-ms 10 --conference x",
             "--targets 1/2 --duration-ms 10 --period-ms 0",
+            "--endpoints 2 --duration-ms 10",
+            "--endpoints 2 --bind 127.0.0.1 --targets 1/2 --duration-ms 10",
+            "--endpoints 0 --bind 127.0.0.1 --duration-ms 10",
+            "--endpoints 2 --bind 127.0.0.1 --duration-ms 10 --conference 3",
         ] {
             assert!(job(&args(bad)).is_err(), "{bad}");
         }
@@ -247,6 +302,18 @@ mod tests {
             loadgen_main(&args("--targets 1/2 --duration-ms 10 --period-ms 0")),
             2
         );
+    }
+
+    #[test]
+    fn parses_a_two_step_command_line() {
+        let Ok(Job::TwoStep(calls, ip, config)) = job(&args(
+            "--endpoints 3 --bind 127.0.0.1 --duration-ms 700 --cpu 1",
+        )) else {
+            panic!("a two-step job")
+        };
+        assert_eq!((calls, ip.to_string().as_str()), (3, "127.0.0.1"));
+        assert_eq!(config.duration, Duration::from_millis(700));
+        assert_eq!(config.cpus, vec![1]);
     }
 
     #[test]

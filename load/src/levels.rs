@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tandem_udp::procfs;
 
+use crate::bridged::LoadReport;
 use crate::relay::Relay;
 use crate::results::LevelResult;
-use crate::runner::{LoadGenMode, run_loadgen};
+use crate::runner::{LoadGenMode, Prepared, prepare};
+use crate::shards::ShardSpread;
 
 /// Packets per second per stream (G.711 with 20 ms packetisation).
 pub const PACKETS_PER_SECOND_PER_STREAM: f64 = 50.0;
@@ -104,34 +106,82 @@ pub fn run_levels_observed(
 }
 
 /// Measures one relay under load for `duration`, then stops it.
+///
+/// The relay's CPU time and packet count are read just before the generator starts sending
+/// and just after it has finished; a relay that sets up calls over a control protocol does so
+/// before (see [`prepare`]), so its set-up work is not counted.
 pub fn run_level(
-    relay: Box<dyn Relay>,
+    mut relay: Box<dyn Relay>,
     duration: Duration,
     loadgen_mode: &LoadGenMode,
 ) -> io::Result<LevelResult> {
-    let targets = relay.targets();
+    let prepared = match prepare(&mut *relay, duration, loadgen_mode) {
+        Ok(p) => p,
+        Err(e) => {
+            relay.stop();
+            return Err(e);
+        }
+    };
+    let measured = measure(&*relay, prepared, duration, loadgen_mode);
+    let name = relay.name().to_string();
+    relay.stop();
+    let m = measured?;
+    let mut result = LevelResult::new(&name, m.report, m.cpu, m.relayed).with_machine_cpu(
+        m.machine_after.busy_since(&m.machine_before, m.wall),
+        m.machine_after.steal.saturating_sub(m.machine_before.steal),
+    );
+    result.shards = m.shards;
+    Ok(result)
+}
+
+/// What [`measure`] read around one load run.
+struct Measured {
+    report: LoadReport,
+    cpu: Duration,
+    relayed: u64,
+    machine_before: procfs::MachineCpu,
+    machine_after: procfs::MachineCpu,
+    wall: Duration,
+    shards: Option<ShardSpread>,
+}
+
+fn measure(
+    relay: &dyn Relay,
+    prepared: Prepared,
+    duration: Duration,
+    loadgen_mode: &LoadGenMode,
+) -> io::Result<Measured> {
+    let targets = prepared.targets().to_vec();
+    // Counters a relay reads over its control protocol first, then the CPU time, so the
+    // reading's own work falls outside the window.
+    let relayed_before = relay.packets_relayed();
+    let shards_before = relay.shard_counters()?;
     let machine_before = procfs::machine_cpu()?;
     let wall = Instant::now();
     let cpu_before = relay.cpu_time()?;
-    let relayed_before = relay.packets_relayed();
-    let report = run_loadgen(&targets, duration, loadgen_mode);
+    let report = prepared.run(duration, loadgen_mode);
     let cpu_after = relay.cpu_time();
-    let relayed = relay.packets_relayed() - relayed_before;
     let machine_after = procfs::machine_cpu();
     let wall = wall.elapsed();
-    let name = relay.name().to_string();
-    relay.stop();
-    let machine_after = machine_after?;
-    Ok(LevelResult::new(
-        &name,
-        report?,
-        cpu_after?.saturating_sub(cpu_before),
+    let relayed = relay.packets_relayed().saturating_sub(relayed_before);
+    let shards_after = relay.shard_counters()?;
+    let shards = (!shards_after.is_empty()).then(|| {
+        ShardSpread::measure(
+            &targets,
+            &|port| relay.shard_of(port),
+            &shards_before,
+            &shards_after,
+        )
+    });
+    Ok(Measured {
+        report: report?,
+        cpu: cpu_after?.saturating_sub(cpu_before),
         relayed,
-    )
-    .with_machine_cpu(
-        machine_after.busy_since(&machine_before, wall),
-        machine_after.steal.saturating_sub(machine_before.steal),
-    ))
+        machine_before,
+        machine_after: machine_after?,
+        wall,
+        shards,
+    })
 }
 
 #[cfg(test)]

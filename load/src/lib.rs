@@ -10,13 +10,18 @@
 //! `/proc`) is the relay's alone. [`run_levels`] steps through load levels with a fresh
 //! relay each, stopping at the first with more than 0.1% loss; [`table`] and [`json_line`]
 //! print the results. The relays measured are the engine ([`EngineRelay`],
-//! [`EngineConference`]) and [`RawRelay`], a minimal `recvmmsg`/`sendmmsg` relay that shows
-//! what the kernel alone costs.
+//! [`EngineConference`]), [`RawRelay`], a minimal `recvmmsg`/`sendmmsg` relay that shows
+//! what the kernel alone costs, and relay daemons — `tandem serve` and rtpengine — started
+//! by the harness and set up call by call over ng ([`NgRelay`]). [`compare`] runs several
+//! side by side, alternated; [`setup_rate`] measures call set-ups per second over ng; a
+//! [`Verdict`] holds the figures against the stated targets ([`verdict`]).
 //!
 //! Modules, one job each:
 //!
 //! - what is measured: [`target`] (a call's relay ports and the lists that name them),
-//!   [`relay`] (the relays' traits), [`raw_relay`], [`engine_relay`];
+//!   [`relay`] (the relays' traits), [`raw_relay`], [`engine_relay`], [`daemon`] (relay
+//!   daemons started, pinned, measured and stopped by the harness), [`ng_relay`] (a daemon
+//!   driven over ng), [`shards`] (calls and datagrams per shard);
 //! - the wire: [`probe`] (the one payload format both generators write and read),
 //!   [`track`] (the one receive tracker: loss, order, duplicates), [`rtp_out`] (outgoing
 //!   RTP), [`pacer`] (the send schedule);
@@ -27,7 +32,9 @@
 //! - the search: [`runner`] (where the generator runs, the parent side of the child-process
 //!   protocol), [`child`] (the child side: its command line), [`levels`] (the level ladder),
 //!   [`results`] (a level's figures and their table), [`baseline`] (the raw relay's ladder as
-//!   a command);
+//!   a command), [`compare`] (relays alternated level by level, medians);
+//! - [`setup_rate`]: call set-ups per second over ng, with a window of requests in flight;
+//! - [`verdict`]: the stated targets and the verdict on a run;
 //! - [`rigs`]: workloads the criterion benches, the instruction-count gate and `tandem
 //!   bench` share.
 //!
@@ -39,10 +46,13 @@
 pub mod baseline;
 pub mod bridged;
 pub mod child;
+pub mod compare;
 pub mod conference;
+pub mod daemon;
 mod endpoint;
 pub mod engine_relay;
 pub mod levels;
+pub mod ng_relay;
 mod paced;
 pub mod pacer;
 pub mod probe;
@@ -53,8 +63,11 @@ pub mod rigs;
 pub mod rtp_out;
 pub mod runner;
 mod rx_pump;
+pub mod setup_rate;
+pub mod shards;
 pub mod target;
 pub mod track;
+pub mod verdict;
 
 pub use baseline::raw_capacity_main;
 pub use bridged::{LoadGen, LoadGenConfig, LoadReport, run_load};
@@ -63,10 +76,14 @@ pub use conference::{
     ConferenceConfig, ConferenceReport, ConferenceResult, MAX_PARTICIPANTS, MIN_PARTICIPANTS,
     conference_text, run_conference, run_conference_level, run_conference_loadgen,
 };
+pub use daemon::{DaemonKind, DaemonSpec, RelayDaemon, find_rtpengine};
 pub use engine_relay::{EngineConference, EngineRelay};
 pub use levels::{Level, geometric_levels, run_level, run_levels, run_levels_observed};
+pub use ng_relay::NgRelay;
 pub use raw_relay::RawRelay;
 pub use relay::{ConferenceRelay, Relay, RelayJitter};
 pub use results::{LevelResult, json_line, table};
-pub use runner::{LoadGenMode, run_loadgen};
+pub use runner::{LoadGenMode, Prepared, prepare, run_loadgen};
+pub use shards::{ShardCounters, ShardSpread};
 pub use target::CallTarget;
+pub use verdict::{Target, Targets, TargetsMissed, Verdict};

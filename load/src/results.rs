@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bridged::LoadReport;
 use crate::levels::{LOSS_LIMIT, pps_offered};
+use crate::shards::ShardSpread;
 
 /// What one level measured for one relay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,10 @@ pub struct LevelResult {
     /// the load generator, s: other processes, unattributed interrupt work. Much more than a
     /// few percent of the duration means the figures are disturbed.
     pub other_cpu_s: f64,
+    /// How calls and datagrams spread over the relay's shards, for a relay that reports
+    /// per-shard counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardSpread>,
 }
 
 impl LevelResult {
@@ -66,6 +71,7 @@ impl LevelResult {
             },
             steal_s: 0.0,
             other_cpu_s: 0.0,
+            shards: None,
             report,
         }
     }
@@ -91,23 +97,35 @@ pub fn json_line(result: &LevelResult) -> String {
     serde_json::to_string(result).expect("a LevelResult always serialises")
 }
 
+/// Headers of the figures every results table shows, in this order: loss, added latency
+/// p50/p99/p99.9/max, relay CPU per packet.
+pub const FIGURE_HEADERS: [&str; 6] = [
+    "loss %",
+    "p50 µs",
+    "p99 µs",
+    "p99.9 µs",
+    "max µs",
+    "CPU µs/pkt",
+];
+
 /// An aligned text table of `results`, one row per result, for pasting into an issue.
 ///
 /// The `vs raw` column is the CPU per packet divided by that of the `raw` relay at the same
 /// number of calls, when `results` has one. `gen lag`, `steal` and `other` say how far the
 /// row can be trusted: a late generator, a busy hypervisor or other work on the machine.
 pub fn table(results: &[LevelResult]) -> String {
-    const HEADERS: [&str; 17] = [
+    let [loss, p50, p99, p999, max, cpu] = FIGURE_HEADERS;
+    let headers = [
         "relay",
         "calls",
         "offered pps",
         "relayed pps",
-        "loss %",
-        "p50 µs",
-        "p99 µs",
-        "p99.9 µs",
-        "max µs",
-        "CPU µs/pkt",
+        loss,
+        p50,
+        p99,
+        p999,
+        max,
+        cpu,
         "vs raw",
         "busy %",
         "reord",
@@ -150,8 +168,15 @@ pub fn table(results: &[LevelResult]) -> String {
             ]
         })
         .collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for row in &rows {
+    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
+    aligned_table(&headers, &rows, 1)
+}
+
+/// An aligned text table: the first `left` columns left-aligned (text), the others
+/// right-aligned (figures), a rule under the headers.
+pub fn aligned_table(headers: &[&str], rows: &[Vec<String>], left: usize) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -159,10 +184,12 @@ pub fn table(results: &[LevelResult]) -> String {
     let mut out = String::new();
     let mut line = |cells: &[String]| {
         let mut l = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            let pad = w - cell.chars().count();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = w - cell.chars().count().min(*w);
             if i == 0 {
-                // Text column: left-aligned.
+                let _ = write!(l, "{cell}{}", " ".repeat(pad));
+            } else if i < left {
+                l.push_str("  ");
                 let _ = write!(l, "{cell}{}", " ".repeat(pad));
             } else {
                 let _ = write!(l, "  {}{cell}", " ".repeat(pad));
@@ -171,10 +198,10 @@ pub fn table(results: &[LevelResult]) -> String {
         out.push_str(l.trim_end());
         out.push('\n');
     };
-    line(&HEADERS.map(String::from));
+    line(&headers.iter().map(|h| h.to_string()).collect::<Vec<_>>());
     let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
     line(&rule);
-    for row in &rows {
+    for row in rows {
         line(row);
     }
     out

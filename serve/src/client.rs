@@ -80,6 +80,9 @@ pub struct CallPorts {
     pub b_port: SocketAddr,
 }
 
+/// Clients made so far by this process, to keep their cookies apart.
+static CLIENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// An ng client bound to one relay.
 pub struct NgClient {
     sock: UdpSocket,
@@ -108,7 +111,13 @@ impl NgClient {
             timeout,
             attempts: attempts.max(1),
             serial: 0,
-            cookie_base: format!("tl{}", std::process::id()),
+            // Unique per client, not only per process: a relay answers a cookie it has seen
+            // (from any client) from its reply cache.
+            cookie_base: format!(
+                "tl{}c{}",
+                std::process::id(),
+                CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
             buf: vec![0; 65_536],
         })
     }
@@ -453,6 +462,32 @@ mod tests {
         assert_eq!(h.join().unwrap(), 3);
         let cookies = cookies.lock().unwrap();
         assert!(cookies.iter().all(|k| *k == cookies[0]), "{cookies:?}");
+    }
+
+    #[test]
+    fn two_clients_of_one_process_use_different_cookies() {
+        let cookies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = cookies.clone();
+        let (addr, h) = fake_relay(move |req, _| {
+            seen.lock().unwrap().push(req.cookie.clone());
+            Some(ng::reply(
+                &req.cookie,
+                &Value::dict().with("result", Value::str("pong")),
+            ))
+        });
+        for _ in 0..2 {
+            NgClient::new(addr, Duration::from_millis(500), 1)
+                .unwrap()
+                .ping()
+                .unwrap();
+        }
+        h.join().unwrap();
+        let cookies = cookies.lock().unwrap();
+        assert_eq!(cookies.len(), 2);
+        assert_ne!(
+            cookies[0], cookies[1],
+            "a relay's reply cache would answer the second"
+        );
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct ServeConfig {
     pub listen_ng: SocketAddr,
     /// The media address: sockets bind to it and rewritten SDP carries it (`--interface`).
     pub interface: IpAddr,
+    /// The media interface's name, which ng `direction` and the `…-interface` keys must
+    /// use (rtpengine's `--interface NAME/IP`; `default` without a name).
+    pub interface_name: String,
     /// Lowest media port (`--port-min`).
     pub port_min: u16,
     /// Highest media port (`--port-max`).
@@ -84,6 +87,12 @@ pub struct ServeConfig {
     pub grace: f64,
     /// Log file (reopened on SIGHUP); logs go to stderr without one.
     pub log_file: Option<PathBuf>,
+    /// ng dictionary keys that no table knows are skipped (and logged) instead of refused.
+    /// Refused keys and unknown flags are always refused.
+    pub ignore_unknown_keys: bool,
+    /// Directories besides `recording-dir` that ng `output-destination` and
+    /// `recording-dir` may name.
+    pub recording_allowed_dirs: Vec<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -91,6 +100,7 @@ impl Default for ServeConfig {
         ServeConfig {
             listen_ng: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2223),
             interface: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            interface_name: "default".into(),
             port_min: 30_000,
             port_max: 40_000,
             num_threads: 0,
@@ -110,6 +120,8 @@ impl Default for ServeConfig {
             tcp_read_timeout: 5.0,
             grace: 5.0,
             log_file: None,
+            ignore_unknown_keys: false,
+            recording_allowed_dirs: Vec::new(),
         }
     }
 }
@@ -139,6 +151,15 @@ impl ServeConfig {
 
     /// Checks ranges.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let name_ok = !self.interface_name.is_empty()
+            && self.interface_name.len() <= 64
+            && !self.interface_name.contains(['/', ' ']);
+        if !name_ok {
+            return Err(ConfigError::Invalid(format!(
+                "interface-name {:?}: use 1 to 64 characters without '/' or spaces",
+                self.interface_name
+            )));
+        }
         if self.port_min >= self.port_max {
             return Err(ConfigError::Invalid(format!(
                 "port-min {} must be below port-max {}",

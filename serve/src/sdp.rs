@@ -218,6 +218,15 @@ impl Sdp {
             .map(|(_, v)| v)
     }
 
+    /// The value of session-level attribute `name`.
+    pub fn session_attribute(&self, name: &str) -> Option<&str> {
+        self.session
+            .iter()
+            .filter_map(Line::attribute)
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
     /// Whether media `i` (or the session) has the flag attribute `name`.
     pub fn has_attribute(&self, i: usize, name: &str) -> bool {
         self.attribute(i, name).is_some()

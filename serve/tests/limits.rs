@@ -51,9 +51,18 @@ fn offers_over_a_limit_are_refused_and_create_nothing() {
     let alice = Phone::new(1);
     ok(&d.offer("c1", alice.addr(), &[]));
     ok(&d.offer("c2", alice.addr(), &[]));
+    // rtpengine's words, which a proxy module takes as "try another relay".
     let reason = error(&d.offer("c3", alice.addr(), &[]));
-    assert!(reason.contains("max-sessions"), "{reason}");
-    assert!(reason.contains('3'), "{reason}");
+    assert_eq!(reason, "Parallel session limit reached");
+    // A proxy that supports it gets `load limit`, with the limit named.
+    let supports = Value::List(vec![Value::str("load limit")]);
+    let r = d.offer("c3", alice.addr(), &[("supports", supports)]);
+    assert_eq!(r.get("result").and_then(Value::as_str), Some("load limit"));
+    let message = r.get("message").and_then(Value::as_str).unwrap_or_default();
+    assert!(
+        message.contains("max-sessions") && message.contains('3'),
+        "{r:?}"
+    );
     assert_eq!(d.current("sessionsown"), 3);
     // A re-offer of a call that exists is not a new call.
     ok(&d.offer("c2", alice.addr(), &[]));

@@ -3,6 +3,9 @@
 //! Non-constant rates are sampled by thinning (Lewis–Shedler): candidates come from a Poisson
 //! process at the peak rate and each is kept with probability rate(t) / peak.
 
+// Checks are written `!(x > y)` on purpose: a NaN fails them too.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
 use serde::{Deserialize, Serialize};
@@ -43,13 +46,23 @@ pub enum ArrivalSpec {
 }
 
 impl ArrivalSpec {
-    /// Checks parameters and loads a profile CSV (relative to `base_dir`).
-    pub fn resolve(&mut self, base_dir: Option<&std::path::Path>) -> Result<(), SimError> {
-        let bad = |m: String| Err(SimError::Invalid(format!("`arrivals`: {m}")));
+    /// Checks parameters against their bounds and loads a profile CSV (relative to
+    /// `base_dir`). Errors name the keys under `key` (`arrivals`, or a call type's).
+    pub fn resolve_at(
+        &mut self,
+        key: &str,
+        base_dir: Option<&std::path::Path>,
+    ) -> Result<(), SimError> {
+        use crate::scenario::bounds::{
+            MAX_DURATION_S, MAX_LIST, MAX_RATE_PER_MIN, MAX_SPAN_S, num,
+        };
+        let bad = |k: &str, m: String| Err(SimError::Invalid(format!("key `{key}.{k}`: {m}")));
+        let rate_ok = |r: f64| (0.0..=MAX_RATE_PER_MIN).contains(&r);
+        let rate_bound = format!("outside the bounds [0, {MAX_RATE_PER_MIN}] calls/min");
         match self {
             ArrivalSpec::Poisson { per_min } => {
-                if !(per_min.is_finite() && *per_min >= 0.0) {
-                    return bad(format!("per_min must be ≥ 0, got {per_min}"));
+                if !rate_ok(*per_min) {
+                    return bad("per_min", format!("{} is {rate_bound}", num(*per_min)));
                 }
             }
             ArrivalSpec::Profile { rates, csv } => {
@@ -58,29 +71,36 @@ impl ArrivalSpec {
                         Some(d) => d.join(&path),
                         None => path.clone().into(),
                     };
-                    let text = std::fs::read_to_string(&p).map_err(|e| {
-                        SimError::Invalid(format!(
-                            "`arrivals.csv`: cannot read {}: {e}",
-                            p.display()
-                        ))
-                    })?;
+                    let text = crate::scenario::bounds::read_bounded(&p)
+                        .map_err(|e| SimError::Invalid(format!("`{key}.csv`: cannot read: {e}")))?;
                     *rates = parse_profile_csv(&text).map_err(|(line, m)| {
                         SimError::Invalid(format!("{}:{line}: {m}", p.display()))
                     })?;
                 }
-                if rates.is_empty() {
-                    return bad("a profile needs `rates` or `csv`".into());
+                if rates.is_empty() || rates.len() > MAX_LIST {
+                    return bad(
+                        "rates",
+                        format!("a profile needs 1 to {MAX_LIST} steps in `rates` or `csv`"),
+                    );
                 }
                 for w in rates.windows(2) {
-                    if w[1][0] <= w[0][0] {
-                        return bad("profile steps must have increasing start times".into());
+                    if !(w[1][0] > w[0][0]) {
+                        return bad("rates", "steps must have increasing start times".into());
                     }
                 }
-                if rates
-                    .iter()
-                    .any(|r| !(r[0].is_finite() && r[1].is_finite() && r[1] >= 0.0))
-                {
-                    return bad("profile rates must be finite and ≥ 0".into());
+                for r in rates.iter() {
+                    if !(0.0..=MAX_DURATION_S).contains(&r[0]) {
+                        return bad(
+                            "rates",
+                            format!(
+                                "start {} is outside the bounds [0, {MAX_DURATION_S}] s",
+                                r[0]
+                            ),
+                        );
+                    }
+                    if !rate_ok(r[1]) {
+                        return bad("rates", format!("rate {} is {rate_bound}", num(r[1])));
+                    }
                 }
             }
             ArrivalSpec::Burst {
@@ -89,18 +109,44 @@ impl ArrivalSpec {
                 start_s,
                 decay_s,
             } => {
-                if !(*base_per_min >= 0.0
-                    && *peak_per_min >= *base_per_min
-                    && start_s.is_finite()
-                    && *decay_s > 0.0)
-                {
+                for (k, v) in [
+                    ("base_per_min", *base_per_min),
+                    ("peak_per_min", *peak_per_min),
+                ] {
+                    if !rate_ok(v) {
+                        return bad(k, format!("{} is {rate_bound}", num(v)));
+                    }
+                }
+                if !(*peak_per_min >= *base_per_min) {
+                    return bad("peak_per_min", "must be ≥ base_per_min".into());
+                }
+                if !(0.0..=MAX_DURATION_S).contains(start_s) {
                     return bad(
-                        "burst needs 0 ≤ base_per_min ≤ peak_per_min and decay_s > 0".into(),
+                        "start_s",
+                        format!(
+                            "{} is outside the bounds [0, {MAX_DURATION_S}] s",
+                            num(*start_s)
+                        ),
+                    );
+                }
+                if !(*decay_s > 0.0 && *decay_s <= MAX_SPAN_S) {
+                    return bad(
+                        "decay_s",
+                        format!(
+                            "{} is outside the bounds (0, {}] s",
+                            num(*decay_s),
+                            num(MAX_SPAN_S)
+                        ),
                     );
                 }
             }
         }
         Ok(())
+    }
+
+    /// [`resolve_at`](Self::resolve_at) for the main `arrivals` table.
+    pub fn resolve(&mut self, base_dir: Option<&std::path::Path>) -> Result<(), SimError> {
+        self.resolve_at("arrivals", base_dir)
     }
 
     /// The rate at time `t`, in calls per second.
@@ -152,6 +198,8 @@ impl ArrivalSpec {
 /// Draws successive arrival times.
 pub struct ArrivalGen {
     spec: ArrivalSpec,
+    /// The day's busyness factor, multiplying every rate.
+    factor: f64,
     peak: f64,
     exp: Option<Exp<f64>>,
     t: f64,
@@ -160,11 +208,20 @@ pub struct ArrivalGen {
 impl ArrivalGen {
     /// A generator starting at time 0.
     pub fn new(spec: &ArrivalSpec) -> ArrivalGen {
-        let peak = spec.peak_per_s();
+        ArrivalGen::scaled(spec, 1.0)
+    }
+
+    /// A generator starting at time 0 whose rates are `factor` times the spec's (the day's
+    /// busyness).
+    pub fn scaled(spec: &ArrivalSpec, factor: f64) -> ArrivalGen {
+        let peak = spec.peak_per_s() * factor;
         ArrivalGen {
             spec: spec.clone(),
+            factor,
             peak,
-            exp: Exp::new(peak).ok().filter(|_| peak > 0.0),
+            exp: Exp::new(peak)
+                .ok()
+                .filter(|_| peak > 0.0 && peak.is_finite()),
             t: 0.0,
         }
     }
@@ -178,7 +235,9 @@ impl ArrivalGen {
             if self.t >= horizon {
                 return None;
             }
-            if constant || rng.random::<f64>() * self.peak < self.spec.rate_per_s(self.t) {
+            if constant
+                || rng.random::<f64>() * self.peak < self.spec.rate_per_s(self.t) * self.factor
+            {
                 return Some(self.t);
             }
         }

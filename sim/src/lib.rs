@@ -14,6 +14,8 @@
 #![warn(missing_docs)]
 
 pub mod arrivals;
+pub mod breakdown;
+pub mod budget;
 mod calendar;
 pub mod compare;
 pub mod dist;
@@ -21,15 +23,18 @@ pub mod dist;
 pub mod drive;
 pub mod emodel;
 pub mod erlang;
+pub mod grid;
 pub mod html;
 pub mod kernel;
 pub mod lifecycle;
 pub mod metrics;
 pub mod model;
+pub mod replicate;
 pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod staffing;
+pub mod summary;
 
 pub use report::Report;
 pub use scenario::Scenario;
@@ -55,47 +60,38 @@ pub enum SimError {
     Invalid(String),
 }
 
-/// Runs every replication of `sc` on up to `threads` threads and combines them. `progress`
-/// is called after each replication with the number finished.
+/// Runs every replication of `sc` on up to `threads` threads and combines them, folding
+/// each replication into running statistics as it finishes (memory does not grow with the
+/// number of replications). The run's estimated events and memory are checked against the
+/// scenario's limits first. `progress` is called after each replication with the number
+/// finished.
 pub fn simulate(
     sc: &Scenario,
     threads: usize,
     progress: &(dyn Fn(u32) + Sync),
 ) -> Result<Report, SimError> {
-    let runs = run_replications(sc, threads, progress)?;
-    Ok(Report::from_runs(sc, &runs))
+    budget::check(sc, threads)?;
+    let mut summary = summary::Summary::new(sc);
+    replicate::for_each_replication(sc, threads, progress, |_, m| {
+        summary.add(&m);
+        Ok(())
+    })?;
+    Ok(summary.into_report(sc))
 }
 
-/// Runs the replications and returns their raw measurements, in replication order.
+/// Runs the replications and returns their raw measurements, in replication order. This
+/// holds every replication's measurements at once; [`simulate`] and
+/// [`replicate::for_each_replication`] do not.
 pub fn run_replications(
     sc: &Scenario,
     threads: usize,
     progress: &(dyn Fn(u32) + Sync),
 ) -> Result<Vec<metrics::RunMetrics>, SimError> {
-    let reps = sc.replications;
-    let threads = threads.clamp(1, reps.max(1) as usize);
-    let done = std::sync::atomic::AtomicU32::new(0);
-    let mut slots: Vec<Option<Result<metrics::RunMetrics, SimError>>> =
-        (0..reps).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let chunks: Vec<_> = slots
-            .chunks_mut(reps.div_ceil(threads as u32) as usize)
-            .enumerate()
-            .collect();
-        let per = reps.div_ceil(threads as u32);
-        for (ci, chunk) in chunks {
-            let done = &done;
-            scope.spawn(move || {
-                for (j, slot) in chunk.iter_mut().enumerate() {
-                    let rep = ci as u32 * per + j as u32;
-                    *slot = Some(model::Run::new(sc, rep).and_then(|r| r.run()));
-                    progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|s| s.unwrap_or_else(|| Err(SimError::Invalid("replication did not run".into()))))
-        .collect()
+    budget::check(sc, threads)?;
+    let mut runs = Vec::with_capacity(sc.replications as usize);
+    replicate::for_each_replication(sc, threads, progress, |_, m| {
+        runs.push(m);
+        Ok(())
+    })?;
+    Ok(runs)
 }

@@ -1,40 +1,51 @@
-//! Measurements taken during one run: counters per interval and time-weighted levels.
+//! Measurements taken during one run: counters and time-weighted levels per piece of the
+//! timeline (see [`crate::grid`]), and the sums a report takes of them — per report interval,
+//! over the steady-state window after the warm-up, and per batch.
+
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-/// A quantity that changes in steps (busy trunks, queue length): its time integral, in total
-/// and per interval, and the time it spent at or above a threshold.
+use crate::breakdown::Breakdown;
+use crate::grid::Grid;
+
+/// A quantity that changes in steps (busy trunks, queue length): its time integral per piece
+/// of the timeline, the time it spent at or above a threshold, and with `SQ` the integral of
+/// its square (for its variance).
 #[derive(Clone, Debug)]
-pub struct Level {
+pub struct Level<const SQ: bool = false> {
     value: f64,
     last: f64,
-    interval: f64,
-    /// ∫ value dt per interval.
+    grid: Arc<Grid>,
+    /// ∫ value dt per piece.
     pub area: Vec<f64>,
-    /// Seconds at or above `full_at` per interval.
+    /// ∫ value² dt per piece (empty unless `SQ`).
+    pub area_sq: Vec<f64>,
+    /// Seconds at or above `full_at` per piece.
     pub full_time: Vec<f64>,
     full_at: f64,
     /// Highest value seen.
     pub peak: f64,
-    /// Interval of `last` and the time that interval ends (saves a division per update).
+    /// Piece of `last` and the time that piece ends (saves a look-up per update).
     cur: usize,
     cur_end: f64,
 }
 
-impl Level {
-    /// A level starting at 0, with intervals of `interval` seconds and a "full" threshold.
-    pub fn new(interval: f64, full_at: f64) -> Level {
+impl<const SQ: bool> Level<SQ> {
+    /// A level starting at 0 on `grid`, with a "full" threshold.
+    pub fn new(grid: &Arc<Grid>, full_at: f64) -> Level<SQ> {
         Level {
             value: 0.0,
             last: 0.0,
-            interval,
+            grid: Arc::clone(grid),
             area: Vec::new(),
+            area_sq: Vec::new(),
             full_time: Vec::new(),
             full_at,
             peak: 0.0,
             cur: 0,
-            cur_end: interval,
+            cur_end: 0.0,
         }
     }
 
@@ -69,10 +80,13 @@ impl Level {
         if t <= self.last {
             return;
         }
-        // Fast path, inlined: still inside the interval of the last change.
+        // Fast path, inlined: still inside the piece of the last change.
         if t <= self.cur_end && self.cur < self.area.len() {
             let dt = t - self.last;
             self.area[self.cur] += self.value * dt;
+            if SQ {
+                self.area_sq[self.cur] += self.value * self.value * dt;
+            }
             if self.value >= self.full_at {
                 self.full_time[self.cur] += dt;
             }
@@ -82,39 +96,58 @@ impl Level {
         self.advance_across(t);
     }
 
-    /// Integrates up to `t` across interval boundaries (once per interval, so kept out of
-    /// line).
+    /// Integrates up to `t` across piece boundaries (once per piece, so kept out of line).
     #[inline(never)]
     fn advance_across(&mut self, t: f64) {
         let full = self.value >= self.full_at;
         let mut a = self.last;
-        while a < t {
-            let idx = (a / self.interval) as usize;
-            let end = ((idx + 1) as f64 * self.interval).min(t);
-            if self.area.len() <= idx {
-                self.area.resize(idx + 1, 0.0);
-                self.full_time.resize(idx + 1, 0.0);
+        loop {
+            let p = self.grid.locate(a);
+            if self.area.len() <= p.piece {
+                self.area.resize(p.piece + 1, 0.0);
+                self.full_time.resize(p.piece + 1, 0.0);
+                if SQ {
+                    self.area_sq.resize(p.piece + 1, 0.0);
+                }
             }
-            self.area[idx] += self.value * (end - a);
+            // The piece ends after `a` by construction; the guard only makes sure.
+            let end = if p.end > a { p.end.min(t) } else { t };
+            let dt = end - a;
+            self.area[p.piece] += self.value * dt;
+            if SQ {
+                self.area_sq[p.piece] += self.value * self.value * dt;
+            }
             if full {
-                self.full_time[idx] += end - a;
+                self.full_time[p.piece] += dt;
             }
+            self.cur = p.piece;
+            self.cur_end = p.end;
             a = end;
+            if a >= t {
+                break;
+            }
         }
         self.last = t;
-        self.cur = (t / self.interval) as usize;
-        self.cur_end = (self.cur + 1) as f64 * self.interval;
-        if self.area.len() <= self.cur {
-            self.area.resize(self.cur + 1, 0.0);
-            self.full_time.resize(self.cur + 1, 0.0);
-        }
     }
 
-    /// ∫ value dt over the intervals that start before `t` (the open hours when `t` is the
-    /// scenario's duration).
-    pub fn area_before(&self, t: f64) -> f64 {
-        let n = (t / self.interval).ceil() as usize;
-        self.area.iter().take(n).sum()
+    /// ∫ value dt over the pieces `keep` selects.
+    pub fn area_where(&self, keep: impl Fn(usize) -> bool) -> f64 {
+        sum_where(&self.area, keep)
+    }
+
+    /// ∫ value² dt over the pieces `keep` selects (0 unless `SQ`).
+    pub fn area_sq_where(&self, keep: impl Fn(usize) -> bool) -> f64 {
+        sum_where(&self.area_sq, keep)
+    }
+
+    /// Seconds at or above the threshold over the pieces `keep` selects.
+    pub fn full_where(&self, keep: impl Fn(usize) -> bool) -> f64 {
+        sum_where(&self.full_time, keep)
+    }
+
+    /// ∫ value dt over the steady-state window `[warmup, duration)`.
+    pub fn window_area(&self) -> f64 {
+        self.area_where(|j| self.grid.level_in_window(j))
     }
 
     /// ∫ value dt over the whole run.
@@ -128,7 +161,16 @@ impl Level {
     }
 }
 
-/// Event counts of one interval.
+fn sum_where(v: &[f64], keep: impl Fn(usize) -> bool) -> f64 {
+    v.iter()
+        .enumerate()
+        .filter(|(j, _)| keep(*j))
+        .map(|(_, x)| x)
+        .sum()
+}
+
+/// Event counts of one piece of the timeline (or their sums over an interval, a window or a
+/// run).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
     /// Calls offered (first attempts and redials).
@@ -169,10 +211,34 @@ pub struct Counts {
     pub rejected: f64,
     /// Total wait (ACD arrival to answer) of answered calls, seconds.
     pub wait_sum: f64,
+    /// Of the calls abandoned after reaching the ACD (queue and ring losses, balks
+    /// included), those that had waited at most the SL threshold T ("short abandons").
+    #[serde(default)]
+    pub abandoned_within_sl: f64,
+    /// Callers who hung up on hearing the queue announcement (balked); counted in
+    /// `queue_abandoned` too.
+    #[serde(default)]
+    pub balked: f64,
+    /// Callers offered a callback who declined it and stayed in the queue.
+    #[serde(default)]
+    pub callback_declined: f64,
+    /// Callback dial attempts placed.
+    #[serde(default)]
+    pub callback_attempts: f64,
+    /// Callback attempts the customer did not answer.
+    #[serde(default)]
+    pub callback_unanswered: f64,
+    /// Callback dial tries that found every trunk channel seized (retried later; not an
+    /// attempt).
+    #[serde(default)]
+    pub callback_trunk_blocked: f64,
+    /// Calls moved to a further agent group's queue by an overflow rule.
+    #[serde(default)]
+    pub overflowed: f64,
 }
 
 impl Counts {
-    /// Adds another interval's counts.
+    /// Adds another piece's counts.
     pub fn add(&mut self, o: &Counts) {
         self.offered += o.offered;
         self.redials += o.redials;
@@ -192,40 +258,52 @@ impl Counts {
         self.voicemail += o.voicemail;
         self.rejected += o.rejected;
         self.wait_sum += o.wait_sum;
+        self.abandoned_within_sl += o.abandoned_within_sl;
+        self.balked += o.balked;
+        self.callback_declined += o.callback_declined;
+        self.callback_attempts += o.callback_attempts;
+        self.callback_unanswered += o.callback_unanswered;
+        self.callback_trunk_blocked += o.callback_trunk_blocked;
+        self.overflowed += o.overflowed;
     }
 
     /// Scales every count (for means across replications).
     pub fn scale(&mut self, k: f64) {
-        let mut s = Counts::default();
-        s.add(self);
-        *self = Counts {
-            offered: s.offered * k,
-            redials: s.redials * k,
-            redials_lost: s.redials_lost * k,
-            trunk_lost: s.trunk_lost * k,
-            ivr_lost: s.ivr_lost * k,
-            queue_abandoned: s.queue_abandoned * k,
-            ring_lost: s.ring_lost * k,
-            answered: s.answered * k,
-            answered_within_sl: s.answered_within_sl * k,
-            ivr_completed: s.ivr_completed * k,
-            reached_acd: s.reached_acd * k,
-            waited: s.waited * k,
-            callback_offered: s.callback_offered * k,
-            callback_served: s.callback_served * k,
-            callback_expired: s.callback_expired * k,
-            voicemail: s.voicemail * k,
-            rejected: s.rejected * k,
-            wait_sum: s.wait_sum * k,
-        };
+        self.offered *= k;
+        self.redials *= k;
+        self.redials_lost *= k;
+        self.trunk_lost *= k;
+        self.ivr_lost *= k;
+        self.queue_abandoned *= k;
+        self.ring_lost *= k;
+        self.answered *= k;
+        self.answered_within_sl *= k;
+        self.ivr_completed *= k;
+        self.reached_acd *= k;
+        self.waited *= k;
+        self.callback_offered *= k;
+        self.callback_served *= k;
+        self.callback_expired *= k;
+        self.voicemail *= k;
+        self.rejected *= k;
+        self.wait_sum *= k;
+        self.abandoned_within_sl *= k;
+        self.balked *= k;
+        self.callback_declined *= k;
+        self.callback_attempts *= k;
+        self.callback_unanswered *= k;
+        self.callback_trunk_blocked *= k;
+        self.overflowed *= k;
     }
 }
 
 /// Everything one run measured.
 #[derive(Clone, Debug)]
 pub struct RunMetrics {
-    /// Counts per interval.
-    pub intervals: Vec<Counts>,
+    /// The timeline's pieces.
+    pub grid: Arc<Grid>,
+    /// Counts per piece.
+    pub pieces: Vec<Counts>,
     /// Busy trunk channels.
     pub trunks: Level,
     /// Busy IVR ports.
@@ -236,8 +314,10 @@ pub struct RunMetrics {
     pub agents_busy: Level,
     /// Agents logged in.
     pub agents_staffed: Level,
-    /// Waits of answered calls, in milliseconds.
+    /// Waits of answered calls in the window, in milliseconds.
     pub waits_ms: Histogram<u64>,
+    /// Per call type, per agent group and per callback attempt (when the scenario has them).
+    pub breakdown: Breakdown,
     /// Simulated time at which the last event happened.
     pub end_time: f64,
     /// Events processed.
@@ -246,39 +326,256 @@ pub struct RunMetrics {
     pub trunk_capacity: Option<u32>,
     /// IVR ports (None: no IVR).
     pub ivr_ports: Option<u32>,
-    /// The interval `at` last resolved, and its bounds (saves a division per count).
+    /// The piece `at` last resolved, and its bounds (saves a look-up per count).
     pub(crate) cur: (usize, f64, f64),
 }
 
+/// Sums over a stretch of the timeline: the steady-state window, a batch, or an interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Window {
+    /// Counts.
+    pub counts: Counts,
+    /// Length in seconds (0 for an interval that lies in the drain only).
+    pub length_s: f64,
+    /// ∫ busy agents dt.
+    pub busy: f64,
+    /// ∫ logged-in agents dt.
+    pub staffed: f64,
+    /// ∫ busy trunk channels dt.
+    pub trunks: f64,
+    /// Seconds with every trunk channel seized.
+    pub trunks_full: f64,
+    /// ∫ busy IVR ports dt.
+    pub ivr: f64,
+    /// Seconds with every IVR port busy.
+    pub ivr_full: f64,
+    /// ∫ waiting calls dt.
+    pub queue: f64,
+}
+
 impl RunMetrics {
-    /// Counts of the interval containing `t`.
+    /// Empty measurements on `grid`.
+    pub fn new(
+        grid: &Arc<Grid>,
+        trunk_capacity: Option<u32>,
+        ivr_ports: Option<u32>,
+        breakdown: Breakdown,
+    ) -> RunMetrics {
+        RunMetrics {
+            grid: Arc::clone(grid),
+            pieces: Vec::new(),
+            trunks: Level::new(grid, trunk_capacity.map_or(f64::INFINITY, f64::from)),
+            ivr: Level::new(grid, ivr_ports.map_or(f64::INFINITY, f64::from)),
+            queue: Level::new(grid, f64::INFINITY),
+            agents_busy: Level::new(grid, f64::INFINITY),
+            agents_staffed: Level::new(grid, f64::INFINITY),
+            waits_ms: wait_histogram(),
+            breakdown,
+            end_time: 0.0,
+            events: 0,
+            trunk_capacity,
+            ivr_ports,
+            cur: (0, 1.0, 0.0), // an empty range: the first `at` resolves it
+        }
+    }
+
+    /// Counts of the piece containing `t`.
     #[inline]
-    pub fn at(&mut self, t: f64, interval: f64) -> &mut Counts {
+    pub fn at(&mut self, t: f64) -> &mut Counts {
         let (i, start, end) = self.cur;
         if start <= t && t < end {
-            return &mut self.intervals[i];
+            return &mut self.pieces[i];
         }
-        self.at_new_interval(t, interval)
+        self.at_new_piece(t)
     }
 
-    /// Counts of the interval containing `t`, which is not the one `at` last resolved (once
-    /// per interval, so kept out of line).
+    /// Counts of the piece containing `t`, which is not the one `at` last resolved (once per
+    /// piece, so kept out of line).
     #[inline(never)]
-    fn at_new_interval(&mut self, t: f64, interval: f64) -> &mut Counts {
-        let i = (t / interval) as usize;
-        self.cur = (i, i as f64 * interval, (i + 1) as f64 * interval);
-        if self.intervals.len() <= i {
-            self.intervals.resize(i + 1, Counts::default());
+    fn at_new_piece(&mut self, t: f64) -> &mut Counts {
+        let p = self.grid.locate(t.max(0.0));
+        self.cur = (p.piece, p.start, p.end);
+        if self.pieces.len() <= p.piece {
+            self.pieces.resize(p.piece + 1, Counts::default());
         }
-        &mut self.intervals[i]
+        &mut self.pieces[p.piece]
     }
 
-    /// Totals over all intervals.
+    /// Whether statistics are kept at `t` (at or after the warm-up).
+    #[inline]
+    pub fn counting(&self, t: f64) -> bool {
+        t >= self.grid.warmup()
+    }
+
+    /// Integrates every level up to `t`.
+    pub fn advance_levels(&mut self, t: f64) {
+        for l in [
+            &mut self.trunks,
+            &mut self.ivr,
+            &mut self.queue,
+            &mut self.agents_busy,
+            &mut self.agents_staffed,
+        ] {
+            l.advance(t);
+        }
+        self.breakdown.advance(t);
+    }
+
+    /// Counts over the steady-state window: every piece from the end of the warm-up on,
+    /// including the drain (calls that arrived in the open hours and ended later).
     pub fn totals(&self) -> Counts {
+        self.counts_where(|j| self.grid.counts_in_window(j))
+    }
+
+    /// Counts of the whole run, warm-up included.
+    pub fn all_counts(&self) -> Counts {
+        self.counts_where(|_| true)
+    }
+
+    fn counts_where(&self, keep: impl Fn(usize) -> bool) -> Counts {
         let mut c = Counts::default();
-        for i in &self.intervals {
-            c.add(i);
+        for (j, p) in self.pieces.iter().enumerate() {
+            if keep(j) {
+                c.add(p);
+            }
         }
         c
+    }
+
+    /// Sums over the pieces `keep_counts` and `keep_levels` select, `length_s` long.
+    fn window_where(
+        &self,
+        keep_counts: impl Fn(usize) -> bool,
+        keep_levels: impl Fn(usize) -> bool + Copy,
+        length_s: f64,
+    ) -> Window {
+        Window {
+            counts: self.counts_where(keep_counts),
+            length_s,
+            busy: self.agents_busy.area_where(keep_levels),
+            staffed: self.agents_staffed.area_where(keep_levels),
+            trunks: self.trunks.area_where(keep_levels),
+            trunks_full: self.trunks.full_where(keep_levels),
+            ivr: self.ivr.area_where(keep_levels),
+            ivr_full: self.ivr.full_where(keep_levels),
+            queue: self.queue.area_where(keep_levels),
+        }
+    }
+
+    /// The steady-state window: counts from the end of the warm-up on, time integrals over
+    /// `[warmup, duration)`.
+    pub fn window(&self) -> Window {
+        let g = &self.grid;
+        self.window_where(
+            |j| g.counts_in_window(j),
+            |j| g.level_in_window(j),
+            g.window_len(),
+        )
+    }
+
+    /// Batch `b` of the window (batch means).
+    pub fn batch(&self, b: usize) -> Window {
+        let g = &self.grid;
+        let keep = |j| g.piece_batch(j) == Some(b);
+        self.window_where(keep, keep, g.batch_len(b))
+    }
+
+    /// Report intervals measured (at least those of the open hours).
+    pub fn interval_count(&self) -> usize {
+        let g = &self.grid;
+        let last = self.pieces.len().max(self.agents_staffed.area.len());
+        let touched = if last == 0 {
+            0
+        } else {
+            g.piece_interval(last - 1) + 1
+        };
+        touched.max(g.open_intervals())
+    }
+
+    /// Sums per report interval: `out[k]` gains interval `k`'s counts and integrals (the
+    /// length is that of its open part).
+    pub fn add_intervals(&self, out: &mut Vec<Window>) {
+        let g = &self.grid;
+        let n = self.interval_count();
+        if out.len() < n {
+            out.resize(n, Window::default());
+        }
+        let pieces = self.pieces.len().max(self.agents_staffed.area.len());
+        let get = |v: &[f64], j: usize| v.get(j).copied().unwrap_or(0.0);
+        for j in 0..pieces {
+            let w = &mut out[g.piece_interval(j)];
+            if let Some(c) = self.pieces.get(j) {
+                w.counts.add(c);
+            }
+            w.length_s += g.piece_len(j).unwrap_or(0.0);
+            w.busy += get(&self.agents_busy.area, j);
+            w.staffed += get(&self.agents_staffed.area, j);
+            w.trunks += get(&self.trunks.area, j);
+            w.trunks_full += get(&self.trunks.full_time, j);
+            w.ivr += get(&self.ivr.area, j);
+            w.ivr_full += get(&self.ivr.full_time, j);
+            w.queue += get(&self.queue.area, j);
+        }
+    }
+}
+
+impl Window {
+    /// Adds another window's sums.
+    pub fn add(&mut self, o: &Window) {
+        self.counts.add(&o.counts);
+        self.length_s += o.length_s;
+        self.busy += o.busy;
+        self.staffed += o.staffed;
+        self.trunks += o.trunks;
+        self.trunks_full += o.trunks_full;
+        self.ivr += o.ivr;
+        self.ivr_full += o.ivr_full;
+        self.queue += o.queue;
+    }
+}
+
+/// The histogram of answer waits in milliseconds: up to a week, three significant digits.
+pub fn wait_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 7 * 24 * 3_600_000, 3).expect("valid histogram bounds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_integrate_exactly_whatever_the_interval() {
+        // A level of 1 over [0, 1000) and 0 after: its window area is 1000 whatever the
+        // interval, including intervals that do not divide the run.
+        for iv in [600.0, 100.0, 7.3, 1.2, 0.6, 0.1] {
+            let g = Arc::new(Grid::new(iv, 1000.0, 0.0, 1));
+            let mut l: Level = Level::new(&g, 1.0);
+            l.set(0.0, 1.0);
+            l.set(1000.0, 0.0);
+            l.advance(1234.5);
+            assert!(
+                (l.window_area() - 1000.0).abs() < 1e-6,
+                "{iv}: {}",
+                l.window_area()
+            );
+            assert!((l.total_full_time() - 1000.0).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn the_warmup_is_left_out_of_the_window() {
+        let g = Arc::new(Grid::new(60.0, 1000.0, 250.0, 1));
+        let mut l: Level<true> = Level::new(&g, f64::INFINITY);
+        l.set(0.0, 2.0);
+        l.advance(1000.0);
+        assert!((l.window_area() - 1500.0).abs() < 1e-9);
+        assert!((l.area_sq_where(|j| g.level_in_window(j)) - 3000.0).abs() < 1e-9);
+        let mut m = RunMetrics::new(&g, None, None, Breakdown::default());
+        m.at(100.0).offered += 1.0;
+        m.at(300.0).offered += 1.0;
+        m.at(1100.0).answered += 1.0;
+        assert_eq!(m.totals().offered, 1.0);
+        assert_eq!(m.totals().answered, 1.0);
+        assert_eq!(m.all_counts().offered, 2.0);
     }
 }

@@ -30,6 +30,16 @@ pub enum Stream {
     Callback = 8,
     /// Caller numbers (VIP, sticky, blacklist, callback de-duplication).
     Callers = 9,
+    /// The type of each call of the main arrival stream.
+    CallTypes = 10,
+    /// Balking on the delay announcement, and patience drawn after it.
+    Balk = 11,
+    /// Whether a caller accepts a callback offer.
+    Acceptance = 12,
+    /// The day's busyness factor.
+    Busyness = 13,
+    /// A call type's own arrival stream: this id plus the type's index.
+    TypeArrivals = 64,
 }
 
 /// SplitMix64 step: mixes a seed into a well-spread 64-bit value.
@@ -42,6 +52,15 @@ pub fn splitmix64(mut z: u64) -> u64 {
 
 /// The generator for `stream` in replication `rep` of a run seeded `seed`.
 pub fn stream(seed: u64, rep: u32, stream: Stream) -> SmallRng {
-    let s = splitmix64(splitmix64(seed ^ splitmix64(u64::from(rep))) ^ (stream as u64) << 56);
+    indexed(seed, rep, stream as u64)
+}
+
+/// The generator of call type `index`'s own arrival stream.
+pub fn type_arrivals(seed: u64, rep: u32, index: usize) -> SmallRng {
+    indexed(seed, rep, Stream::TypeArrivals as u64 + index as u64)
+}
+
+fn indexed(seed: u64, rep: u32, id: u64) -> SmallRng {
+    let s = splitmix64(splitmix64(seed ^ splitmix64(u64::from(rep))) ^ id << 56);
     SmallRng::seed_from_u64(s)
 }

@@ -4,6 +4,11 @@
 // Checks are written `!(x > 0.0)` on purpose: a NaN fails them too.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod bounds;
+mod check;
+pub mod queueing;
+pub mod routing;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +16,11 @@ use tandem_acd::Policy;
 
 use crate::SimError;
 use crate::arrivals::ArrivalSpec;
+use crate::budget::Limits;
 use crate::dist::Dist;
+pub use bounds::Problem;
+pub use queueing::{Announcement, Tells};
+pub use routing::{CallType, Group, Overflow, Routing};
 
 /// A complete scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -70,6 +79,26 @@ pub struct Scenario {
     /// Drive mode: the fraction of conversations a supervisor listens to.
     #[serde(default)]
     pub supervisor_fraction: f64,
+    /// Statistics of `[0, warmup_s)` are discarded (the run still starts empty).
+    #[serde(default)]
+    pub warmup_s: f64,
+    /// Batch means: one long run (one replication) cut into this many batches over
+    /// `[warmup_s, duration_s)`, whose spread gives the confidence intervals.
+    #[serde(default)]
+    pub batches: Option<u32>,
+    /// Day-to-day variability: a factor drawn once per replication that multiplies every
+    /// arrival rate (a doubly stochastic arrival process). None: the rates as given.
+    #[serde(default)]
+    pub busyness: Option<Dist>,
+    /// Agent groups besides `[agents]`.
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// Call types (none: every call is of one type, `calls`).
+    #[serde(default)]
+    pub call_types: Vec<CallType>,
+    /// Limits on the work and memory a run may take.
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 fn default_interval() -> f64 {
@@ -97,6 +126,12 @@ fn default_reps() -> u32 {
 pub struct Redial {
     /// Probability that a lost caller calls again.
     pub probability: f64,
+    /// Probability after a busy tone or silence (trunk or IVR loss), if not `probability`.
+    #[serde(default)]
+    pub after_busy: Option<f64>,
+    /// Probability after abandoning (queue, ring, balk), if not `probability`.
+    #[serde(default)]
+    pub after_abandon: Option<f64>,
     /// Delay before the new attempt.
     pub delay: Dist,
     /// Most attempts per caller, including the first.
@@ -160,6 +195,13 @@ pub struct QueueSpec {
     /// Send calls waiting this long to voicemail (none when absent).
     #[serde(default)]
     pub voicemail_after_s: Option<f64>,
+    /// Overflow to further agent groups (without `[[call_types]]`; each call type has its
+    /// own rules otherwise).
+    #[serde(default)]
+    pub overflow: Vec<Overflow>,
+    /// The delay announcement: balking, and patience after it.
+    #[serde(default)]
+    pub announcement: Option<Announcement>,
 }
 
 /// Agents.
@@ -185,25 +227,56 @@ pub struct Agents {
     /// Staffing windows (shifts and breaks): `count` agents on duty in `[start_s, end_s)`.
     #[serde(default)]
     pub shifts: Vec<Shift>,
+    /// What happens when a staffing window asks for fewer agents.
+    #[serde(default)]
+    pub shift_change: ShiftChange,
+    /// Call types this group answers (empty: every type).
+    #[serde(default)]
+    pub serves: Vec<String>,
+}
+
+/// The rule by which agents leave when staffing drops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShiftChange {
+    /// The agents chosen to leave (the last to log in) go at once when idle, or after
+    /// their current call; the others keep taking calls meanwhile.
+    #[default]
+    Designated,
+    /// No new call until the busy agents are below the new target: idle agents leave at
+    /// once, and every agent who finishes a call leaves while more are on duty than asked.
+    FirstFree,
 }
 
 impl Agents {
     /// The most agents on duty at once: `count` outside the windows, and the sum of the
-    /// overlapping windows inside them (the sum only rises where a window starts).
+    /// overlapping windows inside them.
     pub fn most_on_duty(&self) -> u32 {
-        self.shifts
-            .iter()
-            .map(|at| {
-                self.shifts
-                    .iter()
-                    .filter(|s| s.start_s <= at.start_s && at.start_s < s.end_s)
-                    .map(|s| s.count)
-                    .fold(0u32, u32::saturating_add)
-            })
-            .chain([self.count])
-            .max()
-            .unwrap_or(0)
+        most_on_duty(self.count, &self.shifts)
     }
+}
+
+/// The most agents on duty at once with `count` outside the windows `shifts`, whose
+/// overlaps add up (a sweep over the windows' edges; back-to-back windows do not overlap).
+pub fn most_on_duty(count: u32, shifts: &[Shift]) -> u32 {
+    let mut edges: Vec<(f64, i64)> = shifts
+        .iter()
+        .flat_map(|s| {
+            [
+                (s.start_s, i64::from(s.count)),
+                (s.end_s, -i64::from(s.count)),
+            ]
+        })
+        .collect();
+    // Ends before starts at the same instant.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut on = 0i64;
+    let mut most = 0i64;
+    for (_, d) in edges {
+        on += d;
+        most = most.max(on);
+    }
+    count.max(most.clamp(0, i64::from(u32::MAX)) as u32)
 }
 
 fn zero() -> Dist {
@@ -250,6 +323,35 @@ pub struct Callback {
     /// Callbacks start no earlier than this.
     #[serde(default)]
     pub start_at_s: f64,
+    /// Probability that a caller offered a callback accepts it (the others stay in queue).
+    #[serde(default = "one")]
+    pub acceptance: f64,
+    /// Answer probability of the first, second, … attempt (the last repeats); empty:
+    /// `answer_probability` for every attempt.
+    #[serde(default)]
+    pub attempt_answer_probabilities: Vec<f64>,
+    /// An agent who finds every trunk channel seized tries again after this long (the
+    /// customer's attempts are not used up).
+    #[serde(default = "default_trunk_retry")]
+    pub trunk_retry_s: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn default_trunk_retry() -> f64 {
+    10.0
+}
+
+impl Callback {
+    /// Answer probability of attempt `n` (1-based).
+    pub fn answer_probability_of(&self, n: u32) -> f64 {
+        let p = &self.attempt_answer_probabilities;
+        match p.len() {
+            0 => self.answer_probability,
+            len => p[(n.max(1) as usize - 1).min(len - 1)],
+        }
+    }
 }
 
 fn default_cb_max() -> usize {
@@ -298,45 +400,56 @@ impl Default for Callers {
     }
 }
 
-/// An invalid value: the dotted key and what is wrong.
-struct Problem(String, String);
-
 impl Scenario {
     /// Parses a scenario from TOML. `origin` names the file in errors; relative paths inside
-    /// it (a profile CSV) are resolved against `base_dir`.
+    /// it (a profile CSV, handle times) are resolved against `base_dir`.
     pub fn from_toml(
         text: &str,
         origin: &str,
         base_dir: Option<&Path>,
     ) -> Result<Scenario, SimError> {
+        let parse = |line: Option<usize>, message: String| SimError::Parse {
+            origin: origin.to_string(),
+            line,
+            message,
+        };
+        if text.len() as u64 > bounds::MAX_FILE_BYTES {
+            return Err(parse(
+                None,
+                format!(
+                    "larger than the {} KiB limit of scenario files",
+                    bounds::MAX_FILE_BYTES / 1024
+                ),
+            ));
+        }
         let mut s: Scenario = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|sp| line_of_offset(text, sp.start));
-            SimError::Parse {
-                origin: origin.to_string(),
-                line,
-                message: e.message().to_string(),
-            }
+            parse(line, e.message().to_string())
         })?;
-        s.arrivals.resolve(base_dir).map_err(|e| SimError::Parse {
-            origin: origin.to_string(),
-            line: find_key_line(text, "arrivals", "kind"),
-            message: e.to_string(),
-        })?;
-        if let Err(Problem(key, message)) = s.check() {
+        if let Err(e) = s.resolve_files(base_dir) {
+            let (key, message) = e;
             let (table, leaf) = key.rsplit_once('.').unwrap_or(("", &key));
-            return Err(SimError::Parse {
-                origin: origin.to_string(),
-                line: find_key_line(text, table, leaf),
-                message: format!("key `{key}`: {message}"),
-            });
+            return Err(parse(find_key_line(text, table, leaf), message));
+        }
+        if let Err(Problem(key, message)) = s.check() {
+            // Messages from distributions name the key themselves; say it once.
+            let message = message
+                .strip_prefix(&format!("`{key}`: "))
+                .map_or(message.clone(), str::to_string);
+            let (table, leaf) = key.rsplit_once('.').unwrap_or(("", &key));
+            let table = table.split('[').next().unwrap_or(table);
+            let leaf = leaf.split('[').next().unwrap_or(leaf);
+            return Err(parse(
+                find_key_line(text, table, leaf),
+                format!("key `{key}`: {message}"),
+            ));
         }
         Ok(s)
     }
 
-    /// Reads a scenario file.
+    /// Reads a scenario file (at most 1 MiB).
     pub fn load(path: &Path) -> Result<Scenario, SimError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SimError::Io(format!("{}: {e}", path.display())))?;
+        let text = bounds::read_bounded(path)?;
         Self::from_toml(&text, &path.display().to_string(), path.parent())
     }
 
@@ -356,132 +469,40 @@ impl Scenario {
         Self::from_toml(text, &format!("built-in:{name}"), None)
     }
 
-    fn check(&self) -> Result<(), Problem> {
-        let p = |k: &str, m: String| Err(Problem(k.into(), m));
-        let dist = |k: &str, d: &Dist| d.validate(k).map_err(|e| Problem(k.into(), e.to_string()));
-        if !(self.duration_s.is_finite() && self.duration_s > 0.0) {
-            return p(
-                "duration_s",
-                format!("must be > 0, got {}", self.duration_s),
-            );
-        }
-        if !(self.interval_s > 0.0) {
-            return p("interval_s", "must be > 0".into());
-        }
-        if self.duration_s / self.interval_s > 100_000.0 {
-            return p(
-                "interval_s",
-                "more than 100,000 intervals; use a wider interval".into(),
-            );
-        }
-        if !(self.sl_threshold_s >= 0.0) {
-            return p("sl_threshold_s", "must be ≥ 0".into());
-        }
-        if !(self.sl_target > 0.0 && self.sl_target <= 1.0) {
-            return p("sl_target", "must be in (0, 1]".into());
-        }
-        if crate::report::CI_LEVELS
-            .iter()
-            .all(|l| (l - self.ci_level).abs() > 1e-9)
-        {
-            return p(
-                "ci_level",
-                format!("must be 0.90, 0.95 or 0.99, got {}", self.ci_level),
-            );
-        }
-        if self.replications == 0 || self.replications > 10_000 {
-            return p("replications", "must be 1..=10000".into());
-        }
-        if let Some(r) = &self.redial {
-            if !(0.0..=1.0).contains(&r.probability) {
-                return p("redial.probability", "must be in [0, 1]".into());
-            }
-            dist("redial.delay", &r.delay)?;
-            if r.max_attempts == 0 {
-                return p("redial.max_attempts", "must be ≥ 1".into());
+    /// The groups, call types and overflow rules, resolved to indices.
+    pub fn routing(&self) -> Result<Routing, SimError> {
+        self.routing_checked()
+            .map_err(|Problem(k, m)| SimError::Invalid(format!("`{k}`: {m}")))
+    }
+
+    fn routing_checked(&self) -> Result<Routing, Problem> {
+        Routing::resolve(
+            &self.agents.serves,
+            &self.groups,
+            &self.call_types,
+            &self.queue.overflow,
+        )
+    }
+
+    /// Loads the files the scenario names (profile and handle-time CSVs). Errors carry the
+    /// key.
+    fn resolve_files(&mut self, base_dir: Option<&Path>) -> Result<(), (String, String)> {
+        self.arrivals
+            .resolve(base_dir)
+            .map_err(|e| ("arrivals.kind".to_string(), e.to_string()))?;
+        for (i, t) in self.call_types.iter_mut().enumerate() {
+            if let Some(a) = &mut t.arrivals {
+                a.resolve(base_dir).map_err(|e| {
+                    (
+                        "call_types.arrivals".to_string(),
+                        format!("`call_types[{i}].arrivals`: {e}"),
+                    )
+                })?;
             }
         }
-        if self.trunks.channels.is_some() && self.trunks.e1.is_some() {
-            return p(
-                "trunks.e1",
-                "give either `channels` or `e1`, not both".into(),
-            );
-        }
-        if self.trunks.capacity() == Some(0) {
-            return p(
-                "trunks.channels",
-                "must be > 0 (omit [trunks] for unlimited)".into(),
-            );
-        }
-        if let Some(ivr) = &self.ivr {
-            if ivr.ports == 0 {
-                return p("ivr.ports", "must be > 0 (omit [ivr] for no IVR)".into());
-            }
-            dist("ivr.time", &ivr.time)?;
-            if !(0.0..=1.0).contains(&ivr.self_service) {
-                return p("ivr.self_service", "must be in [0, 1]".into());
-            }
-            if !(ivr.no_answer_hangup_s >= 0.0) {
-                return p("ivr.no_answer_hangup_s", "must be ≥ 0".into());
-            }
-        }
-        dist("queue.patience", &self.queue.patience)?;
-        if self.queue.voicemail_after_s.is_some_and(|v| !(v > 0.0)) {
-            return p("queue.voicemail_after_s", "must be > 0".into());
-        }
-        if self.agents.count == 0 && self.agents.shifts.is_empty() {
-            return p("agents.count", "must be > 0".into());
-        }
-        if self.agents.count > 100_000 {
-            return p("agents.count", "at most 100,000".into());
-        }
-        dist("agents.talk", &self.agents.talk)?;
-        dist("agents.acw", &self.agents.acw)?;
-        dist("agents.ring", &self.agents.ring)?;
-        if self.agents.ring_timeout_s.is_some_and(|v| !(v > 0.0)) {
-            return p("agents.ring_timeout_s", "must be > 0".into());
-        }
-        for s in &self.agents.shifts {
-            if !(s.end_s > s.start_s) || s.count > 100_000 {
-                return p(
-                    "agents.shifts",
-                    "each shift needs end_s > start_s and count ≤ 100,000".into(),
-                );
-            }
-        }
-        if self.agents.shifts.len() > 10_000 || self.agents.most_on_duty() > 100_000 {
-            return p(
-                "agents.shifts",
-                "at most 10,000 windows and 100,000 agents on duty at once".into(),
-            );
-        }
-        if let Some(cb) = &self.callback {
-            if cb.max_entries == 0 {
-                return p("callback.max_entries", "must be > 0".into());
-            }
-            if cb.max_attempts == 0 {
-                return p("callback.max_attempts", "must be ≥ 1".into());
-            }
-            if !(0.0..=1.0).contains(&cb.answer_probability) {
-                return p("callback.answer_probability", "must be in [0, 1]".into());
-            }
-            dist("callback.dial_time", &cb.dial_time)?;
-        }
-        if !(0.0..=1.0).contains(&self.supervisor_fraction) {
-            return p("supervisor_fraction", "must be in [0, 1]".into());
-        }
-        let c = &self.callers;
-        if c.population == 0 {
-            return p("callers.population", "must be > 0".into());
-        }
-        if !(0.0..=1.0).contains(&c.vip_fraction)
-            || !(0.0..=1.0).contains(&c.blacklist_fraction)
-            || c.vip_fraction + c.blacklist_fraction > 1.0
-        {
-            return p(
-                "callers.vip_fraction",
-                "fractions must be in [0, 1] and sum to at most 1".into(),
-            );
+        for (key, d) in self.dists_mut() {
+            d.resolve(&key, base_dir)
+                .map_err(|e| (key.clone(), e.to_string()))?;
         }
         Ok(())
     }

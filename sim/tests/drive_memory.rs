@@ -54,7 +54,7 @@ fn drive_mode_takes_the_same_decisions_as_the_pure_model() {
         "{a:?}"
     );
     assert!(a.ring_lost > 0.0 || a.answered > 0.0);
-    assert_eq!(pure.intervals, d.metrics.intervals);
+    assert_eq!(pure.pieces, d.metrics.pieces);
     assert_eq!(pure.waits_ms, d.metrics.waits_ms, "answer waits differ");
     assert_eq!(pure.events, d.metrics.events);
     assert_eq!(pure.end_time, d.metrics.end_time);

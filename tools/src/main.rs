@@ -73,6 +73,11 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(missed) = e.downcast_ref::<tandem_load::TargetsMissed>() {
+                // The run completed; its verdict (on stdout) says what was missed.
+                eprintln!("tandem: {missed}");
+                return std::process::ExitCode::from(tandem_load::verdict::EXIT_TARGETS_MISSED);
+            }
             eprintln!("tandem: error: {e:#}");
             std::process::ExitCode::FAILURE
         }

@@ -32,6 +32,38 @@ pub fn thread_cpu_time_precise(tid: i32) -> io::Result<Duration> {
     }
 }
 
+/// Run time of every thread of process `pid` (any process, e.g. a relay daemon this one
+/// started), summed from `/proc/<pid>/task/*/schedstat`; threads that have exited are no
+/// longer counted, so this suits long-lived daemons whose threads live as long as they do.
+/// Falls back to `/proc/<pid>/stat` (clock ticks) on kernels without `schedstat`.
+pub fn process_cpu_time_precise(pid: u32) -> io::Result<Duration> {
+    let mut total = Duration::ZERO;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let path = task?.path().join("schedstat");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => total += parse_schedstat(&text)?,
+            // The thread exited between the listing and the read.
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && path.parent().is_some_and(|p| !p.exists()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return process_cpu_time(pid),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total)
+}
+
+/// The thread ids of process `pid`, from `/proc/<pid>/task`.
+pub fn process_threads(pid: u32) -> io::Result<Vec<i32>> {
+    let mut tids = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        if let Some(tid) = task?.file_name().to_str().and_then(|s| s.parse().ok()) {
+            tids.push(tid);
+        }
+    }
+    Ok(tids)
+}
+
 /// Sum of [`thread_cpu_time_precise`] over `tids` (e.g. all shard threads of an engine).
 pub fn threads_cpu_time(tids: &[i32]) -> io::Result<Duration> {
     tids.iter().map(|&t| thread_cpu_time_precise(t)).sum()
@@ -163,6 +195,28 @@ mod tests {
     use super::*;
     use crate::current_tid;
     use std::time::Instant;
+
+    #[test]
+    fn a_process_time_sums_its_threads() {
+        let pid = std::process::id();
+        let me = current_tid();
+        assert!(process_threads(pid).unwrap().contains(&me));
+        // Some work on a second thread shows in the process total.
+        let spin = std::thread::spawn(|| {
+            let t = Instant::now();
+            let mut x = 0u64;
+            while t.elapsed() < std::time::Duration::from_millis(30) {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            thread_cpu_time_precise(current_tid()).unwrap()
+        })
+        .join()
+        .unwrap();
+        let total = process_cpu_time_precise(pid).unwrap();
+        assert!(total >= thread_cpu_time_precise(me).unwrap(), "{total:?}");
+        assert!(spin >= std::time::Duration::from_millis(5), "{spin:?}");
+        assert!(process_cpu_time_precise(u32::MAX).is_err());
+    }
 
     #[test]
     fn parses_stat_with_a_nasty_command_name() {

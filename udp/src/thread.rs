@@ -18,6 +18,12 @@ pub fn current_tid() -> i32 {
 
 /// Pins the calling thread to CPU `cpu`.
 pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    pin_task(0, cpu)
+}
+
+/// Pins thread `tid` (of any process this one may manage; 0 is the calling thread) to CPU
+/// `cpu`. Threads it creates afterwards inherit the pinning.
+pub fn pin_task(tid: i32, cpu: usize) -> io::Result<()> {
     if cpu >= libc::CPU_SETSIZE as usize {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -29,9 +35,9 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: `cpu` < CPU_SETSIZE (checked above), so CPU_SET writes inside `set`.
     unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: `set` is a live cpu_set_t of the size passed, which the call only reads; pid 0
-    // is the calling thread.
-    let rc = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) };
+    // SAFETY: `set` is a live cpu_set_t of the size passed, which the call only reads; `tid`
+    // is a plain integer (0: the calling thread).
+    let rc = unsafe { libc::sched_setaffinity(tid, size_of::<libc::cpu_set_t>(), &set) };
     if rc == 0 {
         Ok(())
     } else {
@@ -70,6 +76,27 @@ mod tests {
             .join()
             .unwrap();
         assert!(pin_current_thread(usize::MAX).is_err());
+    }
+
+    #[test]
+    fn another_thread_can_be_pinned_by_its_tid() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            tx.send(current_tid()).unwrap();
+            done_rx.recv().unwrap();
+            std::fs::read_to_string("/proc/thread-self/status").unwrap()
+        });
+        let tid = rx.recv().unwrap();
+        pin_task(tid, 0).unwrap();
+        done_tx.send(()).unwrap();
+        let status = t.join().unwrap();
+        let allowed = status
+            .lines()
+            .find(|l| l.starts_with("Cpus_allowed_list:"))
+            .unwrap();
+        assert_eq!(allowed.split_whitespace().nth(1), Some("0"), "{allowed}");
+        assert!(pin_task(tid, usize::MAX).is_err());
     }
 
     #[test]

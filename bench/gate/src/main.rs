@@ -49,11 +49,14 @@ enum Command {
         #[arg(long)]
         only: Vec<String>,
     },
-    /// Measure every workload and write the results as the new baselines.
+    /// Measure every workload (or only these) and write the results as the new baselines.
     Rebaseline {
         /// Baseline file to write.
         #[arg(long, default_value = "bench/gate/baselines.toml")]
         baselines: PathBuf,
+        /// Measure and record only these workloads; the other baselines stay as they are.
+        #[arg(long)]
+        only: Vec<String>,
     },
 }
 
@@ -117,9 +120,19 @@ fn real_main() -> Result<std::process::ExitCode> {
                 rows.len()
             );
         }
-        Command::Rebaseline { baselines } => {
-            let mut counts = std::collections::BTreeMap::new();
-            for w in workloads::ALL {
+        Command::Rebaseline { baselines, only } => {
+            let mut counts = if only.is_empty() {
+                std::collections::BTreeMap::new()
+            } else {
+                baseline::load(&baselines)?
+            };
+            if let Some(o) = only.iter().find(|o| workloads::find(o).is_none()) {
+                bail!("no workload named `{o}`");
+            }
+            for w in workloads::ALL
+                .iter()
+                .filter(|w| only.is_empty() || only.iter().any(|o| o == w.name))
+            {
                 let n = callgrind::instructions(w.name)?;
                 println!("{:<32} {n:>14}", w.name);
                 counts.insert(w.name.to_string(), n);

@@ -65,6 +65,11 @@ pub static ALL: &[Workload] = &[
         run: sim_day,
     },
     Workload {
+        name: "sim/every_model_feature",
+        about: "the simulator's model: groups, call types, overflow, service and patience families, announcements and balking, busyness, callbacks on trunks, shift rule, warm-up and batches (4 h, ~35,000 calls)",
+        run: sim_features,
+    },
+    Workload {
         name: "acd/route_500_agents",
         about: "1,000 arrivals routed to the longest-idle of 500 agents, answered, ended, wrapped up",
         run: acd_route,
@@ -138,6 +143,10 @@ fn des_kernel() {
 
 fn sim_mmnm() {
     sim_model(&tandem_load::rigs::scenarios::mmnm_500(50_000));
+}
+
+fn sim_features() {
+    sim_model(&tandem_load::rigs::scenarios::every_feature());
 }
 
 fn sim_day() {

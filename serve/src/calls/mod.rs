@@ -8,38 +8,47 @@
 //! own and the engine transcodes. Forked offers answered by several callees: the latest
 //! answer's to-tag takes the callee leg. `delete` destroys both legs, which frees every port.
 //!
-//! Every request is checked in full before the engine is touched, so a refused request
-//! creates nothing: the limits (calls, audio streams per call), media addresses that are
-//! the relay's own (a loop), and the size of the reply against the transport's budget
-//! (a rewritten SDP that would not fit in one UDP datagram). Time is given with each
-//! request ([`RequestCtx`]), never read here.
+//! Every request is first read through the option table (`crate::ng::options`): a name that
+//! is unknown or refused makes it an error that changes nothing. It is then checked in full
+//! before the engine is touched, so a refused request creates nothing: the limits (calls,
+//! audio streams per call), media addresses that are the relay's own (a loop), and the size
+//! of the reply against the transport's budget. Time is given with each request
+//! ([`RequestCtx`]), never read here.
 //!
 //! Releasing things (destroying channels, stopping recordings) goes through a teardown
 //! list that keeps what the engine could not take yet and retries it first, so a delete is
 //! never lost (see `media::Teardown`). Statistics in `query` and `delete` replies are read
 //! from the engine at request time.
 
+mod answer;
+mod codecs;
+mod delete;
+mod dtmf_log;
 mod media;
 mod offer;
 mod recording;
 mod report;
+mod rewrite;
+mod select;
+mod sidecar;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use tandem_engine::{
-    ChannelId, ChannelInfo, ChannelStats, Codec, Command, Event, GroupKey, Latching, MediaFilter,
-    PlayItem, PlaySpec, PlayTarget, PromptCache, TapId,
+    ChannelId, ChannelInfo, ChannelStats, Codec, Command, EngineError, Event, GroupKey, Latching,
+    MediaFilter, PromptCache, TapId,
 };
 
+use self::codecs::CodecPlan;
 pub use self::media::Media;
 use self::media::Teardown;
 pub use self::recording::recording_path;
-use self::recording::{Recording, RecordingOp};
+use self::recording::{RecordingLog, RecordingOp};
+use self::rewrite::OriginState;
 use crate::bencode::Value;
-use crate::ng::{Params, error_reply};
+use crate::ng::{Params, Strictness, error_reply};
 use crate::own::OwnAddresses;
 
 /// Settings of the call table.
@@ -47,8 +56,12 @@ use crate::own::OwnAddresses;
 pub struct CallsConfig {
     /// The address put into rewritten SDP (the media interface).
     pub media_ip: IpAddr,
+    /// The media interface's name (`direction` and the `…-interface` keys must name it).
+    pub interface_name: String,
     /// Where recordings go.
     pub recording_dir: PathBuf,
+    /// Other directories `output-destination` and `recording-dir` may name.
+    pub recording_allowed_dirs: Vec<PathBuf>,
     /// Media timeout, seconds (0: none).
     pub timeout_s: u32,
     /// Most calls at once (rtpengine's `max-sessions`); an offer for a new call beyond it
@@ -61,19 +74,25 @@ pub struct CallsConfig {
     pub listeners: Vec<SocketAddr>,
     /// When a new source may take over a stream.
     pub latching: Latching,
+    /// How strictly request names are checked.
+    pub strictness: Strictness,
 }
 
 impl CallsConfig {
-    /// Settings with the defaults: a 60 s media timeout, 10,000 calls, 16 streams per call.
+    /// Settings with the defaults: a 60 s media timeout, 10,000 calls, 16 streams per call,
+    /// the interface named `default`.
     pub fn new(media_ip: IpAddr, recording_dir: PathBuf) -> CallsConfig {
         CallsConfig {
             media_ip,
+            interface_name: "default".into(),
             recording_dir,
+            recording_allowed_dirs: Vec::new(),
             timeout_s: 60,
             max_sessions: 10_000,
             max_streams_per_call: 16,
             listeners: Vec::new(),
             latching: Latching::default(),
+            strictness: Strictness::default(),
         }
     }
 }
@@ -98,6 +117,48 @@ impl RequestCtx {
     }
 }
 
+/// Most bytes of a party's SDP kept for the recording metadata (longer ones are cut).
+const SDP_KEEP: usize = 16 * 1024;
+
+/// One side of a call.
+#[derive(Clone, Debug, Default)]
+struct Party {
+    tag: String,
+    label: Option<String>,
+    created_s: u64,
+    /// The SDP this party sent (at most [`SDP_KEEP`] bytes).
+    sdp: Option<String>,
+    /// The address its SDP named for the first audio stream.
+    advertised: Option<IpAddr>,
+    /// What is held back from this party's media (block/silence for this party).
+    filter: MediaFilter,
+}
+
+impl Party {
+    fn new(tag: &str, now: u64) -> Party {
+        Party {
+            tag: tag.to_string(),
+            created_s: now,
+            ..Party::default()
+        }
+    }
+
+    fn keep_sdp(&mut self, sdp: &str) {
+        let mut end = sdp.len().min(SDP_KEEP);
+        while !sdp.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.sdp = Some(sdp[..end].to_string());
+    }
+}
+
+/// Which side of a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Caller,
+    Callee,
+}
+
 /// One audio stream of a call.
 #[derive(Clone, Debug)]
 struct Stream {
@@ -107,11 +168,30 @@ struct Stream {
     caller_leg: ChannelInfo,
     /// Leg the callee sends to (its address goes into the offer).
     callee_leg: ChannelInfo,
-    /// The caller's offered G.711 formats and telephone-event, as (pt, encoding).
-    offered: Vec<(String, String)>,
+    /// The codecs of the offer, as planned.
+    plan: CodecPlan,
     caller_codec: Codec,
+    callee_codec: Option<Codec>,
     caller_te: Option<u8>,
-    mux: bool,
+    caller_mux: bool,
+    callee_mux: bool,
+    caller_remote: Option<SocketAddr>,
+    callee_remote: Option<SocketAddr>,
+    /// The transport protocol the caller offered.
+    offered_proto: String,
+    /// The ptime the caller sends with.
+    caller_ptime: u32,
+    /// `ptime-reverse` of the offer, checked against the answer.
+    ptime_reverse: Option<u32>,
+}
+
+impl Stream {
+    fn leg(&self, side: Side) -> ChannelId {
+        match side {
+            Side::Caller => self.caller_leg.id,
+            Side::Callee => self.callee_leg.id,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -119,17 +199,32 @@ struct Call {
     group: GroupKey,
     created_s: u64,
     last_signal_s: u64,
-    from_tag: String,
-    to_tag: Option<String>,
+    caller: Party,
+    callee: Option<Party>,
     streams: Vec<Stream>,
     /// Whether the call is to be recorded (from the offer's flags or `start recording`).
     record: bool,
-    /// The current or last recording segment.
-    recording: Option<Recording>,
-    /// Segments started so far.
-    segments: u32,
+    /// Segments recorded, the metadata file and where files go.
+    recording: RecordingLog,
+    /// The ng `metadata`.
+    metadata: Option<String>,
     /// Legs whose media timed out and has not resumed.
     timed_out: Vec<ChannelId>,
+    /// What is held back from everyone's media (block/silence for the whole call).
+    call_filter: MediaFilter,
+    /// `drop-traffic` = `start`.
+    drop_traffic: bool,
+    /// When a delayed delete is due (Unix seconds).
+    delete_at: Option<u64>,
+    /// Where each digit is logged.
+    dtmf_log: Option<SocketAddr>,
+    /// In-band DTMF detection on both legs (`detect DTMF` in the offer).
+    inband_dtmf: bool,
+    /// The callee's label, given with the offer (`to-label`) before the callee is known.
+    callee_label: Option<String>,
+    /// What the relay last sent the callee and the caller (the `replace` options).
+    to_callee: OriginState,
+    to_caller: OriginState,
 }
 
 impl Call {
@@ -139,14 +234,52 @@ impl Call {
             .flat_map(|s| [s.caller_leg.id, s.callee_leg.id])
     }
 
-    /// The legs a tag's party sends to (its media is received there), or hears from.
-    fn legs_of(&self, tag: &str) -> Option<Vec<ChannelId>> {
-        if tag == self.from_tag {
-            Some(self.streams.iter().map(|s| s.caller_leg.id).collect())
-        } else if self.to_tag.as_deref() == Some(tag) {
-            Some(self.streams.iter().map(|s| s.callee_leg.id).collect())
+    fn party(&self, side: Side) -> Option<&Party> {
+        match side {
+            Side::Caller => Some(&self.caller),
+            Side::Callee => self.callee.as_ref(),
+        }
+    }
+
+    fn party_mut(&mut self, side: Side) -> Option<&mut Party> {
+        match side {
+            Side::Caller => Some(&mut self.caller),
+            Side::Callee => self.callee.as_mut(),
+        }
+    }
+
+    /// The side a tag names.
+    fn side_of_tag(&self, tag: &str) -> Option<Side> {
+        if tag == self.caller.tag {
+            Some(Side::Caller)
+        } else if self.callee.as_ref().is_some_and(|c| c.tag == tag) {
+            Some(Side::Callee)
         } else {
             None
+        }
+    }
+
+    /// The side and stream a channel belongs to.
+    fn side_of_channel(&self, ch: ChannelId) -> Option<(Side, &Stream)> {
+        self.streams.iter().find_map(|s| {
+            if s.caller_leg.id == ch {
+                Some((Side::Caller, s))
+            } else if s.callee_leg.id == ch {
+                Some((Side::Callee, s))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The filter in force on a party's media: the call's and the party's together.
+    fn effective_filter(&self, side: Side) -> MediaFilter {
+        let own = self.party(side).map(|p| p.filter).unwrap_or_default();
+        let c = self.call_filter;
+        MediaFilter {
+            block_audio: c.block_audio || own.block_audio || self.drop_traffic,
+            silence_audio: c.silence_audio || own.silence_audio,
+            block_dtmf: c.block_dtmf || own.block_dtmf || self.drop_traffic,
         }
     }
 }
@@ -164,6 +297,8 @@ pub struct Totals {
     pub recordings: u64,
     /// Recordings that failed (the file could not be created or written).
     pub recordings_failed: u64,
+    /// Writes of recording metadata files that failed.
+    pub metadata_failed: u64,
     /// Offers refused for a limit (calls or streams per call).
     pub refused_limit: u64,
     /// Offers and answers refused because a media address was the relay's own.
@@ -180,12 +315,24 @@ pub struct Totals {
 pub struct Calls {
     cfg: CallsConfig,
     calls: BTreeMap<String, Call>,
+    /// Delayed deletes: when, and which call.
+    delayed: BTreeSet<(u64, String)>,
     stats: HashMap<ChannelId, ChannelStats>,
-    filters: HashMap<ChannelId, MediaFilter>,
+    /// Where each leg's media last came from (latched sources).
+    sources: HashMap<ChannelId, SocketAddr>,
+    /// Per leg: packets counted at the last read, and when they last grew (Unix s).
+    last_packet: HashMap<ChannelId, (u64, u64)>,
     prompts: PromptCache,
     next_group: u64,
     totals: Totals,
     teardown: Teardown,
+    /// DTMF log datagrams waiting to be sent.
+    dtmf_out: Vec<(SocketAddr, Vec<u8>)>,
+    /// Segments of deleted calls still being completed, whose metadata or files are to
+    /// be updated.
+    finishing: HashMap<TapId, sidecar::Finishing>,
+    /// The metadata of those calls.
+    closing_docs: sidecar::ClosingDocs,
 }
 
 /// A reply built from a result: `Ok(dict)` gets `result: ok`, `Err(reason)` an error reply.
@@ -226,18 +373,32 @@ fn check_fits(reply: Value, budget: Option<usize>) -> Result<(), String> {
     Ok(())
 }
 
+/// An engine error as a reply text. Running out of ports uses rtpengine's words, which a
+/// proxy module takes as "try another relay".
+fn engine_err(e: EngineError) -> String {
+    match e {
+        EngineError::NoFreePort(_) => "Ran out of ports".into(),
+        other => other.to_string(),
+    }
+}
+
 impl Calls {
     /// An empty table.
     pub fn new(cfg: CallsConfig) -> Calls {
         Calls {
             cfg,
             calls: BTreeMap::new(),
+            delayed: BTreeSet::new(),
             stats: HashMap::new(),
-            filters: HashMap::new(),
+            sources: HashMap::new(),
+            last_packet: HashMap::new(),
             prompts: PromptCache::new(),
             next_group: 1,
             totals: Totals::default(),
             teardown: Teardown::default(),
+            dtmf_out: Vec::new(),
+            finishing: HashMap::new(),
+            closing_docs: HashMap::new(),
         }
     }
 
@@ -274,22 +435,37 @@ impl Calls {
         self.stats.values()
     }
 
-    /// Reads every live channel's statistics from the engine (one request per shard) and
-    /// retries waiting teardown commands. For periodic metrics.
-    pub fn refresh_stats(&mut self, media: &mut dyn Media) {
+    /// DTMF log datagrams to send (`DTMF-log-dest`): destination and JSON payload.
+    pub fn take_dtmf_log(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
+        std::mem::take(&mut self.dtmf_out)
+    }
+
+    /// Reads every live channel's statistics from the engine (one request per shard),
+    /// retries waiting teardown commands and carries out delayed deletes that are due. For
+    /// the periodic housekeeping.
+    pub fn refresh_stats(&mut self, media: &mut dyn Media, now_unix_s: u64) {
         self.teardown.retry(media, &mut self.totals);
+        self.expire(media, now_unix_s);
         let channels = self.channels();
-        self.read_stats(media, &channels);
+        self.read_stats(media, &channels, now_unix_s);
     }
 
     /// Reads the statistics of `channels` into the cache; on failure the cache keeps its
     /// older figures.
-    fn read_stats(&mut self, media: &mut dyn Media, channels: &[ChannelId]) {
+    fn read_stats(&mut self, media: &mut dyn Media, channels: &[ChannelId], now_unix_s: u64) {
         if channels.is_empty() {
             return;
         }
         match media.read_stats(channels) {
-            Ok(read) => self.stats.extend(read),
+            Ok(read) => {
+                for (ch, s) in read {
+                    let last = self.last_packet.entry(ch).or_insert((0, 0));
+                    if s.packets_received > last.0 {
+                        *last = (s.packets_received, now_unix_s);
+                    }
+                    self.stats.insert(ch, s);
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "statistics read failed; using older figures"),
         }
     }
@@ -298,32 +474,39 @@ impl Calls {
     /// `ctx.reply_budget`.
     pub fn handle(&mut self, media: &mut dyn Media, body: &Value, ctx: &RequestCtx) -> Value {
         self.teardown.retry(media, &mut self.totals);
-        let p = Params::from_body(body);
+        let p = match Params::parse(body, self.cfg.strictness) {
+            Ok(p) => p,
+            Err(reason) => {
+                tracing::info!(%reason, "ng request refused");
+                return error_reply(&reason);
+            }
+        };
+        if !p.ignored.is_empty() {
+            tracing::warn!(keys = ?p.ignored, "unknown keys ignored (ignore-unknown-keys)");
+        }
         tracing::info!(command = %p.command, call_id = ?p.call_id, "ng command");
         let r = match p.command.as_str() {
             "ping" => return Value::dict().with("result", Value::str("pong")),
             "offer" => self.offer(media, &p, ctx),
             "answer" => self.answer(media, &p, ctx),
-            "delete" => self.delete(media, &p),
-            "query" => self.query(media, &p),
+            "delete" => self.delete(media, &p, ctx),
+            "query" => self.query(media, &p, ctx),
             "list" => Ok(self.list(&p, ctx.reply_budget)),
             "statistics" => Ok(self.statistics()),
             "start recording" => self.recording(media, &p, RecordingOp::Start, ctx),
+            "stop recording" if p.pause => self.recording(media, &p, RecordingOp::Pause, ctx),
             "stop recording" => self.recording(media, &p, RecordingOp::Stop, ctx),
             "pause recording" => self.recording(media, &p, RecordingOp::Pause, ctx),
             "play media" => self.play_media(media, &p),
             "stop media" => self.stop_media(media, &p),
             "play dtmf" => self.play_dtmf(media, &p),
-            "block dtmf" => self.filter(media, &p, |f| f.block_dtmf = true),
-            "unblock dtmf" => self.filter(media, &p, |f| f.block_dtmf = false),
-            "block media" => self.filter(media, &p, |f| f.block_audio = true),
-            "unblock media" => self.filter(media, &p, |f| {
-                f.block_audio = false;
-                f.silence_audio = false;
-            }),
-            "silence media" => self.filter(media, &p, |f| f.silence_audio = true),
-            "" => Err("no command".into()),
-            other => Err(format!("unknown command '{other}'")),
+            "block dtmf" => self.block(media, &p, select::Block::Dtmf, true),
+            "unblock dtmf" => self.block(media, &p, select::Block::Dtmf, false),
+            "block media" => self.block(media, &p, select::Block::Media, true),
+            "unblock media" => self.block(media, &p, select::Block::Media, false),
+            "silence media" => self.block(media, &p, select::Block::Silence, true),
+            "unsilence media" => self.block(media, &p, select::Block::Silence, false),
+            other => Err(format!("command '{other}' has no handler")),
         };
         let reply = finish(r);
         match ctx.reply_budget {
@@ -374,29 +557,17 @@ impl Calls {
         }
     }
 
-    fn delete(&mut self, media: &mut dyn Media, p: &Params) -> Result<Value, String> {
-        let id = p.call_id.clone().ok_or("no call-id")?;
-        let channels: Vec<ChannelId> = self
-            .calls
-            .get(&id)
-            .ok_or("Unknown call-id")?
-            .channels()
-            .collect();
-        self.read_stats(media, &channels);
-        let report = self.call_report(&id, &self.calls[&id]);
-        self.remove(media, &id);
-        Ok(report)
-    }
-
     /// Takes a call out of the table and releases everything it holds in the engine.
-    fn remove(&mut self, media: &mut dyn Media, id: &str) {
-        let Some(call) = self.calls.remove(id) else {
+    fn remove(&mut self, media: &mut dyn Media, id: &str, now_unix_s: u64) {
+        let Some(mut call) = self.calls.remove(id) else {
             return;
         };
-        if let Some(tap) = call.recording.as_ref().and_then(Recording::live_tap) {
+        self.revive(id, call.delete_at);
+        if let Some(tap) = call.recording.live_tap() {
             self.teardown
                 .send(media, Command::StopTap { tap }, &mut self.totals);
         }
+        self.close_recording(id, &mut call, now_unix_s);
         for ch in call.channels() {
             self.teardown.send(
                 media,
@@ -404,108 +575,10 @@ impl Calls {
                 &mut self.totals,
             );
             self.stats.remove(&ch);
-            self.filters.remove(&ch);
+            self.sources.remove(&ch);
+            self.last_packet.remove(&ch);
         }
         self.totals.calls_deleted += 1;
-    }
-
-    /// The legs whose party is named by from-tag (the party that hears a player, or whose
-    /// media a filter holds back); the caller's by default.
-    fn party_legs(&mut self, p: &Params) -> Result<Vec<ChannelId>, String> {
-        let call = self.call_mut(p)?;
-        match &p.from_tag {
-            Some(tag) => call
-                .legs_of(tag)
-                .ok_or_else(|| format!("unknown tag '{tag}'")),
-            None => Ok(call.streams.iter().map(|s| s.caller_leg.id).collect()),
-        }
-    }
-
-    fn play_media(&mut self, media: &mut dyn Media, p: &Params) -> Result<Value, String> {
-        let file = p
-            .file
-            .as_deref()
-            .ok_or("no file (only file playback is supported)")?;
-        let prompt = self.prompts.get(std::path::Path::new(file))?;
-        let legs = self.party_legs(p)?;
-        let repeat = p.repeat_times.unwrap_or(1).clamp(1, 1000) as usize;
-        let items = vec![PlayItem::Prompt(Arc::clone(&prompt)); repeat];
-        for ch in legs {
-            let spec = PlaySpec::once(items.clone());
-            media
-                .command(Command::Play {
-                    target: PlayTarget::Channel(ch),
-                    spec,
-                })
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(Value::dict().with(
-            "duration",
-            Value::Int((prompt.duration_ms() * repeat as u64) as i64),
-        ))
-    }
-
-    fn stop_media(&mut self, media: &mut dyn Media, p: &Params) -> Result<Value, String> {
-        for ch in self.party_legs(p)? {
-            media
-                .command(Command::StopPlay {
-                    target: PlayTarget::Channel(ch),
-                })
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(Value::dict())
-    }
-
-    fn play_dtmf(&mut self, media: &mut dyn Media, p: &Params) -> Result<Value, String> {
-        let code = p.code.clone().ok_or("no code")?;
-        let digits: String = match code.parse::<u8>() {
-            Ok(n) if code.len() > 1 || n > 9 => tandem_codecs::telephone_event::event_to_char(n)
-                .map(String::from)
-                .ok_or("bad code")?,
-            _ => code,
-        };
-        if digits.is_empty()
-            || !digits
-                .chars()
-                .all(|c| tandem_codecs::telephone_event::char_to_event(c).is_some())
-        {
-            return Err(format!("bad DTMF code '{digits}'"));
-        }
-        for ch in self.party_legs(p)? {
-            let spec = PlaySpec::once(vec![PlayItem::Digits {
-                digits: digits.clone(),
-                inband: false,
-            }]);
-            media
-                .command(Command::Play {
-                    target: PlayTarget::Channel(ch),
-                    spec,
-                })
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(Value::dict())
-    }
-
-    /// Applies a filter change to the media the named party sends.
-    fn filter(
-        &mut self,
-        media: &mut dyn Media,
-        p: &Params,
-        change: impl Fn(&mut MediaFilter),
-    ) -> Result<Value, String> {
-        let legs = self.party_legs(p)?;
-        for ch in legs {
-            let mut f = self.filters.get(&ch).copied().unwrap_or_default();
-            change(&mut f);
-            self.filters.insert(ch, f);
-            media
-                .command(Command::SetFilter {
-                    channel: ch,
-                    filter: f,
-                })
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(Value::dict())
     }
 
     /// The call a channel belongs to.
@@ -517,7 +590,12 @@ impl Calls {
 
     /// Folds an engine event into the table. Returns the Call-ID deleted for a media
     /// timeout, if any.
-    pub fn on_event(&mut self, media: &mut dyn Media, e: &Event) -> Option<String> {
+    pub fn on_event(
+        &mut self,
+        media: &mut dyn Media,
+        e: &Event,
+        now_unix_s: u64,
+    ) -> Option<String> {
         self.teardown.retry(media, &mut self.totals);
         match e {
             Event::MediaTimeout { channel, .. } => {
@@ -529,7 +607,7 @@ impl Calls {
                 if call.channels().all(|ch| call.timed_out.contains(&ch)) {
                     let id = id.clone();
                     tracing::info!(call_id = %id, "media timeout: deleting call");
-                    self.remove(media, &id);
+                    self.remove(media, &id, now_unix_s);
                     self.totals.calls_timed_out += 1;
                     return Some(id);
                 }
@@ -540,8 +618,25 @@ impl Calls {
                 call.timed_out.retain(|c| c != channel);
                 None
             }
+            Event::FirstPacket { channel, from } | Event::RemoteChanged { channel, from } => {
+                self.sources.insert(*channel, *from);
+                None
+            }
+            Event::Dtmf {
+                channel,
+                digit,
+                duration_ms,
+                ..
+            } => {
+                self.log_digit(*channel, *digit, *duration_ms, now_unix_s);
+                None
+            }
             Event::TapFailed { tap, reason } => {
                 self.recording_failed(*tap, reason);
+                None
+            }
+            Event::TapFinished { tap, .. } => {
+                self.recording_finished(*tap);
                 None
             }
             _ => None,
@@ -551,15 +646,15 @@ impl Calls {
     /// Shuts the table down: stops every recording and deletes every call. Returns the
     /// recordings stopped; each ends with `Event::TapFinished` (or `TapFailed`) once its
     /// file is complete, which the caller waits for.
-    pub fn drain(&mut self, media: &mut dyn Media) -> Vec<TapId> {
+    pub fn drain(&mut self, media: &mut dyn Media, now_unix_s: u64) -> Vec<TapId> {
         let taps: Vec<TapId> = self
             .calls
             .values()
-            .filter_map(|c| c.recording.as_ref().and_then(Recording::live_tap))
+            .filter_map(|c| c.recording.live_tap())
             .collect();
         let ids: Vec<String> = self.calls.keys().cloned().collect();
         for id in ids {
-            self.remove(media, &id);
+            self.remove(media, &id, now_unix_s);
         }
         taps
     }

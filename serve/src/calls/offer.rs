@@ -1,68 +1,66 @@
-//! `offer` and `answer`: each is checked in full (codecs, addresses, limits, loops, the
-//! size of the reply) before the engine is touched, then applied.
+//! `offer`: checked in full (codecs, addresses, options, limits, loops, the size of the
+//! reply) before the engine is touched, then applied.
 
 use std::net::{IpAddr, SocketAddr};
 
-use tandem_codecs::g711::Law;
-use tandem_engine::{ChannelId, ChannelSpec, Codec, Command, GroupKey, RtcpMode};
+use tandem_engine::{ChannelId, ChannelSpec, Command, DtmfSettings, GroupKey, RtcpMode};
 
-use super::{Call, Calls, Media, RequestCtx, Stream, check_fits, finish};
+use super::codecs::{self, CodecPlan};
+use super::rewrite::{self, RtcpAdvert};
+use super::{
+    Call, Calls, Media, Party, RecordingLog, RequestCtx, Side, Stream, check_fits, engine_err,
+    finish,
+};
 use crate::bencode::Value;
-use crate::ng::Params;
-use crate::sdp::{Direction, Sdp};
+use crate::ng::options::{Gap, Kind, engine_refusal, refusal};
+use crate::ng::{Family, Params};
+use crate::sdp::Sdp;
 
-fn codec_of(encoding: &str, pt: u8) -> Option<Codec> {
-    match encoding.split('/').next()? {
-        "PCMU" => Some(Codec {
-            law: Law::Ulaw,
-            payload_type: pt,
-        }),
-        "PCMA" => Some(Codec {
-            law: Law::Alaw,
-            payload_type: pt,
-        }),
-        _ => None,
+/// The ptime of G.711 when an SDP does not say (RFC 3551).
+const DEFAULT_PTIME: u32 = 20;
+
+/// Whether media `i` is an audio stream the relay carries. SRTP and DTLS audio are refused
+/// (naming the protocol); other media are not relayed.
+pub(super) fn relayed_audio(sdp: &Sdp, i: usize) -> Result<bool, String> {
+    let m = &sdp.media[i];
+    if m.kind != "audio" {
+        return Ok(false);
+    }
+    let proto = m.proto.to_ascii_uppercase();
+    match proto.as_str() {
+        "RTP/AVP" | "RTP/AVPF" => Ok(true),
+        p if p.starts_with("UDP/TLS/") => Err(refusal(
+            Kind::Value("transport protocol"),
+            &m.proto,
+            "DTLS-SRTP is not supported",
+        )),
+        "RTP/SAVP" | "RTP/SAVPF" => match engine_refusal(
+            &format!("audio stream {} with transport {}", i + 1, m.proto),
+            Gap::Srtp,
+        ) {
+            Some(e) => Err(e),
+            None => Ok(true),
+        },
+        _ => Ok(false),
     }
 }
 
-/// The G.711 and telephone-event formats of media `i`, in offer order.
-fn usable_formats(sdp: &Sdp, i: usize) -> Vec<(String, String)> {
-    let m = &sdp.media[i];
-    m.formats
-        .iter()
-        .filter_map(|pt| {
-            let enc = sdp.encoding(i, pt)?;
-            let name = enc.split('/').next().unwrap_or("");
-            matches!(name, "PCMU" | "PCMA" | "TELEPHONE-EVENT").then(|| (pt.clone(), enc))
-        })
-        .collect()
-}
-
-fn first_codec(formats: &[(String, String)]) -> Option<Codec> {
-    formats
-        .iter()
-        .find_map(|(pt, enc)| codec_of(enc, pt.parse().ok()?))
-}
-
-fn telephone_event(formats: &[(String, String)]) -> Option<u8> {
-    formats
-        .iter()
-        .find(|(_, enc)| enc.starts_with("TELEPHONE-EVENT"))
-        .and_then(|(pt, _)| pt.parse().ok())
-}
-
-fn is_audio(sdp: &Sdp, i: usize) -> bool {
-    let m = &sdp.media[i];
-    m.kind == "audio" && m.proto.contains("RTP/AVP") && !m.proto.contains("SAVP")
+/// The ptime media `i` says it is sent with.
+pub(super) fn ptime_of(sdp: &Sdp, i: usize) -> u32 {
+    sdp.attribute(i, "ptime")
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&v: &u32| (1..=200).contains(&v))
+        .unwrap_or(DEFAULT_PTIME)
 }
 
 /// Where a party says its media for stream `i` goes: none when the port is 0 (rejected)
-/// or the address is a wildcard (the old hold convention, `c=0.0.0.0`).
-fn party_address(sdp: &Sdp, i: usize, p: &Params) -> Result<Option<SocketAddr>, String> {
-    let ip: Option<IpAddr> = if p.flag("sip source address") {
-        p.received_from
-    } else {
-        sdp.connection(i)
+/// or the address is a wildcard (the old hold convention, `c=0.0.0.0`). `media address`
+/// overrides the SDP and `received from`; `SIP source address` uses `received from`.
+pub(super) fn party_address(sdp: &Sdp, i: usize, p: &Params) -> Result<Option<SocketAddr>, String> {
+    let ip: Option<IpAddr> = match p.media_address {
+        Some(a) => Some(a),
+        None if p.flag("sip source address") => p.received_from,
+        None => sdp.connection(i),
     };
     let ip = ip.ok_or("no connection address")?;
     let port = sdp.media[i].port;
@@ -72,22 +70,66 @@ fn party_address(sdp: &Sdp, i: usize, p: &Params) -> Result<Option<SocketAddr>, 
 /// One audio stream of an offer, checked before anything is created.
 struct Planned {
     index: usize,
-    spec: ChannelSpec,
-    formats: Vec<(String, String)>,
+    caller: ChannelSpec,
+    callee: ChannelSpec,
+    plan: CodecPlan,
+    proto: String,
+    ptime_reverse: Option<u32>,
     existing: Option<Stream>,
 }
 
-/// One stream of an answer, checked before anything is changed.
-struct Answered {
-    stream: usize,
-    remote: Option<SocketAddr>,
-    callee_codec: Codec,
-    callee_te: Option<u8>,
-    caller_codec: Codec,
-    caller_te: Option<u8>,
-}
-
 impl Calls {
+    /// Checks `direction` and the interface keys: one interface is configured, and every
+    /// name must be it.
+    pub(super) fn check_interfaces(&self, p: &Params) -> Result<(), String> {
+        let ours = &self.cfg.interface_name;
+        let Some(other) = p.interfaces.iter().find(|n| *n != ours) else {
+            return Ok(());
+        };
+        let distinct = p.interfaces.iter().any(|n| n != &p.interfaces[0]);
+        if distinct {
+            if let Some(e) = engine_refusal(
+                &format!("interfaces {:?} for one call", p.interfaces),
+                Gap::TwoInterfaces,
+            ) {
+                return Err(format!("{e} (this relay's interface is '{ours}')"));
+            }
+        }
+        Err(format!(
+            "unknown interface '{other}': this relay has one interface, '{ours}'"
+        ))
+    }
+
+    /// Checks `address family` against the media interface.
+    pub(super) fn check_family(&self, p: &Params) -> Result<(), String> {
+        let ip = self.cfg.media_ip;
+        let (want, name) = match p.address_family {
+            Some(Family::Ip4) => (true, "IP4"),
+            Some(Family::Ip6) => (false, "IP6"),
+            None => return Ok(()),
+        };
+        if ip.is_ipv4() != want {
+            return Err(refusal(
+                Kind::Value("address family"),
+                name,
+                &format!("the media interface {ip} is of the other family"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The mark `loop protect` puts into SDP: this relay's identity.
+    pub(super) fn loop_mark(&self) -> String {
+        let mut key = self.cfg.media_ip.to_string();
+        for l in &self.cfg.listeners {
+            key.push_str(&l.to_string());
+        }
+        let h = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        format!("tandem-{h:016x}")
+    }
+
     pub(super) fn offer(
         &mut self,
         media: &mut dyn Media,
@@ -96,11 +138,19 @@ impl Calls {
     ) -> Result<Value, String> {
         let call_id = p.call_id.clone().ok_or("no call-id")?;
         let from_tag = p.from_tag.clone().ok_or("no from-tag")?;
-        let sdp = Sdp::parse(p.sdp.as_deref().ok_or("no sdp")?).map_err(|e| e.to_string())?;
+        let text = p.sdp.as_deref().ok_or("no sdp")?;
+        let sdp = Sdp::parse(text).map_err(|e| e.to_string())?;
+        if p.flag("loop protect") && sdp.session_attribute("rtpengine") == Some(&self.loop_mark()) {
+            // This relay rewrote the SDP already: returned untouched, nothing created.
+            return Ok(Value::dict().with("sdp", Value::str(text)));
+        }
+        self.check_interfaces(p)?;
+        self.check_family(p)?;
+        let dest = self.recording_dest(p)?;
         // A re-offer from the same side (re-INVITE) keeps the ports and updates addresses.
         let existing = match self.calls.get(&call_id) {
-            Some(c) if c.from_tag == from_tag => Some(c.clone()),
-            Some(c) if c.to_tag.as_deref() == Some(from_tag.as_str()) => {
+            Some(c) if c.caller.tag == from_tag => Some(c.clone()),
+            Some(c) if c.callee.as_ref().is_some_and(|x| x.tag == from_tag) => {
                 return Err(format!(
                     "a re-offer from the callee (from-tag '{from_tag}') is not supported"
                 ));
@@ -108,23 +158,31 @@ impl Calls {
             Some(c) => {
                 return Err(format!(
                     "call-id exists with from-tag '{}', not '{from_tag}'",
-                    c.from_tag
+                    c.caller.tag
                 ));
             }
             None => None,
         };
         if existing.is_none() && self.calls.len() >= self.cfg.max_sessions {
             self.totals.refused_limit += 1;
-            return Err(format!(
-                "too many calls: the limit (max-sessions) is {}",
-                self.cfg.max_sessions
-            ));
+            let why = format!("the limit (max-sessions) is {}", self.cfg.max_sessions);
+            return Ok(if p.supports_load_limit {
+                Value::dict()
+                    .with("result", Value::str("load limit"))
+                    .with("message", Value::str(&why))
+            } else {
+                finish(Err("Parallel session limit reached".into()))
+            });
         }
         let planned = self.plan_offer(media, &sdp, p, existing.as_ref())?;
         // The widest ports give the longest SDP: if that fits, the real one does.
         let widest = vec![u16::MAX; planned.len()];
+        let mut probe = existing
+            .as_ref()
+            .map(|c| c.to_callee.clone())
+            .unwrap_or_default();
         check_fits(
-            self.offer_reply(&sdp, &planned, &widest, p),
+            self.offer_reply(&sdp, &planned, &widest, p, &mut probe),
             ctx.reply_budget,
         )
         .inspect_err(|_| self.totals.replies_too_large += 1)?;
@@ -164,43 +222,116 @@ impl Calls {
                         &mut self.totals,
                     );
                     self.stats.remove(&channel);
-                    self.filters.remove(&channel);
+                    self.sources.remove(&channel);
                 }
             }
         }
         let ports: Vec<u16> = streams.iter().map(|s| s.callee_leg.local.port()).collect();
-        let reply = self.offer_reply(&sdp, &planned, &ports, p);
-        let record = p.record_call.unwrap_or(false) || p.flag("record call");
         let now = ctx.now_unix_s;
-        let call = match existing {
+        if let Some(old) = &existing {
+            self.revive(&call_id, old.delete_at);
+        }
+        let mut call = match existing {
             Some(old) => Call {
                 last_signal_s: now,
                 streams,
-                record: record || old.record,
                 timed_out: Vec::new(),
+                delete_at: None,
                 ..old
             },
             None => {
                 self.totals.calls_created += 1;
+                tracing::info!(call_id = %call_id, "call created");
                 Call {
                     group,
                     created_s: now,
                     last_signal_s: now,
-                    from_tag,
-                    to_tag: None,
+                    caller: Party::new(&from_tag, now),
+                    callee: None,
                     streams,
-                    record,
-                    recording: None,
-                    segments: 0,
+                    record: false,
+                    recording: RecordingLog::default(),
+                    metadata: None,
                     timed_out: Vec::new(),
+                    call_filter: Default::default(),
+                    drop_traffic: false,
+                    delete_at: None,
+                    dtmf_log: None,
+                    inband_dtmf: p.flag("detect dtmf"),
+                    callee_label: None,
+                    to_callee: Default::default(),
+                    to_caller: Default::default(),
                 }
             }
         };
+        let mut to_callee = std::mem::take(&mut call.to_callee);
+        let reply = self.offer_reply(&sdp, &planned, &ports, p, &mut to_callee);
+        call.to_callee = to_callee;
+        call.caller.keep_sdp(text);
+        call.caller.advertised = planned.first().and_then(|pl| sdp.connection(pl.index));
+        self.apply_common(&mut call, p, Side::Caller, dest);
+        if p.label.is_some() {
+            call.caller.label.clone_from(&p.label);
+        }
+        if p.to_label.is_some() {
+            call.callee_label.clone_from(&p.to_label);
+        }
+        let filters = [Side::Caller, Side::Callee].map(|s| call.effective_filter(s));
+        let legs: Vec<(ChannelId, ChannelId)> = call
+            .streams
+            .iter()
+            .map(|s| (s.caller_leg.id, s.callee_leg.id))
+            .collect();
         self.calls.insert(call_id, call);
+        for (a, b) in legs {
+            for (channel, filter) in [(a, filters[0]), (b, filters[1])] {
+                if filter != Default::default() {
+                    media
+                        .command(Command::SetFilter { channel, filter })
+                        .map_err(engine_err)?;
+                }
+            }
+        }
         Ok(reply)
     }
 
-    /// Checks every stream of an offer: codecs, addresses, the limits and loops.
+    /// Options offers and answers share: recording, metadata, DTMF logging, the `block
+    /// DTMF` flag (for the sender), `drop-traffic`.
+    pub(super) fn apply_common(
+        &mut self,
+        call: &mut Call,
+        p: &Params,
+        sender: Side,
+        dest: Option<super::recording::Destination>,
+    ) {
+        if p.record_call == Some(true) {
+            call.record = true;
+        } else if p.record_call == Some(false) {
+            call.record = false;
+        }
+        if let Some(d) = dest {
+            call.recording.dest = d;
+        }
+        if p.flag("discard recording") {
+            call.recording.discard = true;
+        }
+        if p.metadata.is_some() {
+            call.metadata.clone_from(&p.metadata);
+        }
+        if p.dtmf_log_dest.is_some() {
+            call.dtmf_log = p.dtmf_log_dest;
+        }
+        if let Some(drop) = p.drop_traffic {
+            call.drop_traffic = drop;
+        }
+        if p.flag("block dtmf") {
+            if let Some(party) = call.party_mut(sender) {
+                party.filter.block_dtmf = true;
+            }
+        }
+    }
+
+    /// Checks every stream of an offer: codecs, addresses, options, the limits and loops.
     fn plan_offer(
         &mut self,
         media: &dyn Media,
@@ -209,7 +340,12 @@ impl Calls {
         existing: Option<&Call>,
     ) -> Result<Vec<Planned>, String> {
         let own = self.own_addresses(media);
-        let audio: Vec<usize> = (0..sdp.media.len()).filter(|&i| is_audio(sdp, i)).collect();
+        let mut audio = Vec::new();
+        for i in 0..sdp.media.len() {
+            if relayed_audio(sdp, i)? {
+                audio.push(i);
+            }
+        }
         if audio.is_empty() {
             return Err("no audio stream in offer".into());
         }
@@ -223,242 +359,172 @@ impl Calls {
         }
         let mut planned = Vec::with_capacity(audio.len());
         for i in audio {
-            let formats = usable_formats(sdp, i);
-            let codec =
-                first_codec(&formats).ok_or("no supported codec (PCMU or PCMA) in offer")?;
+            let plan = codecs::plan(
+                &codecs::formats(sdp, i),
+                &p.codec,
+                p.flag("allow no codec media"),
+            )?;
+            if plan.reject {
+                continue;
+            }
             let remote = party_address(sdp, i, p)?;
             if let Some(r) = remote {
                 self.check_not_own(media, &own, r)?;
             }
-            let ptime = sdp
-                .attribute(i, "ptime")
-                .and_then(|v| v.trim().parse().ok())
-                .filter(|&v: &u32| (10..=200).contains(&v));
-            let mux = sdp.has_attribute(i, "rtcp-mux");
-            let spec = ChannelSpec {
-                codec,
-                telephone_event_pt: telephone_event(&formats),
-                ptime_ms: ptime.unwrap_or(20),
-                remote,
+            let caller_ptime = ptime_of(sdp, i);
+            if let Some(want) = p.ptime.filter(|&w| w != caller_ptime) {
+                if let Some(e) = engine_refusal(
+                    &format!("ptime {want} (the caller sends {caller_ptime} ms packets)"),
+                    Gap::Repacketise,
+                ) {
+                    return Err(e);
+                }
+            }
+            let existing = existing.and_then(|c| c.streams.iter().find(|s| s.index == i).cloned());
+            let offered_mux = sdp.has_attribute(i, "rtcp-mux");
+            let (caller_mux, callee_mux) = match &existing {
+                // A leg's RTCP mode is fixed when it is created.
+                Some(s) => (s.caller_mux, s.callee_mux),
+                None => (
+                    offered_mux && !p.rtcp_mux("reject"),
+                    offered_mux && !p.rtcp_mux("demux") && !p.rtcp_mux("reject")
+                        || p.rtcp_mux("offer")
+                        || p.rtcp_mux("require"),
+                ),
+            };
+            let inband = p.flag("detect dtmf");
+            let base = ChannelSpec {
+                ptime_ms: caller_ptime,
                 strict_source: p.flag("strict source"),
-                rtcp: if mux {
+                media_timeout_ms: self.cfg.timeout_s * 1000,
+                latching: self.cfg.latching,
+                dtmf: DtmfSettings {
+                    inband,
+                    ..DtmfSettings::default()
+                },
+                ..ChannelSpec::default()
+            };
+            let mode = |mux| {
+                if mux {
                     RtcpMode::Mux
                 } else {
                     RtcpMode::Companion
-                },
-                media_timeout_ms: self.cfg.timeout_s * 1000,
-                latching: self.cfg.latching,
-                ..ChannelSpec::default()
+                }
             };
-            let existing = existing.and_then(|c| c.streams.iter().find(|s| s.index == i).cloned());
+            let caller = ChannelSpec {
+                codec: plan
+                    .caller_first()
+                    .ok_or("no PCMU or PCMA for the caller")?,
+                telephone_event_pt: plan.caller_te(),
+                remote,
+                rtcp: mode(caller_mux),
+                ..base.clone()
+            };
+            let callee = ChannelSpec {
+                codec: plan
+                    .outgoing_first()
+                    .ok_or("no PCMU or PCMA for the callee")?,
+                telephone_event_pt: plan.outgoing_te(),
+                remote: None,
+                rtcp: mode(callee_mux),
+                ..base
+            };
             planned.push(Planned {
                 index: i,
-                spec,
-                formats,
+                caller,
+                callee,
+                plan,
+                proto: sdp.media[i].proto.clone(),
+                ptime_reverse: p.ptime_reverse,
                 existing,
             });
+        }
+        if planned.is_empty() {
+            return Err("codec operations left no audio stream to relay".into());
         }
         Ok(planned)
     }
 
     /// The offer rewritten towards the callee, with `ports[k]` as the callee leg's port of
     /// the `k`th planned stream.
-    fn offer_reply(&self, sdp: &Sdp, planned: &[Planned], ports: &[u16], p: &Params) -> Value {
+    fn offer_reply(
+        &self,
+        sdp: &Sdp,
+        planned: &[Planned],
+        ports: &[u16],
+        p: &Params,
+        origin: &mut rewrite::OriginState,
+    ) -> Value {
         let mut sdp = sdp.clone();
+        let ip = self.cfg.media_ip;
+        let mut passed = Vec::new();
         for i in 0..sdp.media.len() {
-            if !is_audio(&sdp, i) && !p.flag("pass non audio") {
+            if planned.iter().any(|pl| pl.index == i) {
+                continue;
+            }
+            let audio = sdp.media[i].kind == "audio";
+            if !audio && p.flag("pass non audio") && sdp.media[i].port != 0 {
+                passed.push(i); // goes end to end, with its own address
+            } else {
                 sdp.media[i].port = 0; // rejected
             }
         }
+        let mut removed: Vec<String> = Vec::new();
         for (pl, &port) in planned.iter().zip(ports) {
             let i = pl.index;
-            // Our callee leg, the caller's codecs plus any the flags ask us to transcode to.
-            let mut formats = pl.formats.clone();
-            let te = pl.spec.telephone_event_pt;
-            for name in &p.transcode {
-                let (pt, enc) = match name.as_str() {
-                    "PCMU" => ("0", "PCMU/8000"),
-                    "PCMA" => ("8", "PCMA/8000"),
-                    _ => continue,
-                };
-                if !formats.iter().any(|(_, e)| e.starts_with(name.as_str())) {
-                    formats.insert(
-                        formats.len() - usize::from(te.is_some()),
-                        (pt.into(), enc.into()),
-                    );
-                }
-            }
             if sdp.media[i].port != 0 {
                 sdp.media[i].port = port;
             }
-            sdp.set_formats(i, &formats);
-            if pl.spec.rtcp == RtcpMode::Mux {
-                sdp.remove_attribute(i, "rtcp");
-            } else if sdp.has_attribute(i, "rtcp") {
-                let rtcp = port.saturating_add(1);
-                sdp.set_attribute(i, "rtcp", Some(&rtcp.to_string()));
-            }
-            if let Some(tp) = &p.transport_protocol {
-                sdp.media[i].proto = tp.clone();
-            }
-        }
-        self.rewrite_common(&mut sdp, p);
-        finish(Ok(Value::dict().with("sdp", Value::str(&sdp.to_string()))))
-    }
-
-    /// Address, origin and ICE rewriting common to offers and answers.
-    fn rewrite_common(&self, sdp: &mut Sdp, p: &Params) {
-        sdp.set_connection(self.cfg.media_ip);
-        if p.replace.iter().any(|r| r == "origin") {
-            sdp.set_origin_address(self.cfg.media_ip);
-        }
-        // Tandem does not do ICE: candidates left in would let the endpoints bypass it.
-        sdp.remove_ice();
-    }
-
-    pub(super) fn answer(
-        &mut self,
-        media: &mut dyn Media,
-        p: &Params,
-        ctx: &RequestCtx,
-    ) -> Result<Value, String> {
-        let to_tag = p.to_tag.clone().ok_or("no to-tag")?;
-        let sdp = Sdp::parse(p.sdp.as_deref().ok_or("no sdp")?).map_err(|e| e.to_string())?;
-        let own = self.own_addresses(media);
-        let call = self.call_mut(p)?.clone();
-        let mut answered = Vec::new();
-        for (k, s) in call.streams.iter().enumerate() {
-            let i = s.index;
-            if i >= sdp.media.len() {
-                continue;
-            }
-            let formats = usable_formats(&sdp, i);
-            let Some(callee_codec) = first_codec(&formats) else {
-                return Err("no supported codec (PCMU or PCMA) in answer".into());
-            };
-            let callee_te = telephone_event(&formats);
-            let remote = party_address(&sdp, i, p).ok().flatten();
-            if let Some(r) = remote {
-                self.check_not_own(media, &own, r)?;
-            }
-            // The caller keeps the callee's codec if it offered it; otherwise its own first
-            // one, and the engine transcodes between the legs.
-            let same = s
-                .offered
+            let formats: Vec<(String, String)> = pl
+                .plan
+                .outgoing
                 .iter()
-                .find(|(_, enc)| codec_of(enc, 0).map(|c| c.law) == Some(callee_codec.law));
-            let caller_codec = match same {
-                Some((pt, enc)) => codec_of(enc, pt.parse().unwrap_or(callee_codec.payload_type))
-                    .unwrap_or(s.caller_codec),
-                None => s.caller_codec,
-            };
-            answered.push(Answered {
-                stream: k,
-                remote,
-                callee_codec,
-                callee_te,
-                caller_codec,
-                caller_te: s.caller_te,
-            });
-        }
-        let reply = self.answer_reply(sdp, &call, &answered, p);
-        check_fits(reply.clone(), ctx.reply_budget)
-            .inspect_err(|_| self.totals.replies_too_large += 1)?;
-
-        let mut streams = call.streams.clone();
-        for a in &answered {
-            let s = &mut streams[a.stream];
-            if let Some(remote) = a.remote {
-                media
-                    .command(Command::SetRemote {
-                        channel: s.callee_leg.id,
-                        remote,
-                    })
-                    .map_err(|e| e.to_string())?;
-            }
-            for (channel, codec, te) in [
-                (s.callee_leg.id, a.callee_codec, a.callee_te),
-                (s.caller_leg.id, a.caller_codec, a.caller_te),
-            ] {
-                media
-                    .command(Command::SetCodec {
-                        channel,
-                        codec,
-                        telephone_event_pt: te,
-                    })
-                    .map_err(|e| e.to_string())?;
-            }
-            s.caller_codec = a.caller_codec;
-            media
-                .command(Command::Bridge {
-                    a: s.caller_leg.id,
-                    b: s.callee_leg.id,
-                })
-                .map_err(|e| e.to_string())?;
-        }
-        let call = self.call_mut(p)?;
-        call.streams = streams;
-        call.to_tag = Some(to_tag);
-        call.last_signal_s = ctx.now_unix_s;
-        if call.record
-            && call
-                .recording
-                .as_ref()
-                .is_none_or(|r| r.live_tap().is_none())
-        {
-            let id = p.call_id.clone().unwrap_or_default();
-            // The answer stands whatever the recording does; a failure is logged, counted
-            // and shown by `query`.
-            if let Err(e) = self.start_recording(media, &id, ctx.now_unix_s) {
-                tracing::warn!(call_id = %id, error = %e, "recording did not start");
-            }
-        }
-        Ok(reply)
-    }
-
-    /// The answer rewritten towards the caller: our caller leg, the caller's codec.
-    fn answer_reply(&self, mut sdp: Sdp, call: &Call, answered: &[Answered], p: &Params) -> Value {
-        for a in answered {
-            let s = &call.streams[a.stream];
-            let i = s.index;
-            let caller_codec = a.caller_codec;
-            let mut formats = vec![(
-                caller_codec.payload_type.to_string(),
-                format!(
-                    "{}/8000",
-                    if caller_codec.law == Law::Ulaw {
-                        "PCMU"
-                    } else {
-                        "PCMA"
-                    }
-                ),
-            )];
-            if let Some(te) = a.caller_te {
-                let enc = s
-                    .offered
-                    .iter()
-                    .find(|(pt, _)| pt == &te.to_string())
-                    .map_or("telephone-event/8000".to_string(), |(_, e)| {
-                        e.to_lowercase()
-                    });
-                formats.push((te.to_string(), enc));
-            }
-            if sdp.media[i].port != 0 {
-                sdp.media[i].port = s.caller_leg.local.port();
-            }
+                .map(|f| (f.pt.clone(), f.enc.clone()))
+                .collect();
             sdp.set_formats(i, &formats);
-            if s.mux {
-                sdp.remove_attribute(i, "rtcp");
-            } else if sdp.has_attribute(i, "rtcp") {
-                let rtcp = s.caller_leg.local.port() + 1;
-                sdp.set_attribute(i, "rtcp", Some(&rtcp.to_string()));
+            rewrite::strip_unrelayed(&mut sdp, i);
+            let advert = RtcpAdvert {
+                port,
+                mux: pl.callee.rtcp == RtcpMode::Mux,
+                require: p.rtcp_mux("require"),
+            };
+            rewrite::advertise_rtcp(&mut sdp, i, advert, ip, p);
+            if let Some(pt) = p.ptime {
+                sdp.set_attribute(i, "ptime", Some(&pt.to_string()));
             }
-            if sdp.direction(i) == Direction::Inactive {
-                tracing::debug!(stream = i, "answered inactive (hold)");
+            sdp.media[i].proto = match p.transport_protocol {
+                Some(tp) if tp != "accept" => tp.to_string(),
+                _ => pl.proto.clone(),
+            };
+            if p.flag("generate mid") {
+                rewrite::generate_mid(&mut sdp, i);
+            }
+            for r in &pl.plan.removed {
+                if !removed.contains(r) {
+                    removed.push(r.clone());
+                }
             }
         }
-        self.rewrite_common(&mut sdp, p);
-        finish(Ok(Value::dict().with("sdp", Value::str(&sdp.to_string()))))
+        rewrite::set_connections(&mut sdp, ip, &passed);
+        if p.flag("loop protect") {
+            sdp.session.push(crate::sdp::Line::new(
+                b'a',
+                format!("rtpengine:{}", self.loop_mark()),
+            ));
+        }
+        origin.apply(&mut sdp, p, ip);
+        let mut reply = Value::dict().with("sdp", Value::str(&sdp.to_string()));
+        if !removed.is_empty() {
+            reply = reply.with(
+                "warning",
+                Value::str(&format!(
+                    "codecs removed from the offer (this relay carries PCMU, PCMA and \
+                     telephone-event): {}",
+                    removed.join(", ")
+                )),
+            );
+        }
+        finish(Ok(reply))
     }
 }
 
@@ -474,42 +540,49 @@ fn apply_offer(
     for pl in planned {
         let stream = match &pl.existing {
             Some(s) => {
-                if let Some(r) = pl.spec.remote {
+                if let Some(r) = pl.caller.remote {
                     media
                         .command(Command::SetRemote {
                             channel: s.caller_leg.id,
                             remote: r,
                         })
-                        .map_err(|e| e.to_string())?;
+                        .map_err(engine_err)?;
                 }
                 Stream {
-                    offered: pl.formats.clone(),
+                    plan: pl.plan.clone(),
+                    caller_remote: pl.caller.remote,
+                    offered_proto: pl.proto.clone(),
+                    caller_ptime: pl.caller.ptime_ms,
+                    ptime_reverse: pl.ptime_reverse,
                     ..s.clone()
                 }
             }
             None => {
                 let caller_leg = media
-                    .create_channel(group, pl.spec.clone())
-                    .map_err(|e| e.to_string())?;
+                    .create_channel(group, pl.caller.clone())
+                    .map_err(engine_err)?;
                 created.push(caller_leg.id);
                 // The callee's address comes with the answer; `strict source` protects
                 // this leg as well once its source is learnt.
-                let callee_spec = ChannelSpec {
-                    remote: None,
-                    ..pl.spec.clone()
-                };
                 let callee_leg = media
-                    .create_channel(group, callee_spec)
-                    .map_err(|e| e.to_string())?;
+                    .create_channel(group, pl.callee.clone())
+                    .map_err(engine_err)?;
                 created.push(callee_leg.id);
                 Stream {
                     index: pl.index,
                     caller_leg,
                     callee_leg,
-                    offered: pl.formats.clone(),
-                    caller_codec: pl.spec.codec,
-                    caller_te: pl.spec.telephone_event_pt,
-                    mux: pl.spec.rtcp == RtcpMode::Mux,
+                    plan: pl.plan.clone(),
+                    caller_codec: pl.caller.codec,
+                    callee_codec: None,
+                    caller_te: pl.caller.telephone_event_pt,
+                    caller_mux: pl.caller.rtcp == RtcpMode::Mux,
+                    callee_mux: pl.callee.rtcp == RtcpMode::Mux,
+                    caller_remote: pl.caller.remote,
+                    callee_remote: None,
+                    offered_proto: pl.proto.clone(),
+                    caller_ptime: pl.caller.ptime_ms,
+                    ptime_reverse: pl.ptime_reverse,
                 }
             }
         };

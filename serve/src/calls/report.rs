@@ -1,11 +1,18 @@
-//! What `query`, `delete`, `list` and `statistics` report.
+//! What `query`, `delete`, `list` and `statistics` report, in rtpengine's layout: `totals`
+//! with `RTP` and `RTCP` blocks (what proxies such as Kamailio's `$rtpstat` read), and per
+//! tag, per media, per stream blocks.
+//!
+//! A tag's streams are the legs that receive that party's media, so its `stats` count what
+//! the party sent. The RTCP blocks carry packet counts only: the engine does not count
+//! RTCP bytes or RTCP errors apart from RTP, so those keys are left out rather than made up.
 
+use std::net::SocketAddr;
 use std::ops::Bound;
 
-use tandem_engine::{ChannelId, ChannelInfo, ChannelStats};
+use tandem_engine::{ChannelId, ChannelStats};
 
 use super::recording::Recording;
-use super::{Call, Calls, Media, encoded_len};
+use super::{Call, Calls, Media, RequestCtx, Side, Stream, encoded_len};
 use crate::bencode::Value;
 use crate::ng::Params;
 
@@ -17,79 +24,215 @@ fn errors(s: &ChannelStats) -> u64 {
     s.malformed + s.wrong_source + s.unlatched_source + s.own_source
 }
 
+fn endpoint(a: SocketAddr) -> Value {
+    Value::dict()
+        .with(
+            "family",
+            Value::str(if a.is_ipv4() { "IPv4" } else { "IPv6" }),
+        )
+        .with("address", Value::str(&a.ip().to_string()))
+        .with("port", Value::Int(i64::from(a.port())))
+}
+
+fn int(v: u64) -> Value {
+    Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+/// RTP and RTCP totals being summed.
+#[derive(Default)]
+struct Sums {
+    packets: u64,
+    bytes: u64,
+    errors: u64,
+    rtcp: u64,
+}
+
 impl Calls {
-    fn stream_stats(&self, ch: &ChannelInfo) -> Value {
-        let s = self.stats.get(&ch.id).copied().unwrap_or_default();
-        Value::dict()
-            .with("local port", Value::Int(i64::from(ch.local.port())))
+    /// The RTP and RTCP stream blocks of one leg (the party on `side` sends to it).
+    fn stream_blocks(&self, s: &Stream, side: Side, sums: &mut Sums) -> Value {
+        let (leg, advertised, mux) = match side {
+            Side::Caller => (&s.caller_leg, s.caller_remote, s.caller_mux),
+            Side::Callee => (&s.callee_leg, s.callee_remote, s.callee_mux),
+        };
+        let st = self.stats.get(&leg.id).copied().unwrap_or_default();
+        sums.packets += st.packets_received;
+        sums.bytes += st.bytes_received;
+        sums.errors += errors(&st);
+        sums.rtcp += st.rtcp_received;
+        let heard = self.sources.get(&leg.id).copied();
+        let mut rtp_flags = vec![Value::str("RTP")];
+        if advertised.is_some() || heard.is_some() {
+            rtp_flags.push(Value::str("filled"));
+        }
+        if heard.is_some() {
+            rtp_flags.push(Value::str("confirmed"));
+        }
+        let mut rtp = Value::dict().with("local port", Value::Int(i64::from(leg.local.port())));
+        if let Some(a) = heard.or(advertised) {
+            rtp = rtp.with("endpoint", endpoint(a));
+        }
+        if let Some(a) = advertised {
+            rtp = rtp.with("advertised endpoint", endpoint(a));
+        }
+        if let Some(&(_, at)) = self.last_packet.get(&leg.id).filter(|(n, _)| *n > 0) {
+            rtp = rtp.with("last packet", int(at));
+        }
+        let rtp = rtp.with("flags", Value::List(rtp_flags)).with(
+            "stats",
+            Value::dict()
+                .with("packets", int(st.packets_received))
+                .with("bytes", int(st.bytes_received))
+                .with("errors", int(errors(&st)))
+                .with("lost", Value::Int(st.packets_lost))
+                .with("jitter us", int(st.jitter_us))
+                .with("source changes", int(st.source_changes))
+                .with("DTMF", int(st.dtmf_received)),
+        );
+        let rtcp_port = if mux {
+            leg.local.port()
+        } else {
+            leg.local.port().saturating_add(1)
+        };
+        let mut rtcp = Value::dict().with("local port", Value::Int(i64::from(rtcp_port)));
+        if let Some(a) = heard.or(advertised) {
+            let port = if mux {
+                a.port()
+            } else {
+                a.port().saturating_add(1)
+            };
+            rtcp = rtcp.with("endpoint", endpoint(SocketAddr::new(a.ip(), port)));
+        }
+        let rtcp = rtcp
+            .with("flags", Value::List(vec![Value::str("RTCP")]))
             .with(
                 "stats",
-                Value::dict()
-                    .with("packets", Value::Int(s.packets_received as i64))
-                    .with("bytes", Value::Int(s.bytes_received as i64))
-                    .with("errors", Value::Int(errors(&s) as i64))
-                    .with("lost", Value::Int(s.packets_lost))
-                    .with("jitter us", Value::Int(s.jitter_us as i64))
-                    .with("source changes", Value::Int(s.source_changes as i64)),
-            )
+                Value::dict().with("packets", int(st.rtcp_received)),
+            );
+        Value::List(vec![rtp, rtcp])
     }
 
-    pub(super) fn call_report(&self, id: &str, call: &Call) -> Value {
-        let mut tags = Value::dict();
-        let mut add = |tag: &str, legs: Vec<&ChannelInfo>| {
-            let streams = Value::List(legs.into_iter().map(|l| self.stream_stats(l)).collect());
-            tags = std::mem::replace(&mut tags, Value::dict()).with(
-                tag,
-                Value::dict().with("tag", Value::str(tag)).with(
-                    "medias",
-                    Value::List(vec![Value::dict().with("streams", streams)]),
-                ),
-            );
+    /// One tag's block.
+    fn tag_block(&self, call: &Call, side: Side, sums: &mut Sums) -> Option<Value> {
+        let party = call.party(side)?;
+        let peer = match side {
+            Side::Caller => call.callee.as_ref(),
+            Side::Callee => Some(&call.caller),
         };
-        add(
-            &call.from_tag,
-            call.streams.iter().map(|s| &s.caller_leg).collect(),
-        );
-        if let Some(t) = &call.to_tag {
-            add(t, call.streams.iter().map(|s| &s.callee_leg).collect());
+        let medias: Vec<Value> = call
+            .streams
+            .iter()
+            .map(|s| {
+                let mux = match side {
+                    Side::Caller => s.caller_mux,
+                    Side::Callee => s.callee_mux,
+                };
+                let mut flags = vec![Value::str("initialized")];
+                if mux {
+                    flags.push(Value::str("rtcp-mux"));
+                }
+                let codec = match side {
+                    Side::Caller => Some(s.caller_codec),
+                    Side::Callee => s.callee_codec,
+                };
+                let mut m = Value::dict()
+                    .with("index", Value::Int(s.index as i64 + 1))
+                    .with("type", Value::str("audio"))
+                    .with("protocol", Value::str(&s.offered_proto))
+                    .with("ptime", Value::Int(i64::from(s.caller_ptime)))
+                    .with("flags", Value::List(flags));
+                if let Some(c) = codec {
+                    m = m.with("codec", Value::str(super::recording::codec_name(c)));
+                }
+                m.with("streams", self.stream_blocks(s, side, sums))
+            })
+            .collect();
+        let mut t = Value::dict()
+            .with("tag", Value::str(&party.tag))
+            .with("created", int(party.created_s));
+        if let Some(l) = &party.label {
+            t = t.with("label", Value::str(l));
         }
-        let (mut packets, mut bytes, mut errs) = (0i64, 0i64, 0i64);
-        for ch in call.channels() {
-            if let Some(s) = self.stats.get(&ch) {
-                packets += s.packets_received as i64;
-                bytes += s.bytes_received as i64;
-                errs += errors(s) as i64;
+        if let Some(p) = peer {
+            t = t.with("in dialogue with", Value::str(&p.tag));
+        }
+        Some(t.with("medias", Value::List(medias)))
+    }
+
+    /// A call's report; `only`: the sides to report (all when `None`).
+    pub(super) fn call_report(
+        &self,
+        id: &str,
+        call: &Call,
+        only: Option<&[Side]>,
+    ) -> Result<Value, String> {
+        let mut sums = Sums::default();
+        let mut tags = Value::dict();
+        for side in [Side::Caller, Side::Callee] {
+            if only.is_some_and(|o| !o.contains(&side)) {
+                continue;
+            }
+            if let Some(block) = self.tag_block(call, side, &mut sums) {
+                let tag = &call.party(side).map(|p| p.tag.clone()).unwrap_or_default();
+                tags = tags.with(tag, block);
             }
         }
-        Value::dict()
+        let mut v = Value::dict()
             .with("call-id", Value::str(id))
-            .with("created", Value::Int(call.created_s as i64))
-            .with("last signal", Value::Int(call.last_signal_s as i64))
+            .with("created", int(call.created_s))
+            .with("last signal", int(call.last_signal_s))
             .with("tags", tags)
             .with(
                 "totals",
-                Value::dict().with(
-                    "RTP",
-                    Value::dict()
-                        .with("packets", Value::Int(packets))
-                        .with("bytes", Value::Int(bytes))
-                        .with("errors", Value::Int(errs)),
-                ),
+                Value::dict()
+                    .with(
+                        "RTP",
+                        Value::dict()
+                            .with("packets", int(sums.packets))
+                            .with("bytes", int(sums.bytes))
+                            .with("errors", int(sums.errors)),
+                    )
+                    .with("RTCP", Value::dict().with("packets", int(sums.rtcp))),
             )
-            .with("recording", Recording::report(call.recording.as_ref()))
+            .with("recording", Recording::report(call.recording.current()))
+            .with("recordings", call.recording.files());
+        if let Some(path) = &call.recording.sidecar {
+            v = v.with("recording metadata", Value::str(&path.to_string_lossy()));
+        }
+        if let Some(m) = &call.metadata {
+            v = v.with("metadata", Value::str(m));
+        }
+        if let Some(at) = call.delete_at {
+            v = v.with("delete at", int(at));
+        }
+        Ok(v)
     }
 
-    /// A call's report with its statistics read from the engine now.
-    pub(super) fn query(&mut self, media: &mut dyn Media, p: &Params) -> Result<Value, String> {
+    /// A call's report with its statistics read from the engine now; `from-tag`, `to-tag`
+    /// and `from-tags` select the parties reported.
+    pub(super) fn query(
+        &mut self,
+        media: &mut dyn Media,
+        p: &Params,
+        ctx: &RequestCtx,
+    ) -> Result<Value, String> {
         let id = p.call_id.as_deref().ok_or("no call-id")?;
-        let channels: Vec<ChannelId> = self
-            .calls
-            .get(id)
-            .ok_or("Unknown call-id")?
-            .channels()
-            .collect();
-        self.read_stats(media, &channels);
-        Ok(self.call_report(id, &self.calls[id]))
+        let call = self.calls.get(id).ok_or("Unknown call-id")?;
+        let tags: Vec<&String> = if p.from_tags.is_empty() {
+            p.from_tag.iter().chain(p.to_tag.iter()).collect()
+        } else {
+            p.from_tags.iter().collect()
+        };
+        let mut only = Vec::new();
+        for t in &tags {
+            only.push(
+                call.side_of_tag(t)
+                    .ok_or_else(|| format!("unknown tag '{t}'"))?,
+            );
+        }
+        let channels: Vec<ChannelId> = call.channels().collect();
+        self.read_stats(media, &channels, ctx.now_unix_s);
+        let only = (!only.is_empty()).then_some(only);
+        self.call_report(id, &self.calls[id], only.as_deref())
     }
 
     /// Call-ids in order, after the `after` cursor, at most `limit` of them and no more
@@ -166,11 +309,13 @@ impl Calls {
                 .with(
                     "totalstatistics",
                     Value::dict()
-                        .with("managedsessions", Value::Int(t.calls_created as i64))
-                        .with("deletedsessions", Value::Int(t.calls_deleted as i64))
-                        .with("timeoutsessions", Value::Int(t.calls_timed_out as i64))
-                        .with("recordings", Value::Int(t.recordings as i64))
-                        .with("recordingsfailed", Value::Int(t.recordings_failed as i64)),
+                        .with("managedsessions", int(t.calls_created))
+                        .with("rejectedsessions", int(t.refused_limit))
+                        .with("deletedsessions", int(t.calls_deleted))
+                        .with("timeoutsessions", int(t.calls_timed_out))
+                        .with("recordings", int(t.recordings))
+                        .with("recordingsfailed", int(t.recordings_failed))
+                        .with("recordingmetadatafailed", int(t.metadata_failed)),
                 ),
         )
     }

@@ -90,6 +90,8 @@ pub(crate) struct Control {
     pub tcp_replies: Sender<(usize, Vec<u8>)>,
     pub waker: Arc<Waker>,
     pub udp: UdpSocket,
+    /// Sends DTMF log datagrams (`DTMF-log-dest`), non-blocking.
+    pub dtmf_log: UdpSocket,
     pub grace: Duration,
 }
 
@@ -137,9 +139,20 @@ impl Control {
                     return Outcome::GraceExpired { unfinished_recordings: n };
                 },
             }
+            self.flush_dtmf_log();
             if self.path.drained() {
                 tracing::info!("shutdown complete");
                 return Outcome::Drained;
+            }
+        }
+    }
+
+    /// Sends the DTMF log datagrams the call table queued. A datagram the kernel does not
+    /// take at once is dropped and logged: logging never holds up the control thread.
+    fn flush_dtmf_log(&mut self) {
+        for (to, payload) in self.path.take_dtmf_log() {
+            if let Err(e) = self.dtmf_log.send_to(&payload, to) {
+                tracing::warn!(%to, error = %e, "DTMF log datagram not sent");
             }
         }
     }

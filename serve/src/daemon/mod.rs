@@ -35,6 +35,7 @@ use crate::calls::{Calls, CallsConfig};
 use crate::config::ServeConfig;
 use crate::metrics::Metrics;
 use crate::metrics::http::MetricsServer;
+use crate::ng::Strictness;
 use conn::Deadlines;
 use control::{Control, Lifecycle, SharedEngine};
 use io::{IoLimits, IoLoop};
@@ -193,6 +194,13 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         s.map_err(listen_err(ng_addr))?;
     }
     let udp_reply = udp.try_clone().map_err(listen_err(ng_addr))?;
+    let unspecified: std::net::IpAddr = if cfg.interface.is_ipv4() {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
+    };
+    let dtmf_log = UdpSocket::bind((unspecified, 0)).map_err(ServeError::Thread)?;
+    dtmf_log.set_nonblocking(true).map_err(ServeError::Thread)?;
 
     let shards = if cfg.num_threads == 0 {
         thread::available_parallelism().map_or(1, |n| n.get())
@@ -245,6 +253,11 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         // A party's media naming one of these would loop.
         listeners: std::iter::once(ng_addr).chain(metrics_bound).collect(),
         latching: cfg.latching(),
+        interface_name: cfg.interface_name.clone(),
+        recording_allowed_dirs: cfg.recording_allowed_dirs.clone(),
+        strictness: Strictness {
+            ignore_unknown_keys: cfg.ignore_unknown_keys,
+        },
         ..CallsConfig::new(cfg.interface, cfg.recording_dir.clone())
     });
     let events = engine.events().clone();
@@ -261,6 +274,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         tcp_replies: reply_tx,
         waker: waker.clone(),
         udp: udp_reply,
+        dtmf_log,
         grace: ServeConfig::seconds(cfg.grace),
     };
     let metrics_server = match metrics_listener {

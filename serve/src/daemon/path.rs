@@ -27,7 +27,7 @@ pub const COOKIE_WINDOW: Duration = Duration::from_secs(30);
 pub const UDP_REPLY_MAX: usize = 65_000;
 
 /// Commands counted by name; anything else is counted as `other`.
-const COMMANDS: [&str; 18] = [
+const COMMANDS: [&str; 19] = [
     "ping",
     "offer",
     "answer",
@@ -46,6 +46,7 @@ const COMMANDS: [&str; 18] = [
     "block media",
     "unblock media",
     "silence media",
+    "unsilence media",
 ];
 
 /// What became of one message.
@@ -94,6 +95,26 @@ fn unix_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// The reply to an offer while shutting down: `load limit` for a proxy that supports it (it
+/// then tries another relay of its set), else an error.
+fn shutting_down(body: &Value) -> Value {
+    let load_limit = body
+        .get("supports")
+        .and_then(Value::as_list)
+        .is_some_and(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .any(|s| ng::normalise(s) == "load limit")
+        });
+    if load_limit {
+        Value::dict()
+            .with("result", Value::str("load limit"))
+            .with("message", Value::str("shutting down"))
+    } else {
+        ng::error_reply("shutting down")
+    }
 }
 
 fn command_label(body: &Value) -> &'static str {
@@ -182,7 +203,7 @@ impl<M: Media> ControlPath<M> {
             };
         }
         let body = if self.draining && command == "offer" {
-            ng::error_reply("shutting down")
+            shutting_down(&req.body)
         } else {
             let ctx = RequestCtx {
                 now_unix_s: unix_seconds(),
@@ -249,7 +270,7 @@ impl<M: Media> ControlPath<M> {
             Event::ChannelClosed { stats, .. } => add(&mut self.closed, stats),
             _ => {}
         }
-        let deleted = self.calls.on_event(&mut self.media, e);
+        let deleted = self.calls.on_event(&mut self.media, e, unix_seconds());
         self.account("timeout");
         deleted
     }
@@ -259,7 +280,9 @@ impl<M: Media> ControlPath<M> {
     /// (channels, RTP totals, loss and jitter of live calls).
     pub fn refresh(&mut self, now: Instant) {
         self.cache.expire(now);
-        self.calls.refresh_stats(&mut self.media);
+        self.calls.refresh_stats(&mut self.media, unix_seconds());
+        // Delayed deletes carried out now.
+        self.account("delete");
         let m = &self.metrics;
         m.cache_bytes.set(self.cache.bytes() as i64);
         m.channels.set(self.calls.channels().len() as i64);
@@ -292,7 +315,7 @@ impl<M: Media> ControlPath<M> {
     /// every call deleted. Returns the recordings whose completion is awaited.
     pub fn begin_drain(&mut self) -> usize {
         self.draining = true;
-        let taps = self.calls.drain(&mut self.media);
+        let taps = self.calls.drain(&mut self.media, unix_seconds());
         self.account("shutdown");
         self.pending_taps.extend(taps);
         self.pending_taps.len()
@@ -311,6 +334,11 @@ impl<M: Media> ControlPath<M> {
     /// Recordings stopped by the shutdown that have not completed yet.
     pub fn pending_recordings(&self) -> usize {
         self.pending_taps.len()
+    }
+
+    /// DTMF log datagrams to send: destination and payload.
+    pub fn take_dtmf_log(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
+        self.calls.take_dtmf_log()
     }
 
     /// The call table.

@@ -19,10 +19,12 @@ pub(crate) mod text;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::SimError;
 use crate::metrics::RunMetrics;
+use crate::replicate::for_each_replication;
 use crate::report::{Estimate, Report, mean_ci, paired_difference, per_replication};
 use crate::scenario::Scenario;
-use crate::{SimError, run_replications};
+use crate::summary::Summary;
 
 /// How a KPI is measured, for formatting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -174,18 +176,15 @@ const KPIS: &[(&str, &str, Unit, Extract)] = &[
     ("queue_peak", "peak queue", Unit::Calls, |r| r.queue_peak),
 ];
 
-fn per_rep(sc: &Scenario, runs: &[RunMetrics]) -> Vec<PerRep> {
-    per_replication(sc, runs)
-        .into_iter()
-        .zip(runs)
-        .map(|((counts, rates), m)| PerRep {
-            counts,
-            rates,
-            wait_p90_s: p90_s(&m.waits_ms),
-            queue_peak: m.queue.peak,
-            all_trunks_busy_s: m.trunks.total_full_time(),
-        })
-        .collect()
+fn per_rep(m: &RunMetrics) -> PerRep {
+    let (counts, rates) = per_replication(std::slice::from_ref(m))[0];
+    PerRep {
+        counts,
+        rates,
+        wait_p90_s: p90_s(&m.waits_ms),
+        queue_peak: m.queue.peak,
+        all_trunks_busy_s: m.trunks.total_full_time(),
+    }
 }
 
 fn p90_s(h: &Histogram<u64>) -> f64 {
@@ -222,9 +221,23 @@ pub fn compare(
         sc.replications = reps;
         sc.ci_level = level;
         let before = k as u64 * u64::from(reps);
-        let runs = run_replications(&sc, threads, &|n| progress(before + u64::from(n), total))?;
-        samples.push(per_rep(&sc, &runs));
-        reports.push(Report::from_runs(&sc, &runs));
+        // Each replication is folded into the report and reduced to its KPIs as it
+        // finishes: memory stays flat in the number of replications.
+        crate::budget::check(&sc, threads)?;
+        let mut summary = Summary::new(&sc);
+        let mut sample = Vec::with_capacity(reps as usize);
+        for_each_replication(
+            &sc,
+            threads,
+            &|n| progress(before + u64::from(n), total),
+            |_, m| {
+                sample.push(per_rep(&m));
+                summary.add(&m);
+                Ok(())
+            },
+        )?;
+        samples.push(sample);
+        reports.push(summary.into_report(&sc));
     }
     let kpis = KPIS
         .iter()

@@ -188,6 +188,7 @@ fn run_with<N: Net + 'static>(
     record: Option<Recording>,
     network: Option<NetworkSetting>,
 ) -> Result<Drive, DriveError> {
+    crate::budget::check(sc, 1)?;
     let started = Instant::now();
     let record_dir = record.as_ref().map(|r| r.dir.clone());
     let mut conductor = Conductor::new(

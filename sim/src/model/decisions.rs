@@ -1,17 +1,15 @@
 //! Carrying out the ACD's decisions — ring an agent, queue a call, release it, dial a
 //! callback — and keeping its timers on the kernel.
 
-use rand::Rng;
-use tandem_acd::{Action, QueueId, Seconds, Terminal, Timer};
+use tandem_acd::{Action, Seconds, Terminal, Timer};
 
 use super::{Event, RING_NO_ANSWER_RECOVERY_S, Run};
 use crate::SimError;
-use crate::lifecycle::{Ending, OUTBOUND_DIAL, Transition};
+use crate::lifecycle::{Ending, Transition};
 
 impl Run<'_> {
     /// Carries out the ACD's decisions.
     pub(super) fn actions(&mut self, t: f64) -> Result<(), SimError> {
-        let iv = self.sc.interval_s;
         while let Some(action) = self.acd.poll_action() {
             match action {
                 Action::Offer { call, agent } => {
@@ -33,13 +31,20 @@ impl Run<'_> {
                     };
                     self.k.schedule(t + ring, answer);
                 }
-                Action::Queued { call, position, .. } => {
+                Action::Queued {
+                    call,
+                    queue,
+                    position,
+                } => {
                     if let Some(i) = self.sim_call(call) {
                         self.note(t, i, Transition::Queued { position });
                         self.arm_patience(i);
                         if !self.calls[i as usize].waited {
                             self.calls[i as usize].waited = true;
-                            self.m.at(t, iv).waited += 1.0;
+                            self.at(t).waited += 1.0;
+                            if self.sc.queue.announcement.is_some() {
+                                self.queued_first(t, i, queue, position)?;
+                            }
                         }
                     }
                 }
@@ -47,10 +52,14 @@ impl Run<'_> {
                     let Some(i) = self.sim_call(call) else {
                         continue;
                     };
-                    let counts = self.m.at(t, iv);
+                    let counts = self.at(t);
                     let ending = match terminal {
                         Terminal::CallbackReleased => {
                             counts.callback_offered += 1.0;
+                            if self.types.len() > 1 {
+                                let c = self.calls[i as usize];
+                                self.callback_types.insert(c.caller, c.ctype);
+                            }
                             Ending::CallbackReleased
                         }
                         Terminal::OverflowToVoicemail | Terminal::OverflowToIvr => {
@@ -73,51 +82,47 @@ impl Run<'_> {
                     let ready = Event::AgentReady(agent.0);
                     self.k.schedule(t + RING_NO_ANSWER_RECOVERY_S, ready);
                 }
-                Action::DialCallback { entry, agent, .. } => {
-                    self.note_key(
-                        t,
-                        OUTBOUND_DIAL | entry.0,
-                        Transition::OutboundDialling { agent: agent.0 },
-                    );
-                    let cb = self
-                        .sc
-                        .callback
-                        .as_ref()
-                        .ok_or_else(|| SimError::Invalid("callback without config".into()))?;
-                    let answered = self.rng.callback.random::<f64>() < cb.answer_probability;
-                    let d = cb.dial_time.sample(&mut self.rng.callback);
-                    self.dials.push((entry, answered));
-                    let slot = (self.dials.len() - 1) as u32;
-                    self.k.schedule(t + d, Event::CallbackDone(slot));
+                Action::DialCallback {
+                    entry,
+                    number,
+                    agent,
+                } => {
+                    self.dial_callback(t, entry, number, agent.0)?;
                 }
-                Action::CallbackExpired { .. } => {
-                    self.m.at(t, iv).callback_expired += 1.0;
+                Action::CallbackExpired { entry, .. } => {
+                    self.at(t).callback_expired += 1.0;
+                    self.attempts.remove(&entry.0);
                 }
                 Action::ArmTimer { at, timer } => {
-                    let slot = match self.free_timers.pop() {
-                        Some(s) => {
-                            self.timers[s as usize] = timer;
-                            s
-                        }
-                        None => {
-                            self.timers.push(timer);
-                            (self.timers.len() - 1) as u32
-                        }
-                    };
+                    let slot = self.timers.insert(timer);
                     self.k.schedule(at.get(), Event::AcdTimer(slot));
                 }
-                Action::Overflowed { .. } => {}
+                Action::Overflowed { to, .. } => self.overflowed(t, to.0),
             }
         }
-        self.m.queue.set(t, self.acd.queue_len(QueueId(0)) as f64);
+        self.m.queue.set(t, self.acd.queued_total() as f64);
         Ok(())
+    }
+
+    /// A call moved to queue `to` by an overflow rule: counted, in total and per rule.
+    #[cold]
+    fn overflowed(&mut self, t: f64, to: u32) {
+        self.at(t).overflowed += 1.0;
+        let Some(&(ctype, stage)) = self.queue_stage.get(to as usize) else {
+            return;
+        };
+        if stage > 0 && self.m.counting(t) {
+            let rule = self.first_rule[ctype as usize] + stage as usize - 1;
+            if let Some(x) = self.m.breakdown.overflows.get_mut(rule) {
+                *x += 1.0;
+            }
+        }
     }
 
     /// ACD timer `slot` came due: fires it and carries out what follows. Returns whether it
     /// counts as activity for the run's end.
     pub(super) fn acd_timer(&mut self, t: f64, slot: u32) -> Result<bool, SimError> {
-        let timer = self.timers[slot as usize];
-        self.free_timers.push(slot);
+        let timer = self.timers.take(slot);
         let changed = self.acd.timer_fired(Seconds(t), timer);
         self.actions(t)?;
         // The callback list's expiry timer can lie hours past the last call; like the other

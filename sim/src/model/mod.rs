@@ -1,33 +1,39 @@
-//! The call-centre model: trunks, IVR ports, caller patience, agents, redials and callbacks,
-//! around the real ACD from `tandem-acd`.
+//! The call-centre model: trunks, IVR ports, caller patience, agent groups, call types,
+//! redials and callbacks, around the real ACD from `tandem-acd`.
 //!
 //! A call seizes a trunk channel on arrival (or is a trunk loss), takes an IVR port (or hears
 //! nothing and hangs up: an IVR loss), then reaches the ACD. From then on its patience runs:
 //! if it expires while the call waits it is a queue loss, while an agent's phone rings a ring
 //! loss. The trunk is held until the caller leaves. Every routing decision is the ACD's.
 //!
-//! This module holds a run's state, its set-up and the event loop; the caller's path (trunk,
-//! IVR, patience, talk, redial) is in `calls`, carrying out the ACD's decisions and firing its
-//! timers in `decisions`, and agents coming on and off duty in `shifts`.
+//! This module holds a run's state and the event loop; how the scenario becomes the ACD's
+//! queues and agents is in `setup`, the caller's path (trunk, IVR, patience, talk, redial)
+//! in `calls`, what callers hear and do while they wait in `waiting`, carrying out the
+//! ACD's decisions and firing its timers in `decisions`, outbound callbacks in `callbacks`,
+//! and agents coming on and off duty in `shifts`.
 
+mod callbacks;
 mod calls;
 mod decisions;
+mod setup;
 mod shifts;
+mod waiting;
 
-use hdrhistogram::Histogram;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::sync::Arc;
+
 use rand::Rng;
 use rand::rngs::SmallRng;
-use tandem_acd::{
-    Acd, AcdConfig, AgentConfig, CallId, CallbackConfig, CallbackId, OverflowRule, OverflowTarget,
-    OverflowTrigger, QueueConfig, QueueId, Timer,
-};
+use tandem_acd::{Acd, CallId, CallbackId, Timer};
 
 use crate::SimError;
 use crate::arrivals::ArrivalGen;
+use crate::dist::Dist;
+use crate::grid::Grid;
 use crate::kernel::Kernel;
 use crate::lifecycle::{CallObserver, Transition, call_key};
-use crate::metrics::{Counts, Level, RunMetrics};
-use crate::rng::{Stream, stream};
+use crate::metrics::{Counts, RunMetrics};
 use crate::scenario::Scenario;
 
 /// What the model schedules on the kernel.
@@ -35,12 +41,16 @@ use crate::scenario::Scenario;
 enum Event {
     /// A caller tries again: the redial at this index of `Run::redials`.
     Redial(u32),
+    /// A call of a call type's own arrival stream (the stream's index).
+    OwnArrival(u16),
     /// A caller who found no IVR port hangs up.
     IvrHangup(CallRef),
     /// A caller finishes the IVR.
     IvrDone(CallRef),
     /// A waiting or ringing caller's patience runs out.
     Patience(CallRef),
+    /// A waiting caller hears the delay announcement.
+    Announce(CallRef),
     /// An agent answers the call offered with this token.
     Answer {
         /// The agent.
@@ -56,6 +66,8 @@ enum Event {
     AcdTimer(u32),
     /// A callback attempt ends: the dial at this index of `Run::dials`.
     CallbackDone(u32),
+    /// An agent whose callback found no free trunk tries again: the dial at this index.
+    CallbackRetry(u32),
     /// A shift starts or ends.
     Shift,
     /// An agent who let a call ring out is made ready again.
@@ -87,6 +99,8 @@ struct SimCall {
     generation: u32,
     caller: u64,
     attempt: u32,
+    /// Call type.
+    ctype: u16,
     acd_in: f64,
     acd: Option<CallId>,
     phase: Phase,
@@ -95,8 +109,27 @@ struct SimCall {
     agent: u32,
     /// When the caller's patience runs out (from reaching the ACD).
     deadline: f64,
-    /// Whether a patience event is in the queue.
-    patience_armed: bool,
+    /// When the patience event in the queue fires (infinite: none is queued).
+    patience_at: f64,
+}
+
+impl SimCall {
+    fn new(caller: u64, attempt: u32, ctype: u16, t: f64) -> SimCall {
+        SimCall {
+            generation: 0,
+            caller,
+            attempt,
+            ctype,
+            acd_in: t,
+            acd: None,
+            phase: Phase::Ivr,
+            waited: false,
+            trunk: true,
+            agent: 0,
+            deadline: f64::INFINITY,
+            patience_at: f64::INFINITY,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -104,6 +137,108 @@ struct SimAgent {
     token: u32,
     call: Option<u32>,
     logout_pending: bool,
+}
+
+/// A map by number with a fixed hash: a run does the same work every time.
+type FixedMap<V> = HashMap<u64, V, BuildHasherDefault<DefaultHasher>>;
+
+/// Values the kernel's events name by slot (a `u32` in the event); a slot is reused once
+/// its value is taken.
+#[derive(Debug)]
+struct Slots<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+}
+
+impl<T: Copy> Slots<T> {
+    fn new() -> Slots<T> {
+        Slots {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    /// Keeps `v` and returns its slot.
+    #[inline]
+    fn insert(&mut self, v: T) -> u32 {
+        match self.free.pop() {
+            Some(s) => {
+                self.items[s as usize] = v;
+                s
+            }
+            None => {
+                self.items.push(v);
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The value in `slot`, whose slot is free from now on.
+    #[inline]
+    fn take(&mut self, slot: u32) -> T {
+        self.free.push(slot);
+        self.items[slot as usize]
+    }
+}
+
+impl<T> std::ops::Index<u32> for Slots<T> {
+    type Output = T;
+    fn index(&self, slot: u32) -> &T {
+        &self.items[slot as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<u32> for Slots<T> {
+    fn index_mut(&mut self, slot: u32) -> &mut T {
+        &mut self.items[slot as usize]
+    }
+}
+
+/// A callback dial in progress.
+#[derive(Clone, Copy, Debug)]
+struct Dial {
+    /// The list entry.
+    entry: CallbackId,
+    /// Whether the customer will answer.
+    answered: bool,
+    /// Attempt number (1-based).
+    attempt: u32,
+    /// Whether it holds a trunk channel.
+    trunk: bool,
+    /// The dialling agent.
+    agent: u32,
+    /// The call type of the call the callback replaces.
+    ctype: u16,
+}
+
+/// A call type as the model uses it.
+#[derive(Clone, Copy, Debug)]
+struct TypeModel<'s> {
+    talk: &'s Dist,
+    acw: &'s Dist,
+    patience: &'s Dist,
+    priority: u8,
+    /// The ACD queue calls of this type join first.
+    queue: u32,
+}
+
+/// An agent group as the model uses it.
+#[derive(Clone, Debug)]
+struct GroupModel<'s> {
+    /// Agents `first .. first + size` of the ACD.
+    first: u32,
+    size: u32,
+    count: u32,
+    shifts: &'s [crate::scenario::Shift],
+    /// Agents still to leave under the first-free rule.
+    excess: u32,
+}
+
+/// An arrival stream of its own (a call type's).
+struct Stream {
+    arrivals: ArrivalGen,
+    rng: SmallRng,
+    ctype: u16,
 }
 
 struct Rngs {
@@ -116,6 +251,9 @@ struct Rngs {
     redial: SmallRng,
     callback: SmallRng,
     callers: SmallRng,
+    types: SmallRng,
+    balk: SmallRng,
+    acceptance: SmallRng,
 }
 
 /// One replication of a scenario.
@@ -129,10 +267,28 @@ pub struct Run<'s> {
     /// Sim call by the ACD's call slot.
     by_acd: Vec<u32>,
     agents: Vec<SimAgent>,
-    timers: Vec<Timer>,
-    free_timers: Vec<u32>,
-    dials: Vec<(CallbackId, bool)>,
-    redials: Vec<(u64, u32)>,
+    /// Group of each agent.
+    agent_group: Vec<u16>,
+    groups: Vec<GroupModel<'s>>,
+    types: Vec<TypeModel<'s>>,
+    /// Cumulative shares of the main stream's calls by type (empty: all are type 0).
+    shares: Vec<f64>,
+    /// Call type and overflow stage of each ACD queue.
+    queue_stage: Vec<(u16, u16)>,
+    /// Index of each type's first overflow rule (for counting per rule).
+    first_rule: Vec<usize>,
+    streams: Vec<Stream>,
+    busyness: f64,
+    /// ACD timers on the kernel.
+    timers: Slots<Timer>,
+    /// Callback dials in progress.
+    dials: Slots<Dial>,
+    /// Attempts made so far per callback entry.
+    attempts: FixedMap<u32>,
+    /// Call type of each number on the callback list (with several types).
+    callback_types: FixedMap<u16>,
+    /// Redials to come: caller, attempt number, call type.
+    redials: Slots<(u64, u32, u16)>,
     shift_times: Vec<f64>,
     m: RunMetrics,
     vip_below: u64,
@@ -141,6 +297,16 @@ pub struct Run<'s> {
     /// added to the wait histogram in one step at the end, which saves a histogram update
     /// per call.
     short_waits: u64,
+    /// Events this replication may process before it is stopped.
+    event_cap: u64,
+    /// Whether per type or per group figures are kept.
+    breakdown_on: bool,
+    /// Agents still to leave under the first-free rule, in all groups.
+    excess_total: u32,
+    /// Probability a caller accepts a callback offer (1 without callbacks).
+    acceptance: f64,
+    /// Declined callback offers the ACD had counted at the last look.
+    declined_seen: u64,
     /// Watches the calls' transitions (drive mode); `None` in a pure run.
     observer: Option<&'s mut dyn CallObserver>,
 }
@@ -148,107 +314,7 @@ pub struct Run<'s> {
 impl<'s> Run<'s> {
     /// Sets up replication `rep` of `sc`.
     pub fn new(sc: &'s Scenario, rep: u32) -> Result<Run<'s>, SimError> {
-        let max_agents = sc.agents.most_on_duty() as usize;
-        let pop = sc.callers.population;
-        let vip_below = (sc.callers.vip_fraction * pop as f64) as u64;
-        let blacklist_below = vip_below + (sc.callers.blacklist_fraction * pop as f64) as u64;
-        let mut overflow = Vec::new();
-        if let Some(v) = sc.queue.voicemail_after_s {
-            overflow.push(OverflowRule {
-                trigger: OverflowTrigger::WaitAtLeast(v),
-                target: OverflowTarget::Voicemail,
-            });
-        }
-        let cfg = AcdConfig {
-            queues: vec![QueueConfig {
-                name: "main".into(),
-                sl_target: 0.8,
-                sl_seconds: sc.sl_threshold_s,
-                overflow,
-            }],
-            agents: (0..max_agents)
-                .map(|i| AgentConfig {
-                    name: format!("agent{i}"),
-                    skills: vec![(QueueId(0), 1)],
-                })
-                .collect(),
-            policy: sc.agents.policy,
-            ring_timeout_s: sc.agents.ring_timeout_s,
-            sticky_wait_s: sc.callers.sticky_wait_s,
-            callback: sc.callback.as_ref().map(|c| CallbackConfig {
-                offer_when_expected_wait_s: c.offer_when_expected_wait_s,
-                max_entries: c.max_entries,
-                expire_after_s: c.expire_after_s,
-                max_attempts: c.max_attempts,
-                start_at_s: c.start_at_s,
-            }),
-            vip: (0..vip_below).collect(),
-            vip_agent: Vec::new(),
-            blacklist: (vip_below..blacklist_below).collect(),
-            seed: crate::rng::splitmix64(sc.seed ^ u64::from(rep)),
-            record_calls: false,
-        };
-        let acd = Acd::new(cfg).map_err(|e| SimError::Invalid(e.to_string()))?;
-        let iv = sc.interval_s;
-        let trunk_capacity = sc.trunks.capacity();
-        let ivr_ports = sc.ivr.as_ref().map(|i| i.ports);
-        let s = |st| stream(sc.seed, rep, st);
-        let mut shift_times: Vec<f64> = sc
-            .agents
-            .shifts
-            .iter()
-            .flat_map(|s| [s.start_s, s.end_s])
-            .filter(|t| *t > 0.0)
-            .collect();
-        shift_times.sort_by(f64::total_cmp);
-        shift_times.dedup();
-        Ok(Run {
-            sc,
-            k: Kernel::new(),
-            acd,
-            rng: Rngs {
-                arrivals: s(Stream::Arrivals),
-                patience: s(Stream::Patience),
-                ivr: s(Stream::Ivr),
-                ring: s(Stream::Ring),
-                talk: s(Stream::Talk),
-                acw: s(Stream::Acw),
-                redial: s(Stream::Redial),
-                callback: s(Stream::Callback),
-                callers: s(Stream::Callers),
-            },
-            calls: Vec::new(),
-            free: Vec::new(),
-            by_acd: Vec::new(),
-            agents: vec![SimAgent::default(); max_agents],
-            timers: Vec::new(),
-            free_timers: Vec::new(),
-            dials: Vec::new(),
-            redials: Vec::new(),
-            shift_times,
-            m: RunMetrics {
-                intervals: Vec::new(),
-                trunks: Level::new(iv, trunk_capacity.map_or(f64::INFINITY, f64::from)),
-                ivr: Level::new(iv, ivr_ports.map_or(f64::INFINITY, f64::from)),
-                queue: Level::new(iv, f64::INFINITY),
-                agents_busy: Level::new(iv, f64::INFINITY),
-                agents_staffed: Level::new(iv, f64::INFINITY),
-                waits_ms: Histogram::new_with_bounds(1, 7 * 24 * 3_600_000, 3)
-                    .map_err(|e| SimError::Invalid(e.to_string()))?,
-                end_time: 0.0,
-                events: 0,
-                trunk_capacity,
-                ivr_ports,
-                cur: (0, 1.0, 0.0), // empty range: the first `at` resolves it
-            },
-            vip_below,
-            numbered_callers: sc.callers.vip_fraction > 0.0
-                || sc.callers.blacklist_fraction > 0.0
-                || sc.callers.sticky_wait_s.is_some()
-                || sc.callback.is_some(),
-            short_waits: 0,
-            observer: None,
-        })
+        setup::build(sc, rep)
     }
 
     /// Sets up replication `rep` of `sc` with an observer told of every call transition.
@@ -262,6 +328,11 @@ impl<'s> Run<'s> {
         let mut run = Run::new(sc, rep)?;
         run.observer = Some(observer);
         Ok(run)
+    }
+
+    /// The timeline grid of this run.
+    pub fn grid(&self) -> &Arc<Grid> {
+        &self.m.grid
     }
 
     /// Tells the observer, if any, that call `i` took `step`.
@@ -282,16 +353,20 @@ impl<'s> Run<'s> {
 
     /// Runs to completion and returns the measurements.
     pub fn run(mut self) -> Result<RunMetrics, SimError> {
-        let mut arrivals = ArrivalGen::new(&self.sc.arrivals);
+        let mut arrivals = ArrivalGen::scaled(&self.sc.arrivals, self.busyness);
         for &t in &self.shift_times {
             self.k.schedule(t, Event::Shift);
         }
         // Staffing at 0 also carries out the ACD's first actions (the callback start timer),
         // queued after the shift changes, which come first should they fall at the same time.
         self.staff(0.0)?;
-        // Arrivals are one ordered stream: they are merged with the event queue here instead
-        // of passing through it, which saves a push and a pop per call.
-        let mut next_arrival = arrivals.next(&mut self.rng.arrivals, self.sc.duration_s);
+        let horizon = self.sc.duration_s;
+        // Call types' own streams pass through the event queue; the main stream is merged
+        // with it here instead, which saves a push and a pop per call.
+        for i in 0..self.streams.len() {
+            self.next_own_arrival(i);
+        }
+        let mut next_arrival = arrivals.next(&mut self.rng.arrivals, horizon);
         // The time of the last event that changed anything. Stale events (a patience timer of
         // a caller already answered) can lie far in the future and must not stretch the run.
         let mut last_active = 0.0;
@@ -299,17 +374,15 @@ impl<'s> Run<'s> {
             if let Some(ta) = next_arrival
                 && self.k.peek_time().is_none_or(|tq| ta < tq)
             {
+                if self.k.processed() >= self.event_cap {
+                    return Err(self.over_cap());
+                }
                 self.k.advance_to(ta);
                 last_active = ta;
-                // Caller numbers matter only to the VIP and blacklist lists, sticky agents and
-                // callback de-duplication; without those every caller is anonymous.
-                let caller = if self.numbered_callers {
-                    self.rng.callers.random_range(0..self.sc.callers.population)
-                } else {
-                    u64::MAX
-                };
-                self.arrive(ta, caller, 1)?;
-                next_arrival = arrivals.next(&mut self.rng.arrivals, self.sc.duration_s);
+                let caller = self.caller();
+                let ctype = self.main_type();
+                self.arrive(ta, caller, 1, ctype)?;
+                next_arrival = arrivals.next(&mut self.rng.arrivals, horizon);
                 continue;
             }
             let Some((t, ev)) = self.k.pop() else { break };
@@ -318,19 +391,75 @@ impl<'s> Run<'s> {
             }
         }
         let end = last_active;
-        for l in [
-            &mut self.m.trunks,
-            &mut self.m.ivr,
-            &mut self.m.queue,
-            &mut self.m.agents_busy,
-            &mut self.m.agents_staffed,
-        ] {
-            l.advance(end);
-        }
+        // Levels run on to the end of arrivals at least: agents are logged in through the
+        // open hours even when no call comes late in them.
+        self.m.advance_levels(end.max(self.sc.duration_s));
         let _ = self.m.waits_ms.record_n(1, self.short_waits);
         self.m.end_time = end;
         self.m.events = self.k.processed();
         Ok(self.m)
+    }
+
+    /// A caller's number. Numbers matter only to the VIP and blacklist lists, sticky agents
+    /// and callback de-duplication; without those every caller is anonymous.
+    #[inline]
+    fn caller(&mut self) -> u64 {
+        if self.numbered_callers {
+            self.rng.callers.random_range(0..self.sc.callers.population)
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// Schedules the next arrival of own stream `i`, if any before the end of arrivals.
+    fn next_own_arrival(&mut self, i: usize) {
+        let s = &mut self.streams[i];
+        if let Some(t) = s.arrivals.next(&mut s.rng, self.sc.duration_s) {
+            self.k.schedule(t, Event::OwnArrival(i as u16));
+        }
+    }
+
+    /// An arrival of own stream `i`.
+    fn own_arrival(&mut self, t: f64, i: u16) -> Result<(), SimError> {
+        self.check_cap()?;
+        let caller = self.caller();
+        let ctype = self.streams[i as usize].ctype;
+        self.arrive(t, caller, 1, ctype)?;
+        self.next_own_arrival(i as usize);
+        Ok(())
+    }
+
+    /// Stops a replication that has processed more events than it may. Checked on arrivals
+    /// and on the events that can follow each other without new calls (timers, callback
+    /// dials, redials), which bounds every chain of events.
+    #[inline]
+    fn check_cap(&self) -> Result<(), SimError> {
+        if self.k.processed() >= self.event_cap {
+            return Err(self.over_cap());
+        }
+        Ok(())
+    }
+
+    /// The type of a call of the main stream, drawn by the types' shares.
+    #[inline]
+    fn main_type(&mut self) -> u16 {
+        if self.shares.is_empty() {
+            return 0;
+        }
+        let total = *self.shares.last().unwrap_or(&1.0);
+        let u = self.rng.types.random::<f64>() * total;
+        self.shares
+            .partition_point(|c| *c <= u)
+            .min(self.shares.len() - 1) as u16
+    }
+
+    #[cold]
+    fn over_cap(&self) -> SimError {
+        SimError::Invalid(format!(
+            "scenario `{}`: a replication processed {} events, far above the estimate for its \
+             load, and was stopped (raise `[limits] max_events` or `--max-events` to let it run)",
+            self.sc.name, self.event_cap
+        ))
     }
 
     /// Carries out event `ev` at `t`. Returns whether it changed anything: a stale event (a
@@ -338,9 +467,11 @@ impl<'s> Run<'s> {
     #[inline]
     fn handle(&mut self, t: f64, ev: Event) -> Result<bool, SimError> {
         match ev {
+            Event::OwnArrival(i) => self.own_arrival(t, i)?,
             Event::Redial(slot) => {
-                let (caller, attempt) = self.redials[slot as usize];
-                self.arrive(t, caller, attempt)?;
+                self.check_cap()?;
+                let (caller, attempt, ctype) = self.redials.take(slot);
+                self.arrive(t, caller, attempt, ctype)?;
             }
             Event::IvrHangup(c) => match self.live(c) {
                 Some(i) => self.ivr_hangup(t, i),
@@ -351,7 +482,11 @@ impl<'s> Run<'s> {
                 None => return Ok(false),
             },
             Event::Patience(c) => match self.live(c) {
-                Some(i) => self.patience_expired(t, i)?,
+                Some(i) => return self.patience_expired(t, i),
+                None => return Ok(false),
+            },
+            Event::Announce(c) => match self.live(c) {
+                Some(i) => return self.announce(t, i),
                 None => return Ok(false),
             },
             Event::Answer { agent, token } => {
@@ -365,13 +500,23 @@ impl<'s> Run<'s> {
                 None => return Ok(false),
             },
             Event::AcwEnd(agent) => self.acw_end(t, agent)?,
-            Event::AcdTimer(slot) => return self.acd_timer(t, slot),
+            Event::AcdTimer(slot) => {
+                self.check_cap()?;
+                return self.acd_timer(t, slot);
+            }
             Event::CallbackDone(slot) => {
-                let (id, answered) = self.dials[slot as usize];
-                self.callback_done(t, id, answered)?;
+                self.check_cap()?;
+                self.callback_done(t, slot)?;
+            }
+            Event::CallbackRetry(slot) => {
+                self.check_cap()?;
+                self.place_dial(t, slot)?;
+            }
+            Event::AgentReady(agent) => {
+                self.check_cap()?;
+                self.agent_back(t, agent)?;
             }
             Event::Shift => self.staff(t)?,
-            Event::AgentReady(agent) => self.agent_back(t, agent)?,
         }
         Ok(true)
     }
@@ -426,13 +571,27 @@ impl<'s> Run<'s> {
         c.phase = Phase::Done;
         self.free.push(i);
     }
+
+    /// Whether a trunk channel is free (always, with unlimited trunks).
+    #[inline]
+    fn trunk_free(&self) -> bool {
+        self.m
+            .trunk_capacity
+            .is_none_or(|cap| self.m.trunks.value() < f64::from(cap))
+    }
+
+    /// Counts of the piece containing `t`.
+    #[inline]
+    fn at(&mut self, t: f64) -> &mut Counts {
+        self.m.at(t)
+    }
 }
 
 fn acd_err(e: tandem_acd::AcdError) -> SimError {
     SimError::Invalid(format!("ACD rejected a command: {e}"))
 }
 
-/// Totals of a run, for tests and benchmarks.
+/// Totals of a run (after the warm-up), for tests and benchmarks.
 pub fn totals(m: &RunMetrics) -> Counts {
     m.totals()
 }

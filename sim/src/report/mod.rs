@@ -1,6 +1,7 @@
 //! The report: the four loss stages, KPIs with the brief's definitions, a per-interval time
 //! series, the wait distribution, and confidence intervals across replications.
 
+mod figures;
 mod stats;
 mod text;
 
@@ -9,10 +10,13 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+pub use figures::{
+    CallbackSurvey, GroupRow, Method, OverflowRow, SL_NAMES, ServiceLevels, TypeRow,
+};
 pub use stats::{CI_LEVELS, Estimate, mean_ci, paired_difference, student_t};
 pub use text::{clock, span};
 
-use crate::metrics::{Counts, RunMetrics};
+use crate::metrics::{Counts, RunMetrics, Window};
 use crate::scenario::Scenario;
 
 /// Rates of one run (or their means), by the brief's KPI definitions.
@@ -47,12 +51,12 @@ pub struct Rates {
     pub ivr_occupancy: f64,
 }
 
-fn div(a: f64, b: f64) -> f64 {
+pub(crate) fn div(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
 }
 
 /// `a / b`, or `None` when there is nothing to divide (no calls, nobody logged in).
-fn ratio(a: f64, b: f64) -> Option<f64> {
+pub(crate) fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0).then(|| a / b)
 }
 
@@ -74,30 +78,30 @@ pub const RATE_NAMES: [&str; 13] = [
 ];
 
 impl Rates {
-    /// Rates of one run. Occupancies are taken over the open hours `[0, open_s)`, not the
-    /// drain after the last arrival, when agents and lines sit idle by construction.
-    pub fn of(c: &Counts, m: &RunMetrics, open_s: f64) -> Rates {
+    /// Rates of a window of a run (its steady-state window or a batch). Occupancies are
+    /// taken over the window's open hours, not the drain after the last arrival, when agents
+    /// and lines sit idle by construction.
+    pub fn of(w: &Window, trunk_capacity: Option<u32>, ivr_ports: Option<u32>) -> Rates {
+        let c = &w.counts;
+        let open_s = w.length_s;
         let abandoned = c.queue_abandoned + c.ring_lost;
         let lost = c.trunk_lost + c.ivr_lost + abandoned;
-        let staffed = m.agents_staffed.area_before(open_s);
+        let staffed = w.staffed;
         Rates {
             service_level: div(c.answered_within_sl, c.answered + abandoned),
             asa_s: div(c.wait_sum, c.answered),
             p_wait: div(c.waited, c.reached_acd),
             abandon_rate: div(abandoned, c.reached_acd),
-            occupancy: div(m.agents_busy.area_before(open_s), staffed),
+            occupancy: div(w.busy, staffed),
             trunk_loss_share: div(c.trunk_lost, c.offered),
             ivr_loss_share: div(c.ivr_lost, c.offered),
             queue_loss_share: div(c.queue_abandoned, c.offered),
             ring_loss_share: div(c.ring_lost, c.offered),
             total_loss_share: div(lost, c.offered),
             human_answer_rate: div(c.answered, c.reached_acd),
-            trunk_occupancy: m.trunk_capacity.map_or(0.0, |cap| {
-                div(m.trunks.area_before(open_s), f64::from(cap) * open_s)
-            }),
-            ivr_occupancy: m.ivr_ports.map_or(0.0, |p| {
-                div(m.ivr.area_before(open_s), f64::from(p) * open_s)
-            }),
+            trunk_occupancy: trunk_capacity
+                .map_or(0.0, |cap| div(w.trunks, f64::from(cap) * open_s)),
+            ivr_occupancy: ivr_ports.map_or(0.0, |p| div(w.ivr, f64::from(p) * open_s)),
         }
     }
 
@@ -121,7 +125,7 @@ impl Rates {
         std::array::from_fn(|i| (RATE_NAMES[i], v[i]))
     }
 
-    fn from_values(v: &[f64; 13]) -> Rates {
+    pub(crate) fn from_values(v: &[f64; 13]) -> Rates {
         Rates {
             service_level: v[0],
             asa_s: v[1],
@@ -264,78 +268,41 @@ pub struct Report {
     pub interval_s: f64,
     /// The time series.
     pub intervals: Vec<IntervalRow>,
+    /// The service level by each common definition.
+    pub service_levels: ServiceLevels,
+    /// How the means and confidence intervals were formed (replications or batch means,
+    /// warm-up).
+    pub method: Method,
+    /// Per call type (empty without `[[call_types]]`).
+    pub call_types: Vec<TypeRow>,
+    /// Per agent group (empty without `[[groups]]`).
+    pub groups: Vec<GroupRow>,
+    /// Per overflow rule.
+    pub overflows: Vec<OverflowRow>,
+    /// Callback offers and dials (none without `[callback]`).
+    pub callback_survey: Option<CallbackSurvey>,
 }
 
-/// Counts and rates of each replication, in replication order.
-pub fn per_replication(sc: &Scenario, runs: &[RunMetrics]) -> Vec<(Counts, Rates)> {
+/// Counts and rates of each replication, in replication order (over each one's
+/// steady-state window).
+pub fn per_replication(runs: &[RunMetrics]) -> Vec<(Counts, Rates)> {
     runs.iter()
         .map(|m| {
-            let c = m.totals();
-            (c, Rates::of(&c, m, sc.duration_s))
+            let w = m.window();
+            (w.counts, Rates::of(&w, m.trunk_capacity, m.ivr_ports))
         })
         .collect()
 }
 
 impl Report {
-    /// Combines the replications of `sc`, with confidence intervals at `sc.ci_level`.
+    /// Combines the replications of `sc`, with confidence intervals at `sc.ci_level`. This
+    /// takes every replication at once; [`crate::simulate`] folds them in as they finish.
     pub fn from_runs(sc: &Scenario, runs: &[RunMetrics]) -> Report {
-        let n = runs.len().max(1) as f64;
-        let per_rep = per_replication(sc, runs);
-        let mut counts = Counts::default();
-        for (c, _) in &per_rep {
-            counts.add(c);
-        }
-        counts.scale(1.0 / n);
-        let mut means = [0.0; 13];
-        let mut ci_half_width = BTreeMap::new();
-        for (j, name) in RATE_NAMES.iter().enumerate() {
-            let xs: Vec<f64> = per_rep.iter().map(|(_, r)| r.fields()[j].1).collect();
-            let e = mean_ci(&xs, sc.ci_level);
-            ci_half_width.insert(name.to_string(), e.half_width);
-            means[j] = e.mean;
-        }
-        let mut waits =
-            Histogram::<u64>::new_with_bounds(1, 7 * 24 * 3_600_000, 3).expect("valid bounds");
+        let mut summary = crate::summary::Summary::new(sc);
         for m in runs {
-            let _ = waits.add(&m.waits_ms);
+            summary.add(m);
         }
-        let pct = |q: f64| {
-            if waits.is_empty() {
-                0.0
-            } else {
-                waits.value_at_quantile(q) as f64 / 1000.0
-            }
-        };
-        let mean_of = |f: &dyn Fn(&RunMetrics) -> f64| runs.iter().map(f).sum::<f64>() / n;
-        Report {
-            scenario: sc.name.clone(),
-            replications: runs.len() as u32,
-            seed: sc.seed,
-            sl_threshold_s: sc.sl_threshold_s,
-            sl_target: sc.sl_target,
-            duration_s: sc.duration_s,
-            counts,
-            rates: Rates::from_values(&means),
-            ci_level: sc.ci_level,
-            ci_half_width,
-            wait_percentiles_s: WaitPercentiles {
-                p50: pct(0.5),
-                p90: pct(0.9),
-                p99: pct(0.99),
-            },
-            wait_distribution: wait_bins(&waits, sc.sl_threshold_s, n),
-            trunk_channels: sc.trunks.capacity(),
-            trunk_peak: runs.iter().map(|m| m.trunks.peak).fold(0.0, f64::max),
-            all_trunks_busy_s: mean_of(&|m| m.trunks.total_full_time()),
-            ivr_ports: sc.ivr.as_ref().map(|i| i.ports),
-            ivr_peak: runs.iter().map(|m| m.ivr.peak).fold(0.0, f64::max),
-            all_ivr_busy_s: mean_of(&|m| m.ivr.total_full_time()),
-            queue_peak: runs.iter().map(|m| m.queue.peak).fold(0.0, f64::max),
-            simulated_s: mean_of(&|m| m.end_time),
-            events: mean_of(&|m| m.events as f64),
-            interval_s: sc.interval_s,
-            intervals: interval_rows(sc, runs),
-        }
+        summary.into_report(sc)
     }
 
     /// The confidence half-width of rate `key`, if it exists.
@@ -344,56 +311,9 @@ impl Report {
     }
 }
 
-/// The time series: means across replications, interval by interval.
-fn interval_rows(sc: &Scenario, runs: &[RunMetrics]) -> Vec<IntervalRow> {
-    let n = runs.len().max(1) as f64;
-    let len = runs.iter().map(|m| m.intervals.len()).max().unwrap_or(0);
-    let iv = sc.interval_s;
-    let mut rows = Vec::with_capacity(len);
-    for i in 0..len {
-        let mut c = Counts::default();
-        let mut sums = [0.0; 7];
-        for m in runs {
-            if let Some(x) = m.intervals.get(i) {
-                c.add(x);
-            }
-            let get = |v: &Vec<f64>| v.get(i).copied().unwrap_or(0.0);
-            for (s, v) in sums.iter_mut().zip([
-                &m.queue.area,
-                &m.trunks.area,
-                &m.trunks.full_time,
-                &m.ivr.area,
-                &m.ivr.full_time,
-                &m.agents_staffed.area,
-                &m.agents_busy.area,
-            ]) {
-                *s += get(v);
-            }
-        }
-        c.scale(1.0 / n);
-        let [q, tb, tf, ib, ifull, st, busy] = sums;
-        let abandoned = c.queue_abandoned + c.ring_lost;
-        let start_s = i as f64 * iv;
-        rows.push(IntervalRow {
-            start_s,
-            drain: start_s >= sc.duration_s,
-            service_level: ratio(c.answered_within_sl, c.answered + abandoned),
-            counts: c,
-            queue_len: q / n / iv,
-            trunks_busy: tb / n / iv,
-            all_trunks_busy_s: tf / n,
-            ivr_busy: ib / n / iv,
-            all_ivr_busy_s: ifull / n,
-            agents_staffed: st / n / iv,
-            occupancy: ratio(busy, st),
-        });
-    }
-    rows
-}
-
 /// Bins of the pooled wait histogram: a width from 1-2-5 steps giving about 30 bins up to
 /// the larger of the 99.9th percentile and twice the SL threshold, and one open bin above.
-fn wait_bins(h: &Histogram<u64>, sl_threshold_s: f64, reps: f64) -> Vec<WaitBin> {
+pub(crate) fn wait_bins(h: &Histogram<u64>, sl_threshold_s: f64, reps: f64) -> Vec<WaitBin> {
     if h.is_empty() {
         return Vec::new();
     }

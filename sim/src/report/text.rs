@@ -27,7 +27,7 @@ pub fn span(s: f64) -> String {
 
 impl Report {
     /// `v` as a percentage with its half-width, or "± n/a" when none can exist.
-    fn pct_ci(&self, v: f64, key: &str) -> String {
+    pub(super) fn pct_ci(&self, v: f64, key: &str) -> String {
         match self.half_width(key) {
             Some(hw) => format!("{:6.1}% ± {:.1}", v * 100.0, hw * 100.0),
             None => format!("{:6.1}% ± n/a", v * 100.0),
@@ -119,6 +119,7 @@ impl Report {
         }
         self.service_text(&mut s);
         self.capacity_text(&mut s);
+        self.figures_text(&mut s);
         self.interval_text(&mut s);
         s
     }

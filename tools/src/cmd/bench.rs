@@ -1,211 +1,196 @@
-//! `tandem bench`: the capacity harness and the simulator benchmark, summarised in one
-//! table a person can paste into an issue.
+//! `tandem bench`: the capacity harness, the call set-up benchmark, media costs and the
+//! simulator benchmark, summarised in one table a person can paste into an issue, then each
+//! stated target with its measured value and PASS or FAIL.
 //!
 //! Sections:
-//! - **capacity**: N bridged calls over loopback through the raw recvmmsg/sendmmsg relay and
-//!   through the engine (each UDP driver), 50 packets/s per direction per leg, from a load
-//!   generator in a separate process (this binary's hidden `loadgen` subcommand). Each relay
-//!   steps through the levels until one loses more than 0.1%.
+//! - **capacity**: N bridged calls over loopback through each relay — the raw
+//!   recvmmsg/sendmmsg relay, the in-process engine (each UDP driver), `tandem serve` and
+//!   rtpengine (both started by the harness and driven over ng) — 50 packets/s per direction
+//!   per leg, from a load generator in a separate process (this binary's hidden `loadgen`
+//!   subcommand), alternated at each level and round ([`tandem_load::compare`]); each relay
+//!   climbs until a level loses more than 0.1%.
+//! - **setup**: calls set up and deleted per second over ng, `tandem serve` against rtpengine,
+//!   alternated ([`tandem_load::setup_rate`]).
 //! - **media**: mixing cost per participant, a jitter-buffer cycle, and concurrent stereo
 //!   recordings on one shard.
 //! - **sim**: simulated calls per second on the 1,000,000-call M/M/500+M model, and the
 //!   default scenario's wall time.
+//!
+//! The targets are [`tandem_load::verdict::BENCH_TARGETS`]; a missed one makes the exit
+//! status 3 unless `--no-verdict` is given.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use tandem_engine::DriverKind;
 use tandem_load::rigs::{JitterRig, MixRig, recording_load, scenarios};
-use tandem_load::{
-    EngineRelay, LevelResult, RawRelay, Relay, json_line, run_levels_observed, table,
-};
+use tandem_load::{Targets, Verdict};
 use tandem_sim::{Scenario, simulate};
+
+use super::bench_relays;
+use super::lab_progress::LabProgress;
 
 /// Arguments of `tandem bench`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Load levels (bridged calls) for the capacity harness.
     #[arg(long, value_delimiter = ',', default_value = "100,250,500,1000,2000")]
-    calls: Vec<usize>,
+    pub(super) calls: Vec<usize>,
     /// Seconds of load per level.
     #[arg(long, default_value_t = 5)]
-    seconds: u64,
-    /// Relays to measure: raw, mio, io-uring.
-    #[arg(long, value_delimiter = ',', default_value = "raw,mio,io-uring")]
-    relays: Vec<String>,
+    pub(super) seconds: u64,
+    /// Relays to measure: raw, mio, io-uring (the in-process engine on each driver), serve
+    /// (tandem serve over ng), rtpengine (over ng; skipped if not installed).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "raw,mio,io-uring,serve,rtpengine"
+    )]
+    pub(super) relays: Vec<String>,
+    /// Rounds per level: each relay runs once per round, the order rotated; figures are
+    /// medians over the rounds.
+    #[arg(long, default_value_t = 1)]
+    pub(super) rounds: usize,
+    /// Media threads of tandem serve (--num-threads: shards) and rtpengine (--num-threads).
+    /// With more than one, the relays are not pinned and the spread over shards is shown.
+    #[arg(long, default_value_t = 1)]
+    pub(super) shards: usize,
+    /// The rtpengine executable (default: `rtpengine` on the PATH); where there is none,
+    /// rtpengine is skipped and its comparisons are reported as not measured.
+    #[arg(long, value_name = "PATH")]
+    pub(super) rtpengine: Option<std::path::PathBuf>,
+    /// tandem serve's UDP driver: auto, mio or io-uring.
+    #[arg(long, default_value = "auto")]
+    pub(super) serve_driver: String,
     /// Concurrent stereo recordings in the media section.
     #[arg(long, default_value_t = 1000)]
     recordings: usize,
-    /// A short run (small levels, 2 s each, 200 recordings): checks the harness works.
+    /// A short run (small levels, 2 s each, 200 recordings, 500 set-ups): checks the harness
+    /// works.
     #[arg(long)]
     quick: bool,
-    /// Sections to skip: capacity, media, sim.
+    /// Only the call set-up benchmark (as --skip capacity,media,sim).
+    #[arg(long)]
+    setup: bool,
+    /// Calls per set-up round.
+    #[arg(long, default_value_t = 2000)]
+    pub(super) setup_calls: usize,
+    /// Calls in flight at once in the set-up benchmark.
+    #[arg(long, default_value_t = 64)]
+    pub(super) setup_window: usize,
+    /// Set-up rounds per daemon.
+    #[arg(long, default_value_t = 5)]
+    pub(super) setup_rounds: usize,
+    /// Sections to skip: capacity, setup, media, sim.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
-    /// Do not pin the engine's shard to core 0 and the load generator to core 1.
+    /// Do not pin the relays to core 0 and the load generator to core 1.
     #[arg(long)]
-    no_pin: bool,
+    pub(super) no_pin: bool,
+    /// Change a target's limit, NAME=VALUE (repeatable; --list-targets names them).
+    #[arg(long = "target", value_name = "NAME=VALUE")]
+    targets: Vec<String>,
+    /// Print the targets with their limits and what they measure, and exit.
+    #[arg(long)]
+    list_targets: bool,
+    /// Report the verdict but exit 0 even if a target is missed.
+    #[arg(long)]
+    no_verdict: bool,
+    /// No progress display, no step lines on stderr.
+    #[arg(long)]
+    pub(super) quiet: bool,
 }
 
-struct Row {
+/// One row of the summary table.
+pub(super) struct Row {
     what: String,
     value: String,
-    target: String,
 }
 
-fn row(
-    rows: &mut Vec<Row>,
-    what: impl Into<String>,
-    value: impl Into<String>,
-    target: impl Into<String>,
-) {
-    let r = Row {
-        what: what.into(),
-        value: value.into(),
-        target: target.into(),
-    };
-    eprintln!("  {:<52} {:>18}  {}", r.what, r.value, r.target);
-    rows.push(r);
+/// The summary rows, with what was said on stderr as they were added.
+pub(super) struct Summary {
+    rows: Vec<Row>,
+}
+
+impl Summary {
+    /// Adds a row.
+    pub(super) fn row(&mut self, what: impl Into<String>, value: impl Into<String>) {
+        self.rows.push(Row {
+            what: what.into(),
+            value: value.into(),
+        });
+    }
 }
 
 /// Runs `tandem bench`.
 pub fn run(mut args: Args) -> Result<()> {
+    let mut targets = Targets::bench();
+    for t in &args.targets {
+        targets.set(t).map_err(anyhow::Error::msg)?;
+    }
+    if args.list_targets {
+        print!("{}", targets.table());
+        return Ok(());
+    }
     if args.quick {
         args.calls = vec![50, 200];
         args.seconds = 2;
         args.recordings = args.recordings.min(200);
+        args.setup_calls = args.setup_calls.min(500);
+        args.setup_rounds = args.setup_rounds.min(3);
     }
+    const SECTIONS: [&str; 4] = ["capacity", "setup", "media", "sim"];
     for s in &args.skip {
-        if !["capacity", "media", "sim"].contains(&s.as_str()) {
-            bail!("--skip: unknown section {s:?} (capacity, media, sim)");
+        if !SECTIONS.contains(&s.as_str()) {
+            bail!("--skip: unknown section {s:?} (capacity, setup, media, sim)");
         }
     }
-    let mut rows = Vec::new();
-    if !args.skip.iter().any(|s| s == "capacity") {
-        capacity(&args, &mut rows)?;
+    if args.setup {
+        args.skip = vec!["capacity".into(), "media".into(), "sim".into()];
     }
-    if !args.skip.iter().any(|s| s == "media") {
-        media(&args, &mut rows)?;
+    if args.shards == 0 || args.rounds == 0 {
+        bail!("--shards and --rounds must be at least 1");
     }
-    if !args.skip.iter().any(|s| s == "sim") {
-        sim(&mut rows)?;
+    let runs = |s: &str| !args.skip.iter().any(|k| k == s);
+    let load_before = load_average();
+    let mut summary = Summary { rows: Vec::new() };
+    let mut verdict = Verdict::new();
+    if runs("capacity") {
+        bench_relays::capacity(&args, &targets, &mut summary, &mut verdict)?;
+    }
+    if runs("setup") {
+        bench_relays::setup(&args, &targets, &mut summary, &mut verdict)?;
+    }
+    if runs("media") {
+        media(&args, &targets, &mut summary, &mut verdict)?;
+    }
+    if runs("sim") {
+        sim(&args, &targets, &mut summary, &mut verdict)?;
     }
     println!(
-        "\n## tandem bench summary ({} cores)\n",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "\n## tandem bench summary ({} cores; load average {} before, {} after)\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_before,
+        load_average()
     );
-    println!("| measurement | value | target |");
-    println!("|---|---:|---|");
-    for r in &rows {
-        println!("| {} | {} | {} |", r.what, r.value, r.target);
+    println!("| measurement | value |");
+    println!("|---|---:|");
+    for r in &summary.rows {
+        println!("| {} | {} |", r.what, r.value);
     }
-    Ok(())
+    println!("\n## Verdict\n\n{}", verdict.text());
+    if args.no_verdict {
+        return Ok(());
+    }
+    verdict.result().map_err(anyhow::Error::new)
 }
 
-fn capacity(args: &Args, rows: &mut Vec<Row>) -> Result<()> {
-    let mode = super::load::loadgen_subprocess(!args.no_pin, 1)?;
-    let duration = Duration::from_secs(args.seconds);
-    let pin = !args.no_pin;
-    let mut all: Vec<LevelResult> = Vec::new();
-    for name in &args.relays {
-        let mut factory: Box<dyn FnMut(usize) -> std::io::Result<Box<dyn Relay>>> = match name
-            .as_str()
-        {
-            "raw" => Box::new(move |calls| {
-                let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-                let r = RawRelay::start_pinned(calls, ip, pin.then_some(0))?;
-                Ok(Box::new(r) as Box<dyn Relay>)
-            }),
-            "mio" => Box::new(move |calls| {
-                Ok(Box::new(EngineRelay::start(calls, DriverKind::Mio, pin)?) as Box<dyn Relay>)
-            }),
-            "io-uring" => Box::new(move |calls| {
-                Ok(
-                    Box::new(EngineRelay::start(calls, DriverKind::IoUring, pin)?)
-                        as Box<dyn Relay>,
-                )
-            }),
-            other => bail!("--relays: unknown relay {other:?} (raw, mio, io-uring)"),
-        };
-        eprintln!("capacity: {name}");
-        let results =
-            match run_levels_observed(&mut *factory, &args.calls, duration, &mode, &mut |r| {
-                println!("{}", json_line(r));
-            }) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("  {name}: not measured: {e}");
-                    row(
-                        rows,
-                        format!("capacity {name}"),
-                        "not measured",
-                        e.to_string(),
-                    );
-                    continue;
-                }
-            };
-        all.extend(results);
-    }
-    eprintln!("\n{}", table(&all));
-    // Summaries: the highest level without loss per relay, and the engine/raw CPU ratio
-    // at each level both completed.
-    for name in ["raw", "engine-mio", "engine-uring"] {
-        let mine: Vec<&LevelResult> = all.iter().filter(|r| r.relay == name).collect();
-        if mine.is_empty() {
-            continue;
-        }
-        let clean = mine
-            .iter()
-            .filter(|r| !r.over_loss_limit())
-            .map(|r| r.calls)
-            .max();
-        row(
-            rows,
-            format!("{name}: most calls with ≤0.1% loss"),
-            clean.map_or("none".into(), |c| c.to_string()),
-            "",
-        );
-        if let Some(best) = mine
-            .iter()
-            .filter(|r| !r.over_loss_limit())
-            .max_by_key(|r| r.calls)
-        {
-            row(
-                rows,
-                format!("{name}: p50/p99/p99.9 latency at {} calls", best.calls),
-                format!(
-                    "{:.0}/{:.0}/{:.0} µs",
-                    best.report.latency_p50_us,
-                    best.report.latency_p99_us,
-                    best.report.latency_p999_us
-                ),
-                if name == "raw" {
-                    ""
-                } else {
-                    "p99 ≤ 1,000 µs"
-                },
-            );
-        }
-        if name != "raw" {
-            for r in &mine {
-                if let Some(raw) = all.iter().find(|x| x.relay == "raw" && x.calls == r.calls) {
-                    row(
-                        rows,
-                        format!("{name}: CPU per packet vs raw at {} calls", r.calls),
-                        format!(
-                            "{:.2} / {:.2} µs = {:.2}×",
-                            r.cpu_us_per_packet,
-                            raw.cpu_us_per_packet,
-                            r.cpu_us_per_packet / raw.cpu_us_per_packet
-                        ),
-                        "≤ 1.25×",
-                    );
-                }
-            }
-        }
-    }
-    Ok(())
+/// The 1-minute load average from `/proc/loadavg` (how busy the machine was), or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(String::from))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// Median of `runs` timings of `iters` calls of `f`, per call.
@@ -223,85 +208,102 @@ fn time_per_call(runs: usize, iters: usize, f: &mut dyn FnMut()) -> Duration {
     t[t.len() / 2]
 }
 
-fn media(args: &Args, rows: &mut Vec<Row>) -> Result<()> {
-    eprintln!("media");
+fn media(
+    args: &Args,
+    targets: &Targets,
+    summary: &mut Summary,
+    verdict: &mut Verdict,
+) -> Result<()> {
+    let secs: u32 = if args.quick { 3 } else { 10 };
+    let progress = LabProgress::steps(args.quiet, "media", 3);
+    progress.start("mixing rooms of 3 to 1,000".into(), Duration::ZERO);
+    let mix = targets.get("mix-us");
     for n in [3usize, 10, 100, 1000] {
         let mut rig = MixRig::new(n);
         let per_tick = time_per_call(9, (20_000 / n).max(20), &mut || {
             black_box(rig.tick());
         });
-        row(
-            rows,
-            format!("mix: per participant per tick, N = {n}"),
-            format!("{:.3} µs", per_tick.as_secs_f64() * 1e6 / n as f64),
-            "≤ 0.5 µs",
-        );
+        let us = per_tick.as_secs_f64() * 1e6 / n as f64;
+        let what = format!("mix: per participant per tick, N = {n}");
+        summary.row(&what, mix.show(us));
+        verdict.measured(mix, format!("rooms of {n}"), us);
     }
+    progress.done();
+    progress.start("jitter buffer".into(), Duration::ZERO);
     let mut jb = JitterRig::new();
     let t = time_per_call(9, 20_000, &mut || {
         black_box(jb.cycle());
     });
-    row(
-        rows,
+    summary.row(
         "jitter buffer: one packet in, one frame out",
         format!("{:.0} ns", t.as_secs_f64() * 1e9),
-        "",
+    );
+    progress.done();
+    progress.start(
+        format!("{} stereo recordings", args.recordings),
+        Duration::from_secs(u64::from(secs)),
     );
     let dir = tempfile::tempdir().context("temporary directory for recordings")?;
-    let secs = if args.quick { 3 } else { 10 };
     let r = recording_load(args.recordings, secs, dir.path()).context("recording load")?;
-    row(
-        rows,
+    progress.finish();
+    let drops = targets.get("recording-drops");
+    summary.row(
         format!(
             "{} stereo PCM16 recordings on one shard, {secs} s",
             r.recordings
         ),
         format!("{} dropped frames", r.dropped_frames),
-        "0 dropped",
     );
-    row(
-        rows,
+    verdict.measured(
+        drops,
+        format!("{} recordings for {secs} s", r.recordings),
+        r.dropped_frames as f64,
+    );
+    summary.row(
         "  disk write rate",
         format!("{:.1} MB/s", r.disk_bytes_per_s / 1e6),
-        "",
     );
-    row(
-        rows,
+    summary.row(
         "  shard busy (share of one core)",
         format!("{:.1}%", r.shard_busy * 100.0),
-        "",
     );
     Ok(())
 }
 
-fn sim(rows: &mut Vec<Row>) -> Result<()> {
-    eprintln!("sim");
+fn sim(args: &Args, targets: &Targets, summary: &mut Summary, verdict: &mut Verdict) -> Result<()> {
+    let progress = LabProgress::steps(args.quiet, "sim", 4);
     let sc = scenarios::mmnm_500_million();
     let mut best = Duration::MAX;
     let mut offered = 0.0;
-    for _ in 0..3 {
+    for i in 0..3 {
+        progress.start(
+            format!("M/M/500+M, 1,000,000 calls, run {}/3", i + 1),
+            Duration::ZERO,
+        );
         let s = Instant::now();
         let r = simulate(&sc, 1, &|_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
         best = best.min(s.elapsed());
         offered = r.counts.offered;
+        progress.done();
     }
-    row(
-        rows,
+    let rate = offered / best.as_secs_f64() / 1e6;
+    let target = targets.get("sim-rate");
+    summary.row(
         "sim: M/M/500+M, simulated calls per second",
-        format!("{:.2} M/s", offered / best.as_secs_f64() / 1e6),
-        "≥ 5 M/s",
+        target.show(rate),
     );
+    verdict.measured(target, "M/M/500+M, best of 3", rate);
+    progress.start("tv-burst".into(), Duration::ZERO);
     let tv = Scenario::built_in("tv-burst").map_err(|e| anyhow::anyhow!("{e}"))?;
     let s = Instant::now();
     let r = simulate(&tv, 1, &|_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
-    row(
-        rows,
+    progress.finish();
+    summary.row(
         format!(
             "sim: tv-burst ({} calls), one replication",
             r.counts.offered
         ),
         format!("{:.1} ms", s.elapsed().as_secs_f64() * 1e3),
-        "",
     );
     Ok(())
 }

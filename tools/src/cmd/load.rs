@@ -37,6 +37,8 @@ use tandem_load::{
 use tandem_serve::client::NgClient;
 use tandem_udp::raise_open_files_limit;
 
+use super::lab_progress::LabProgress;
+
 /// Arguments of `tandem load`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -85,6 +87,9 @@ pub struct Args {
     /// Print the result as one JSON line.
     #[arg(long)]
     json: bool,
+    /// No countdown on stderr.
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// Reads `--relay-ports`: a file's contents (commas or newlines between pairs) or the list.
@@ -163,7 +168,11 @@ pub fn run(args: Args) -> Result<()> {
             threads: args.threads.max(1),
             ..LoadGenConfig::default()
         };
-        let report = run_load(&targets, config).context("load generator")?;
+        let progress =
+            LabProgress::countdown(args.quiet, &format!("{} calls", targets.len()), duration);
+        let report = run_load(&targets, config).context("load generator");
+        progress.finish();
+        let report = report?;
         if args.json {
             println!("{}", serde_json::to_string(&report)?);
         } else {
@@ -188,7 +197,10 @@ pub fn run(args: Args) -> Result<()> {
         ),
     };
     let mode = loadgen_subprocess(pin, args.threads)?;
-    let result = run_level(relay, duration, &mode).context("load run")?;
+    let progress = LabProgress::countdown(args.quiet, &format!("{} calls", args.calls), duration);
+    let result = run_level(relay, duration, &mode).context("load run");
+    progress.finish();
+    let result = result?;
     if args.json {
         println!("{}", json_line(&result));
     } else {
@@ -224,7 +236,14 @@ fn run_conference(args: &Args, k: usize, duration: Duration) -> Result<()> {
     let conf = EngineConference::start(args.calls, k, driver, pin, args.record.as_deref())
         .context("starting the engine's rooms")?;
     let mode = loadgen_subprocess(pin, 1)?;
-    let result = run_conference_level(Box::new(conf), duration, &mode).context("conference run")?;
+    let progress = LabProgress::countdown(
+        args.quiet,
+        &format!("{} rooms of {k}", args.calls),
+        duration,
+    );
+    let result = run_conference_level(Box::new(conf), duration, &mode).context("conference run");
+    progress.finish();
+    let result = result?;
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
     } else {
@@ -301,7 +320,13 @@ fn run_ng(args: &Args, spec: &str, duration: Duration) -> Result<()> {
         threads: args.threads.max(1),
         ..LoadGenConfig::default()
     };
+    let progress = LabProgress::countdown(
+        args.quiet,
+        &format!("{} calls over ng", targets.len()),
+        duration,
+    );
     let report = LoadGen::with_sockets(sockets, &targets, config).and_then(LoadGen::run);
+    progress.finish();
     // Query and delete every call even if the load failed.
     let mut relay_packets = Some(0u64);
     let mut query_error = None;

@@ -1,10 +1,12 @@
 //! One module per subcommand; each has an `Args` (clap) and a `run`.
 pub mod bench;
+mod bench_relays;
 pub mod capacity;
 pub mod convert;
 pub mod demo;
 pub mod dtmf;
 pub mod erlang;
+mod lab_progress;
 pub mod load;
 pub mod resample;
 pub mod serve;

@@ -81,6 +81,12 @@ pub struct Args {
     /// Log to this file instead of stderr; SIGHUP reopens it (for log rotation).
     #[arg(long)]
     log_file: Option<PathBuf>,
+    /// Skip (and log) ng keys that are in no table instead of refusing the request.
+    #[arg(long)]
+    ignore_unknown_keys: bool,
+    /// Another directory ng `output-destination`/`recording-dir` may name (repeatable).
+    #[arg(long)]
+    recording_allowed_dir: Vec<PathBuf>,
 }
 
 /// The log file, reopened on SIGHUP so a rotated file is let go.
@@ -146,11 +152,22 @@ pub fn run(a: Args) -> Result<()> {
         cfg.listen_ng = addr(s, "--listen-ng")?;
     }
     if let Some(s) = &a.interface {
-        let ip = s.rsplit('/').next().unwrap_or(s);
+        let (name, ip) = match s.split_once('/') {
+            Some((name, ip)) => (Some(name), ip),
+            None => (None, s.as_str()),
+        };
         cfg.interface = ip
             .parse()
-            .with_context(|| format!("--interface: {s:?} is not an IP address"))?;
+            .with_context(|| format!("--interface: {s:?} is not IP or NAME/IP"))?;
+        if let Some(name) = name {
+            cfg.interface_name = name.to_string();
+        }
     }
+    if a.ignore_unknown_keys {
+        cfg.ignore_unknown_keys = true;
+    }
+    cfg.recording_allowed_dirs
+        .extend(a.recording_allowed_dir.iter().cloned());
     if let Some(s) = &a.listen_metrics {
         cfg.listen_metrics = if s == "none" {
             None

@@ -49,6 +49,14 @@ pub struct Args {
     /// Worker threads for replications (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Raise (or lower) the limit on the events the whole run may be estimated to process
+    /// (the scenario's `[limits] max_events`; default 5e9).
+    #[arg(long)]
+    max_events: Option<f64>,
+    /// Raise (or lower) the limit on the memory the run may be estimated to hold, MiB (the
+    /// scenario's `[limits] max_memory_mib`; default 2048).
+    #[arg(long)]
+    max_memory_mib: Option<f64>,
     /// No progress bar (there is none either when stderr is not a terminal).
     #[arg(long)]
     quiet: bool,
@@ -132,6 +140,18 @@ fn apply_overrides(args: &Args, sc: &mut Scenario) -> Result<()> {
             bail!("--ci-level must be 0.90, 0.95 or 0.99, got {l}");
         }
         sc.ci_level = l;
+    }
+    if let Some(n) = args.max_events {
+        if !(1.0..=1e13).contains(&n) {
+            bail!("--max-events must be in [1, 1e13]");
+        }
+        sc.limits.max_events = n;
+    }
+    if let Some(m) = args.max_memory_mib {
+        if !(1.0..=1e7).contains(&m) {
+            bail!("--max-memory-mib must be in [1, 1e7]");
+        }
+        sc.limits.max_memory_mib = m;
     }
     sc.validate()?;
     Ok(())

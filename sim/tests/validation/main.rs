@@ -1,5 +1,10 @@
 //! The simulator against the analytic oracles, within confidence intervals.
 
+mod features;
+mod fixes;
+mod reference;
+mod support;
+
 use tandem_sim::erlang::{erlang_a, erlang_b, erlang_c};
 use tandem_sim::{Scenario, simulate};
 
@@ -43,7 +48,7 @@ fn close(r: &tandem_sim::Report, key: &str, sim: f64, theory: f64, slack: f64) {
     );
 }
 
-const NO_ABANDON: &str = "{ kind = \"deterministic\", value = 1e9 }";
+const NO_ABANDON: &str = "{ kind = \"deterministic\", value = 1e7 }";
 
 #[test]
 fn mmcc_trunk_blocking_matches_erlang_b() {

@@ -3,11 +3,16 @@
 //!
 //! Keys and flags are matched after normalising case and separators (`call-id`, `Call ID`
 //! and `call_id` are the same key), because proxies and rtpengine versions spell them
-//! differently.
+//! differently. What Tandem does with each is in one table ([`options`]); [`Params`] reads
+//! a request through it.
 
-use std::net::IpAddr;
+pub mod options;
+mod params;
+mod table;
 
 use thiserror::Error;
+
+pub use params::{CodecOps, Family, Params, Strictness};
 
 use crate::bencode::{self, BencodeError, Value};
 
@@ -110,127 +115,6 @@ pub fn normalise(key: &str) -> String {
         .join(" ")
 }
 
-/// The parameters of a request that commands use, read leniently.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Params {
-    /// The command (normalised).
-    pub command: String,
-    /// Call-ID.
-    pub call_id: Option<String>,
-    /// From-tag.
-    pub from_tag: Option<String>,
-    /// To-tag.
-    pub to_tag: Option<String>,
-    /// SDP body.
-    pub sdp: Option<String>,
-    /// Flags (normalised).
-    pub flags: Vec<String>,
-    /// `replace` items (normalised).
-    pub replace: Vec<String>,
-    /// `ICE` value (normalised).
-    pub ice: Option<String>,
-    /// `transport-protocol`.
-    pub transport_protocol: Option<String>,
-    /// `record call` yes/no.
-    pub record_call: Option<bool>,
-    /// `received-from` address.
-    pub received_from: Option<IpAddr>,
-    /// `file` (play media).
-    pub file: Option<String>,
-    /// `repeat-times` (play media).
-    pub repeat_times: Option<i64>,
-    /// `code` (play DTMF).
-    pub code: Option<String>,
-    /// `duration`, ms (play DTMF).
-    pub duration: Option<i64>,
-    /// `limit` (list).
-    pub limit: Option<i64>,
-    /// `after` (list): the call-id a page starts after (the `next` of the previous page).
-    pub after: Option<String>,
-    /// `codec` → `transcode` entries (e.g. `PCMA`).
-    pub transcode: Vec<String>,
-    /// `direction` entries.
-    pub direction: Vec<String>,
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::List(l) => l.iter().filter_map(Value::as_str).map(normalise).collect(),
-        Value::Bytes(_) => v
-            .as_str()
-            .map(|s| s.split_whitespace().map(normalise).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    }
-}
-
-impl Params {
-    /// Reads the parameters from a request dictionary.
-    pub fn from_body(body: &Value) -> Params {
-        let mut p = Params::default();
-        let Value::Dict(items) = body else {
-            return p;
-        };
-        for (k, v) in items {
-            let key = normalise(&String::from_utf8_lossy(k));
-            let text = || v.as_str().map(str::to_string);
-            match key.as_str() {
-                "command" => p.command = text().map(|s| normalise(&s)).unwrap_or_default(),
-                "call id" => p.call_id = text(),
-                "from tag" => p.from_tag = text(),
-                "to tag" => p.to_tag = text(),
-                "sdp" => p.sdp = text(),
-                "flags" => p.flags = strings(v),
-                "replace" => p.replace = strings(v),
-                "ice" => p.ice = text().map(|s| normalise(&s)),
-                "transport protocol" => p.transport_protocol = text(),
-                "record call" => {
-                    p.record_call =
-                        text().map(|s| matches!(normalise(&s).as_str(), "yes" | "on" | "true"))
-                }
-                "received from" => {
-                    p.received_from = match v {
-                        Value::List(l) => l
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .find_map(|s| s.parse().ok()),
-                        _ => v.as_str().and_then(|s| s.parse().ok()),
-                    }
-                }
-                "file" => p.file = text(),
-                "repeat times" => p.repeat_times = v.as_int(),
-                "code" | "digit" => p.code = text().or_else(|| v.as_int().map(|i| i.to_string())),
-                "duration" => p.duration = v.as_int(),
-                "limit" => p.limit = v.as_int(),
-                "after" => p.after = text(),
-                "direction" => p.direction = strings(v),
-                "codec" => {
-                    if let Some(t) = v.get("transcode") {
-                        p.transcode = match t {
-                            Value::List(l) => l
-                                .iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_ascii_uppercase)
-                                .collect(),
-                            _ => t
-                                .as_str()
-                                .map(|s| vec![s.to_ascii_uppercase()])
-                                .unwrap_or_default(),
-                        };
-                    }
-                }
-                _ => {}
-            }
-        }
-        p
-    }
-
-    /// Whether flag `name` (normalised form) was given.
-    pub fn flag(&self, name: &str) -> bool {
-        self.flags.iter().any(|f| f == name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,13 +124,13 @@ mod tests {
         let msg = b"5323_1 d7:command5:offer7:call-id4:c1@x8:from-tag2:ft3:sdp3:v=05:flagsl13:trust-address9:symmetrice7:replacel6:origin18:session-connectione3:ICE6:remove18:transport-protocol7:RTP/AVP11:record call3:yes13:received-froml3:IP49:127.0.0.1ee";
         let req = parse_datagram(msg).unwrap();
         assert_eq!(req.cookie, b"5323_1");
-        let p = Params::from_body(&req.body);
+        let p = Params::from_body(&req.body).unwrap();
         assert_eq!(p.command, "offer");
         assert_eq!(p.call_id.as_deref(), Some("c1@x"));
         assert_eq!(p.from_tag.as_deref(), Some("ft"));
         assert!(p.flag("trust address") && p.flag("symmetric"));
         assert_eq!(p.replace, vec!["origin", "session connection"]);
-        assert_eq!(p.ice.as_deref(), Some("remove"));
+        assert!(p.ice_remove);
         assert_eq!(p.record_call, Some(true));
         assert_eq!(p.received_from, Some("127.0.0.1".parse().unwrap()));
         let r = reply(

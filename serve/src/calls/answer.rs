@@ -1,0 +1,280 @@
+//! `answer`: checked in full before anything changes, then the callee's address and codec
+//! are set, the legs bridged, and the answer rewritten towards the caller.
+
+use std::net::SocketAddr;
+
+use tandem_engine::{Codec, Command};
+
+use super::codecs;
+use super::offer::{party_address, ptime_of, relayed_audio};
+use super::rewrite::{self, RtcpAdvert};
+use super::{Call, Calls, Media, Party, RequestCtx, Side, check_fits, engine_err, finish};
+use crate::bencode::Value;
+use crate::ng::Params;
+use crate::ng::options::{Gap, Kind, engine_refusal, refusal};
+use crate::sdp::Sdp;
+
+/// One stream of an answer, checked before anything is changed.
+struct Answered {
+    stream: usize,
+    /// The callee rejected the stream (port 0).
+    rejected: bool,
+    remote: Option<SocketAddr>,
+    callee_codec: Codec,
+    callee_te: Option<u8>,
+    caller_codec: Codec,
+    /// The protocol the caller is answered with.
+    proto: String,
+    /// `ptime-reverse` of the offer, put in the answer.
+    ptime: Option<u32>,
+}
+
+impl Calls {
+    pub(super) fn answer(
+        &mut self,
+        media: &mut dyn Media,
+        p: &Params,
+        ctx: &RequestCtx,
+    ) -> Result<Value, String> {
+        let to_tag = p.to_tag.clone().ok_or("no to-tag")?;
+        let text = p.sdp.as_deref().ok_or("no sdp")?;
+        let sdp = Sdp::parse(text).map_err(|e| e.to_string())?;
+        if p.flag("loop protect") && sdp.session_attribute("rtpengine") == Some(&self.loop_mark()) {
+            return Ok(Value::dict().with("sdp", Value::str(text)));
+        }
+        self.check_interfaces(p)?;
+        self.check_family(p)?;
+        let dest = self.recording_dest(p)?;
+        let own = self.own_addresses(media);
+        let call = self.call_mut(p)?.clone();
+        if p.flag("detect dtmf") && !call.inband_dtmf {
+            return Err(refusal(
+                Kind::Flag,
+                "detect DTMF",
+                "in-band detection is set when the legs are created: give it with the offer",
+            ));
+        }
+        let mut answered = Vec::new();
+        let mut warnings = Vec::new();
+        for (k, s) in call.streams.iter().enumerate() {
+            let i = s.index;
+            if i >= sdp.media.len() {
+                continue;
+            }
+            let rejected = sdp.media[i].port == 0;
+            if !rejected && !relayed_audio(&sdp, i)? {
+                return Err(format!(
+                    "answer stream {} is not RTP audio ({} {})",
+                    i + 1,
+                    sdp.media[i].kind,
+                    sdp.media[i].proto
+                ));
+            }
+            let formats = codecs::formats(&sdp, i);
+            let callee_codec = match formats.iter().find_map(codecs::Format::codec) {
+                Some(c) => c,
+                None if rejected => s.plan.outgoing_first().unwrap_or(s.caller_codec),
+                None => return Err("no supported codec (PCMU or PCMA) in answer".into()),
+            };
+            // Digits reach the callee with the offer's payload type even when its answer
+            // lists no telephone-event, as rtpengine forwards them.
+            let callee_te = formats
+                .iter()
+                .find(|f| f.is_te())
+                .and_then(|f| f.pt.parse().ok())
+                .or(s.plan.outgoing_te());
+            let remote = party_address(&sdp, i, p).ok().flatten();
+            if let Some(r) = remote {
+                self.check_not_own(media, &own, r)?;
+            }
+            let caller_codec = s
+                .plan
+                .caller_codec_for(callee_codec.law)
+                .ok_or("no codec left for the caller")?;
+            let callee_ptime = ptime_of(&sdp, i);
+            if let Some(want) = s.ptime_reverse.filter(|&w| w != callee_ptime && !rejected) {
+                if let Some(e) = engine_refusal(
+                    &format!("ptime-reverse {want} (the callee sends {callee_ptime} ms packets)"),
+                    Gap::Repacketise,
+                ) {
+                    return Err(e);
+                }
+            }
+            if s.callee_mux && !rejected && !sdp.has_attribute(i, "rtcp-mux") {
+                warnings.push(format!(
+                    "stream {}: the callee declined rtcp-mux; its leg keeps RTCP on the RTP \
+                     port",
+                    i + 1
+                ));
+            }
+            let proto = if p.transport_protocol == Some("accept") {
+                sdp.media[i].proto.clone()
+            } else {
+                s.offered_proto.clone()
+            };
+            answered.push(Answered {
+                stream: k,
+                rejected,
+                remote,
+                callee_codec,
+                callee_te,
+                caller_codec,
+                proto,
+                ptime: s.ptime_reverse,
+            });
+        }
+        let mut to_caller = call.to_caller.clone();
+        let probe = self.answer_reply(sdp.clone(), &call, &answered, p, &mut to_caller.clone());
+        check_fits(probe, ctx.reply_budget).inspect_err(|_| self.totals.replies_too_large += 1)?;
+
+        let mut streams = call.streams.clone();
+        for a in answered.iter().filter(|a| !a.rejected) {
+            let s = &mut streams[a.stream];
+            if let Some(remote) = a.remote {
+                media
+                    .command(Command::SetRemote {
+                        channel: s.callee_leg.id,
+                        remote,
+                    })
+                    .map_err(engine_err)?;
+            }
+            for (channel, codec, te) in [
+                (s.callee_leg.id, a.callee_codec, a.callee_te),
+                (s.caller_leg.id, a.caller_codec, s.caller_te),
+            ] {
+                media
+                    .command(Command::SetCodec {
+                        channel,
+                        codec,
+                        telephone_event_pt: te,
+                    })
+                    .map_err(engine_err)?;
+            }
+            s.caller_codec = a.caller_codec;
+            s.callee_codec = Some(a.callee_codec);
+            s.callee_remote = a.remote;
+            media
+                .command(Command::Bridge {
+                    a: s.caller_leg.id,
+                    b: s.callee_leg.id,
+                })
+                .map_err(engine_err)?;
+        }
+        let mut reply = self.answer_reply(sdp.clone(), &call, &answered, p, &mut to_caller);
+        if !warnings.is_empty() {
+            reply = reply.with("warning", Value::str(&warnings.join("; ")));
+        }
+        let now = ctx.now_unix_s;
+        let mut call = self
+            .calls
+            .remove(p.call_id.as_deref().unwrap_or_default())
+            .unwrap_or(call);
+        call.streams = streams;
+        call.to_caller = to_caller;
+        // A new to-tag (a forked call answered by another callee) takes the callee leg.
+        let mut callee = match call.callee.take() {
+            Some(c) if c.tag == to_tag => c,
+            _ => Party::new(&to_tag, now),
+        };
+        callee.keep_sdp(text);
+        callee.advertised = answered
+            .iter()
+            .find(|a| !a.rejected)
+            .and_then(|a| sdp.connection(call.streams[a.stream].index));
+        callee.label = p
+            .label
+            .clone()
+            .or(callee.label)
+            .or(call.callee_label.clone());
+        if p.to_label.is_some() {
+            call.caller.label.clone_from(&p.to_label);
+        }
+        call.callee = Some(callee);
+        call.last_signal_s = now;
+        let id = p.call_id.clone().unwrap_or_default();
+        self.revive(&id, call.delete_at.take());
+        self.apply_common(&mut call, p, Side::Callee, dest);
+        self.apply_filters(media, &call)?;
+        let record = call.record && call.recording.live_tap().is_none();
+        self.calls.insert(id.clone(), call);
+        if record {
+            // The answer stands whatever the recording does; a failure is logged, counted
+            // and shown by `query`.
+            if let Err(e) = self.start_recording(media, &id, now) {
+                tracing::warn!(call_id = %id, error = %e, "recording did not start");
+            }
+        }
+        Ok(reply)
+    }
+
+    /// The answer rewritten towards the caller: our caller leg, the caller's codec.
+    fn answer_reply(
+        &self,
+        mut sdp: Sdp,
+        call: &Call,
+        answered: &[Answered],
+        p: &Params,
+        origin: &mut rewrite::OriginState,
+    ) -> Value {
+        let ip = self.cfg.media_ip;
+        let mut passed = Vec::new();
+        for i in 0..sdp.media.len() {
+            if call.streams.iter().any(|s| s.index == i) {
+                continue;
+            }
+            if sdp.media[i].kind != "audio" && p.flag("pass non audio") && sdp.media[i].port != 0 {
+                passed.push(i);
+            } else {
+                sdp.media[i].port = 0;
+            }
+        }
+        for a in answered {
+            let s = &call.streams[a.stream];
+            let i = s.index;
+            if a.rejected {
+                continue;
+            }
+            let codec = a.caller_codec;
+            let name = if codec.law == tandem_codecs::g711::Law::Ulaw {
+                "PCMU"
+            } else {
+                "PCMA"
+            };
+            let mut formats = vec![(codec.payload_type.to_string(), format!("{name}/8000"))];
+            if let Some(te) = s.caller_te {
+                let enc = s
+                    .plan
+                    .caller
+                    .iter()
+                    .find(|f| f.pt == te.to_string())
+                    .map_or("telephone-event/8000".to_string(), |f| f.enc.to_lowercase());
+                formats.push((te.to_string(), enc));
+            }
+            sdp.media[i].port = s.caller_leg.local.port();
+            sdp.set_formats(i, &formats);
+            rewrite::strip_unrelayed(&mut sdp, i);
+            let advert = RtcpAdvert {
+                port: s.caller_leg.local.port(),
+                mux: s.caller_mux,
+                require: false,
+            };
+            rewrite::advertise_rtcp(&mut sdp, i, advert, ip, p);
+            if let Some(pt) = a.ptime {
+                sdp.set_attribute(i, "ptime", Some(&pt.to_string()));
+            }
+            sdp.media[i].proto.clone_from(&a.proto);
+            if p.flag("generate mid") {
+                rewrite::generate_mid(&mut sdp, i);
+            }
+        }
+        rewrite::set_connections(&mut sdp, ip, &passed);
+        if p.flag("loop protect") {
+            sdp.session.push(crate::sdp::Line::new(
+                b'a',
+                format!("rtpengine:{}", self.loop_mark()),
+            ));
+        }
+        origin.apply(&mut sdp, p, ip);
+        finish(Ok(Value::dict().with("sdp", Value::str(&sdp.to_string()))))
+    }
+}

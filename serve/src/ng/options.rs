@@ -1,0 +1,400 @@
+//! What Tandem does with every command, key, flag and enumerated value of rtpengine's ng
+//! protocol: one table ([`TABLE`], in `table.rs`) that request parsing reads and
+//! `docs/ng.md` is generated from.
+//!
+//! Each entry is in one of four states:
+//! - **honoured**: Tandem does what rtpengine's documentation says (the text says how);
+//! - **refused**: a request carrying it gets `result: error` with an `error-reason` naming
+//!   it and saying why, and changes nothing;
+//! - **refused until the media engine can** ([`State::Engine`]): the same, for features
+//!   waiting on one engine capability ([`Gap`]); [`engine_can`] is the one place that turns
+//!   them on;
+//! - **not applicable**: accepted because it has no meaning for Tandem (the text says why).
+//!
+//! rtpengine ignores names it does not know; Tandem refuses them (`unknown key 'x'`), because
+//! a proxy that is told `ok` for something that was not done is worse off than one told no.
+//! The `ignore-unknown-keys` setting relaxes that for dictionary keys that are in no table
+//! at all (never for refused ones).
+//!
+//! Names are matched after [`normalise`]: case, `-`, `_` and repeated spaces do not matter
+//! (`call-id`, `Call ID` and `call_id` are one key).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use super::normalise;
+pub use super::table::{CONDITIONAL, TABLE};
+
+/// What a name is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A `command`.
+    Command,
+    /// A dictionary key.
+    Key,
+    /// A string of the `flags` list.
+    Flag,
+    /// A flag that is a prefix and a value (`codec-strip-PCMA`): the same as the value given
+    /// to a key.
+    FlagPrefix,
+    /// One value of a key (`ICE` = `remove`), or a key of a sub-dictionary (`codec` →
+    /// `strip`).
+    Value(&'static str),
+    /// A value that is a prefix and a parameter (`SDES` = `no-AES_CM_128_HMAC_SHA1_32`).
+    ValuePrefix(&'static str),
+}
+
+impl Kind {
+    /// How replies and docs name the kind.
+    pub fn noun(self) -> String {
+        match self {
+            Kind::Command => "command".into(),
+            Kind::Key => "key".into(),
+            Kind::Flag | Kind::FlagPrefix => "flag".into(),
+            Kind::Value(k) | Kind::ValuePrefix(k) => format!("'{k}' value"),
+        }
+    }
+}
+
+/// An engine capability some options wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Gap {
+    /// Changing the packetisation time between the legs (10/20/30/40/60 ms).
+    Repacketise,
+    /// Converting between RFC 4733 events and in-band tones.
+    DtmfConversion,
+    /// SRTP (SDES keys) on channels.
+    Srtp,
+    /// Relaying codecs other than G.711 unchanged (G.722 and others).
+    PassThroughCodecs,
+    /// Binding the legs of one call on two interfaces.
+    TwoInterfaces,
+}
+
+impl Gap {
+    /// Every gap, for docs.
+    pub const ALL: [Gap; 5] = [
+        Gap::Repacketise,
+        Gap::DtmfConversion,
+        Gap::Srtp,
+        Gap::PassThroughCodecs,
+        Gap::TwoInterfaces,
+    ];
+
+    /// What the engine lacks, as error replies and docs say it.
+    pub fn needs(self) -> &'static str {
+        match self {
+            Gap::Repacketise => {
+                "the media engine relays packets as they come and cannot repacketise between \
+                 different ptimes yet"
+            }
+            Gap::DtmfConversion => {
+                "the media engine cannot convert between RFC 4733 events and in-band tones yet"
+            }
+            Gap::Srtp => "the media engine has no SRTP on its channels yet",
+            Gap::PassThroughCodecs => {
+                "the media engine relays PCMU, PCMA and telephone-event only (no pass-through \
+                 of other codecs yet)"
+            }
+            Gap::TwoInterfaces => "the media engine binds every call on one interface",
+        }
+    }
+}
+
+/// Whether the media engine has a capability. The one switch the engine work flips: an
+/// entry in [`State::Engine`] reads as honoured once its gap is closed here.
+pub const fn engine_can(gap: Gap) -> bool {
+    match gap {
+        Gap::Repacketise
+        | Gap::DtmfConversion
+        | Gap::Srtp
+        | Gap::PassThroughCodecs
+        | Gap::TwoInterfaces => false,
+    }
+}
+
+/// What Tandem does with a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Done as documented; the text says how.
+    Honoured(&'static str),
+    /// Refused with an error reply; the text says why.
+    Refused(&'static str),
+    /// Refused until the media engine has the capability.
+    Engine(Gap),
+    /// Accepted with no effect, because it means nothing for Tandem; the text says why.
+    NotApplicable(&'static str),
+}
+
+/// How a state reads once [`engine_can`] is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effective {
+    /// Accepted and done.
+    Honoured,
+    /// Refused with this reason.
+    Refused(&'static str),
+    /// Accepted, no effect.
+    NotApplicable,
+}
+
+impl State {
+    /// The state as parsing applies it.
+    pub fn effective(self) -> Effective {
+        match self {
+            State::Honoured(_) => Effective::Honoured,
+            State::Refused(why) => Effective::Refused(why),
+            State::Engine(g) if engine_can(g) => Effective::Honoured,
+            State::Engine(g) => Effective::Refused(g.needs()),
+            State::NotApplicable(_) => Effective::NotApplicable,
+        }
+    }
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct Opt {
+    /// What it is.
+    pub kind: Kind,
+    /// Its name as rtpengine's documentation spells it.
+    pub name: &'static str,
+    /// Other spellings rtpengine accepts.
+    pub aliases: &'static [&'static str],
+    /// What Tandem does with it.
+    pub state: State,
+}
+
+/// Shorthand for the table.
+pub(super) const fn opt(kind: Kind, name: &'static str, state: State) -> Opt {
+    Opt {
+        kind,
+        name,
+        aliases: &[],
+        state,
+    }
+}
+
+/// Shorthand for the table: with aliases.
+pub(super) const fn alias(
+    kind: Kind,
+    name: &'static str,
+    aliases: &'static [&'static str],
+    state: State,
+) -> Opt {
+    Opt {
+        kind,
+        name,
+        aliases,
+        state,
+    }
+}
+
+/// The kinds with their own namespace in the index (prefixes are scanned).
+fn index() -> &'static HashMap<(Kind, String), &'static Opt> {
+    static INDEX: LazyLock<HashMap<(Kind, String), &'static Opt>> = LazyLock::new(|| {
+        let mut m = HashMap::new();
+        for o in TABLE {
+            for n in std::iter::once(o.name).chain(o.aliases.iter().copied()) {
+                m.insert((o.kind, normalise(n)), o);
+            }
+        }
+        m
+    });
+    &INDEX
+}
+
+/// The entry for a name of a kind (not prefixes).
+pub fn lookup(kind: Kind, name: &str) -> Option<&'static Opt> {
+    index().get(&(kind, normalise(name))).copied()
+}
+
+/// Loose prefix match: `prefix` at the start of `s`, ignoring ASCII case and treating `-`,
+/// `_` and space alike. Returns the rest of `s` as given (its case kept).
+pub fn strip_prefix_loose<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let sep = |c: u8| matches!(c, b'-' | b'_' | b' ');
+    let (sb, pb) = (s.as_bytes(), prefix.as_bytes());
+    if sb.len() < pb.len() {
+        return None;
+    }
+    let same = sb
+        .iter()
+        .zip(pb)
+        .all(|(&a, &b)| a.eq_ignore_ascii_case(&b) || sep(a) && sep(b));
+    // `pb.len()` is on a char boundary of `s`: the bytes before it matched ASCII ones.
+    (same && s.is_char_boundary(pb.len())).then(|| &s[pb.len()..])
+}
+
+/// The prefix entry of `kind` (`FlagPrefix` or `ValuePrefix(key)`) that starts `s`, with the
+/// rest of `s`; the longest prefix wins.
+pub fn lookup_prefix(kind: Kind, s: &str) -> Option<(&'static Opt, &str)> {
+    TABLE
+        .iter()
+        .filter(|o| o.kind == kind)
+        .flat_map(|o| {
+            std::iter::once(o.name)
+                .chain(o.aliases.iter().copied())
+                .map(move |n| (o, n))
+        })
+        .filter_map(|(o, n)| strip_prefix_loose(s, n).map(|rest| (o, n.len(), rest)))
+        .filter(|(_, _, rest)| !rest.is_empty())
+        .max_by_key(|(_, len, _)| *len)
+        .map(|(o, _, rest)| (o, rest))
+}
+
+/// The error reason for a refused name.
+pub fn refusal(kind: Kind, name: &str, why: &str) -> String {
+    format!("{} '{name}' is not supported: {why}", kind.noun())
+}
+
+/// The error reason for a name in no table.
+pub fn unknown(kind: Kind, name: &str) -> String {
+    format!("unknown {} '{name}'", kind.noun())
+}
+
+/// The error reason for an option that needs an engine capability, if it is missing.
+pub fn engine_refusal(what: &str, gap: Gap) -> Option<String> {
+    (!engine_can(gap)).then(|| format!("{what} is not supported: {}", gap.needs()))
+}
+
+/// Entries counted by effective state: (honoured, refused, not applicable).
+pub fn counts() -> (usize, usize, usize) {
+    TABLE
+        .iter()
+        .fold((0, 0, 0), |(h, r, n), o| match o.state.effective() {
+            Effective::Honoured => (h + 1, r, n),
+            Effective::Refused(_) => (h, r + 1, n),
+            Effective::NotApplicable => (h, r, n + 1),
+        })
+}
+
+/// The table as the Markdown of `docs/ng.md` (between its markers).
+pub fn markdown() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let (h, r, n) = counts();
+    let _ = writeln!(
+        out,
+        "{} entries: {h} honoured, {r} refused, {n} not applicable.\n",
+        TABLE.len()
+    );
+    let sections: [(&str, fn(Kind) -> bool); 4] = [
+        ("Commands", |k| k == Kind::Command),
+        ("Keys", |k| k == Kind::Key),
+        ("Flags", |k| matches!(k, Kind::Flag | Kind::FlagPrefix)),
+        ("Values of keys", |k| {
+            matches!(k, Kind::Value(_) | Kind::ValuePrefix(_))
+        }),
+    ];
+    for (title, pick) in sections {
+        let _ = writeln!(out, "### {title}\n");
+        let _ = writeln!(out, "| Name | Also | State | What Tandem does |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for o in TABLE.iter().filter(|o| pick(o.kind)) {
+            let name = match o.kind {
+                Kind::Value(k) => format!("`{k}`: `{}`", o.name),
+                Kind::ValuePrefix(k) => format!("`{k}`: `{}`…", o.name),
+                Kind::FlagPrefix => format!("`{}`…", o.name),
+                _ => format!("`{}`", o.name),
+            };
+            let also = o
+                .aliases
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (state, text) = match o.state {
+                State::Honoured(t) => ("honoured", t.to_string()),
+                State::Refused(t) => ("refused", t.to_string()),
+                State::Engine(g) if engine_can(g) => ("honoured", g.needs().to_string()),
+                State::Engine(g) => ("refused (engine)", g.needs().to_string()),
+                State::NotApplicable(t) => ("n/a", t.to_string()),
+            };
+            let _ = writeln!(
+                out,
+                "| {name} | {also} | {state} | {} |",
+                text.replace('|', "\\|")
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "### Refused until the media engine can\n");
+    let _ = writeln!(
+        out,
+        "These are refused with an error naming them; each turns into honoured when the engine \
+         gains the capability (one switch per capability in the code).\n"
+    );
+    let _ = writeln!(out, "| Capability the engine lacks | Refused until then |");
+    let _ = writeln!(out, "|---|---|");
+    for gap in Gap::ALL {
+        let mut what: Vec<String> = TABLE
+            .iter()
+            .filter(|o| o.state == State::Engine(gap))
+            .map(|o| match o.kind {
+                Kind::Value(k) | Kind::ValuePrefix(k) => format!("`{k}`: `{}`", o.name),
+                _ => format!("{} `{}`", o.kind.noun(), o.name),
+            })
+            .collect();
+        what.extend(
+            CONDITIONAL
+                .iter()
+                .filter(|(_, g)| *g == gap)
+                .map(|(w, _)| w.to_string()),
+        );
+        let state = if engine_can(gap) {
+            " (now honoured)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "| {}{state} | {} |", gap.needs(), what.join("; "));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_unique_within_its_kind() {
+        let mut seen = HashMap::new();
+        for o in TABLE {
+            for n in std::iter::once(o.name).chain(o.aliases.iter().copied()) {
+                if let Some(first) = seen.insert((o.kind, normalise(n)), o.name) {
+                    panic!(
+                        "{n:?} ({:?}) is listed twice: {first} and {}",
+                        o.kind, o.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lookups_ignore_case_and_separators() {
+        let o = lookup(Kind::Key, "Call_ID").unwrap();
+        assert_eq!(o.name, "call-id");
+        assert_eq!(lookup(Kind::Value("ICE"), "REMOVE").unwrap().name, "remove");
+        assert!(lookup(Kind::Key, "no-such-key").is_none());
+        let (o, rest) = lookup_prefix(Kind::FlagPrefix, "codec_strip-PCMA").unwrap();
+        assert_eq!((o.name, rest), ("codec-strip-", "PCMA"));
+        let (o, rest) = lookup_prefix(Kind::FlagPrefix, "transcode-G722").unwrap();
+        assert_eq!((o.name, rest), ("transcode-", "G722"));
+        assert_eq!(strip_prefix_loose("SDES-é", "sdes-"), Some("é"));
+        assert_eq!(strip_prefix_loose("é", "ab"), None);
+    }
+
+    #[test]
+    fn engine_entries_are_refused_while_the_engine_lacks_them() {
+        for o in TABLE {
+            if let State::Engine(g) = o.state {
+                assert_eq!(
+                    o.state.effective() == Effective::Honoured,
+                    engine_can(g),
+                    "{}",
+                    o.name
+                );
+            }
+        }
+        assert!(engine_refusal("ptime 30", Gap::Repacketise).is_some());
+    }
+}

@@ -111,7 +111,7 @@ pub use ids::{ChannelId, GroupKey, Object, RequestId, RoomId, TapId};
 pub use media_engine::{ChannelInfo, MediaEngine};
 pub use netsim::NetworkConditions;
 pub use player::{PlayItem, PlaySpec, Prompt, PromptCache, PromptError};
-pub use ports::MediaAddresses;
+pub use ports::{MediaAddresses, shard_of_port};
 pub use spec::{
     ChannelSpec, Codec, DtmfSettings, Latching, MediaFilter, ParticipantOptions, PlayTarget,
     RoomOptions, RtcpMode, SuperviseMode, TapMode, TapSpec, TapTarget,

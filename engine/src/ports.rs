@@ -178,6 +178,19 @@ impl PortAllocator {
     }
 }
 
+/// The shard that owns `port` when the threaded engine splits `min..=max` over `shards`
+/// shards (each takes an equal, even-sized part), or `None` when no shard does.
+///
+/// ```
+/// assert_eq!(tandem_engine::shard_of_port(30_000, 30_399, 2, 30_200), Some(1));
+/// assert_eq!(tandem_engine::shard_of_port(30_000, 30_399, 2, 29_999), None);
+/// ```
+pub fn shard_of_port(min: u16, max: u16, shards: usize, port: u16) -> Option<usize> {
+    split(min, max, shards)?
+        .iter()
+        .position(|a| a.contains(port))
+}
+
 /// Splits `min..=max` into `shards` disjoint allocators.
 pub(crate) fn split(min: u16, max: u16, shards: usize) -> Option<Vec<PortAllocator>> {
     let span = (usize::from(max.checked_sub(min)?) + 1) / shards.max(1);

@@ -14,7 +14,7 @@ use crate::driver::thread::{Clock, ShardLinks, ShardThread, ThreadCounters};
 use crate::error::EngineError;
 use crate::ports::{self, MediaAddresses, OwnSockets};
 use crate::shard::{Shard, ShardConfig};
-use crate::tap::writer as tap_writer;
+use crate::tap::writer::TapWriter;
 use crate::time::Micros;
 
 /// Which UDP driver runs the shards.
@@ -170,7 +170,7 @@ impl EngineBuilder {
         });
         let (event_tx, event_rx) = bounded(self.queue_capacity);
         let (tap_tx, tap_rx) = bounded(self.queue_capacity);
-        let writer = tap_writer::spawn(tap_rx, event_tx.clone())?;
+        let writer = TapWriter::spawn(tap_rx, event_tx.clone())?;
         // Built first, so a shard that fails to start stops the ones already running (Drop).
         let mut engine = Engine {
             writer: Some(writer),

@@ -3,13 +3,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelId, ChannelSpec, Command, DtmfSettings, GroupKey, RtcpMode};
 
 use super::codecs::{self, CodecPlan};
 use super::rewrite::{self, RtcpAdvert};
 use super::{
-    Call, Calls, Media, Party, RecordingLog, RequestCtx, Side, Stream, check_fits, engine_err,
-    finish,
+    Call, Calls, Party, RecordingLog, RequestCtx, Side, Stream, check_fits, engine_err, finish,
 };
 use crate::bencode::Value;
 use crate::ng::options::{Gap, Kind, engine_refusal, refusal};
@@ -132,7 +132,7 @@ impl Calls {
 
     pub(super) fn offer(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         p: &Params,
         ctx: &RequestCtx,
     ) -> Result<Value, String> {
@@ -334,7 +334,7 @@ impl Calls {
     /// Checks every stream of an offer: codecs, addresses, options, the limits and loops.
     fn plan_offer(
         &mut self,
-        media: &dyn Media,
+        media: &dyn MediaEngine,
         sdp: &Sdp,
         p: &Params,
         existing: Option<&Call>,
@@ -531,7 +531,7 @@ impl Calls {
 /// Creates the channels of new streams and re-points existing ones. Channels created are
 /// pushed to `created`, so a failure part way can release them.
 fn apply_offer(
-    media: &mut dyn Media,
+    media: &mut dyn MediaEngine,
     group: GroupKey,
     planned: &[Planned],
     created: &mut Vec<ChannelId>,

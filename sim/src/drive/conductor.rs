@@ -24,15 +24,16 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tandem_codecs::wav::Encoding;
-use tandem_engine::command::{Command, PlayTarget, SuperviseMode, TapTarget};
 use tandem_engine::{
-    ChannelId, ChannelSpec, Codec, EngineError, Event, GroupKey, PlaySpec, RoomId, RoomOptions,
-    RtcpMode, TapId, TapMode, TapSpec,
+    ChannelId, ChannelSpec, Codec, Command, CommandError, EngineError, Event, GroupKey,
+    MediaEngine, PlaySpec, PlayTarget, RoomId, RoomOptions, RtcpMode, SuperviseMode, TapId,
+    TapMode, TapSpec, TapTarget,
 };
 
 use super::DriveError;
@@ -104,6 +105,8 @@ pub struct Conductor<N: Net> {
     /// Counters.
     pub counters: Counters,
     channels_live: u64,
+    /// Wall time spent in the engine's commands.
+    engine_busy: Duration,
 }
 
 impl<N: Net> Conductor<N> {
@@ -138,12 +141,26 @@ impl<N: Net> Conductor<N> {
             calls_media: Vec::new(),
             counters: Counters::default(),
             channels_live: 0,
+            engine_busy: Duration::ZERO,
         }
     }
 
     /// The transport.
     pub fn net(&self) -> &N {
         &self.net
+    }
+
+    /// Wall time spent in the engine's commands so far (the transport counts the rest).
+    pub fn engine_busy(&self) -> Duration {
+        self.engine_busy
+    }
+
+    /// Gives the engine to `f`, counting the time it takes.
+    fn engine<T>(&mut self, f: impl FnOnce(&mut dyn MediaEngine) -> T) -> T {
+        let start = Instant::now();
+        let out = f(self.net.engine());
+        self.engine_busy += start.elapsed();
+        out
     }
 
     /// One-way latency of every voice packet the phones received, µs.
@@ -180,7 +197,7 @@ impl<N: Net> Conductor<N> {
     }
 
     fn handle_events(&mut self) {
-        while let Some(e) = self.net.poll_event() {
+        while let Some(e) = self.net.engine().poll_event() {
             let c = &mut self.counters;
             match e {
                 Event::TapFinished {
@@ -198,15 +215,21 @@ impl<N: Net> Conductor<N> {
                     c.recordings_failed += 1;
                     c.note_error(format!("recording failed: {reason}"));
                 }
-                Event::CommandFailed { reason, .. } if reason == "nothing is playing" => {
+                Event::CommandFailed {
+                    error: CommandError::NothingPlaying,
+                    ..
+                } => {
                     // A stop that crossed a prompt's natural end (UDP transport).
                     c.stops_after_end += 1;
                 }
-                Event::CommandFailed { command, reason } => {
+                Event::CommandFailed {
+                    command,
+                    object,
+                    error,
+                    ..
+                } => {
                     c.commands_failed += 1;
-                    let mut command = command;
-                    command.truncate(120);
-                    c.note_error(format!("engine refused {command}: {reason}"));
+                    c.note_error(format!("engine refused {command} on {object}: {error}"));
                 }
                 Event::TickOverrun { missed, .. } => c.tick_overruns += missed,
                 Event::MediaTimeout { .. } => c.media_timeouts += 1,
@@ -232,7 +255,7 @@ impl<N: Net> Conductor<N> {
     fn open_leg(&mut self, group: GroupKey, role: Role, serial: u32) -> Result<Leg, DriveError> {
         let ep = self.net.open_endpoint()?;
         let addr = self.net.endpoint_addr(ep);
-        let info = match self.net.create_channel(group, Self::spec(addr)) {
+        let info = match self.engine(|e| e.create_channel(group, Self::spec(addr))) {
             Ok(i) => i,
             Err(e) => {
                 self.net.close_endpoint(ep);
@@ -252,8 +275,10 @@ impl<N: Net> Conductor<N> {
     }
 
     fn close_leg(&mut self, leg: Leg) -> Option<Phone> {
-        let r = self.net.command(Command::DestroyChannel {
-            channel: leg.channel,
+        let r = self.engine(|e| {
+            e.command(Command::DestroyChannel {
+                channel: leg.channel,
+            })
         });
         self.engine_result(r);
         self.channels_live = self.channels_live.saturating_sub(1);
@@ -269,24 +294,28 @@ impl<N: Net> Conductor<N> {
         phone
     }
 
-    fn engine_result(&mut self, r: Result<(), EngineError>) {
+    fn engine_result<T>(&mut self, r: Result<T, EngineError>) {
         if let Err(e) = r {
             self.counters.note_error(e.to_string());
         }
     }
 
     fn play(&mut self, leg: Leg, spec: PlaySpec) {
-        let r = self.net.command(Command::Play {
-            target: PlayTarget::Channel(leg.channel),
-            spec,
+        let r = self.engine(|e| {
+            e.command(Command::Play {
+                target: PlayTarget::Channel(leg.channel),
+                spec,
+            })
         });
         self.engine_result(r);
         self.counters.plays_started += 1;
     }
 
     fn stop_play(&mut self, leg: Leg) {
-        let r = self.net.command(Command::StopPlay {
-            target: PlayTarget::Channel(leg.channel),
+        let r = self.engine(|e| {
+            e.command(Command::StopPlay {
+                target: PlayTarget::Channel(leg.channel),
+            })
         });
         self.engine_result(r);
     }
@@ -348,9 +377,11 @@ impl<N: Net> Conductor<N> {
         // call, the agent of a callback.
         let outbound = call.outbound;
         self.stop_play(if outbound { agent } else { caller });
-        self.net.command(Command::Bridge {
-            a: caller.channel,
-            b: agent.channel,
+        self.engine(|e| {
+            e.command(Command::Bridge {
+                a: caller.channel,
+                b: agent.channel,
+            })
         })?;
         let caller_stream = self.phones.stream(caller.ep);
         let agent_stream = self.phones.stream(agent.ep);
@@ -368,7 +399,7 @@ impl<N: Net> Conductor<N> {
                 mode: TapMode::Stereo,
                 encoding: rec.encoding,
             };
-            match self.net.start_tap(TapTarget::Channel(caller.channel), spec) {
+            match self.engine(|e| e.start_tap(TapTarget::Channel(caller.channel), spec)) {
                 Ok(id) => {
                     self.counters.recordings_started += 1;
                     tap = Some((id, path));
@@ -380,18 +411,22 @@ impl<N: Net> Conductor<N> {
         let mut room = None;
         if self.supervisor_fraction > 0.0 && self.rng.random::<f64>() < self.supervisor_fraction {
             let leg = self.open_leg(group, Role::Supervisor, serial)?;
-            let r = self.net.create_room(
-                group,
-                RoomOptions {
-                    vad_gate: false,
-                    ..RoomOptions::default()
-                },
-            )?;
-            self.net.command(Command::Supervise {
-                agent: agent.channel,
-                supervisor: leg.channel,
-                mode: SuperviseMode::Listen,
-                room: r,
+            let r = self.engine(|e| {
+                e.create_room(
+                    group,
+                    RoomOptions {
+                        vad_gate: false,
+                        ..RoomOptions::default()
+                    },
+                )
+            })?;
+            self.engine(|e| {
+                e.command(Command::Supervise {
+                    agent: agent.channel,
+                    supervisor: leg.channel,
+                    mode: SuperviseMode::Listen,
+                    room: r,
+                })
             })?;
             self.counters.supervised += 1;
             if let Some(p) = self.phones.get_mut(leg.ep) {
@@ -416,7 +451,7 @@ impl<N: Net> Conductor<N> {
             return;
         };
         if let Some((tap, _)) = call.tap {
-            let r = self.net.command(Command::StopTap { tap });
+            let r = self.engine(|e| e.command(Command::StopTap { tap }));
             self.engine_result(r);
         }
         let caller = call.caller.and_then(|l| self.close_leg(l));
@@ -425,7 +460,7 @@ impl<N: Net> Conductor<N> {
             self.close_leg(s);
         }
         if let Some(room) = call.room {
-            let r = self.net.command(Command::DestroyRoom { room });
+            let r = self.engine(|e| e.command(Command::DestroyRoom { room }));
             self.engine_result(r);
         }
         if let (Some(from), Some(caller), Some(agent)) = (call.talk_from_us, caller, agent) {

@@ -168,8 +168,8 @@ pub fn drive(sc: &Scenario, cfg: &DriveConfig) -> Result<Drive, DriveError> {
             let net = MemoryNet::new(cfg.shards, cfg.network, sc.seed);
             let n = cfg.network;
             let setting = NetworkSetting {
-                delay_ms: n.delay_us as f64 / 1000.0,
-                jitter_ms: n.jitter_us as f64 / 1000.0,
+                delay_ms: n.delay.as_us() as f64 / 1000.0,
+                jitter_ms: n.jitter.as_us() as f64 / 1000.0,
                 loss: n.loss,
             };
             run_with(sc, cfg, net, record, Some(setting))
@@ -209,7 +209,8 @@ fn run_with<N: Net + 'static>(
         cfg.mouth_to_ear,
     );
     let net = conductor.net();
-    let engine = net.figures();
+    let mut engine = net.figures();
+    engine.engine_busy_s += conductor.engine_busy().as_secs_f64();
     let max_lag_ms = net.max_lag_us() as f64 / 1000.0;
     let transport = net.name().to_string();
     let media_s = metrics.end_time / cfg.time_scale;

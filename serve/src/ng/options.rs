@@ -277,7 +277,8 @@ pub fn markdown() -> String {
         "{} entries: {h} honoured, {r} refused, {n} not applicable.\n",
         TABLE.len()
     );
-    let sections: [(&str, fn(Kind) -> bool); 4] = [
+    type Section = (&'static str, fn(Kind) -> bool);
+    let sections: [Section; 4] = [
         ("Commands", |k| k == Kind::Command),
         ("Keys", |k| k == Kind::Key),
         ("Flags", |k| matches!(k, Kind::Flag | Kind::FlagPrefix)),

@@ -247,13 +247,13 @@ impl Params {
     /// Whether honoured flag `name` (any spelling) was given.
     pub fn flag(&self, name: &str) -> bool {
         let n = normalise(name);
-        self.flags.iter().any(|f| *f == n)
+        self.flags.contains(&n)
     }
 
     /// Whether `replace` value `name` (any spelling) was given.
     pub fn replaces(&self, name: &str) -> bool {
         let n = normalise(name);
-        self.replace.iter().any(|f| *f == n)
+        self.replace.contains(&n)
     }
 
     /// Whether `rtcp-mux` value `name` was given.

@@ -31,9 +31,9 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tandem_codecs::wav::Encoding;
 use tandem_engine::{
-    ChannelId, ChannelSpec, Codec, Command, CommandError, EngineError, Event, GroupKey,
-    MediaEngine, PlaySpec, PlayTarget, RoomId, RoomOptions, RtcpMode, SuperviseMode, TapId,
-    TapMode, TapSpec, TapTarget,
+    ChannelId, ChannelSpec, Codec, Command, EngineError, GroupKey, MediaEngine, PlaySpec,
+    PlayTarget, RequestId, RoomId, RoomOptions, RtcpMode, SuperviseMode, TapId, TapMode, TapSpec,
+    TapTarget,
 };
 
 use super::DriveError;
@@ -155,6 +155,11 @@ impl<N: Net> Conductor<N> {
         self.engine_busy
     }
 
+    /// Gives the engine a command, counting the time it takes.
+    fn command(&mut self, cmd: Command) -> Result<RequestId, EngineError> {
+        self.engine(|e| e.command(cmd))
+    }
+
     /// Gives the engine to `f`, counting the time it takes.
     fn engine<T>(&mut self, f: impl FnOnce(&mut dyn MediaEngine) -> T) -> T {
         let start = Instant::now();
@@ -198,48 +203,7 @@ impl<N: Net> Conductor<N> {
 
     fn handle_events(&mut self) {
         while let Some(e) = self.net.engine().poll_event() {
-            let c = &mut self.counters;
-            match e {
-                Event::TapFinished {
-                    path,
-                    duration_ms,
-                    dropped_frames,
-                    ..
-                } => {
-                    c.recordings_finished += 1;
-                    c.recorded_ms += duration_ms;
-                    c.recording_dropped_frames += dropped_frames;
-                    c.recording_bytes += std::fs::metadata(&path).map_or(0, |m| m.len());
-                }
-                Event::TapFailed { reason, .. } => {
-                    c.recordings_failed += 1;
-                    c.note_error(format!("recording failed: {reason}"));
-                }
-                Event::CommandFailed {
-                    error: CommandError::NothingPlaying,
-                    ..
-                } => {
-                    // A stop that crossed a prompt's natural end (UDP transport).
-                    c.stops_after_end += 1;
-                }
-                Event::CommandFailed {
-                    command,
-                    object,
-                    error,
-                    ..
-                } => {
-                    c.commands_failed += 1;
-                    c.note_error(format!("engine refused {command} on {object}: {error}"));
-                }
-                Event::TickOverrun { missed, .. } => c.tick_overruns += missed,
-                Event::MediaTimeout { .. } => c.media_timeouts += 1,
-                Event::PlayFinished { .. } => c.plays_finished += 1,
-                Event::ChannelClosed { stats, .. } => {
-                    c.engine_packets_received += stats.packets_received;
-                    c.engine_packets_sent += stats.packets_sent;
-                }
-                _ => {}
-            }
+            self.counters.count(e);
         }
     }
 
@@ -275,10 +239,8 @@ impl<N: Net> Conductor<N> {
     }
 
     fn close_leg(&mut self, leg: Leg) -> Option<Phone> {
-        let r = self.engine(|e| {
-            e.command(Command::DestroyChannel {
-                channel: leg.channel,
-            })
+        let r = self.command(Command::DestroyChannel {
+            channel: leg.channel,
         });
         self.engine_result(r);
         self.channels_live = self.channels_live.saturating_sub(1);
@@ -301,21 +263,17 @@ impl<N: Net> Conductor<N> {
     }
 
     fn play(&mut self, leg: Leg, spec: PlaySpec) {
-        let r = self.engine(|e| {
-            e.command(Command::Play {
-                target: PlayTarget::Channel(leg.channel),
-                spec,
-            })
+        let r = self.command(Command::Play {
+            target: PlayTarget::Channel(leg.channel),
+            spec,
         });
         self.engine_result(r);
         self.counters.plays_started += 1;
     }
 
     fn stop_play(&mut self, leg: Leg) {
-        let r = self.engine(|e| {
-            e.command(Command::StopPlay {
-                target: PlayTarget::Channel(leg.channel),
-            })
+        let r = self.command(Command::StopPlay {
+            target: PlayTarget::Channel(leg.channel),
         });
         self.engine_result(r);
     }
@@ -377,11 +335,9 @@ impl<N: Net> Conductor<N> {
         // call, the agent of a callback.
         let outbound = call.outbound;
         self.stop_play(if outbound { agent } else { caller });
-        self.engine(|e| {
-            e.command(Command::Bridge {
-                a: caller.channel,
-                b: agent.channel,
-            })
+        self.command(Command::Bridge {
+            a: caller.channel,
+            b: agent.channel,
         })?;
         let caller_stream = self.phones.stream(caller.ep);
         let agent_stream = self.phones.stream(agent.ep);
@@ -420,13 +376,11 @@ impl<N: Net> Conductor<N> {
                     },
                 )
             })?;
-            self.engine(|e| {
-                e.command(Command::Supervise {
-                    agent: agent.channel,
-                    supervisor: leg.channel,
-                    mode: SuperviseMode::Listen,
-                    room: r,
-                })
+            self.command(Command::Supervise {
+                agent: agent.channel,
+                supervisor: leg.channel,
+                mode: SuperviseMode::Listen,
+                room: r,
             })?;
             self.counters.supervised += 1;
             if let Some(p) = self.phones.get_mut(leg.ep) {
@@ -451,7 +405,7 @@ impl<N: Net> Conductor<N> {
             return;
         };
         if let Some((tap, _)) = call.tap {
-            let r = self.engine(|e| e.command(Command::StopTap { tap }));
+            let r = self.command(Command::StopTap { tap });
             self.engine_result(r);
         }
         let caller = call.caller.and_then(|l| self.close_leg(l));
@@ -460,7 +414,7 @@ impl<N: Net> Conductor<N> {
             self.close_leg(s);
         }
         if let Some(room) = call.room {
-            let r = self.engine(|e| e.command(Command::DestroyRoom { room }));
+            let r = self.command(Command::DestroyRoom { room });
             self.engine_result(r);
         }
         if let (Some(from), Some(caller), Some(agent)) = (call.talk_from_us, caller, agent) {

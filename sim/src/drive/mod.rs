@@ -21,6 +21,7 @@
 //! MOS ([`crate::emodel`]), engine figures and recordings.
 
 mod conductor;
+mod events;
 pub mod impaired;
 mod phones;
 pub mod prompts;

@@ -28,32 +28,22 @@ pub(super) fn run(args: &Args, mut sc: Scenario) -> Result<()> {
         }
         Ok((v * 1000.0).round() as u64)
     };
-    let loss_pct = args.net_loss_pct.unwrap_or(0.0);
-    if !(0.0..100.0).contains(&loss_pct) {
+    if !(0.0..100.0).contains(&args.net_loss_pct) {
         bail!("--net-loss-pct must be in [0, 100)");
     }
-    // The memory transport's links take 1 ms unless told; over loopback they add nothing
-    // unless told.
-    let default_delay_ms = if transport == TransportKind::Memory {
-        1.0
-    } else {
-        0.0
-    };
-    let links = NetworkConditions {
-        delay: Micros::from_us(ms(
-            "--net-delay-ms",
-            args.net_delay_ms.unwrap_or(default_delay_ms),
-        )?),
-        jitter: Micros::from_us(ms("--net-jitter-ms", args.net_jitter_ms.unwrap_or(0.0))?),
-        loss: loss_pct / 100.0,
-    };
-    let any_given =
-        args.net_delay_ms.is_some() || args.net_jitter_ms.is_some() || args.net_loss_pct.is_some();
+    if transport == TransportKind::Udp
+        && (args.net_delay_ms != 1.0 || args.net_jitter_ms != 0.0 || args.net_loss_pct != 0.0)
+    {
+        bail!("--net-* options shape the memory transport's simulated network only");
+    }
     let cfg = DriveConfig {
         transport,
         shards: args.shards.max(1),
-        network: links,
-        udp_impairment: (transport == TransportKind::Udp && any_given).then_some(links),
+        network: NetworkConditions {
+            delay: Micros::from_us(ms("--net-delay-ms", args.net_delay_ms)?),
+            jitter: Micros::from_us(ms("--net-jitter-ms", args.net_jitter_ms)?),
+            loss: args.net_loss_pct / 100.0,
+        },
         time_scale: args.time_scale,
         record_dir: args.record_dir.clone(),
         record_encoding: match args.record_encoding.as_str() {

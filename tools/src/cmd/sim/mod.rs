@@ -83,17 +83,15 @@ pub struct Args {
     /// scenario's `supervisor_fraction`).
     #[arg(long, requires = "drive")]
     supervisor_fraction: Option<f64>,
-    /// Drive mode: one-way delay of every simulated link between a phone and the engine,
-    /// ms (default 1 on the memory transport; on udp any --net-* option adds the links
-    /// over loopback, with no delay unless given).
-    #[arg(long, requires = "drive")]
-    net_delay_ms: Option<f64>,
-    /// Drive mode: extra delay per datagram, uniform in 0..=this, ms (default 0).
-    #[arg(long, requires = "drive")]
-    net_jitter_ms: Option<f64>,
-    /// Drive mode: loss per datagram per link, percent (default 0).
-    #[arg(long, requires = "drive")]
-    net_loss_pct: Option<f64>,
+    /// Drive mode, memory transport: one-way delay of every simulated link, ms.
+    #[arg(long, default_value_t = 1.0, requires = "drive")]
+    net_delay_ms: f64,
+    /// Drive mode, memory transport: extra delay per datagram, uniform in 0..=this, ms.
+    #[arg(long, default_value_t = 0.0, requires = "drive")]
+    net_jitter_ms: f64,
+    /// Drive mode, memory transport: loss per datagram per link, percent.
+    #[arg(long, default_value_t = 0.0, requires = "drive")]
+    net_loss_pct: f64,
     /// Drive mode: engine shards.
     #[arg(long, default_value_t = 1, requires = "drive")]
     shards: usize,

@@ -29,36 +29,46 @@ impl Shard {
         };
         let forward = ch.receive(&mut cx, rtcp_port, from, data);
         let (src, peer) = (ch.id(), ch.peer());
-        let (Forward::Audio { acc, .. } | Forward::Event { acc, .. }) = forward else {
-            return;
-        };
-        let Some(out) = peer
-            .and_then(|p| self.channels.get_mut(p))
-            .and_then(|c| c.output(Writer::Peer))
-        else {
-            return;
-        };
-        let key = FeedKey {
-            source: src.0,
-            epoch: acc.epoch,
-        };
-        let payload = &data[acc.payload_start..acc.payload_start + acc.payload_len];
         let sent = match forward {
+            Forward::Nothing => return,
             Forward::Audio {
-                law, silence: true, ..
+                acc,
+                law,
+                silence: quiet,
             } => {
-                let (q, n) = silence(law, acc.payload_len);
-                out.forward_audio(now, key, &acc, law, &q[..n], &mut self.transmits);
+                let Some(out) = peer
+                    .and_then(|p| self.channels.get_mut(p))
+                    .and_then(|c| c.output(Writer::Peer))
+                else {
+                    return;
+                };
+                let key = FeedKey {
+                    source: src.0,
+                    epoch: acc.epoch,
+                };
+                if quiet {
+                    let (q, n) = silence(law, acc.payload_len);
+                    out.forward_audio(now, key, &acc, law, &q[..n], &mut self.transmits);
+                } else {
+                    let payload = &data[acc.payload_start..acc.payload_start + acc.payload_len];
+                    out.forward_audio(now, key, &acc, law, payload, &mut self.transmits);
+                }
                 true
             }
-            Forward::Audio { law, .. } => {
-                out.forward_audio(now, key, &acc, law, payload, &mut self.transmits);
-                true
-            }
-            Forward::Event { buffered, .. } => {
+            Forward::Event { acc, buffered } => {
+                let Some(out) = peer
+                    .and_then(|p| self.channels.get_mut(p))
+                    .and_then(|c| c.output(Writer::Peer))
+                else {
+                    return;
+                };
+                let key = FeedKey {
+                    source: src.0,
+                    epoch: acc.epoch,
+                };
+                let payload = &data[acc.payload_start..acc.payload_start + acc.payload_len];
                 out.forward_event(now, key, &acc, buffered, payload, &mut self.transmits)
             }
-            Forward::Nothing => false,
         };
         if sent {
             self.stats.datagrams_out += 1;

@@ -7,7 +7,7 @@ use tandem_engine::MediaEngine;
 use tandem_engine::{Codec, Command};
 
 use super::codecs;
-use super::offer::{party_address, ptime_of, relayed_audio};
+use super::plan::{party_address, ptime_of, relayed_audio};
 use super::rewrite::{self, RtcpAdvert};
 use super::{Call, Calls, Party, RequestCtx, Side, check_fits, engine_err, finish};
 use crate::bencode::Value;

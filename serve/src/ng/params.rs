@@ -406,8 +406,11 @@ impl Params {
                 }
             }
             "extmap" => {
-                if !matches!(v, Value::Dict(_)) {
+                let Value::Dict(items) = v else {
                     return Err("key 'extmap' must be a dictionary".into());
+                };
+                for (k, _) in items {
+                    value_of("extmap", &String::from_utf8_lossy(k))?;
                 }
             }
             "file" => self.file = Some(text(key, v)?),

@@ -367,7 +367,7 @@ fn blast(
                 .driver(driver)
                 .port_range(ports.0, ports.1),
         )?,
-        DriverKind::Mio | DriverKind::Auto => Engine::builder()
+        _ => Engine::builder()
             .shards(1)
             .driver(driver)
             .port_range(ports.0, ports.1)

@@ -18,7 +18,6 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use tandem_engine::MediaAddresses;
-use tandem_engine::ports::this_host;
 
 /// Everything the daemon listens on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +62,7 @@ impl OwnAddresses {
 
 /// Whether a datagram sent to `ip` reaches a socket bound to `bound`.
 fn same_host(bound: IpAddr, ip: IpAddr) -> bool {
-    if bound == ip || this_host(bound) && this_host(ip) {
+    if MediaAddresses::same_host(bound, ip) {
         return true;
     }
     bound.is_unspecified() && is_local(ip)

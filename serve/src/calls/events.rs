@@ -1,9 +1,10 @@
 //! Engine events folded into the call table (media timeouts, sources, digits, recordings
 //! finished or failed), and the table's shutdown.
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelId, Event, TapId};
 
-use super::{Call, Calls, Media};
+use super::{Call, Calls};
 
 impl Calls {
     /// The call a channel belongs to.
@@ -17,7 +18,7 @@ impl Calls {
     /// timeout, if any.
     pub fn on_event(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         e: &Event,
         now_unix_s: u64,
     ) -> Option<String> {
@@ -71,7 +72,7 @@ impl Calls {
     /// Shuts the table down: stops every recording and deletes every call. Returns the
     /// recordings stopped; each ends with `Event::TapFinished` (or `TapFailed`) once its
     /// file is complete, which the caller waits for.
-    pub fn drain(&mut self, media: &mut dyn Media, now_unix_s: u64) -> Vec<TapId> {
+    pub fn drain(&mut self, media: &mut dyn MediaEngine, now_unix_s: u64) -> Vec<TapId> {
         let taps: Vec<TapId> = self
             .calls
             .values()

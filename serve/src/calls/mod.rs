@@ -17,7 +17,7 @@
 //!
 //! Releasing things (destroying channels, stopping recordings) goes through a teardown
 //! list that keeps what the engine could not take yet and retries it first, so a delete is
-//! never lost (see `media::Teardown`). Statistics in `query` and `delete` replies are read
+//! never lost (see `teardown::Teardown`). Statistics in `query` and `delete` replies are read
 //! from the engine at request time.
 
 mod answer;
@@ -25,7 +25,6 @@ mod codecs;
 mod delete;
 mod dtmf_log;
 mod events;
-mod media;
 mod offer;
 mod plan;
 mod recording;
@@ -33,22 +32,23 @@ mod report;
 mod rewrite;
 mod select;
 mod sidecar;
+mod teardown;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{
     ChannelId, ChannelInfo, ChannelStats, Codec, Command, EngineError, GroupKey, Latching,
     MediaFilter, PromptCache, TapId,
 };
 
 use self::codecs::CodecPlan;
-pub use self::media::Media;
-use self::media::Teardown;
 pub use self::recording::recording_path;
 use self::recording::{RecordingLog, RecordingOp};
 use self::rewrite::OriginState;
+use self::teardown::Teardown;
 use crate::bencode::Value;
 use crate::ng::{Params, Strictness, error_reply};
 use crate::own::OwnAddresses;
@@ -445,7 +445,7 @@ impl Calls {
     /// Reads every live channel's statistics from the engine (one request per shard),
     /// retries waiting teardown commands and carries out delayed deletes that are due. For
     /// the periodic housekeeping.
-    pub fn refresh_stats(&mut self, media: &mut dyn Media, now_unix_s: u64) {
+    pub fn refresh_stats(&mut self, media: &mut dyn MediaEngine, now_unix_s: u64) {
         self.teardown.retry(media, &mut self.totals);
         self.expire(media, now_unix_s);
         let channels = self.channels();
@@ -454,7 +454,7 @@ impl Calls {
 
     /// Reads the statistics of `channels` into the cache; on failure the cache keeps its
     /// older figures.
-    fn read_stats(&mut self, media: &mut dyn Media, channels: &[ChannelId], now_unix_s: u64) {
+    fn read_stats(&mut self, media: &mut dyn MediaEngine, channels: &[ChannelId], now_unix_s: u64) {
         if channels.is_empty() {
             return;
         }
@@ -474,7 +474,7 @@ impl Calls {
 
     /// Carries out one request and returns the reply dictionary, which always fits
     /// `ctx.reply_budget`.
-    pub fn handle(&mut self, media: &mut dyn Media, body: &Value, ctx: &RequestCtx) -> Value {
+    pub fn handle(&mut self, media: &mut dyn MediaEngine, body: &Value, ctx: &RequestCtx) -> Value {
         self.teardown.retry(media, &mut self.totals);
         let p = match Params::parse(body, self.cfg.strictness) {
             Ok(p) => p,
@@ -532,7 +532,7 @@ impl Calls {
     }
 
     /// The addresses a party's media must not name.
-    fn own_addresses(&self, media: &dyn Media) -> OwnAddresses {
+    fn own_addresses(&self, media: &dyn MediaEngine) -> OwnAddresses {
         OwnAddresses {
             media: media.media_addresses(),
             listeners: self.cfg.listeners.clone(),
@@ -542,7 +542,7 @@ impl Calls {
     /// Refuses a media address that is the relay's own.
     fn check_not_own(
         &mut self,
-        media: &dyn Media,
+        media: &dyn MediaEngine,
         own: &OwnAddresses,
         remote: SocketAddr,
     ) -> Result<(), String> {
@@ -560,7 +560,7 @@ impl Calls {
     }
 
     /// Takes a call out of the table and releases everything it holds in the engine.
-    fn remove(&mut self, media: &mut dyn Media, id: &str, now_unix_s: u64) {
+    fn remove(&mut self, media: &mut dyn MediaEngine, id: &str, now_unix_s: u64) {
         let Some(mut call) = self.calls.remove(id) else {
             return;
         };

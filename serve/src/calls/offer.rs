@@ -1,13 +1,13 @@
 //! `offer`: checked in full (codecs, addresses, options, limits, loops, the size of the
 //! reply) before the engine is touched, then applied.
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelId, Command, GroupKey, RtcpMode};
 
 use super::plan::Planned;
 use super::rewrite::{self, RtcpAdvert};
 use super::{
-    Call, Calls, Media, Party, RecordingLog, RequestCtx, Side, Stream, check_fits, engine_err,
-    finish,
+    Call, Calls, Party, RecordingLog, RequestCtx, Side, Stream, check_fits, engine_err, finish,
 };
 use crate::bencode::Value;
 use crate::ng::Params;
@@ -28,7 +28,7 @@ impl Calls {
 
     pub(super) fn offer(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         p: &Params,
         ctx: &RequestCtx,
     ) -> Result<Value, String> {
@@ -313,7 +313,7 @@ impl Calls {
 /// Creates the channels of new streams and re-points existing ones. Channels created are
 /// pushed to `created`, so a failure part way can release them.
 fn apply_offer(
-    media: &mut dyn Media,
+    media: &mut dyn MediaEngine,
     group: GroupKey,
     planned: &[Planned],
     created: &mut Vec<ChannelId>,

@@ -4,10 +4,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelSpec, DtmfSettings, RtcpMode};
 
 use super::codecs::{self, CodecPlan};
-use super::{Call, Calls, Media, Stream};
+use super::{Call, Calls, Stream};
 use crate::ng::options::{Gap, Kind, engine_refusal, refusal};
 use crate::ng::{Family, Params};
 use crate::sdp::Sdp;
@@ -117,7 +118,7 @@ impl Calls {
     /// Checks every stream of an offer: codecs, addresses, options, the limits and loops.
     pub(super) fn plan_offer(
         &mut self,
-        media: &dyn Media,
+        media: &dyn MediaEngine,
         sdp: &Sdp,
         p: &Params,
         existing: Option<&Call>,

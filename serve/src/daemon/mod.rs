@@ -37,7 +37,7 @@ use crate::metrics::Metrics;
 use crate::metrics::http::MetricsServer;
 use crate::ng::Strictness;
 use conn::Deadlines;
-use control::{Control, Lifecycle, SharedEngine};
+use control::{Control, Lifecycle};
 use io::{IoLimits, IoLoop};
 
 /// Why the daemon could not start.
@@ -225,7 +225,9 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
     let driver: DriverKind = cfg
         .driver
         .parse()
-        .map_err(|e: String| crate::config::ConfigError::Invalid(e))?;
+        .map_err(|e: tandem_engine::UnknownDriver| {
+            crate::config::ConfigError::Invalid(e.to_string())
+        })?;
     let engine = Arc::new(
         Engine::builder()
             .shards(shards)
@@ -278,12 +280,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
     });
     let events = engine.events().clone();
     let control = Control {
-        path: ControlPath::new(
-            calls,
-            SharedEngine(engine),
-            cfg.reply_cache_bytes,
-            metrics.clone(),
-        ),
+        path: ControlPath::new(calls, engine, cfg.reply_cache_bytes, metrics.clone()),
         requests: req_rx,
         events,
         lifecycle: life_rx,

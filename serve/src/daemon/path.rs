@@ -11,11 +11,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelStats, Event, TapId};
 
 use super::cache::ReplyCache;
 use crate::bencode::Value;
-use crate::calls::{Calls, Media, RequestCtx, Totals};
+use crate::calls::{Calls, RequestCtx, Totals};
 use crate::metrics::Metrics;
 use crate::ng;
 
@@ -61,7 +62,7 @@ pub struct Handled {
 }
 
 /// The control path: reply cache, call table and media engine.
-pub struct ControlPath<M: Media> {
+pub struct ControlPath<M: MediaEngine> {
     calls: Calls,
     media: M,
     cache: ReplyCache,
@@ -130,7 +131,7 @@ fn command_label(body: &Value) -> &'static str {
         .unwrap_or("other")
 }
 
-impl<M: Media> ControlPath<M> {
+impl<M: MediaEngine> ControlPath<M> {
     /// A control path over `calls` and `media`, caching up to `cache_bytes` of replies.
     pub fn new(calls: Calls, media: M, cache_bytes: usize, metrics: Arc<Metrics>) -> Self {
         ControlPath {

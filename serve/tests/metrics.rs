@@ -12,11 +12,12 @@ use support::{
     Daemon, Phone, cmd, error, eventually, local, many_streams, marked, ok, sdp, sdp_port,
 };
 use tandem_engine::{
-    ChannelId, ChannelInfo, ChannelSpec, ChannelStats, Command, EngineError, GroupKey,
-    MediaAddresses, MemoryEngine, NetworkConditions, TapId, TapSpec, TapTarget,
+    ChannelId, ChannelInfo, ChannelSpec, ChannelStats, Command, EngineError, Event, GroupKey,
+    MediaAddresses, MediaEngine, MemoryEngine, NetworkConditions, RequestId, RoomId, RoomOptions,
+    TapId, TapSpec, TapTarget,
 };
 use tandem_serve::bencode::Value;
-use tandem_serve::calls::{Calls, CallsConfig, Media};
+use tandem_serve::calls::{Calls, CallsConfig};
 use tandem_serve::daemon::ControlPath;
 use tandem_serve::metrics::Metrics;
 use tandem_serve::metrics::read::sum;
@@ -180,7 +181,7 @@ struct Stalling {
     refused: u64,
 }
 
-impl Media for Stalling {
+impl MediaEngine for Stalling {
     fn create_channel(
         &mut self,
         group: GroupKey,
@@ -188,7 +189,14 @@ impl Media for Stalling {
     ) -> Result<ChannelInfo, EngineError> {
         self.inner.create_channel(group, spec)
     }
-    fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
+    fn create_room(
+        &mut self,
+        group: GroupKey,
+        options: RoomOptions,
+    ) -> Result<RoomId, EngineError> {
+        self.inner.create_room(group, options)
+    }
+    fn command(&mut self, cmd: Command) -> Result<RequestId, EngineError> {
         if cmd.is_teardown() && (self.full || self.stopped) {
             self.refused += 1;
             return Err(if self.stopped {
@@ -213,6 +221,12 @@ impl Media for Stalling {
     }
     fn holds(&self, addr: SocketAddr) -> bool {
         self.inner.holds(addr)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        self.inner.poll_event()
+    }
+    fn barrier(&mut self) -> Result<(), EngineError> {
+        self.inner.barrier()
     }
 }
 
@@ -254,7 +268,9 @@ fn deferred_and_failed_teardowns_and_refusals_while_draining_are_counted() {
     let count = |name: &str| sum(&metrics.render(), name).unwrap_or(f64::NAN);
     let channels = |path: &mut ControlPath<Stalling>| {
         let (_, media) = path.parts();
-        media.inner.advance_to(media.inner.now_us() + 20_000);
+        media
+            .inner
+            .advance_to(media.inner.now() + tandem_engine::Micros::from_ms(20));
         media.inner.shard_stats(0).unwrap().channels
     };
     for (k, call) in ["x", "y"].into_iter().enumerate() {

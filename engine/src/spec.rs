@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use tandem_codecs::g711::Law;
 use tandem_codecs::vad::VadConfig;
 use tandem_codecs::wav::Encoding;
+use tandem_srtp::Keying;
 
 use crate::ids::{ChannelId, RoomId};
 use crate::jitter::JitterConfig;
@@ -76,6 +77,19 @@ pub struct ChannelSpec {
     pub dtmf: DtmfSettings,
     /// When a new source may take over the stream (see [`Latching`]).
     pub latching: Latching,
+    /// SRTP (RFC 3711) keyed by SDES: `None` is plain RTP.
+    pub srtp: Option<SrtpKeys>,
+}
+
+/// The SRTP keying of a channel: its party's packets (SRTP and SRTCP) are unprotected with
+/// `inbound` (the key the party announced), and what the channel sends is protected with
+/// `outbound` (the key the relay announced to the party).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SrtpKeys {
+    /// Unprotects what the party sends.
+    pub inbound: Keying,
+    /// Protects what the channel sends.
+    pub outbound: Keying,
 }
 
 /// How a channel learns where its remote party sends from (symmetric RTP), and when a new
@@ -137,6 +151,7 @@ impl Default for ChannelSpec {
             media_timeout_ms: 30_000,
             dtmf: DtmfSettings::default(),
             latching: Latching::default(),
+            srtp: None,
         }
     }
 }

@@ -45,7 +45,8 @@ impl TransmitQueue {
         }
     }
 
-    /// Appends a datagram whose bytes `write` appends to the given vector.
+    /// Appends a datagram whose bytes `write` appends to the given vector (a `write` that
+    /// appends nothing queues nothing).
     pub fn push_with(
         &mut self,
         local_port: u16,
@@ -55,6 +56,9 @@ impl TransmitQueue {
         let start = self.buf.len();
         write(&mut self.buf);
         let len = self.buf.len() - start;
+        if len == 0 {
+            return;
+        }
         self.slots.push(Slot {
             local_port,
             dest,

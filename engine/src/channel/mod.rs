@@ -12,6 +12,7 @@
 //! Channels do not know each other: the shard holds them in one slab and connects a
 //! channel's [`Forward`] to its peer's output.
 
+pub(crate) mod crypto;
 pub(crate) mod dtmf;
 pub(crate) mod egress;
 pub(crate) mod ingress;
@@ -36,6 +37,7 @@ use crate::stats::ChannelStats;
 use crate::time::Micros;
 use crate::transmit::TransmitQueue;
 
+use self::crypto::Crypto;
 use self::dtmf::DtmfTracker;
 pub(crate) use self::egress::Writer;
 pub(crate) use self::ingress::{Forward, Ingress};
@@ -79,6 +81,8 @@ pub(crate) struct Channel {
     created: Micros,
     /// Whether the current silence was already reported as a media timeout.
     timeout_reported: bool,
+    /// SRTP contexts, when the spec keys the channel.
+    crypto: Option<Box<Crypto>>,
 }
 
 impl Channel {
@@ -124,6 +128,7 @@ impl Channel {
             stats: ChannelStats::default(),
             created: now,
             timeout_reported: false,
+            crypto: spec.srtp.as_ref().map(|k| Box::new(Crypto::new(k))),
             spec,
         }
     }
@@ -285,9 +290,19 @@ impl Channel {
             self.rtcp.next_report = now + Micros::from_us(spread);
             if let (Some(dest), Some(port)) = (self.rtcp_destination(), self.rtcp_port()) {
                 let (rtcp, tx, rx) = (&mut self.rtcp, &self.tx, &self.rx);
-                transmits.push_with(port, dest, |buf| rtcp.write_report(now, ntp, tx, rx, buf));
-                self.stats.rtcp_sent += 1;
-                reported = true;
+                let (crypto, stats) = (&mut self.crypto, &mut self.stats);
+                let mut sent = true;
+                transmits.push_with(port, dest, |buf| {
+                    let start = buf.len();
+                    rtcp.write_report(now, ntp, tx, rx, buf);
+                    if let Some(c) = crypto.as_deref_mut() {
+                        sent = crypto::protect_in_place(c, stats, buf, start, true);
+                    }
+                });
+                if sent {
+                    self.stats.rtcp_sent += 1;
+                    reported = true;
+                }
             }
         }
         let timeout = Micros::from_ms(u64::from(self.spec.dtmf.inter_digit_timeout_ms));

@@ -50,6 +50,12 @@ fn count(stats: &mut ChannelStats, e: SrtpError) {
 }
 
 impl Channel {
+    /// Keys the channel afresh, or turns SRTP off.
+    pub fn set_srtp(&mut self, keys: Option<&SrtpKeys>) {
+        self.crypto = keys.map(|k| Box::new(Crypto::new(k)));
+        self.spec.srtp = keys.cloned();
+    }
+
     /// The datagram as ingress must see it: `data` itself on a plain channel; on an SRTP
     /// channel, the packet unprotected into `scratch`, or `None` (dropped and counted) when
     /// it does not authenticate, is a replay or cannot be SRTP.

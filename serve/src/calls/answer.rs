@@ -4,11 +4,12 @@
 use std::net::SocketAddr;
 
 use tandem_engine::MediaEngine;
-use tandem_engine::{Codec, Command};
+use tandem_engine::{Codec, Command, SrtpKeys};
 
 use super::codecs;
 use super::plan::{party_address, ptime_of, relayed_audio};
 use super::rewrite::{self, RtcpAdvert};
+use super::sdes;
 use super::{Call, Calls, Party, RequestCtx, Side, check_fits, engine_err, finish};
 use crate::bencode::Value;
 use crate::ng::Params;
@@ -28,6 +29,8 @@ struct Answered {
     proto: String,
     /// `ptime-reverse` of the offer, put in the answer.
     ptime: Option<u32>,
+    /// The callee leg's SRTP keys from the answer.
+    callee_srtp: Option<SrtpKeys>,
 }
 
 impl Calls {
@@ -108,8 +111,33 @@ impl Calls {
                     i + 1
                 ));
             }
+            let callee_srtp = if rejected {
+                s.callee_keys.clone()
+            } else if !s.callee_offer.is_empty() {
+                Some(sdes::accept_answer(&s.callee_offer, &sdp, i)?)
+            } else if sdes::is_srtp(&sdp.media[i].proto) {
+                return Err(format!(
+                    "answer stream {}: the callee was offered {} and answered {}",
+                    i + 1,
+                    p.transport_protocol.unwrap_or(&s.offered_proto),
+                    sdp.media[i].proto
+                ));
+            } else {
+                None
+            };
             let proto = if p.transport_protocol == Some("accept") {
-                sdp.media[i].proto.clone()
+                let answered = &sdp.media[i].proto;
+                if sdes::is_srtp(answered) != sdes::is_srtp(&s.offered_proto) {
+                    return Err(refusal(
+                        Kind::Value("transport protocol"),
+                        "accept",
+                        &format!(
+                            "the caller's leg is {} since its offer and cannot become {answered}",
+                            s.offered_proto
+                        ),
+                    ));
+                }
+                answered.clone()
             } else {
                 s.offered_proto.clone()
             };
@@ -122,6 +150,7 @@ impl Calls {
                 caller_codec,
                 proto,
                 ptime: s.ptime_reverse,
+                callee_srtp,
             });
         }
         let mut to_caller = call.to_caller.clone();
@@ -136,6 +165,23 @@ impl Calls {
                     .command(Command::SetRemote {
                         channel: s.callee_leg.id,
                         remote,
+                    })
+                    .map_err(engine_err)?;
+            }
+            if a.callee_srtp != s.callee_keys {
+                media
+                    .command(Command::SetSrtp {
+                        channel: s.callee_leg.id,
+                        keys: a.callee_srtp.clone().map(Box::new),
+                    })
+                    .map_err(engine_err)?;
+                s.callee_keys.clone_from(&a.callee_srtp);
+            }
+            if let Some(keys) = s.caller_rekey.take() {
+                media
+                    .command(Command::SetSrtp {
+                        channel: s.caller_leg.id,
+                        keys: keys.map(Box::new),
                     })
                     .map_err(engine_err)?;
             }
@@ -254,6 +300,7 @@ impl Calls {
             sdp.media[i].port = s.caller_leg.local.port();
             sdp.set_formats(i, &formats);
             rewrite::strip_unrelayed(&mut sdp, i);
+            sdes::put_crypto(&mut sdp, i, s.caller_crypto.as_slice());
             let advert = RtcpAdvert {
                 port: s.caller_leg.local.port(),
                 mux: s.caller_mux,

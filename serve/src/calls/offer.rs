@@ -6,6 +6,7 @@ use tandem_engine::{ChannelId, Command, GroupKey, RtcpMode};
 
 use super::plan::Planned;
 use super::rewrite::{self, RtcpAdvert};
+use super::sdes;
 use super::{
     Call, Calls, Party, RecordingLog, RequestCtx, Side, Stream, check_fits, engine_err, finish,
 };
@@ -265,6 +266,7 @@ impl Calls {
                 .collect();
             sdp.set_formats(i, &formats);
             rewrite::strip_unrelayed(&mut sdp, i);
+            sdes::put_crypto(&mut sdp, i, &pl.callee_offer);
             let advert = RtcpAdvert {
                 port,
                 mux: pl.callee.rtcp == RtcpMode::Mux,
@@ -336,6 +338,9 @@ fn apply_offer(
                     offered_proto: pl.proto.clone(),
                     caller_ptime: pl.caller.ptime_ms,
                     ptime_reverse: pl.ptime_reverse,
+                    caller_crypto: pl.caller_crypto.clone(),
+                    callee_offer: pl.callee_offer.clone(),
+                    caller_rekey: Some(pl.caller.srtp.clone()),
                     ..s.clone()
                 }
             }
@@ -365,6 +370,10 @@ fn apply_offer(
                     offered_proto: pl.proto.clone(),
                     caller_ptime: pl.caller.ptime_ms,
                     ptime_reverse: pl.ptime_reverse,
+                    caller_crypto: pl.caller_crypto.clone(),
+                    callee_offer: pl.callee_offer.clone(),
+                    caller_rekey: None,
+                    callee_keys: None,
                 }
             }
         };

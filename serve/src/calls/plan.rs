@@ -7,7 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelSpec, DtmfSettings, RtcpMode};
 
+use tandem_srtp::sdes::Crypto;
+
 use super::codecs::{self, CodecPlan};
+use super::sdes;
 use super::{Call, Calls, Stream};
 use crate::ng::options::{Gap, Kind, engine_refusal, refusal};
 use crate::ng::{Family, Params};
@@ -16,8 +19,8 @@ use crate::sdp::Sdp;
 /// The ptime of G.711 when an SDP does not say (RFC 3551).
 const DEFAULT_PTIME: u32 = 20;
 
-/// Whether media `i` is an audio stream the relay carries. SRTP and DTLS audio are refused
-/// (naming the protocol); other media are not relayed.
+/// Whether media `i` is an audio stream the relay carries (RTP, or SRTP keyed by SDES).
+/// DTLS-SRTP audio is refused (naming the protocol); other media are not relayed.
 pub(super) fn relayed_audio(sdp: &Sdp, i: usize) -> Result<bool, String> {
     let m = &sdp.media[i];
     if m.kind != "audio" {
@@ -31,13 +34,7 @@ pub(super) fn relayed_audio(sdp: &Sdp, i: usize) -> Result<bool, String> {
             &m.proto,
             "DTLS-SRTP is not supported",
         )),
-        "RTP/SAVP" | "RTP/SAVPF" => match engine_refusal(
-            &format!("audio stream {} with transport {}", i + 1, m.proto),
-            Gap::Srtp,
-        ) {
-            Some(e) => Err(e),
-            None => Ok(true),
-        },
+        "RTP/SAVP" | "RTP/SAVPF" => Ok(true),
         _ => Ok(false),
     }
 }
@@ -73,6 +70,10 @@ pub(super) struct Planned {
     pub(super) proto: String,
     pub(super) ptime_reverse: Option<u32>,
     pub(super) existing: Option<Stream>,
+    /// The relay's line in the answer to an SRTP caller.
+    pub(super) caller_crypto: Option<Crypto>,
+    /// The lines offered to the callee (none: plain RTP).
+    pub(super) callee_offer: Vec<Crypto>,
 }
 
 impl Calls {
@@ -176,6 +177,15 @@ impl Calls {
                         || p.rtcp_mux("require"),
                 ),
             };
+            let (caller_srtp, caller_crypto) = match sdes::answer_offer(sdp, i)? {
+                Some((keys, line)) => (Some(keys), Some(line)),
+                None => (None, None),
+            };
+            let callee_proto = match p.transport_protocol {
+                Some(tp) if tp != "accept" => tp,
+                _ => &sdp.media[i].proto,
+            };
+            let callee_offer = sdes::offer_lines(callee_proto, &p.sdes)?;
             let inband = p.flag("detect dtmf");
             let base = ChannelSpec {
                 ptime_ms: caller_ptime,
@@ -202,6 +212,7 @@ impl Calls {
                 telephone_event_pt: plan.caller_te(),
                 remote,
                 rtcp: mode(caller_mux),
+                srtp: caller_srtp,
                 ..base.clone()
             };
             let callee = ChannelSpec {
@@ -221,6 +232,8 @@ impl Calls {
                 proto: sdp.media[i].proto.clone(),
                 ptime_reverse: p.ptime_reverse,
                 existing,
+                caller_crypto,
+                callee_offer,
             });
         }
         if planned.is_empty() {

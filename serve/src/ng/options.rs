@@ -64,8 +64,6 @@ pub enum Gap {
     Repacketise,
     /// Converting between RFC 4733 events and in-band tones.
     DtmfConversion,
-    /// SRTP (SDES keys) on channels.
-    Srtp,
     /// Relaying codecs other than G.711 unchanged (G.722 and others).
     PassThroughCodecs,
     /// Binding the legs of one call on two interfaces.
@@ -74,10 +72,9 @@ pub enum Gap {
 
 impl Gap {
     /// Every gap, for docs.
-    pub const ALL: [Gap; 5] = [
+    pub const ALL: [Gap; 4] = [
         Gap::Repacketise,
         Gap::DtmfConversion,
-        Gap::Srtp,
         Gap::PassThroughCodecs,
         Gap::TwoInterfaces,
     ];
@@ -92,7 +89,6 @@ impl Gap {
             Gap::DtmfConversion => {
                 "the media engine cannot convert between RFC 4733 events and in-band tones yet"
             }
-            Gap::Srtp => "the media engine has no SRTP on its channels yet",
             Gap::PassThroughCodecs => {
                 "the media engine relays PCMU, PCMA and telephone-event only (no pass-through \
                  of other codecs yet)"
@@ -106,11 +102,9 @@ impl Gap {
 /// entry in [`State::Engine`] reads as honoured once its gap is closed here.
 pub const fn engine_can(gap: Gap) -> bool {
     match gap {
-        Gap::Repacketise
-        | Gap::DtmfConversion
-        | Gap::Srtp
-        | Gap::PassThroughCodecs
-        | Gap::TwoInterfaces => false,
+        Gap::Repacketise | Gap::DtmfConversion | Gap::PassThroughCodecs | Gap::TwoInterfaces => {
+            false
+        }
     }
 }
 

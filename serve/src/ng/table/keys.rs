@@ -1,11 +1,11 @@
 //! The dictionary keys: those of `offer` as rtpengine's documentation lists them, then those of the other commands.
 
-use crate::ng::options::Gap::{Repacketise, Srtp};
+use crate::ng::options::Gap::Repacketise;
 use crate::ng::options::Kind::Key;
 use crate::ng::options::State::{Engine, Honoured, NotApplicable, Refused};
 use crate::ng::options::{Opt, alias, opt};
 
-use super::{NO_DB, NO_DTLS, NO_DTMF_REPLACE, NO_ICE, NO_T38};
+use super::{NO_DB, NO_DTLS, NO_DTMF_REPLACE, NO_ICE, NO_OSRTP, NO_T38};
 
 /// The dictionary keys.
 pub(super) static KEYS: &[Opt] = &[
@@ -168,7 +168,7 @@ pub(super) static KEYS: &[Opt] = &[
             "kept with the call and written to the recording's metadata file; later messages replace it",
         ),
     ),
-    opt(Key, "OSRTP", Engine(Srtp)),
+    opt(Key, "OSRTP", Refused(NO_OSRTP)),
     alias(
         Key,
         "output-destination",
@@ -238,11 +238,7 @@ pub(super) static KEYS: &[Opt] = &[
         "set-label",
         Honoured("sets the label of the selected party"),
     ),
-    opt(
-        Key,
-        "SDES",
-        Honoured("see its values: Tandem never offers SDES"),
-    ),
+    opt(Key, "SDES", Honoured("see its values")),
     opt(
         Key,
         "supports",

@@ -6,107 +6,14 @@
 
 mod support;
 
-use std::net::{SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use support::srtp::{Party, reply_media, sdp_with, talk};
 use support::{Daemon, cmd, error, local, marked, ok, rtp};
-use tandem_codecs::rtp::looks_like_rtcp;
 use tandem_serve::bencode::Value;
-use tandem_serve::sdp::Sdp;
 use tandem_srtp::negotiate;
 use tandem_srtp::sdes::Crypto;
 use tandem_srtp::{Keying, RecvContext, SendContext, Suite};
-
-/// A one-stream PCMU offer or answer for a party at `at` with protocol `proto` and the
-/// given `a=crypto` values.
-fn sdp_with(at: SocketAddr, proto: &str, crypto: &[String]) -> String {
-    let mut s = format!(
-        "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} {proto} 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
-        ip = at.ip(),
-        port = at.port()
-    );
-    for c in crypto {
-        s.push_str(&format!("a=crypto:{c}\r\n"));
-    }
-    s
-}
-
-/// The reply's SDP: its protocol, port and `a=crypto` values.
-fn reply_media(reply: &Value) -> (String, u16, Vec<String>) {
-    let text = ok(reply).get("sdp").and_then(Value::as_str).unwrap();
-    let sdp = Sdp::parse(text).unwrap();
-    let crypto = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("a=crypto:"))
-        .map(str::to_string)
-        .collect();
-    (sdp.media[0].proto.clone(), sdp.media[0].port, crypto)
-}
-
-/// A phone: plain RTP, or SRTP with a sending and (once known) a receiving context.
-struct Party {
-    sock: UdpSocket,
-    ssrc: u32,
-    seq: u16,
-    send: Option<SendContext>,
-    recv: Option<RecvContext>,
-}
-
-impl Party {
-    fn new(ssrc: u32) -> Party {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
-        Party {
-            sock,
-            ssrc,
-            seq: 0,
-            send: None,
-            recv: None,
-        }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.sock.local_addr().unwrap()
-    }
-
-    /// Sends the next packet (protected if the phone speaks SRTP); returns it as sent.
-    fn send(&mut self, to: SocketAddr, payload: &[u8]) -> Vec<u8> {
-        let mut pkt = rtp(self.ssrc, self.seq, payload);
-        self.seq = self.seq.wrapping_add(1);
-        if let Some(tx) = self.send.as_mut() {
-            let len = pkt.len();
-            pkt.resize(len + 16, 0);
-            let n = tx.protect_rtp(&mut pkt, len).unwrap();
-            pkt.truncate(n);
-        }
-        self.sock.send_to(&pkt, to).unwrap();
-        pkt
-    }
-
-    /// RTP payloads received until nothing came for `quiet` (RTCP ignored), unprotected if
-    /// the phone speaks SRTP; panics on a packet that does not authenticate.
-    fn drain(&mut self, quiet: Duration) -> Vec<Vec<u8>> {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 2048];
-        let mut last = Instant::now();
-        while last.elapsed() < quiet {
-            let Ok((n, _)) = self.sock.recv_from(&mut buf) else {
-                continue;
-            };
-            last = Instant::now();
-            if looks_like_rtcp(&buf[..n]) {
-                continue;
-            }
-            let end = match self.recv.as_mut() {
-                Some(rx) => rx.unprotect_rtp(&mut buf[..n]).expect("SRTP authenticates"),
-                None => n,
-            };
-            got.push(buf[12..end].to_vec());
-        }
-        got
-    }
-}
 
 fn start() -> Daemon {
     Daemon::start("mio", 16, |_| {}).expect("the mio driver runs everywhere")
@@ -131,26 +38,6 @@ fn answer(d: &Daemon, call: &str, sdp: &str) -> Value {
         .with("from-tag", Value::str("caller"))
         .with("to-tag", Value::str("callee"))
         .with("sdp", Value::str(sdp)))
-}
-
-/// 30 packets each way between `a` (sending to `to_a`) and `b` (to `to_b`), bit-exact.
-fn talk(a: &mut Party, to_a: SocketAddr, b: &mut Party, to_b: SocketAddr) {
-    for n in 0..30 {
-        a.send(to_a, &marked(0xA1, n));
-        if n % 10 == 9 {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-    let got = b.drain(Duration::from_millis(400));
-    assert_eq!(got, (0..30).map(|n| marked(0xA1, n)).collect::<Vec<_>>());
-    for n in 0..30 {
-        b.send(to_b, &marked(0xB2, n));
-        if n % 10 == 9 {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-    let got = a.drain(Duration::from_millis(400));
-    assert_eq!(got, (0..30).map(|n| marked(0xB2, n)).collect::<Vec<_>>());
 }
 
 /// The caller's offer line with its key; the answer's line must have the same tag and suite
@@ -198,6 +85,7 @@ fn srtp_caller_bridges_to_a_plain_rtp_callee() {
             local(to_caller_port),
             &mut callee,
             local(to_callee_port),
+            30,
         );
         d.stop();
     }
@@ -246,6 +134,7 @@ fn plain_caller_bridges_to_an_srtp_callee_with_transport_protocol() {
         local(to_caller_port),
         &mut callee,
         local(to_callee_port),
+        30,
     );
     d.stop();
 }
@@ -291,6 +180,7 @@ fn srtp_to_srtp_re_keys_each_leg_and_drops_what_does_not_authenticate() {
         local(to_caller_port),
         &mut callee,
         local(to_callee_port),
+        30,
     );
     // A tampered packet, a replay and a packet under another key reach no one.
     let good = caller.send(local(to_caller_port), &marked(0xA1, 30));

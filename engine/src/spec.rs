@@ -78,7 +78,7 @@ pub struct ChannelSpec {
     /// When a new source may take over the stream (see [`Latching`]).
     pub latching: Latching,
     /// SRTP (RFC 3711) keyed by SDES: `None` is plain RTP.
-    pub srtp: Option<SrtpKeys>,
+    pub srtp: Option<Box<SrtpKeys>>,
 }
 
 /// The SRTP keying of a channel: its party's packets (SRTP and SRTCP) are unprotected with

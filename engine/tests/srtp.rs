@@ -37,10 +37,10 @@ fn srtp_to_rtp(suite: Suite, ports: (u16, u16), seed: u64) {
     let spec_s = ChannelSpec {
         remote: Some(ps.local_addr().unwrap()),
         rtcp: RtcpMode::Mux,
-        srtp: Some(SrtpKeys {
+        srtp: Some(Box::new(SrtpKeys {
             inbound: phone_key.clone(),
             outbound: relay_key.clone(),
-        }),
+        })),
         ..ChannelSpec::with_codec(Codec::PCMU)
     };
     let spec_p = ChannelSpec {

@@ -149,7 +149,7 @@ fn srtp_to_srtp_re_keys_each_leg_and_drops_what_does_not_authenticate() {
     let r = offer(
         &d,
         "s2s",
-        &sdp_with(caller.addr(), "RTP/SAVP", &[line.clone()]),
+        &sdp_with(caller.addr(), "RTP/SAVP", std::slice::from_ref(&line)),
         &[],
     );
     let (proto, to_callee_port, offered) = reply_media(&r);

@@ -53,7 +53,7 @@ impl Channel {
     /// Keys the channel afresh, or turns SRTP off.
     pub fn set_srtp(&mut self, keys: Option<&SrtpKeys>) {
         self.crypto = keys.map(|k| Box::new(Crypto::new(k)));
-        self.spec.srtp = keys.cloned();
+        self.spec.srtp = keys.cloned().map(Box::new);
     }
 
     /// The datagram as ingress must see it: `data` itself on a plain channel; on an SRTP

@@ -128,7 +128,7 @@ impl Channel {
             stats: ChannelStats::default(),
             created: now,
             timeout_reported: false,
-            crypto: spec.srtp.as_ref().map(|k| Box::new(Crypto::new(k))),
+            crypto: spec.srtp.as_deref().map(|k| Box::new(Crypto::new(k))),
             spec,
         }
     }

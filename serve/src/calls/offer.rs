@@ -340,7 +340,7 @@ fn apply_offer(
                     ptime_reverse: pl.ptime_reverse,
                     caller_crypto: pl.caller_crypto.clone(),
                     callee_offer: pl.callee_offer.clone(),
-                    caller_rekey: Some(pl.caller.srtp.clone()),
+                    caller_rekey: Some(pl.caller.srtp.as_deref().cloned()),
                     ..s.clone()
                 }
             }

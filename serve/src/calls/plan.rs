@@ -212,7 +212,7 @@ impl Calls {
                 telephone_event_pt: plan.caller_te(),
                 remote,
                 rtcp: mode(caller_mux),
-                srtp: caller_srtp,
+                srtp: caller_srtp.map(Box::new),
                 ..base.clone()
             };
             let callee = ChannelSpec {

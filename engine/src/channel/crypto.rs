@@ -11,6 +11,7 @@ use tandem_srtp::{RecvContext, SendContext, SrtpError};
 use super::Channel;
 use crate::spec::{RtcpMode, SrtpKeys};
 use crate::stats::ChannelStats;
+use crate::transmit::TransmitQueue;
 
 /// Longest SRTP datagram unprotected (a UDP payload on an Ethernet path; anything longer
 /// is not audio this engine relays).
@@ -59,16 +60,27 @@ impl Channel {
     /// The datagram as ingress must see it: `data` itself on a plain channel; on an SRTP
     /// channel, the packet unprotected into `scratch`, or `None` (dropped and counted) when
     /// it does not authenticate, is a replay or cannot be SRTP.
-    #[inline]
+    #[inline(always)]
     pub fn unprotect<'a>(
         &mut self,
         rtcp_port: bool,
         data: &'a [u8],
         scratch: &'a mut [u8],
     ) -> Option<&'a [u8]> {
-        let Some(c) = self.crypto.as_deref_mut() else {
+        if self.crypto.is_none() {
             return Some(data);
-        };
+        }
+        self.unprotect_srtp(rtcp_port, data, scratch)
+    }
+
+    #[inline(never)]
+    fn unprotect_srtp<'a>(
+        &mut self,
+        rtcp_port: bool,
+        data: &'a [u8],
+        scratch: &'a mut [u8],
+    ) -> Option<&'a [u8]> {
+        let c = self.crypto.as_deref_mut()?;
         let Some(buf) = scratch.get_mut(..data.len()) else {
             self.stats.srtp_errors += 1;
             return None;
@@ -88,38 +100,38 @@ impl Channel {
             }
         }
     }
-}
 
-/// Protects the packet that `buf[start..]` holds, in place, appending its trailer. Returns
-/// false (and leaves `buf` cut back to `start`, so nothing is sent) if it cannot be.
-pub(crate) fn protect_in_place(
-    crypto: &mut Crypto,
-    stats: &mut ChannelStats,
-    buf: &mut Vec<u8>,
-    start: usize,
-    rtcp: bool,
-) -> bool {
-    let len = buf.len() - start;
-    let room = if rtcp {
-        crypto.send.rtcp_overhead()
-    } else {
-        crypto.send.rtp_overhead()
-    };
-    buf.resize(buf.len() + room, 0);
-    let done = if rtcp {
-        crypto.send.protect_rtcp(&mut buf[start..], len)
-    } else {
-        crypto.send.protect_rtp(&mut buf[start..], len)
-    };
-    match done {
-        Ok(n) => {
-            buf.truncate(start + n);
-            true
-        }
-        Err(e) => {
-            count(stats, e);
-            buf.truncate(start);
-            false
-        }
+    /// Protects the packet last queued on `transmits` (SRTP, or SRTCP when `rtcp`) in place;
+    /// false (and the packet dropped, and counted) when it cannot be.
+    #[inline(never)]
+    pub(super) fn protect_last(&mut self, transmits: &mut TransmitQueue, rtcp: bool) -> bool {
+        let Some(c) = self.crypto.as_deref_mut() else {
+            return true;
+        };
+        let stats = &mut self.stats;
+        transmits.seal_last(|buf, start| {
+            let len = buf.len() - start;
+            let room = if rtcp {
+                c.send.rtcp_overhead()
+            } else {
+                c.send.rtp_overhead()
+            };
+            buf.resize(buf.len() + room, 0);
+            let done = if rtcp {
+                c.send.protect_rtcp(&mut buf[start..], len)
+            } else {
+                c.send.protect_rtp(&mut buf[start..], len)
+            };
+            match done {
+                Ok(n) => {
+                    buf.truncate(start + n);
+                    true
+                }
+                Err(e) => {
+                    count(stats, e);
+                    false
+                }
+            }
+        })
     }
 }

@@ -14,7 +14,6 @@ use tandem_codecs::g711::{self, Law};
 use tandem_codecs::rtp::RtpHeader;
 use tandem_codecs::telephone_event::TelephoneEvent;
 
-use super::crypto;
 use super::rx::Accepted;
 use super::tx::{FeedKey, Stamp};
 use super::{Channel, PLAYER_FEED_BIT};
@@ -138,20 +137,14 @@ impl Channel {
             ..RtpHeader::default()
         };
         let mut len = 0;
-        let (crypto, stats) = (&mut self.crypto, &mut self.stats);
-        let mut sent = true;
         transmits.push_with(self.port, dest, |buf| {
-            let packet = buf.len();
             // A 12-byte header with no CSRCs or extension cannot fail to write.
             let _ = header.write(buf, &[]);
             let start = buf.len();
             payload(buf);
             len = buf.len() - start;
-            if let Some(c) = crypto.as_deref_mut() {
-                sent = crypto::protect_in_place(c, stats, buf, packet, false);
-            }
         });
-        if !sent {
+        if self.crypto.is_some() && !self.protect_last(transmits, false) {
             return;
         }
         self.tx.packets += 1;

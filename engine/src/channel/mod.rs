@@ -290,16 +290,8 @@ impl Channel {
             self.rtcp.next_report = now + Micros::from_us(spread);
             if let (Some(dest), Some(port)) = (self.rtcp_destination(), self.rtcp_port()) {
                 let (rtcp, tx, rx) = (&mut self.rtcp, &self.tx, &self.rx);
-                let (crypto, stats) = (&mut self.crypto, &mut self.stats);
-                let mut sent = true;
-                transmits.push_with(port, dest, |buf| {
-                    let start = buf.len();
-                    rtcp.write_report(now, ntp, tx, rx, buf);
-                    if let Some(c) = crypto.as_deref_mut() {
-                        sent = crypto::protect_in_place(c, stats, buf, start, true);
-                    }
-                });
-                if sent {
+                transmits.push_with(port, dest, |buf| rtcp.write_report(now, ntp, tx, rx, buf));
+                if self.crypto.is_none() || self.protect_last(transmits, true) {
                     self.stats.rtcp_sent += 1;
                     reported = true;
                 }

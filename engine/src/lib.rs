@@ -88,6 +88,7 @@ mod driver;
 mod error;
 mod event;
 mod ids;
+mod ivr_session;
 pub mod jitter;
 mod media_engine;
 pub mod netsim;
@@ -108,6 +109,10 @@ pub use driver::memory::{Delivered, MemoryEngine};
 pub use error::{CommandError, EngineError};
 pub use event::Event;
 pub use ids::{ChannelId, GroupKey, Object, RequestId, RoomId, TapId};
+pub use ivr_session::{
+    IvrConfig, IvrOutput, IvrSession, IvrSessionError, MAX_GENERATED_MS, MAX_TAG, PromptSet,
+    PromptSetError, VoicemailRecord,
+};
 pub use media_engine::{ChannelInfo, MediaEngine};
 pub use netsim::NetworkConditions;
 pub use player::{PlayItem, PlaySpec, Prompt, PromptCache, PromptError};

@@ -122,6 +122,9 @@ pub use spec::{
     RoomOptions, RtcpMode, SuperviseMode, TapMode, TapSpec, TapTarget,
 };
 pub use stats::ChannelStats;
+pub use tap::fork::{
+    ForkDestination, ForkEncoding, ForkInbox, ForkSpec, ForkStream, L16_PAYLOAD_TYPE,
+};
 pub use threaded::{DriverKind, Engine, EngineBuilder, ShardThreadStats, UnknownDriver};
 pub use time::Micros;
 

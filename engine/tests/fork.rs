@@ -11,6 +11,9 @@ use tandem_engine::{
     ForkSpec, GroupKey, MediaEngine, MemoryEngine, Micros, NetworkConditions, RtcpMode, TapTarget,
 };
 
+/// Received packets by SSRC: (sequence, timestamp, payload).
+type Streams = HashMap<u32, Vec<(u16, u32, Vec<u8>)>>;
+
 const CALLER: &str = "192.0.2.1:4000";
 const CALLEE: &str = "192.0.2.2:5000";
 
@@ -120,14 +123,14 @@ fn fork_over_udp(codec: Codec, encoding: ForkEncoding, caller_audio: Vec<Vec<u8>
             ForkSpec::udp(receiver.local_addr().unwrap(), encoding),
         )
         .unwrap();
-    let mut streams: HashMap<u32, Vec<(u16, u32, Vec<u8>)>> = HashMap::new();
+    let mut streams: Streams = HashMap::new();
     let pt = match encoding {
         ForkEncoding::Pcma => 8,
         ForkEncoding::Pcmu => 0,
         _ => 96,
     };
     // Reads what has arrived (the consumer keeps up, so the socket buffer never fills).
-    let drain = |streams: &mut HashMap<u32, Vec<(u16, u32, Vec<u8>)>>| {
+    let drain = |streams: &mut Streams| {
         let mut buf = [0u8; 2048];
         while let Ok(n) = receiver.recv(&mut buf) {
             let p = RtpPacket::parse(&buf[..n]).unwrap();

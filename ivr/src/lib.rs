@@ -72,6 +72,7 @@ mod flow;
 mod load;
 mod raw;
 mod session;
+mod source;
 mod time;
 mod walk;
 
@@ -86,6 +87,7 @@ pub use flow::{
     Announce, Branch, Collect, Condition, Edge, Flow, Hangup, Holidays, Menu, Node, NodeId,
     NodeKind, Play, Prompts, Queue, Retry, Rule, SetVar, Survey, Transfer, Value, VarId, Voicemail,
 };
-pub use load::{FlowError, MAX_FLOW_BYTES};
+pub use load::MAX_FLOW_BYTES;
 pub use session::{MAX_TYPE_AHEAD, Session};
+pub use source::FlowError;
 pub use time::{Date, LocalTime, Micros, WEEKDAYS, parse_clock, parse_utc_offset};

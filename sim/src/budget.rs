@@ -134,7 +134,7 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Estimate {
     let pieces =
         (sc.duration_s / sc.interval_s).ceil() + f64::from(sc.batches.unwrap_or(1)) + 2.0 + 16.0;
     let sojourn: f64 = [
-        sc.ivr.as_ref().map(|i| &i.time),
+        sc.ivr.as_ref().and_then(|i| i.time.as_ref()),
         Some(&sc.queue.patience),
         Some(&sc.agents.ring),
         Some(&sc.agents.talk),

@@ -60,7 +60,10 @@ impl Run<'_> {
                 } else {
                     self.m.ivr.add(t, 1.0);
                     self.note(t, i, Transition::IvrStarted);
-                    let d = ivr.time.sample(&mut self.rng.ivr);
+                    let d = match &ivr.time {
+                        Some(time) => time.sample(&mut self.rng.ivr),
+                        None => return self.start_flow(t, i),
+                    };
                     self.k.schedule(
                         t + d,
                         Event::IvrDone(CallRef {
@@ -242,6 +245,14 @@ impl Run<'_> {
         let Some(i) = self.agents[agent as usize].call else {
             return Ok(());
         };
+        if self.flow.is_some() && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+            // What the flow had due by now comes first (its longest wait, a callback key):
+            // the caller may have left the queue.
+            self.flow_catch_up(t, i)?;
+            if self.agents[agent as usize].call != Some(i) {
+                return self.actions(t);
+            }
+        }
         let a = AgentId(agent);
         self.acd.agent_answered(Seconds(t), a).map_err(acd_err)?;
         let c = &mut self.calls[i as usize];
@@ -267,6 +278,9 @@ impl Run<'_> {
         }
         self.note(t, i, Transition::Answered { agent });
         self.start_talk(t, i);
+        if self.flow.is_some() {
+            self.flow_answered(t, i)?;
+        }
         self.actions(t)
     }
 
@@ -342,7 +356,11 @@ impl Run<'_> {
         let ag = &mut self.agents[c.agent as usize];
         ag.call = None;
         ag.token = ag.token.wrapping_add(1);
-        self.release(t, i);
+        if self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+            self.flow_after_agent(t, i)?;
+        } else {
+            self.release(t, i);
+        }
         let acw = self.types[c.ctype as usize].acw.sample(&mut self.rng.acw);
         self.k.schedule(t + acw, Event::AcwEnd(c.agent));
         self.actions(t)

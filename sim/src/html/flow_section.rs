@@ -10,34 +10,19 @@ pub(super) fn section(p: &mut Page, r: &Report) {
     let Some(f) = &r.ivr_flow else { return };
     p.h2(&format!("IVR flow {}", f.flow));
     p.note(&format!(
-        "Means per replication. {:.0} callers started the flow: {:.0} finished in self-service, \
-         {:.0} were put in an agents' queue, {:.0} asked for a callback, {:.0} left a message, \
-         {:.0} were transferred and {:.0} hung up in it. An IVR port was held {:.1} s per \
-         caller. Every node's entries equal its exits plus its abandons.",
-        f.callers,
-        f.self_service,
-        f.to_acd,
-        f.callback_requests,
-        f.voicemails,
-        f.transferred,
-        f.hung_up,
-        f.mean_port_s
+        "Means per replication: {}. Every node's entries equal its exits plus its abandons.",
+        f.outcomes_text()
     ));
     let rows: Vec<Vec<String>> = f
         .nodes
         .iter()
         .filter(|n| n.entries > 0.0)
         .map(|n| {
-            let exits: Vec<String> = n
-                .exits
-                .iter()
-                .map(|e| format!("{} {:.0}", e.to, e.calls))
-                .collect();
             vec![
                 n.node.clone(),
                 n.kind.to_string(),
                 format!("{:.0}", n.entries),
-                exits.join(", "),
+                n.exits_text(),
                 format!("{:.0}", n.abandons),
                 format!("{:.1}", n.mean_time_s),
             ]
@@ -59,21 +44,12 @@ pub(super) fn section(p: &mut Page, r: &Report) {
             .surveys
             .iter()
             .map(|s| {
-                let dist: Vec<String> = s
-                    .scores
-                    .iter()
-                    .map(|(d, c)| format!("{d}: {c:.0}"))
-                    .collect();
                 vec![
                     s.node.clone(),
                     format!("{:.0}", s.offered),
                     format!("{:.0} ({:.1}%)", s.answered, s.participation * 100.0),
-                    dist.join(", "),
-                    match (s.mean, s.mean_ci) {
-                        (Some(m), Some(h)) => format!("{m:.2} ± {h:.2}"),
-                        (Some(m), None) => format!("{m:.2} ± n/a"),
-                        _ => "n/a".into(),
-                    },
+                    s.scores_text(),
+                    s.mean_text(),
                 ]
             })
             .collect();

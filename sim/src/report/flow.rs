@@ -309,24 +309,66 @@ pub fn port_requirement(
     }
 }
 
+impl FlowReport {
+    /// The flow's outcomes in a sentence.
+    pub fn outcomes_text(&self) -> String {
+        format!(
+            "{:.0} callers: self-service {:.0}, to agents' queues {:.0}, callback requests {:.0}, \
+             messages {:.0}, transferred {:.0}, hung up {:.0}; IVR port held {:.1} s per caller",
+            self.callers,
+            self.self_service,
+            self.to_acd,
+            self.callback_requests,
+            self.voicemails,
+            self.transferred,
+            self.hung_up,
+            self.mean_port_s
+        )
+    }
+}
+
+impl NodeRow {
+    /// The exits as `next calls, …`.
+    pub fn exits_text(&self) -> String {
+        let exits: Vec<String> = self
+            .exits
+            .iter()
+            .map(|e| format!("{} {:.0}", e.to, e.calls))
+            .collect();
+        exits.join(", ")
+    }
+}
+
+impl SurveyRow {
+    /// Calls per score as `score: calls, …`.
+    pub fn scores_text(&self) -> String {
+        let d: Vec<String> = self
+            .scores
+            .iter()
+            .map(|(d, c)| format!("{d}: {c:.0}"))
+            .collect();
+        d.join(", ")
+    }
+
+    /// The mean score with its half-width.
+    pub fn mean_text(&self) -> String {
+        match (self.mean, self.mean_ci) {
+            (Some(m), Some(h)) => format!("{m:.2} ± {h:.2}"),
+            (Some(m), None) => format!("{m:.2} ± n/a"),
+            _ => "n/a".into(),
+        }
+    }
+}
+
 impl Report {
     /// The flow section as text.
     pub(super) fn flow_text(&self, s: &mut String) {
         let Some(f) = &self.ivr_flow else { return };
         let _ = writeln!(
             s,
-            "\nIVR flow {} (means per replication)\n  callers {:.0}: self-service {:.0}, to agents' \
-             queues {:.0}, callback requests {:.0}, messages {:.0}, transferred {:.0}, hung up \
-             {:.0}; IVR port held {:.1} s per caller",
+            "\nIVR flow {} (means per replication)\n  {}",
             f.flow,
-            f.callers,
-            f.self_service,
-            f.to_acd,
-            f.callback_requests,
-            f.voicemails,
-            f.transferred,
-            f.hung_up,
-            f.mean_port_s
+            f.outcomes_text()
         );
         let _ = writeln!(
             s,
@@ -334,11 +376,6 @@ impl Report {
             "node", "kind", "entries", "abandons", "s/entry"
         );
         for r in f.nodes.iter().filter(|r| r.entries > 0.0) {
-            let exits: Vec<String> = r
-                .exits
-                .iter()
-                .map(|e| format!("{} {:.0}", e.to, e.calls))
-                .collect();
             let _ = writeln!(
                 s,
                 "  {:<22} {:<9} {:>9.0} {:>9.0} {:>8.1}  {}",
@@ -347,28 +384,19 @@ impl Report {
                 r.entries,
                 r.abandons,
                 r.mean_time_s,
-                exits.join(", ")
+                r.exits_text()
             );
         }
         for v in &f.surveys {
-            let dist: Vec<String> = v
-                .scores
-                .iter()
-                .map(|(d, c)| format!("{d}: {c:.0}"))
-                .collect();
-            let mean = match (v.mean, v.mean_ci) {
-                (Some(m), Some(h)) => format!("{m:.2} ± {h:.2}"),
-                (Some(m), None) => format!("{m:.2} ± n/a"),
-                _ => "n/a".into(),
-            };
             let _ = writeln!(
                 s,
-                "  survey {}: {:.0} reached, {:.0} scored ({:.1}%), mean {mean}; {}",
+                "  survey {}: {:.0} reached, {:.0} scored ({:.1}%), mean {}; {}",
                 v.node,
                 v.offered,
                 v.answered,
                 v.participation * 100.0,
-                dist.join(", ")
+                v.mean_text(),
+                v.scores_text()
             );
         }
         let p = &f.ports;

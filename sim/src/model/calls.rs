@@ -245,7 +245,7 @@ impl Run<'_> {
         let Some(i) = self.agents[agent as usize].call else {
             return Ok(());
         };
-        if self.flow.is_some() && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+        if self.flow_on && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
             // What the flow had due by now comes first (its longest wait, a callback key):
             // the caller may have left the queue.
             self.flow_catch_up(t, i)?;
@@ -278,7 +278,7 @@ impl Run<'_> {
         }
         self.note(t, i, Transition::Answered { agent });
         self.start_talk(t, i);
-        if self.flow.is_some() {
+        if self.flow_on {
             self.flow_answered(t, i)?;
         }
         self.actions(t)
@@ -356,7 +356,7 @@ impl Run<'_> {
         let ag = &mut self.agents[c.agent as usize];
         ag.call = None;
         ag.token = ag.token.wrapping_add(1);
-        if self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+        if self.flow_on && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
             self.flow_after_agent(t, i)?;
         } else {
             self.release(t, i);

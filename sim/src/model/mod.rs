@@ -315,6 +315,8 @@ pub struct Run<'s> {
     observer: Option<&'s mut dyn CallObserver>,
     /// The IVR flow callers walk, if the IVR runs one.
     flow: Option<flow::FlowPlan<'s>>,
+    /// Whether `flow` is set (one flag for the hot paths to test).
+    flow_on: bool,
     /// Each call's walk through the flow, by call slot.
     flow_calls: Vec<Option<flow::FlowCall>>,
     /// Scratch for a session's actions.
@@ -407,7 +409,7 @@ impl<'s> Run<'s> {
                 last_active = t;
             }
         }
-        if self.flow.is_some() {
+        if self.flow_on {
             self.flow_check_done()?;
         }
         let end = last_active;
@@ -587,7 +589,7 @@ impl<'s> Run<'s> {
     }
 
     fn release(&mut self, t: f64, i: u32) {
-        if self.flow.is_some() {
+        if self.flow_on {
             self.flow_release(t, i);
         }
         let c = &mut self.calls[i as usize];

@@ -316,6 +316,7 @@ pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
         declined_seen: 0,
         acceptance: sc.callback.as_ref().map_or(1.0, |c| c.acceptance),
         observer: None,
+        flow_on: flow.is_some(),
         flow,
         flow_calls: Vec::new(),
         flow_actions: Vec::new(),

@@ -28,6 +28,8 @@ impl Run<'_> {
     }
 
     /// An agent answered call `i`: its port is free while they talk.
+    #[cold]
+    #[inline(never)]
     pub(in crate::model) fn flow_answered(&mut self, t: f64, i: u32) -> Result<(), SimError> {
         let fc = self.fc(i);
         if let Some(n) = fc.node {
@@ -48,6 +50,8 @@ impl Run<'_> {
     }
 
     /// The agent hung up on call `i`: the flow runs on (the survey) on an IVR port, or ends.
+    #[cold]
+    #[inline(never)]
     pub(in crate::model) fn flow_after_agent(&mut self, t: f64, i: u32) -> Result<(), SimError> {
         let c = &mut self.calls[i as usize];
         c.acd = None;
@@ -80,6 +84,8 @@ impl Run<'_> {
     }
 
     /// The ACD released call `i` (an overflow rule, or a blacklisted caller).
+    #[cold]
+    #[inline(never)]
     pub(in crate::model) fn flow_released(
         &mut self,
         t: f64,
@@ -160,6 +166,8 @@ impl Run<'_> {
 
     /// Call `i` is released while its walk is still on (a caller who gave up in the queue
     /// or while an agent's phone rang): the session hears the caller hang up.
+    #[cold]
+    #[inline(never)]
     pub(in crate::model) fn flow_release(&mut self, t: f64, i: u32) {
         let Some(Some(fc)) = self.flow_calls.get_mut(i as usize) else {
             return;

@@ -73,6 +73,8 @@ impl Run<'_> {
     }
 
     /// Call `i` took an IVR port: its walk starts.
+    #[cold]
+    #[inline(never)]
     pub(super) fn start_flow(&mut self, t: f64, i: u32) -> Result<(), SimError> {
         let Some(plan) = &self.flow else {
             return Ok(());
@@ -125,6 +127,8 @@ impl Run<'_> {
     }
 
     /// A wake-up of call `i`'s walk came due. Returns whether it changed anything.
+    #[cold]
+    #[inline(never)]
     pub(super) fn flow_wake(&mut self, t: f64, i: u32) -> Result<bool, SimError> {
         match self.flow_calls.get_mut(i as usize) {
             Some(Some(fc)) if fc.wake_at == t => fc.wake_at = f64::INFINITY,
@@ -137,6 +141,8 @@ impl Run<'_> {
 
     /// Carries out, in time order, everything of call `i`'s walk due by `t`: what the
     /// caller does and the session's timers.
+    #[cold]
+    #[inline(never)]
     pub(super) fn flow_catch_up(&mut self, t: f64, i: u32) -> Result<(), SimError> {
         let generation = self.calls[i as usize].generation;
         while self.flow_live(i, generation) {

@@ -205,6 +205,10 @@ impl Run<'_> {
             });
         }
         self.acd.caller_abandoned(Seconds(t), id).map_err(acd_err)?;
+        if self.flow_on {
+            // The walk hears the caller hang up (in its queue node).
+            self.flow_release(t, i);
+        }
         self.release(t, i);
         self.maybe_redial(t, c.caller, c.attempt, c.ctype, Lost::Abandoned);
         self.actions(t)

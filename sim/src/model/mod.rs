@@ -589,9 +589,6 @@ impl<'s> Run<'s> {
     }
 
     fn release(&mut self, t: f64, i: u32) {
-        if self.flow_on {
-            self.flow_release(t, i);
-        }
         let c = &mut self.calls[i as usize];
         if c.trunk {
             self.m.trunks.add(t, -1.0);

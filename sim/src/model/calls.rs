@@ -60,17 +60,18 @@ impl Run<'_> {
                 } else {
                     self.m.ivr.add(t, 1.0);
                     self.note(t, i, Transition::IvrStarted);
-                    let d = match &ivr.time {
-                        Some(time) => time.sample(&mut self.rng.ivr),
-                        None => return self.start_flow(t, i),
+                    let c = CallRef {
+                        slot: i,
+                        generation,
                     };
-                    self.k.schedule(
-                        t + d,
-                        Event::IvrDone(CallRef {
-                            slot: i,
-                            generation,
-                        }),
-                    );
+                    match &ivr.time {
+                        Some(time) => {
+                            let d = time.sample(&mut self.rng.ivr);
+                            self.k.schedule(t + d, Event::IvrDone(c));
+                        }
+                        // The walk through the flow starts at once, as an event of its own.
+                        None => self.k.schedule(t, Event::FlowStart(c)),
+                    }
                 }
                 Ok(())
             }
@@ -246,10 +247,19 @@ impl Run<'_> {
 
     /// Agent `agent` answers the call its phone rings for.
     pub(super) fn answer(&mut self, t: f64, agent: u32) -> Result<(), SimError> {
-        let Some(i) = self.agents[agent as usize].call else {
-            return Ok(());
-        };
-        if self.flow_on && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+        if self.flow_on {
+            return self.flow_answer(t, agent);
+        }
+        self.answer_with(t, agent, false)
+    }
+
+    /// [`Self::answer`] in a run with an IVR flow.
+    #[cold]
+    #[inline(never)]
+    fn flow_answer(&mut self, t: f64, agent: u32) -> Result<(), SimError> {
+        if let Some(i) = self.agents[agent as usize].call
+            && self.flow_calls.get(i as usize).is_some_and(Option::is_some)
+        {
             // What the flow had due by now comes first (its longest wait, a callback key):
             // the caller may have left the queue.
             self.flow_catch_up(t, i)?;
@@ -257,6 +267,16 @@ impl Run<'_> {
                 return self.actions(t);
             }
         }
+        self.answer_with(t, agent, true)
+    }
+
+    /// Agent `agent` answers; `flow`: in a run with an IVR flow (constant where inlined, so
+    /// a run without one does no flow work at all).
+    #[inline(always)]
+    fn answer_with(&mut self, t: f64, agent: u32, flow: bool) -> Result<(), SimError> {
+        let Some(i) = self.agents[agent as usize].call else {
+            return Ok(());
+        };
         let a = AgentId(agent);
         self.acd.agent_answered(Seconds(t), a).map_err(acd_err)?;
         let c = &mut self.calls[i as usize];
@@ -282,7 +302,7 @@ impl Run<'_> {
         }
         self.note(t, i, Transition::Answered { agent });
         self.start_talk(t, i);
-        if self.flow_on {
+        if flow && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
             self.flow_answered(t, i)?;
         }
         self.actions(t)
@@ -349,6 +369,22 @@ impl Run<'_> {
     }
 
     pub(super) fn talk_end(&mut self, t: f64, i: u32) -> Result<(), SimError> {
+        if self.flow_on {
+            return self.flow_talk_end(t, i);
+        }
+        self.talk_end_with(t, i, false)
+    }
+
+    /// [`Self::talk_end`] in a run with an IVR flow.
+    #[cold]
+    #[inline(never)]
+    fn flow_talk_end(&mut self, t: f64, i: u32) -> Result<(), SimError> {
+        self.talk_end_with(t, i, true)
+    }
+
+    /// A conversation ends; `flow`: in a run with an IVR flow (constant where inlined).
+    #[inline(always)]
+    fn talk_end_with(&mut self, t: f64, i: u32, flow: bool) -> Result<(), SimError> {
         let c = self.calls[i as usize];
         if c.phase != Phase::Talking {
             return Ok(());
@@ -360,7 +396,7 @@ impl Run<'_> {
         let ag = &mut self.agents[c.agent as usize];
         ag.call = None;
         ag.token = ag.token.wrapping_add(1);
-        if self.flow_on && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+        if flow && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
             self.flow_after_agent(t, i)?;
         } else {
             self.release(t, i);

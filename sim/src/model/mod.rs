@@ -73,6 +73,8 @@ enum Event {
     Shift,
     /// An agent who let a call ring out is made ready again.
     AgentReady(u32),
+    /// A caller who took an IVR port starts walking the IVR flow.
+    FlowStart(CallRef),
     /// Something is due in a call's walk through the IVR flow (a prompt ends, the caller
     /// keys, a timer of the flow).
     FlowWake(CallRef),
@@ -486,7 +488,7 @@ impl<'s> Run<'s> {
 
     /// Carries out event `ev` at `t`. Returns whether it changed anything: a stale event (a
     /// patience timer of a caller already answered) does not, and must not stretch the run.
-    #[inline]
+    #[inline(always)]
     fn handle(&mut self, t: f64, ev: Event) -> Result<bool, SimError> {
         match ev {
             Event::OwnArrival(i) => self.own_arrival(t, i)?,
@@ -539,6 +541,10 @@ impl<'s> Run<'s> {
                 self.agent_back(t, agent)?;
             }
             Event::Shift => self.staff(t)?,
+            Event::FlowStart(c) => match self.live(c) {
+                Some(i) => self.start_flow(t, i)?,
+                None => return Ok(false),
+            },
             Event::FlowWake(c) => match self.live(c) {
                 Some(i) => return self.flow_wake(t, i),
                 None => return Ok(false),

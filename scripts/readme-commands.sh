@@ -39,6 +39,7 @@ declare -A SKIP=(
     ["tandem load --relay-ports *"]="needs a running relay holding the listed ports"
     ["tandem capacity"]="more than a minute where the machine sustains the load (it raises the level until the target breaks)"
     ["tandem capacity --relay *"]="more than a minute (it raises the level until the target breaks)"
+    ["tandem soak *"]="a 30-minute benchmark (load/src/soak has its unit tests; docs/load-lab.md shows a short run)"
 )
 
 work=$(mktemp -d)

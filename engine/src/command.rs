@@ -1,27 +1,22 @@
 //! Commands an application sends to a shard.
+//!
+//! Channels are created by the engine handle's own `create_channel` (it allocates the port
+//! and binds the sockets first), so creation is not a [`Command`].
 
 use std::net::SocketAddr;
 
-use crate::ids::{ChannelId, RoomId};
+use crate::error::EngineError;
+use crate::ids::{ChannelId, Object, RoomId, TapId};
 use crate::player::PlaySpec;
-use crate::room::{ParticipantOptions, RoomOptions};
-use crate::spec::ChannelSpec;
-use crate::spec::Codec;
-use crate::tap::{TapId, TapSpec};
+use crate::spec::{
+    Codec, MediaFilter, ParticipantOptions, PlayTarget, RoomOptions, SuperviseMode, TapSpec,
+    TapTarget,
+};
 
 /// A control command. Commands for one shard are applied in order at its next turn.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Command {
-    /// Creates a channel on local RTP port `port` (RTCP on `port + 1` unless muxed).
-    CreateChannel {
-        /// New channel's id (allocated by the engine handle).
-        channel: ChannelId,
-        /// Local RTP port.
-        port: u16,
-        /// What it is.
-        spec: ChannelSpec,
-    },
     /// Sets (or replaces) the remote address, for example after a re-INVITE.
     SetRemote {
         /// Channel.
@@ -145,63 +140,10 @@ pub enum Command {
     },
 }
 
-/// What is held back from a party's media (rtpengine's block/silence commands).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MediaFilter {
-    /// Audio is not forwarded.
-    pub block_audio: bool,
-    /// Audio is forwarded as silence (the stream stays up).
-    pub silence_audio: bool,
-    /// RFC 4733 events are not forwarded (still detected and reported).
-    pub block_dtmf: bool,
-}
-
-/// Where a player plays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlayTarget {
-    /// Into a channel (its output is the player's while it plays).
-    Channel(ChannelId),
-    /// Into a room (every listener hears it).
-    Room(RoomId),
-}
-
-impl PlayTarget {
-    /// The shard of the target.
-    pub fn shard(self) -> usize {
-        match self {
-            PlayTarget::Channel(c) => c.shard(),
-            PlayTarget::Room(r) => r.shard(),
-        }
-    }
-}
-
-/// What a tap records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TapTarget {
-    /// A channel (with its bridged peer).
-    Channel(ChannelId),
-    /// Every participant of a room.
-    Room(RoomId),
-}
-
-/// What a supervisor does on a call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SuperviseMode {
-    /// Hears both parties, heard by no one.
-    Listen,
-    /// Heard only by the agent (coaching).
-    Whisper,
-    /// A three-way call: heard by both.
-    Barge,
-    /// Removes the agent's leg from the call (the supervisor stays with the caller).
-    ForceDisconnect,
-}
-
 impl Command {
     /// The command's name, for logs and `Event::CommandFailed` (cheap: no payloads).
     pub fn name(&self) -> &'static str {
         match self {
-            Command::CreateChannel { .. } => "create channel",
             Command::SetRemote { .. } => "set remote",
             Command::SetCodec { .. } => "set codec",
             Command::SetFilter { .. } => "set filter",
@@ -236,33 +178,40 @@ impl Command {
         )
     }
 
-    /// The shard that must carry out the command.
-    pub fn shard(&self) -> usize {
+    /// The object the command is about; its shard carries the command out.
+    pub fn object(&self) -> Object {
         match self {
-            Command::CreateChannel { channel, .. }
-            | Command::SetRemote { channel, .. }
+            Command::SetRemote { channel, .. }
             | Command::SetCodec { channel, .. }
             | Command::SetFilter { channel, .. }
             | Command::Unbridge { channel }
             | Command::QueryStats { channel }
             | Command::DestroyChannel { channel }
-            | Command::LeaveRoom { channel } => channel.shard(),
-            Command::Bridge { a, .. } => a.shard(),
-            Command::Supervise { agent, .. } => agent.shard(),
-            Command::Play { target, .. } | Command::StopPlay { target } => target.shard(),
+            | Command::LeaveRoom { channel } => Object::Channel(*channel),
+            Command::Bridge { a, .. } => Object::Channel(*a),
+            Command::Supervise { agent, .. } => Object::Channel(*agent),
+            Command::Play { target, .. } | Command::StopPlay { target } => match target {
+                PlayTarget::Channel(c) => Object::Channel(*c),
+                PlayTarget::Room(r) => Object::Room(*r),
+            },
             Command::CreateRoom { room, .. }
             | Command::JoinRoom { room, .. }
-            | Command::DestroyRoom { room } => room.shard(),
+            | Command::DestroyRoom { room } => Object::Room(*room),
             Command::StartTap { tap, .. }
             | Command::PauseTap { tap, .. }
-            | Command::StopTap { tap } => tap.shard(),
+            | Command::StopTap { tap } => Object::Tap(*tap),
         }
     }
 
+    /// The shard that must carry out the command.
+    pub fn shard(&self) -> usize {
+        self.object().shard()
+    }
+
     /// Checks that every id the command names lives on the same shard (media cannot
-    /// cross shards). Returns the offending pair's description otherwise.
-    pub fn same_shard(&self) -> Result<(), String> {
-        let ids: Vec<usize> = match self {
+    /// cross shards).
+    pub fn same_shard(&self) -> Result<(), EngineError> {
+        let shards: Vec<usize> = match self {
             Command::Bridge { a, b } => vec![a.shard(), b.shard()],
             Command::JoinRoom { room, channel, .. } => vec![room.shard(), channel.shard()],
             Command::Supervise {
@@ -273,21 +222,16 @@ impl Command {
             } => {
                 vec![agent.shard(), supervisor.shard(), room.shard()]
             }
-            Command::StartTap { tap, target, .. } => vec![
-                tap.shard(),
-                match target {
-                    TapTarget::Channel(c) => c.shard(),
-                    TapTarget::Room(r) => r.shard(),
-                },
-            ],
+            Command::StartTap { tap, target, .. } => vec![tap.shard(), target.shard()],
             _ => return Ok(()),
         };
-        if ids.windows(2).all(|w| w[0] == w[1]) {
+        if shards.windows(2).all(|w| w[0] == w[1]) {
             Ok(())
         } else {
-            Err(format!(
-                "{self:?} names objects on different shards {ids:?}; give them one group key"
-            ))
+            Err(EngineError::DifferentShards {
+                command: self.name(),
+                shards,
+            })
         }
     }
 }

@@ -3,10 +3,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::command::PlayTarget;
-use crate::ids::{ChannelId, RoomId};
+use crate::error::CommandError;
+use crate::ids::{ChannelId, Object, RequestId, RoomId, TapId};
+use crate::spec::PlayTarget;
 use crate::stats::ChannelStats;
-use crate::tap::TapId;
+use crate::time::Micros;
 
 /// An event from a shard.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,8 +37,8 @@ pub enum Event {
         digit: char,
         /// How long the key was held, in milliseconds (0 when unknown, in-band).
         duration_ms: u32,
-        /// Engine time of the report, microseconds.
-        at_us: u64,
+        /// Engine time of the report.
+        at: Micros,
     },
     /// The digits a caller entered, once no digit came for the inter-digit timeout.
     DigitsCollected {
@@ -91,10 +92,14 @@ pub enum Event {
     },
     /// A command could not be carried out (the state is unchanged).
     CommandFailed {
-        /// The command's name.
-        command: String,
+        /// The request the engine returned for the command.
+        request: RequestId,
+        /// The command's name (`"create channel"` for a channel's creation).
+        command: &'static str,
+        /// The object the command was about.
+        object: Object,
         /// Why.
-        reason: String,
+        error: CommandError,
     },
     /// A room participant started talking (VAD).
     TalkStart {

@@ -1,5 +1,5 @@
-//! Identifiers: channels, bridges and the call-group key that places related channels on one
-//! shard.
+//! Identifiers: channels, rooms, recordings (taps), command requests, and the call-group key
+//! that places related channels on one shard.
 
 use std::fmt;
 
@@ -45,6 +45,73 @@ impl RoomId {
 impl fmt::Display for RoomId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "room{}.{}", self.shard(), self.0 & ((1 << 48) - 1))
+    }
+}
+
+/// A recording tap. Like channel ids, it carries its shard in the top 16 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TapId(pub u64);
+
+impl TapId {
+    /// Builds an id from its shard and a serial number.
+    pub fn new(shard: u16, serial: u64) -> TapId {
+        TapId(ChannelId::new(shard, serial).0)
+    }
+
+    /// The shard that owns the tap.
+    pub fn shard(self) -> usize {
+        (self.0 >> 48) as usize
+    }
+}
+
+impl fmt::Display for TapId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tap{}.{}", self.shard(), self.0 & ((1 << 48) - 1))
+    }
+}
+
+/// Names one command given to an engine (returned by `command`), so the
+/// `Event::CommandFailed` it may cause can be matched to it. Each engine numbers its
+/// commands from 1 in the order given; a sans-I/O embedder numbers its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "request {}", self.0)
+    }
+}
+
+/// The object a command is about: the one whose shard carries it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Object {
+    /// A channel.
+    Channel(ChannelId),
+    /// A room.
+    Room(RoomId),
+    /// A recording.
+    Tap(TapId),
+}
+
+impl Object {
+    /// The shard that owns it.
+    pub fn shard(self) -> usize {
+        match self {
+            Object::Channel(c) => c.shard(),
+            Object::Room(r) => r.shard(),
+            Object::Tap(t) => t.shard(),
+        }
+    }
+}
+
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Object::Channel(c) => c.fmt(f),
+            Object::Room(r) => r.fmt(f),
+            Object::Tap(t) => t.fmt(f),
+        }
     }
 }
 

@@ -7,11 +7,11 @@
 //! are produced as telephone-event packets (five 20 ms updates, the end packet three times,
 //! 60 ms apart from the next digit) when the channel negotiated telephone-event.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tandem_codecs::tone::{ToneGenerator, TonePlan, dtmf_sequence};
-use tandem_codecs::wav::Wav;
+use tandem_codecs::wav::{Wav, WavError};
 
 /// Samples per 20 ms at 8 kHz.
 const FRAME: u32 = 160;
@@ -21,6 +21,36 @@ const EVENT_FRAMES: u32 = 5;
 const EVENT_GAP_FRAMES: u32 = 3;
 /// Level of generated in-band DTMF per frequency, dBm0.
 const INBAND_DTMF_DBM0: f64 = -8.0;
+
+/// Why a prompt could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PromptError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a WAV file the decoder takes.
+    #[error("{}: {source}", path.display())]
+    Wav {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: WavError,
+    },
+    /// The file is not at 8 kHz.
+    #[error("{}: {rate} Hz; prompts must be 8 kHz (convert with `tandem convert`)", path.display())]
+    SampleRate {
+        /// The file.
+        path: PathBuf,
+        /// Its sample rate.
+        rate: u32,
+    },
+}
 
 /// A decoded prompt: 8 kHz mono PCM shared by every player.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,15 +71,20 @@ impl Prompt {
     }
 
     /// Decodes an 8 kHz WAV file (mono, or the first channel of a multichannel file).
-    pub fn load(path: &Path) -> Result<Prompt, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let wav = Wav::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Prompt, PromptError> {
+        let bytes = std::fs::read(path).map_err(|source| PromptError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let wav = Wav::parse(&bytes).map_err(|source| PromptError::Wav {
+            path: path.to_path_buf(),
+            source,
+        })?;
         if wav.format.sample_rate != 8000 {
-            return Err(format!(
-                "{}: {} Hz; prompts must be 8 kHz (convert with `tandem convert`)",
-                path.display(),
-                wav.format.sample_rate
-            ));
+            return Err(PromptError::SampleRate {
+                path: path.to_path_buf(),
+                rate: wav.format.sample_rate,
+            });
         }
         Ok(Prompt::from_pcm(path.display().to_string(), wav.channel(0)))
     }
@@ -74,7 +109,7 @@ impl PromptCache {
     }
 
     /// The prompt at `path`, decoded on first use.
-    pub fn get(&self, path: &Path) -> Result<Arc<Prompt>, String> {
+    pub fn get(&self, path: &Path) -> Result<Arc<Prompt>, PromptError> {
         let mut map = self.prompts.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = map.get(path) {
             return Ok(p.clone());
@@ -97,6 +132,7 @@ impl PromptCache {
 
 /// One thing to play.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum PlayItem {
     /// A prompt.
     Prompt(Arc<Prompt>),
@@ -166,7 +202,7 @@ impl Item {
 
 /// One frame of player output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Produced {
+pub(crate) enum Produced {
     /// Audio was written into the frame.
     Audio,
     /// A telephone-event packet for this tick.
@@ -186,7 +222,7 @@ pub enum Produced {
 
 /// A running player.
 #[derive(Debug)]
-pub struct Player {
+pub(crate) struct Player {
     items: Vec<Item>,
     looped: bool,
     /// Whether DTMF stops it.

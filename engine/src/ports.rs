@@ -31,8 +31,13 @@ impl MediaAddresses {
         if !(self.port_min..=self.port_max).contains(&addr.port()) {
             return false;
         }
-        let ip = addr.ip();
-        ip == self.ip || this_host(self.ip) && this_host(ip)
+        MediaAddresses::same_host(self.ip, addr.ip())
+    }
+
+    /// Whether a socket bound to `bound` receives what is sent to `ip`: the same address,
+    /// or both loopback or wildcard (which stand for any loopback or wildcard address).
+    pub fn same_host(bound: IpAddr, ip: IpAddr) -> bool {
+        bound == ip || this_host(bound) && this_host(ip)
     }
 }
 
@@ -40,7 +45,7 @@ impl MediaAddresses {
 /// binds, cleared by a shard thread once it has closed the socket. One bit per port, read
 /// without locks (only on the rare path of a packet from an unknown source).
 #[derive(Clone)]
-pub struct OwnSockets {
+pub(crate) struct OwnSockets {
     addresses: MediaAddresses,
     held: Arc<[AtomicU64]>,
 }
@@ -92,13 +97,13 @@ impl OwnSockets {
 }
 
 /// A loopback or wildcard address: one that means "this host" whatever its interfaces.
-pub fn this_host(ip: IpAddr) -> bool {
+fn this_host(ip: IpAddr) -> bool {
     ip.is_loopback() || ip.is_unspecified()
 }
 
 /// Allocates RTP/RTCP port pairs from a range.
 #[derive(Clone, Debug)]
-pub struct PortAllocator {
+pub(crate) struct PortAllocator {
     first: u16,
     used: Vec<bool>,
     next: usize,
@@ -173,8 +178,21 @@ impl PortAllocator {
     }
 }
 
+/// The shard that owns `port` when the threaded engine splits `min..=max` over `shards`
+/// shards (each takes an equal, even-sized part), or `None` when no shard does.
+///
+/// ```
+/// assert_eq!(tandem_engine::shard_of_port(30_000, 30_399, 2, 30_200), Some(1));
+/// assert_eq!(tandem_engine::shard_of_port(30_000, 30_399, 2, 29_999), None);
+/// ```
+pub fn shard_of_port(min: u16, max: u16, shards: usize, port: u16) -> Option<usize> {
+    split(min, max, shards)?
+        .iter()
+        .position(|a| a.contains(port))
+}
+
 /// Splits `min..=max` into `shards` disjoint allocators.
-pub fn split(min: u16, max: u16, shards: usize) -> Option<Vec<PortAllocator>> {
+pub(crate) fn split(min: u16, max: u16, shards: usize) -> Option<Vec<PortAllocator>> {
     let span = (usize::from(max.checked_sub(min)?) + 1) / shards.max(1);
     let span = span - span % 2;
     if span < 2 {

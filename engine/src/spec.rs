@@ -1,9 +1,18 @@
-//! What a channel is asked to be: codec, packetisation, RTCP mode, jitter buffering.
+//! What the application asks for: what a channel is (codec, packetisation, RTCP, jitter
+//! buffering, DTMF, latching), what is held back from it, how a room mixes and who takes
+//! part how, what a recording writes, and where a player plays.
+//!
+//! These are plain data: commands carry them, and the parts of the engine that act on them
+//! read them.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use tandem_codecs::g711::Law;
+use tandem_codecs::vad::VadConfig;
+use tandem_codecs::wav::Encoding;
 
+use crate::ids::{ChannelId, RoomId};
 use crate::jitter::JitterConfig;
 
 /// The audio codec of a channel with its RTP payload type (the payload type is negotiated,
@@ -31,6 +40,7 @@ impl Codec {
 
 /// Where RTCP travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RtcpMode {
     /// No RTCP is sent; received RTCP is ignored.
     Off,
@@ -144,4 +154,156 @@ impl ChannelSpec {
     pub fn samples_per_packet(&self) -> u32 {
         self.ptime_ms * 8
     }
+}
+
+/// What is held back from a party's media (rtpengine's block/silence commands).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MediaFilter {
+    /// Audio is not forwarded.
+    pub block_audio: bool,
+    /// Audio is forwarded as silence (the stream stays up).
+    pub silence_audio: bool,
+    /// RFC 4733 events are not forwarded (still detected and reported).
+    pub block_dtmf: bool,
+}
+
+/// Where a player plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlayTarget {
+    /// Into a channel (its output is the player's while it plays).
+    Channel(ChannelId),
+    /// Into a room (every listener hears it).
+    Room(RoomId),
+}
+
+impl PlayTarget {
+    /// The shard of the target.
+    pub fn shard(self) -> usize {
+        match self {
+            PlayTarget::Channel(c) => c.shard(),
+            PlayTarget::Room(r) => r.shard(),
+        }
+    }
+}
+
+/// What a tap records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TapTarget {
+    /// A channel (with its bridged peer).
+    Channel(ChannelId),
+    /// Every participant of a room.
+    Room(RoomId),
+}
+
+impl TapTarget {
+    /// The shard of the target.
+    pub fn shard(self) -> usize {
+        match self {
+            TapTarget::Channel(c) => c.shard(),
+            TapTarget::Room(r) => r.shard(),
+        }
+    }
+}
+
+/// What a supervisor does on a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SuperviseMode {
+    /// Hears both parties, heard by no one.
+    Listen,
+    /// Heard only by the agent (coaching).
+    Whisper,
+    /// A three-way call: heard by both.
+    Barge,
+    /// Removes the agent's leg from the call (the supervisor stays with the caller).
+    ForceDisconnect,
+}
+
+/// Options of a room.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RoomOptions {
+    /// Mix only the K loudest contributors (`None`: everyone).
+    pub top_k: Option<usize>,
+    /// Leave out participants the VAD judges silent, so background noise of many open
+    /// microphones does not add up.
+    pub vad_gate: bool,
+    /// VAD thresholds for talk events and the gate.
+    pub vad: VadConfig,
+}
+
+impl Default for RoomOptions {
+    fn default() -> Self {
+        RoomOptions {
+            top_k: None,
+            vad_gate: true,
+            vad: VadConfig::default(),
+        }
+    }
+}
+
+/// How one participant takes part in a room.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ParticipantOptions {
+    /// Not heard by anyone (listen-only, or a supervisor in listen mode).
+    pub mute: bool,
+    /// Hears nothing.
+    pub deaf: bool,
+    /// Gain applied to this participant's voice, dB (±24).
+    pub gain_db: f32,
+    /// Heard only by this participant (supervisor whisper/coach).
+    pub whisper_to: Option<ChannelId>,
+}
+
+impl Default for ParticipantOptions {
+    fn default() -> Self {
+        ParticipantOptions {
+            mute: false,
+            deaf: false,
+            gain_db: 0.0,
+            whisper_to: None,
+        }
+    }
+}
+
+impl ParticipantOptions {
+    /// Hears everyone, heard by no one.
+    pub fn listen_only() -> Self {
+        ParticipantOptions {
+            mute: true,
+            ..Self::default()
+        }
+    }
+
+    /// Hears everyone, heard only by `target`.
+    pub fn whisper(target: ChannelId) -> Self {
+        ParticipantOptions {
+            whisper_to: Some(target),
+            ..Self::default()
+        }
+    }
+}
+
+/// How a recording's tracks become file channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TapMode {
+    /// All tracks mixed to mono.
+    Mixed,
+    /// Two channels: the first track (the caller) left, the second (the agent) right.
+    Stereo,
+    /// One file channel per track.
+    Multitrack,
+}
+
+/// What a recording writes where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TapSpec {
+    /// Output file (created; an existing file is never overwritten: the tap fails).
+    pub path: PathBuf,
+    /// Channel layout.
+    pub mode: TapMode,
+    /// Sample encoding of the WAV file.
+    pub encoding: Encoding,
 }

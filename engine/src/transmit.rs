@@ -1,13 +1,13 @@
 //! Outgoing datagrams of one shard turn, packed into one reusable arena.
 //!
 //! The shard writes every packet it sends into `buf` and records where it lies. The driver
-//! hands the batch to the kernel (`sendmmsg`, an io_uring submission batch, or the in-memory
-//! network) and clears it. Both vectors keep their capacity, so a warm shard allocates nothing
-//! per packet.
+//! takes them one at a time ([`TransmitQueue::poll`]) or hands the whole batch to the kernel
+//! (`sendmmsg`, an io_uring submission batch, or the in-memory network) and clears it. Both
+//! vectors keep their capacity, so a warm shard allocates nothing per packet.
 
 use std::net::SocketAddr;
 
-/// One datagram to send.
+/// One datagram to send: from the shard's socket on `local_port` to `dest`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transmit<'a> {
     /// Local port to send from (the channel's RTP or RTCP port).
@@ -28,9 +28,11 @@ struct Slot {
 
 /// The pending datagrams of a shard.
 #[derive(Debug, Default)]
-pub struct TransmitQueue {
+pub(crate) struct TransmitQueue {
     buf: Vec<u8>,
     slots: Vec<Slot>,
+    /// Datagrams already taken with `poll`.
+    polled: usize,
 }
 
 impl TransmitQueue {
@@ -39,6 +41,7 @@ impl TransmitQueue {
         TransmitQueue {
             buf: Vec::with_capacity(packets * 256),
             slots: Vec::with_capacity(packets),
+            polled: 0,
         }
     }
 
@@ -66,6 +69,7 @@ impl TransmitQueue {
     }
 
     /// Whether nothing is pending.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
@@ -80,15 +84,27 @@ impl TransmitQueue {
         }
     }
 
-    /// The pending datagrams in order.
-    pub fn iter(&self) -> impl Iterator<Item = Transmit<'_>> + '_ {
-        (0..self.slots.len()).map(|i| self.get(i))
+    /// The pending datagrams in order (those not taken with `poll`).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Transmit<'_>> + '_ {
+        (self.polled..self.slots.len()).map(|i| self.get(i))
+    }
+
+    /// Takes the next pending datagram; the call that finds none left forgets them all
+    /// (keeping the memory).
+    pub fn poll(&mut self) -> Option<Transmit<'_>> {
+        if self.polled == self.slots.len() {
+            self.clear();
+            return None;
+        }
+        self.polled += 1;
+        Some(self.get(self.polled - 1))
     }
 
     /// Forgets everything pending, keeping the memory.
     pub fn clear(&mut self) {
         self.buf.clear();
         self.slots.clear();
+        self.polled = 0;
     }
 }
 
@@ -109,5 +125,12 @@ mod tests {
         assert_eq!(got, vec![(10, b"one".to_vec()), (12, b"three".to_vec())]);
         q.clear();
         assert!(q.is_empty());
+        q.push_with(14, a, |b| b.extend_from_slice(b"four"));
+        q.push_with(16, a, |b| b.extend_from_slice(b"five"));
+        assert_eq!(q.poll().map(|t| t.local_port), Some(14));
+        assert_eq!(q.iter().len(), 1, "a polled datagram is no longer pending");
+        assert_eq!(q.poll().map(|t| t.payload.to_vec()), Some(b"five".to_vec()));
+        assert!(q.poll().is_none());
+        assert!(q.is_empty(), "polled to the end: forgotten");
     }
 }

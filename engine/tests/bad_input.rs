@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use common::{PA, Sender, addr, at_b, payload};
 use proptest::prelude::*;
 use tandem_engine::{ChannelInfo, ChannelSpec, Event, MemoryEngine};
+use tandem_engine::{MediaEngine, Micros};
 
 fn bridged(spec_a: ChannelSpec) -> (MemoryEngine, ChannelInfo, ChannelInfo) {
     common::bridged(spec_a, 11)
@@ -27,9 +28,9 @@ fn malformed_datagrams_are_counted_and_the_stream_goes_on() {
     for n in 0..10 {
         eng.send(addr(PA), a.local, &s.audio(&payload(n)));
         eng.send(addr(PA), a.local, junk[n as usize % junk.len()]);
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
-    eng.advance_to(eng.now_us() + 20_000);
+    eng.advance_by(Micros::from_us(20_000));
     let got = at_b(&mut eng);
     assert_eq!(got.len(), 10);
     assert!(
@@ -59,9 +60,9 @@ fn strict_source_drops_strangers_but_symmetric_mode_latches() {
             &evil.audio(&payload(99)),
         );
         eng.send(addr(PA), a.local, &good.audio(&payload(n)));
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
-    eng.advance_to(eng.now_us() + 20_000);
+    eng.advance_by(Micros::from_us(20_000));
     let got = at_b(&mut eng);
     assert_eq!(got.len(), 5);
     assert!(got.iter().all(|g| g.payload != payload(99)));
@@ -70,7 +71,7 @@ fn strict_source_drops_strangers_but_symmetric_mode_latches() {
     // Without strict mode the first source is latched as the remote (symmetric RTP).
     let (mut eng, a, _) = bridged(ChannelSpec::default());
     eng.send(addr("198.51.100.9:6666"), a.local, &evil.audio(&payload(1)));
-    eng.advance_to(20_000);
+    eng.advance_to(Micros::from_us(20_000));
     assert!(
         matches!(eng.poll_event(), Some(Event::FirstPacket { from, .. }) if from == addr("198.51.100.9:6666"))
     );
@@ -86,9 +87,9 @@ fn an_ssrc_flood_never_displaces_the_live_stream() {
             let mut flood = Sender::new(0xF000_0000 + n * 20 + k, k as u16, k, 0);
             eng.send(addr(PA), a.local, &flood.audio(&payload(99)));
         }
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
-    eng.advance_to(eng.now_us() + 20_000);
+    eng.advance_by(Micros::from_us(20_000));
     let got = at_b(&mut eng);
     assert_eq!(got.len(), 50);
     assert!(
@@ -104,9 +105,9 @@ fn an_ssrc_flood_never_displaces_the_live_stream() {
 
     // A real change (the old SSRC goes quiet) is taken at once and reported.
     let mut new = Sender::new(0xBEEF, 7, 7, 0);
-    eng.advance_to(eng.now_us() + 100_000);
+    eng.advance_by(Micros::from_us(100_000));
     eng.send(addr(PA), a.local, &new.audio(&payload(500)));
-    eng.advance_to(eng.now_us() + 20_000);
+    eng.advance_by(Micros::from_us(20_000));
     let got = at_b(&mut eng);
     assert_eq!(got.len(), 1);
     assert!(got[0].marker);
@@ -129,9 +130,9 @@ fn a_timestamp_jump_of_2_pow_31_is_rebased_on_output() {
             s.ts = s.ts.wrapping_add(1 << 31);
         }
         eng.send(addr(PA), a.local, &s.audio(&payload(n)));
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
-    eng.advance_to(eng.now_us() + 20_000);
+    eng.advance_by(Micros::from_us(20_000));
     let got = at_b(&mut eng);
     assert_eq!(got.len(), 20);
     for w in got.windows(2) {
@@ -159,9 +160,9 @@ proptest! {
             eng.send(addr(PA), a.local, &d);
             let rtcp = SocketAddr::new(a.local.ip(), a.local.port() + 1);
             eng.send(addr(PA), rtcp, &d);
-            eng.advance_to(eng.now_us() + 7_000);
+            eng.advance_by(Micros::from_us(7_000));
         }
-        eng.advance_to(eng.now_us() + 6_000_000);
+        eng.advance_by(Micros::from_us(6_000_000));
         let st = eng.channel_stats(a.id).unwrap();
         prop_assert!(st.packets_received <= datagrams.len() as u64);
         prop_assert!(eng.channel_stats(b.id).is_some());

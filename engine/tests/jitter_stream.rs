@@ -4,6 +4,7 @@
 
 use proptest::prelude::*;
 use tandem_codecs::g711::{self, Law};
+use tandem_engine::Micros;
 use tandem_engine::jitter::*;
 
 fn tone(start: usize, len: usize) -> Vec<u8> {
@@ -32,7 +33,7 @@ fn lockstep(
     for n in 0..count + extra_pops {
         if n < count && !lost(n) {
             let r = jb.insert(
-                n as u64 * 20_000 + 1_000,
+                Micros::from_us(n as u64 * 20_000 + 1_000),
                 n as u16,
                 1234u32.wrapping_add(n as u32 * 160),
                 Law::Ulaw,
@@ -41,7 +42,7 @@ fn lockstep(
             assert_eq!(r, InsertOutcome::Accepted);
         }
         let mut out = [0i16; 160];
-        o.push(jb.pop(n as u64 * 20_000 + 10_000, &mut out));
+        o.push(jb.pop(Micros::from_us(n as u64 * 20_000 + 10_000), &mut out));
         a.extend_from_slice(&out);
     }
     (a, o)
@@ -75,7 +76,13 @@ fn late_packet_not_played() {
     let mut jb = JitterBuffer::new(JitterConfig::fixed(40));
     let (a, _) = lockstep(&mut jb, 50, |n| n == 10, 2);
     // packet 10 arrives now, way after its playout
-    let r = jb.insert(60 * 20_000, 10, 1234 + 1600, Law::Ulaw, &tone(1600, 160));
+    let r = jb.insert(
+        Micros::from_us(60 * 20_000),
+        10,
+        1234 + 1600,
+        Law::Ulaw,
+        &tone(1600, 160),
+    );
     assert_eq!(r, InsertOutcome::Late);
     assert_eq!(jb.stats().late, 1);
     // frame 10 was concealed: output at its position differs from the real audio
@@ -99,7 +106,7 @@ fn seq_is_ignored_jumps_harmless() {
         };
         assert_eq!(
             jb.insert(
-                n as u64 * 20_000,
+                Micros::from_us(n as u64 * 20_000),
                 seq,
                 n as u32 * 160,
                 Law::Ulaw,
@@ -108,7 +115,7 @@ fn seq_is_ignored_jumps_harmless() {
             InsertOutcome::Accepted
         );
         let mut out = [0i16; 160];
-        jb.pop(n as u64 * 20_000 + 10_000, &mut out);
+        jb.pop(Micros::from_us(n as u64 * 20_000 + 10_000), &mut out);
         a.extend_from_slice(&out);
     }
     assert_eq!(&a[320..320 + 160 * 28], &dec(&tone(0, 160 * 28))[..]);
@@ -120,19 +127,19 @@ fn jump_2_31_then_stream_continues_at_new_ts() {
     let mut out = [0i16; 160];
     for n in 0..10u32 {
         jb.insert(
-            n as u64 * 20_000,
+            Micros::from_us(n as u64 * 20_000),
             n as u16,
             n * 160,
             Law::Ulaw,
             &tone(n as usize * 160, 160),
         );
-        jb.pop(n as u64 * 20_000 + 10_000, &mut out);
+        jb.pop(Micros::from_us(n as u64 * 20_000 + 10_000), &mut out);
     }
     let mut a = vec![];
     let mut outs = vec![];
     for n in 10..40u32 {
         let r = jb.insert(
-            n as u64 * 20_000,
+            Micros::from_us(n as u64 * 20_000),
             n as u16,
             (n * 160).wrapping_add(1 << 31),
             Law::Ulaw,
@@ -143,7 +150,7 @@ fn jump_2_31_then_stream_continues_at_new_ts() {
         } else {
             assert_eq!(r, InsertOutcome::Accepted)
         }
-        outs.push(jb.pop(n as u64 * 20_000 + 10_000, &mut out));
+        outs.push(jb.pop(Micros::from_us(n as u64 * 20_000 + 10_000), &mut out));
         a.extend_from_slice(&out);
     }
     println!("{outs:?}");
@@ -174,13 +181,13 @@ fn huge_jitter_clamps_to_max_and_reset_restarts() {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
         let d = (x >> 33) % 1_000_000;
         jb.insert(
-            n * 20_000 + d,
+            Micros::from_us(n * 20_000 + d),
             n as u16,
             (n * 160) as u32,
             Law::Ulaw,
             &tone(0, 160),
         );
-        jb.pop(n * 20_000, &mut out);
+        jb.pop(Micros::from_us(n * 20_000), &mut out);
         assert!(jb.stats().target_depth_ms <= 200);
     }
     assert_eq!(jb.stats().target_depth_ms, 200);
@@ -211,7 +218,7 @@ fn zero_jitter_stays_at_min_30ms_uniform_rises() {
         while k < arr.len() && arr[k].0 <= p * 20_000 {
             let n = arr[k].1;
             jb.insert(
-                arr[k].0,
+                Micros::from_us(arr[k].0),
                 n as u16,
                 (n * 160) as u32,
                 Law::Ulaw,
@@ -219,7 +226,7 @@ fn zero_jitter_stays_at_min_30ms_uniform_rises() {
             );
             k += 1;
         }
-        jb.pop(p * 20_000, &mut out);
+        jb.pop(Micros::from_us(p * 20_000), &mut out);
     }
     let s = jb.stats();
     println!("{s:?}");
@@ -248,9 +255,9 @@ proptest! {
         for (i, (op, now, seq, ts, len, olen)) in ops.into_iter().enumerate() {
             if i == reset_at % 300 { jb.reset(); }
             match op {
-                0 => { jb.insert(now, seq, ts, Law::Alaw, &payload[..len]); ins += 1; }
-                1 => { jb.pop(now, &mut out[..olen]); pops += 1; }
-                _ => { jb.pop(now, &mut out[..cfg.samples_per_tick]); pops += 1; }
+                0 => { jb.insert(Micros::from_us(now), seq, ts, Law::Alaw, &payload[..len]); ins += 1; }
+                1 => { jb.pop(Micros::from_us(now), &mut out[..olen]); pops += 1; }
+                _ => { jb.pop(Micros::from_us(now), &mut out[..cfg.samples_per_tick]); pops += 1; }
             }
             let s = jb.stats();
             prop_assert_eq!(s.accepted + s.duplicates + s.late, ins);
@@ -273,7 +280,7 @@ fn dtx(cfg: JitterConfig, gap_frames: u64) -> (usize, usize, JitterStats) {
         while k < frames.len() && frames[k] * 20_000 + 1_000 <= now {
             let n = frames[k];
             jb.insert(
-                n * 20_000 + 1_000,
+                Micros::from_us(n * 20_000 + 1_000),
                 k as u16,
                 (n * 160) as u32,
                 Law::Ulaw,
@@ -281,7 +288,7 @@ fn dtx(cfg: JitterConfig, gap_frames: u64) -> (usize, usize, JitterStats) {
             );
             k += 1;
         }
-        jb.pop(now, &mut out);
+        jb.pop(Micros::from_us(now), &mut out);
         a.extend_from_slice(&out);
     }
     let find = |n: u64| {

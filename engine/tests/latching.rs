@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 use common::{PA, PB, Sender, addr, at_b, payload};
 use tandem_engine::{ChannelInfo, ChannelSpec, Command, Event, GroupKey, MemoryEngine};
+use tandem_engine::{MediaEngine, Micros};
 
 /// The caller after its NAT rebinds, and a stranger.
 const PA_MOVED: &str = "192.0.2.1:4800";
@@ -43,9 +44,9 @@ fn run(
     for n in 0..periods {
         eng.send(addr(PA), a.local, &good.audio(&payload(n)));
         attack(eng, n);
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
-    eng.advance_to(eng.now_us() + 40_000);
+    eng.advance_by(Micros::from_us(40_000));
 }
 
 #[test]
@@ -114,9 +115,9 @@ fn a_party_that_moves_is_followed_once_its_old_source_stops() {
     for n in 10..60u32 {
         eng.send(addr(PA_MOVED), a.local, &good.audio(&payload(n)));
         sent.push(n);
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
-    eng.advance_to(eng.now_us() + 40_000);
+    eng.advance_by(Micros::from_us(40_000));
     let got = at_b(&mut eng);
     // The old source went quiet 60 ms before the first moved packet; the new one is
     // followed as soon as the old has been silent for the idle window (500 ms), its run
@@ -135,7 +136,7 @@ fn a_party_that_moves_is_followed_once_its_old_source_stops() {
     // What B sends now goes to where A really is.
     let mut bob = Sender::new(9, 0, 0, 0);
     eng.send(addr(PB), b.local, &bob.audio(&payload(1)));
-    eng.advance_to(eng.now_us() + 20_000);
+    eng.advance_by(Micros::from_us(20_000));
     assert!(eng.recv(addr(PA_MOVED)).is_some());
 }
 
@@ -152,7 +153,7 @@ fn strict_source_never_moves_once_learnt_but_learns_behind_nat() {
     let mut evil = Sender::new(7, 20, 3200, 0);
     for _ in 0..100 {
         eng.send(addr(STRANGER), a.local, &evil.audio(&[EVIL; 160]));
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
     assert!(at_b(&mut eng).is_empty());
     assert_eq!(eng.channel_stats(a.id).unwrap().wrong_source, 100 + 3);
@@ -165,7 +166,7 @@ fn the_signalled_address_wins_at_once() {
     let mut evil = Sender::new(1, 0, 0, 0);
     for _ in 0..5 {
         eng.send(addr(STRANGER), a.local, &evil.audio(&[EVIL; 160]));
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
     // The answer names the real party: it takes over with its first packet, even though
     // the stranger is still sending.
@@ -195,7 +196,7 @@ fn nothing_loops_through_the_engines_own_sockets() {
     .unwrap();
     assert!(events(&mut eng).iter().any(|e| matches!(
         e,
-        Event::CommandFailed { reason, .. } if reason.contains("own media")
+        Event::CommandFailed { error, .. } if error.to_string().contains("own media")
     )));
     let own_remote = ChannelSpec {
         remote: Some(a.local),
@@ -223,7 +224,7 @@ fn nothing_loops_through_the_engines_own_sockets() {
     let mut looped = Sender::new(8, 0, 0, 0);
     for _ in 0..60 {
         eng.send(b.local, a.local, &looped.audio(&[EVIL; 160]));
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
     assert!(at_b(&mut eng).is_empty());
     let st = eng.channel_stats(a.id).unwrap();
@@ -239,7 +240,7 @@ fn rtcp_from_another_host_is_ignored() {
     eng.send(addr(STRANGER), rtcp_port, &rr);
     eng.send(addr(STRANGER), rtcp_port, &[0xFF; 40]);
     eng.send(addr("192.0.2.1:4001"), rtcp_port, &rr);
-    eng.advance_to(eng.now_us() + 20_000);
+    eng.advance_by(Micros::from_us(20_000));
     let st = eng.channel_stats(a.id).unwrap();
     assert_eq!((st.rtcp_received, st.unlatched_source), (1, 2));
 }
@@ -253,7 +254,7 @@ fn media_resumed_follows_a_timeout_when_packets_come_back() {
     let (mut eng, a, _) = bridged(spec);
     let mut good = Sender::new(7, 0, 0, 0);
     run(&mut eng, &a, &mut good, 3, |_, _| {});
-    eng.advance_to(eng.now_us() + 400_000);
+    eng.advance_by(Micros::from_us(400_000));
     let ev = events(&mut eng);
     assert!(
         ev.iter()
@@ -314,9 +315,9 @@ proptest::proptest! {
                 let mut evil = Sender::new(ssrc, seq, u32::from(seq) * 160, 0);
                 eng.send(addr(strangers[k]), a.local, &evil.audio(&[EVIL; 160]));
             }
-            eng.advance_to(eng.now_us() + 20_000);
+            eng.advance_by(Micros::from_us(20_000));
         }
-        eng.advance_to(eng.now_us() + 40_000);
+        eng.advance_by(Micros::from_us(40_000));
         let got = at_b(&mut eng);
         proptest::prop_assert_eq!(got.len(), attacks.len());
         for (n, g) in got.iter().enumerate() {

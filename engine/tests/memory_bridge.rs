@@ -9,6 +9,7 @@ use tandem_codecs::g711;
 use tandem_engine::{
     ChannelSpec, Codec, Command, Event, GroupKey, MemoryEngine, NetworkConditions,
 };
+use tandem_engine::{MediaEngine, Micros};
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -59,9 +60,11 @@ fn same_codec_payload_is_bit_exact_with_continuous_numbering() {
     for n in 0..50u32 {
         c.eng.send(c.pb, c.b.local, &sb.audio(&payload(1000 + n)));
         c.eng.send(c.pa, c.a.local, &sa.audio(&payload(n)));
-        c.eng.advance_to(c.eng.now_us() + 20_000);
+        c.eng
+            .advance_to(Micros::from_us(c.eng.now().as_us() + 20_000));
     }
-    c.eng.advance_to(c.eng.now_us() + 100_000);
+    c.eng
+        .advance_to(Micros::from_us(c.eng.now().as_us() + 100_000));
     let at_b = drain(&mut c.eng, c.pb);
     assert_eq!(at_b.len(), 50);
     for (n, g) in at_b.iter().enumerate() {
@@ -99,12 +102,12 @@ fn ulaw_to_alaw_is_transcoded_with_the_codec_tables() {
     let mut sb = Sender::new(2, 0, 0, 8);
     c.eng.send(c.pb, c.b.local, &sb.audio(&[0xD5; 160]));
     c.eng.send(c.pa, c.a.local, &sa.audio(&[0xFF; 160]));
-    c.eng.advance_to(20_000);
+    c.eng.advance_to(Micros::from_us(20_000));
     let all: Vec<u8> = (0..=255).collect();
     for chunk in all.chunks(160) {
         c.eng.send(c.pa, c.a.local, &sa.audio(chunk));
     }
-    c.eng.advance_to(60_000);
+    c.eng.advance_to(Micros::from_us(60_000));
     let at_b = drain(&mut c.eng, c.pb);
     assert_eq!(at_b.len(), 3);
     assert_eq!(at_b[0].pt, 8);
@@ -132,7 +135,7 @@ fn dtmf_passes_through_once_per_digit_with_mapped_timestamps() {
     let mut sb = Sender::new(2, 0, 0, 0);
     c.eng.send(c.pb, c.b.local, &sb.audio(&payload(0)));
     c.eng.send(c.pa, c.a.local, &sa.audio(&payload(0)));
-    c.eng.advance_to(20_000);
+    c.eng.advance_to(Micros::from_us(20_000));
     let event_ts = sa.ts;
     for (end, d) in [
         (false, 160),
@@ -144,7 +147,7 @@ fn dtmf_passes_through_once_per_digit_with_mapped_timestamps() {
         let p = sa.event(101, event_ts, '7', end, d);
         c.eng.send(c.pa, c.a.local, &p);
     }
-    c.eng.advance_to(60_000);
+    c.eng.advance_to(Micros::from_us(60_000));
     let at_b = drain(&mut c.eng, c.pb);
     let audio_ts = at_b[0].ts;
     let events: Vec<&Got> = at_b.iter().filter(|g| g.pt == 96).collect();
@@ -198,7 +201,7 @@ fn transfer_keeps_the_outgoing_stream_continuous() {
     .unwrap();
     for n in 0..10 {
         eng.send(p1, agent1.local, &s1.audio(&payload(n)));
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
     // Transfer to agent 2, who starts 60 ms after agent 1's last packet.
     eng.command(Command::Bridge {
@@ -206,12 +209,12 @@ fn transfer_keeps_the_outgoing_stream_continuous() {
         b: agent2.id,
     })
     .unwrap();
-    eng.advance_to(eng.now_us() + 40_000);
+    eng.advance_by(Micros::from_us(40_000));
     for n in 0..10 {
         eng.send(p2, agent2.local, &s2.audio(&payload(100 + n)));
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
-    eng.advance_to(eng.now_us() + 50_000);
+    eng.advance_by(Micros::from_us(50_000));
     let got = drain(&mut eng, pc);
     assert_eq!(got.len(), 20);
     for w in got.windows(2) {
@@ -232,7 +235,7 @@ fn media_timeout_fires_once_and_rearms_on_media() {
     };
     let mut eng = MemoryEngine::new(1, NetworkConditions::default(), 5);
     let ch = eng.create_channel(GroupKey(1), spec).unwrap();
-    eng.advance_to(2_500_000);
+    eng.advance_to(Micros::from_us(2_500_000));
     let timeouts = |eng: &mut MemoryEngine| {
         std::iter::from_fn(|| eng.poll_event())
             .filter(|e| matches!(e, Event::MediaTimeout { .. }))
@@ -241,8 +244,8 @@ fn media_timeout_fires_once_and_rearms_on_media() {
     assert_eq!(timeouts(&mut eng), 1);
     let mut s = Sender::new(1, 0, 0, 0);
     eng.send(addr("192.0.2.1:1000"), ch.local, &s.audio(&payload(0)));
-    eng.advance_to(3_000_000);
+    eng.advance_to(Micros::from_us(3_000_000));
     assert_eq!(timeouts(&mut eng), 0);
-    eng.advance_to(4_100_000);
+    eng.advance_to(Micros::from_us(4_100_000));
     assert_eq!(timeouts(&mut eng), 1);
 }

@@ -10,6 +10,7 @@ use tandem_engine::jitter::JitterConfig;
 use tandem_engine::{
     ChannelSpec, ChannelStats, Command, GroupKey, MemoryEngine, NetworkConditions,
 };
+use tandem_engine::{MediaEngine, Micros};
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -33,8 +34,8 @@ struct Outcome {
 
 fn run(seed: u64) -> Outcome {
     let cond = NetworkConditions {
-        delay_us: 10_000,
-        jitter_us: 30_000,
+        delay: Micros::from_us(10_000),
+        jitter: Micros::from_us(30_000),
         loss: 0.05,
     };
     let mut eng = MemoryEngine::new(1, cond, seed);
@@ -54,9 +55,9 @@ fn run(seed: u64) -> Outcome {
     let mut s = Sender::new(77, 0, 0, 0);
     for n in 0..500 {
         eng.send(pa, a.local, &s.audio(&tone(n)));
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
     }
-    eng.advance_to(eng.now_us() + 500_000);
+    eng.advance_by(Micros::from_us(500_000));
     let at_b = std::iter::from_fn(|| eng.recv(pb))
         .filter(|d| d.from.port() % 2 == 0)
         .map(|d| {

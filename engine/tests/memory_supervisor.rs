@@ -12,6 +12,7 @@ use tandem_engine::{
     ChannelInfo, ChannelSpec, Command, Event, GroupKey, MemoryEngine, NetworkConditions,
     ParticipantOptions, RoomId, RoomOptions, SuperviseMode,
 };
+use tandem_engine::{MediaEngine, Micros};
 
 const CALLER_HZ: f64 = 500.0;
 const AGENT_HZ: f64 = 1200.0;
@@ -95,7 +96,8 @@ impl Lab {
                 p.n += 1;
                 self.eng.send(p.addr, p.ch.local, &pkt);
             }
-            self.eng.advance_to(self.eng.now_us() + 20_000);
+            self.eng
+                .advance_to(Micros::from_us(self.eng.now().as_us() + 20_000));
             for (i, p) in self.parties.iter().enumerate() {
                 while let Some(d) = self.eng.recv(p.addr) {
                     if d.from.port() % 2 == 0 && step >= ms / 40 {
@@ -259,7 +261,8 @@ fn switching_modes_keeps_every_output_stream_continuous() {
                 p.n += 1;
                 lab.eng.send(p.addr, p.ch.local, &pkt);
             }
-            lab.eng.advance_to(lab.eng.now_us() + 20_000);
+            lab.eng
+                .advance_to(Micros::from_us(lab.eng.now().as_us() + 20_000));
             for i in [CALLER, AGENT] {
                 while let Some(d) = lab.eng.recv(lab.parties[i].addr) {
                     if d.from.port() % 2 == 0 {
@@ -314,7 +317,7 @@ fn a_room_of_five_hears_everyone_but_themselves() {
         for (ch, addr, f, s) in &mut parties {
             eng.send(*addr, ch.local, &s.audio(&frame(*f, n)));
         }
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
         for (i, (_, addr, _, _)) in parties.iter().enumerate() {
             while let Some(d) = eng.recv(*addr) {
                 if d.from.port() % 2 == 0 && n >= 25 {

@@ -11,6 +11,7 @@ use tandem_engine::{
     ChannelInfo, ChannelSpec, Command, DtmfSettings, Event, GroupKey, MemoryEngine,
     NetworkConditions, PlayItem, PlaySpec, PlayTarget, Prompt,
 };
+use tandem_engine::{MediaEngine, Micros};
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -62,7 +63,7 @@ fn a_prompt_sequence_plays_bit_exact_and_reports_its_end() {
         spec,
     })
     .unwrap();
-    eng.advance_to(400_000);
+    eng.advance_to(Micros::from_us(400_000));
     let got = rtp_at(&mut eng, "192.0.2.1:1000");
     assert_eq!(got.len(), 11);
     let bytes: Vec<u8> = got.iter().flat_map(|g| g.payload.clone()).collect();
@@ -108,7 +109,7 @@ fn a_digit_barges_into_a_prompt_and_digits_are_collected() {
         spec,
     })
     .unwrap();
-    eng.advance_to(500_000);
+    eng.advance_to(Micros::from_us(500_000));
     let mut caller = Sender::new(5, 0, 0, 0);
     for (i, d) in "42".chars().enumerate() {
         let ts = 10_000 + i as u32 * 4_000;
@@ -125,7 +126,7 @@ fn a_digit_barges_into_a_prompt_and_digits_are_collected() {
                 &caller.event(101, ts, d, end, dur),
             );
         }
-        eng.advance_to(eng.now_us() + 200_000);
+        eng.advance_by(Micros::from_us(200_000));
     }
     let ev = events(&mut eng);
     let stop = ev.iter().find_map(|e| match e {
@@ -145,7 +146,7 @@ fn a_digit_barges_into_a_prompt_and_digits_are_collected() {
         (24..=27).contains(&heard),
         "prompt stopped after ~25 frames, sent {heard}"
     );
-    eng.advance_to(eng.now_us() + 3_100_000);
+    eng.advance_by(Micros::from_us(3_100_000));
     let ev = events(&mut eng);
     assert!(
         ev.contains(&Event::DigitsCollected {
@@ -177,7 +178,7 @@ fn loop_digits(
     .unwrap();
     let mut events_seen = 0;
     for _ in 0..100 {
-        eng.advance_to(eng.now_us() + 20_000);
+        eng.advance_by(Micros::from_us(20_000));
         while let Some(d) = eng.recv(addr("192.0.2.1:1000")) {
             if d.from.port() % 2 == 0 {
                 if parse(&d.data).pt == 101 {
@@ -272,7 +273,7 @@ fn a_room_player_is_heard_by_a_lone_caller() {
         spec,
     })
     .unwrap();
-    eng.advance_to(200_000);
+    eng.advance_to(Micros::from_us(200_000));
     let got = rtp_at(&mut eng, "192.0.2.1:1000");
     assert!(got.len() >= 9);
     let bytes: Vec<u8> = got.iter().take(6).flat_map(|g| g.payload.clone()).collect();

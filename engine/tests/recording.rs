@@ -13,6 +13,7 @@ use tandem_engine::{
     ChannelSpec, Command, Engine, Event, GroupKey, MemoryEngine, NetworkConditions, TapMode,
     TapSpec, TapTarget,
 };
+use tandem_engine::{MediaEngine, Micros};
 
 const CALLER_HZ: f64 = 500.0;
 const AGENT_HZ: f64 = 1300.0;
@@ -100,7 +101,8 @@ impl Call {
                 .send(self.pc, self.caller.local, &self.sc.audio(&c));
             self.eng.send(self.pa, self.agent.local, &self.sa.audio(&a));
             self.n += 1;
-            self.eng.advance_to(self.eng.now_us() + 20_000);
+            self.eng
+                .advance_to(Micros::from_us(self.eng.now().as_us() + 20_000));
         }
     }
 
@@ -131,7 +133,8 @@ fn stereo_puts_the_caller_left_and_the_agent_right() {
         .unwrap();
     call.talk(2_000);
     call.eng.command(Command::StopTap { tap }).unwrap();
-    call.eng.advance_to(call.eng.now_us() + 20_000);
+    call.eng
+        .advance_to(Micros::from_us(call.eng.now().as_us() + 20_000));
     let done = call.finished();
     assert!(
         matches!(&done[..], [Event::TapFinished { path: p, duration_ms, dropped_frames: 0, .. }] if *p == path && (1_960..=2_040).contains(duration_ms)),
@@ -182,7 +185,8 @@ fn pause_records_silence_and_keeps_the_sides_aligned() {
         .unwrap();
     call.talk(1_000);
     call.eng.command(Command::StopTap { tap }).unwrap();
-    call.eng.advance_to(call.eng.now_us() + 20_000);
+    call.eng
+        .advance_to(Micros::from_us(call.eng.now().as_us() + 20_000));
     assert_eq!(call.finished().len(), 1);
     let wav = read(&path);
     let x = wav.channel(0);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use tandem_engine::{MemoryEngine, NetworkConditions};
+use tandem_engine::{MemoryEngine, Micros, NetworkConditions};
 use tandem_serve::bencode;
 use tandem_serve::calls::{Calls, CallsConfig};
 use tandem_serve::daemon::ControlPath;
@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
         }
         assert!(path.cache().bytes() <= CACHE_BYTES);
         now_us += 250_000;
-        path.parts().1.advance_to(now_us);
+        path.parts().1.advance_to(Micros::from_us(now_us));
         while let Some(e) = path.parts().1.poll_event() {
             path.on_event(&e);
         }
@@ -74,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         now_us += 20_000;
-        path.parts().1.advance_to(now_us);
+        path.parts().1.advance_to(Micros::from_us(now_us));
         while let Some(e) = path.parts().1.poll_event() {
             path.on_event(&e);
         }

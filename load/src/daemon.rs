@@ -258,6 +258,11 @@ impl RelayDaemon {
         self.ng
     }
 
+    /// Its metrics address (`tandem serve`); `None` for rtpengine.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+    }
+
     /// Its media port range.
     pub fn port_range(&self) -> (u16, u16) {
         self.ports
@@ -283,12 +288,10 @@ impl RelayDaemon {
     }
 
     /// The shard owning `port` (`tandem serve` splits its range evenly over its shards,
-    /// [`tandem_engine::ports::split`]); `None` for rtpengine.
+    /// [`tandem_engine::shard_of_port`]); `None` for rtpengine.
     pub fn shard_of(&self, port: SocketAddr) -> Option<usize> {
         self.metrics?;
-        tandem_engine::ports::split(self.ports.0, self.ports.1, self.threads)?
-            .iter()
-            .position(|a| a.contains(port.port()))
+        tandem_engine::shard_of_port(self.ports.0, self.ports.1, self.threads, port.port())
     }
 
     /// The last lines of its log.

@@ -85,7 +85,7 @@ fn relay_name(base: &str, driver: DriverKind, recording: bool) -> String {
         (true, _) => "-recording",
         (false, DriverKind::Mio) => "-mio",
         (false, DriverKind::IoUring) => "-uring",
-        (false, DriverKind::Auto) => "",
+        (false, _) => "",
     };
     format!("{base}{suffix}")
 }

@@ -35,6 +35,8 @@
 //!   a command), [`compare`] (relays alternated level by level, medians);
 //! - [`setup_rate`]: call set-ups per second over ng, with a window of requests in flight;
 //! - [`verdict`]: the stated targets and the verdict on a run;
+//! - [`soak`]: a relay daemon under call churn and hostile traffic for a long time, watched
+//!   for drift (memory, descriptors), leftovers after the last delete and missed ticks;
 //! - [`rigs`]: workloads the criterion benches, the instruction-count gate and `tandem
 //!   bench` share.
 //!
@@ -65,6 +67,7 @@ pub mod runner;
 mod rx_pump;
 pub mod setup_rate;
 pub mod shards;
+pub mod soak;
 pub mod target;
 pub mod track;
 pub mod verdict;

@@ -14,8 +14,8 @@
 //!   can hide a smaller shortfall: the placement is the exact check, the traffic the gross
 //!   one.
 
-use std::io::{self, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -154,26 +154,9 @@ impl ShardSpread {
     }
 }
 
-/// Fetches `http://addr/metrics` (a plain HTTP/1.0 GET: one request to a local daemon
-/// needs no HTTP client library) and returns the body.
+/// Fetches `http://addr/metrics` and returns the body (waiting at most 2 s for each step).
 pub fn scrape_metrics(addr: SocketAddr) -> io::Result<String> {
-    let timeout = Duration::from_secs(2);
-    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
-    s.set_read_timeout(Some(timeout))?;
-    s.set_write_timeout(Some(timeout))?;
-    s.write_all(format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
-    let mut text = String::new();
-    s.take(16 << 20).read_to_string(&mut text)?;
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP header end"))?;
-    let status = head.lines().next().unwrap_or("");
-    if status.split_whitespace().nth(1) != Some("200") {
-        return Err(io::Error::other(format!(
-            "metrics at {addr} answered {status:?}"
-        )));
-    }
-    Ok(body.to_string())
+    tandem_serve::metrics::read::scrape(addr, Duration::from_secs(2))
 }
 
 /// The per-shard datagram counters in a Prometheus text exposition
@@ -235,6 +218,7 @@ pub fn shard_counters(metrics: &str) -> io::Result<Vec<ShardCounters>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read as _, Write as _};
 
     fn call(a: u16, b: u16) -> CallTarget {
         CallTarget {

@@ -79,6 +79,11 @@ pub struct ServeConfig {
     pub max_message_bytes: usize,
     /// Open ng TCP connections; beyond it a new connection is closed at once.
     pub max_tcp_connections: usize,
+    /// Connections the kernel queues for the ng TCP listener before the daemon accepts
+    /// them (`listen(2)` backlog; the kernel caps it at `net.core.somaxconn`). Many proxies
+    /// reconnecting at once overflow a short queue, and a connection that overflows it
+    /// waits for the kernel's retransmissions, seconds later.
+    pub tcp_backlog: u32,
     /// Seconds an ng TCP connection may stay silent with nothing in flight.
     pub tcp_idle_timeout: f64,
     /// Seconds a partial ng message may take to arrive completely on TCP.
@@ -116,6 +121,7 @@ impl Default for ServeConfig {
             max_pending_requests: 1024,
             max_message_bytes: 1 << 20,
             max_tcp_connections: 256,
+            tcp_backlog: 1024,
             tcp_idle_timeout: 60.0,
             tcp_read_timeout: 5.0,
             grace: 5.0,
@@ -191,6 +197,7 @@ impl ServeConfig {
                 1 << 20,
             ),
             ("max-tcp-connections", self.max_tcp_connections, 1, 1 << 16),
+            ("tcp-backlog", self.tcp_backlog as usize, 1, 65_535),
             (
                 "max-message-bytes",
                 self.max_message_bytes,
@@ -247,11 +254,12 @@ mod tests {
         assert!(e.contains("max-streams-per-call"), "{e}");
         std::fs::write(
             &p,
-            "reply-cache-bytes = 1000\nmax-tcp-connections = 8\ngrace = 2\ntcp-read-timeout = 0.5\nlog-file = \"/tmp/x.log\"\n",
+            "reply-cache-bytes = 1000\nmax-tcp-connections = 8\ngrace = 2\ntcp-read-timeout = 0.5\nlog-file = \"/tmp/x.log\"\ntcp-backlog = 4096\n",
         )
         .unwrap();
         let c = ServeConfig::load(&p).unwrap();
         assert_eq!((c.reply_cache_bytes, c.max_tcp_connections), (1000, 8));
+        assert_eq!(c.tcp_backlog, 4096);
         assert_eq!((c.grace, c.tcp_read_timeout), (2.0, 0.5));
         assert_eq!(c.log_file, Some(PathBuf::from("/tmp/x.log")));
         for bad in [
@@ -259,6 +267,7 @@ mod tests {
             "grace = -1",
             "max-pending-requests = 0",
             "max-message-bytes = 10",
+            "tcp-backlog = 0",
         ] {
             std::fs::write(&p, bad).unwrap();
             let e = ServeConfig::load(&p).unwrap_err().to_string();

@@ -1,5 +1,5 @@
-//! The addresses the daemon owns: its media ports on the media interface, and its control
-//! and metrics listeners. An offer or answer that names one of them as a party's media
+//! The addresses the daemon owns: its media ports on the media interface, and its UDP
+//! control listener (media is UDP, so TCP listeners such as metrics cannot loop). An offer or answer that names one of them as a party's media
 //! address would make the relay send media to itself (a loop), so it is refused.
 //!
 //! A media port counts as the daemon's when the engine holds a socket on it, or when it is
@@ -18,20 +18,19 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use tandem_engine::MediaAddresses;
-use tandem_engine::ports::this_host;
 
 /// Everything the daemon listens on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnAddresses {
     /// The media sockets: the interface address and the port range.
     pub media: MediaAddresses,
-    /// The control (ng, UDP and TCP) and metrics listeners.
+    /// The UDP control (ng) listeners.
     pub listeners: Vec<SocketAddr>,
 }
 
 impl OwnAddresses {
     /// What of ours `addr` names, if anything: `"media port"`, `"media port range"` or
-    /// `"control or metrics address"`. `holds` says whether the engine holds a socket on a
+    /// `"control address"`. `holds` says whether the engine holds a socket on a
     /// port of its media address.
     pub fn owner_of(
         &self,
@@ -44,7 +43,7 @@ impl OwnAddresses {
             .iter()
             .any(|l| l.port() == port && same_host(l.ip(), addr.ip()))
         {
-            return Some("control or metrics address");
+            return Some("control address");
         }
         let m = &self.media;
         if !(m.port_min..=m.port_max).contains(&port) || !same_host(m.ip, addr.ip()) {
@@ -63,7 +62,7 @@ impl OwnAddresses {
 
 /// Whether a datagram sent to `ip` reaches a socket bound to `bound`.
 fn same_host(bound: IpAddr, ip: IpAddr) -> bool {
-    if bound == ip || this_host(bound) && this_host(ip) {
+    if MediaAddresses::same_host(bound, ip) {
         return true;
     }
     bound.is_unspecified() && is_local(ip)
@@ -105,7 +104,7 @@ mod tests {
         assert_eq!(o.owner_of(a("0.0.0.0:30500"), &all), Some("media port"));
         assert_eq!(
             o.owner_of(a("127.0.0.1:2223"), &all),
-            Some("control or metrics address")
+            Some("control address")
         );
         assert_eq!(o.owner_of(a("127.0.0.1:31000"), &all), None);
         assert_eq!(o.owner_of(a("192.0.2.1:30500"), &all), None);

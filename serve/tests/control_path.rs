@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+use tandem_engine::{MediaEngine, Micros};
 use tandem_engine::{MemoryEngine, NetworkConditions};
 use tandem_serve::bencode::{self, Value};
 use tandem_serve::calls::{Calls, CallsConfig};
@@ -173,7 +174,7 @@ fn a_shutdown_refuses_offers_deletes_calls_and_waits_for_recordings() {
         let a = p.handle(src(1), &msg(&format!("a-{call}"), &answer(call)), t);
         assert_eq!(result(&a.reply.unwrap()), "ok");
     }
-    p.parts().1.advance_to(200_000);
+    p.parts().1.advance_to(Micros::from_us(200_000));
     assert!(!p.draining());
     assert_eq!(p.begin_drain(), 2, "two recordings to finish");
     assert!(p.calls().is_empty());
@@ -195,7 +196,7 @@ fn a_shutdown_refuses_offers_deletes_calls_and_waits_for_recordings() {
     let mut now = 200_000;
     while !p.drained() && now < 5_000_000 {
         now += 20_000;
-        p.parts().1.advance_to(now);
+        p.parts().1.advance_to(Micros::from_us(now));
         while let Some(e) = p.parts().1.poll_event() {
             p.on_event(&e);
         }

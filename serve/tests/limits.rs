@@ -5,29 +5,9 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
-use support::{Daemon, Phone, cmd, error, ok};
+use support::{Daemon, Phone, cmd, error, many_streams, ok};
 use tandem_serve::bencode::Value;
-
-/// An offer SDP with `streams` audio m-lines for a party on 127.0.0.1 (ports from 4000),
-/// padded with an attribute of `pad` bytes.
-fn many_streams(streams: usize, pad: usize) -> String {
-    let mut s =
-        String::from("v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n");
-    if pad > 0 {
-        let _ = write!(s, "a=x-pad:{}\r\n", "p".repeat(pad));
-    }
-    for k in 0..streams {
-        let _ = write!(
-            s,
-            "m=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp:{}\r\n",
-            4 + 2 * k,
-            5 + 2 * k
-        );
-    }
-    s
-}
 
 fn offer(d: &Daemon, call: &str, sdp: &str) -> Value {
     d.ng(&cmd("offer", call)

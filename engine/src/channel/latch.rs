@@ -32,6 +32,8 @@ use std::net::SocketAddr;
 
 use tandem_codecs::seq::seq_diff;
 
+use crate::time::Micros;
+
 /// New sources tracked at once; the one heard least recently gives way.
 const SLOTS: usize = 4;
 /// Largest forward sequence step that still counts as in order (one or two losses).
@@ -43,32 +45,32 @@ struct Candidate {
     ssrc: u32,
     seq: u16,
     count: u8,
-    last_us: u64,
+    last: Micros,
 }
 
 /// Sources other than the current remote, with how many consistent packets each has sent.
 #[derive(Clone, Debug, Default)]
-pub struct Candidates {
+pub(crate) struct Candidates {
     slots: [Option<Candidate>; SLOTS],
 }
 
 impl Candidates {
     /// Records a packet from `from`; returns how many consistent packets in a row that
     /// source has now sent. A packet that breaks the run (another SSRC, a sequence number
-    /// out of order, a pause of `gap_us` or more) starts a new run of one.
+    /// out of order, a pause of `gap` or more) starts a new run of one.
     pub fn observe(
         &mut self,
-        now_us: u64,
+        now: Micros,
         from: SocketAddr,
         ssrc: u32,
         seq: u16,
-        gap_us: u64,
+        gap: Micros,
     ) -> u8 {
         if let Some(c) = self.slots.iter_mut().flatten().find(|c| c.from == from) {
             let step = seq_diff(seq, c.seq);
             let consistent = c.ssrc == ssrc
                 && (1..=MAX_STEP).contains(&step)
-                && now_us.saturating_sub(c.last_us) < gap_us;
+                && now.saturating_sub(c.last) < gap;
             c.count = if consistent {
                 c.count.saturating_add(1)
             } else {
@@ -76,21 +78,21 @@ impl Candidates {
             };
             c.ssrc = ssrc;
             c.seq = seq;
-            c.last_us = now_us;
+            c.last = now;
             return c.count;
         }
         let i = self
             .slots
             .iter()
             .position(Option::is_none)
-            .or_else(|| (0..SLOTS).min_by_key(|&i| self.slots[i].map_or(0, |c| c.last_us)))
+            .or_else(|| (0..SLOTS).min_by_key(|&i| self.slots[i].map_or(Micros::ZERO, |c| c.last)))
             .unwrap_or(0);
         self.slots[i] = Some(Candidate {
             from,
             ssrc,
             seq,
             count: 1,
-            last_us: now_us,
+            last: now,
         });
         1
     }
@@ -105,6 +107,10 @@ impl Candidates {
 mod tests {
     use super::*;
 
+    fn us(n: u64) -> Micros {
+        Micros::from_us(n)
+    }
+
     fn a(s: &str) -> SocketAddr {
         s.parse().unwrap()
     }
@@ -113,44 +119,48 @@ mod tests {
     fn a_run_needs_one_ssrc_in_order_sequence_and_no_pause() {
         let mut c = Candidates::default();
         let x = a("198.51.100.1:7000");
-        assert_eq!(c.observe(0, x, 5, 100, 500_000), 1);
-        assert_eq!(c.observe(20_000, x, 5, 101, 500_000), 2);
+        assert_eq!(c.observe(us(0), x, 5, 100, us(500_000)), 1);
+        assert_eq!(c.observe(us(20_000), x, 5, 101, us(500_000)), 2);
         assert_eq!(
-            c.observe(40_000, x, 5, 103, 500_000),
+            c.observe(us(40_000), x, 5, 103, us(500_000)),
             3,
             "one loss is in order"
         );
         assert_eq!(
-            c.observe(60_000, x, 6, 104, 500_000),
+            c.observe(us(60_000), x, 6, 104, us(500_000)),
             1,
             "another SSRC restarts"
         );
-        assert_eq!(c.observe(80_000, x, 6, 105, 500_000), 2);
+        assert_eq!(c.observe(us(80_000), x, 6, 105, us(500_000)), 2);
         assert_eq!(
-            c.observe(100_000, x, 6, 105, 500_000),
+            c.observe(us(100_000), x, 6, 105, us(500_000)),
             1,
             "a duplicate restarts"
         );
         assert_eq!(
-            c.observe(120_000, x, 6, 90, 500_000),
+            c.observe(us(120_000), x, 6, 90, us(500_000)),
             1,
             "going back restarts"
         );
-        assert_eq!(c.observe(140_000, x, 6, 91, 500_000), 2);
-        assert_eq!(c.observe(900_000, x, 6, 92, 500_000), 1, "a pause restarts");
+        assert_eq!(c.observe(us(140_000), x, 6, 91, us(500_000)), 2);
+        assert_eq!(
+            c.observe(us(900_000), x, 6, 92, us(500_000)),
+            1,
+            "a pause restarts"
+        );
     }
 
     #[test]
     fn a_flood_from_many_addresses_uses_a_fixed_table() {
         let mut c = Candidates::default();
         let x = a("198.51.100.1:7000");
-        c.observe(0, x, 5, 1, 500_000);
-        c.observe(1, x, 5, 2, 500_000);
+        c.observe(us(0), x, 5, 1, us(500_000));
+        c.observe(us(1), x, 5, 2, us(500_000));
         for p in 0..100u16 {
             let s = SocketAddr::new(a("203.0.113.9:1").ip(), 10_000 + p);
-            assert_eq!(c.observe(2 + u64::from(p), s, 9, p, 500_000), 1);
+            assert_eq!(c.observe(us(2 + u64::from(p)), s, 9, p, us(500_000)), 1);
         }
         // The oldest entry gave way: x starts over.
-        assert_eq!(c.observe(200, x, 5, 3, 500_000), 1);
+        assert_eq!(c.observe(us(200), x, 5, 3, us(500_000)), 1);
     }
 }

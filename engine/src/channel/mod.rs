@@ -1,72 +1,84 @@
-//! One RTP endpoint: its receive and send state, RTCP, DTMF de-duplication and optional
-//! jitter buffer. Channels do not know about each other; the shard connects them.
+//! One RTP endpoint and everything it decides alone.
+//!
+//! A channel owns its two directions:
+//! - **ingress** ([`ingress`]): parsing, source latching, SSRC tracking, RTCP in, DTMF
+//!   detection and digit collection, the party's filters, feeding its recordings, and the
+//!   choice between its jitter buffer and pass-through. What is left to forward comes back
+//!   to the shard as a [`Forward`].
+//! - **egress** ([`egress`]): its one continuous output stream, and the one rule of who may
+//!   write into it ([`Writer`]): its own player while one plays, otherwise whatever it is
+//!   connected to.
+//!
+//! Channels do not know each other: the shard holds them in one slab and connects a
+//! channel's [`Forward`] to its peer's output.
 
-pub mod dtmf;
-pub mod latch;
-pub mod rtcp;
-pub mod rx;
-pub mod tx;
+pub(crate) mod dtmf;
+pub(crate) mod egress;
+pub(crate) mod ingress;
+pub(crate) mod latch;
+pub(crate) mod rtcp;
+pub(crate) mod rx;
+pub(crate) mod tx;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use tandem_codecs::rtp::RtpHeader;
-
+use rand::Rng;
+use rand::rngs::SmallRng;
 use tandem_codecs::dtmf::{DtmfConfig, DtmfDetector};
 
-use crate::command::MediaFilter;
+use crate::event::Event;
 use crate::ids::ChannelId;
-use crate::jitter::JitterBuffer;
+use crate::jitter::{JitterBuffer, JitterConfig, PopOutcome};
 use crate::player::Player;
-use crate::spec::{ChannelSpec, RtcpMode};
+use crate::spec::{ChannelSpec, Codec, MediaFilter, PlayTarget, RtcpMode};
 use crate::stats::ChannelStats;
+use crate::time::Micros;
 use crate::transmit::TransmitQueue;
 
 use self::dtmf::DtmfTracker;
-use self::rtcp::RtcpState;
+pub(crate) use self::egress::Writer;
+pub(crate) use self::ingress::{Forward, Ingress};
+use self::rtcp::{REPORT_INTERVAL, RtcpState};
 use self::rx::Rx;
-use self::tx::{Stamp, Tx};
+use self::tx::Tx;
 
 /// A channel's complete state.
 #[derive(Debug)]
-pub struct Channel {
-    /// Its id.
-    pub id: ChannelId,
+pub(crate) struct Channel {
+    id: ChannelId,
     /// Local RTP port.
-    pub port: u16,
-    /// What it was created as.
-    pub spec: ChannelSpec,
-    /// Receive side.
-    pub rx: Rx,
-    /// Send side.
-    pub tx: Tx,
-    /// RTCP.
-    pub rtcp: RtcpState,
-    /// DTMF de-duplication.
-    pub dtmf: DtmfTracker,
-    /// Jitter buffer when the spec asks for one.
-    pub jitter: Option<JitterBuffer>,
-    /// Slot of the bridged peer on the same shard.
-    pub peer: Option<u32>,
-    /// Slot of the room the channel is in.
-    pub room: Option<u32>,
-    /// What is playing into the channel (its output while it plays).
-    pub player: Option<Player>,
-    /// In-band DTMF detector, when the spec asks for one.
-    pub inband: Option<DtmfDetector>,
-    /// Digits collected since the last `DigitsCollected`, and when the last came.
-    pub collected: (String, u64),
-    /// What is held back from this channel's party.
-    pub filter: MediaFilter,
-    /// Slots of the taps recording this channel.
-    pub taps: Vec<u32>,
+    port: u16,
+    /// What it was created as (codec and event type follow renegotiation).
+    spec: ChannelSpec,
+    rx: Rx,
+    tx: Tx,
+    rtcp: RtcpState,
+    /// RFC 4733 de-duplication.
+    dtmf: DtmfTracker,
+    /// Jitter buffer when the spec asks for one, or while the channel is in a room.
+    jitter: Option<JitterBuffer>,
     /// Whether `jitter` was added for the room (and goes when the channel leaves it).
-    pub room_jitter: bool,
-    /// Counters.
-    pub stats: ChannelStats,
+    room_jitter: bool,
+    /// Slot of the bridged peer on the same shard.
+    peer: Option<u32>,
+    /// Slot of the room the channel is in.
+    room: Option<u32>,
+    /// What is playing into the channel (its output while it plays).
+    player: Option<Player>,
+    /// In-band DTMF detector, when the spec asks for one.
+    inband: Option<DtmfDetector>,
+    /// Digits collected since the last `DigitsCollected`, and when the last came.
+    collected: (String, Micros),
+    /// What is held back from this channel's party.
+    filter: MediaFilter,
+    /// Slots of the recordings of this channel.
+    taps: Vec<u32>,
+    stats: ChannelStats,
     /// When the channel was created (media timeout counts from here until media arrives).
-    pub created_us: u64,
+    created: Micros,
     /// Whether the current silence was already reported as a media timeout.
-    pub timeout_reported: bool,
+    timeout_reported: bool,
 }
 
 impl Channel {
@@ -75,9 +87,9 @@ impl Channel {
         id: ChannelId,
         port: u16,
         spec: ChannelSpec,
-        now_us: u64,
+        now: Micros,
         (ssrc, seq0, ts0): (u32, u16, u32),
-        first_report_us: u64,
+        first_report: Micros,
     ) -> Channel {
         let rx = Rx::new(
             spec.remote,
@@ -93,12 +105,12 @@ impl Channel {
             port,
             rx,
             tx: Tx::new(ssrc, seq0, ts0),
-            rtcp: RtcpState::new(first_report_us),
+            rtcp: RtcpState::new(first_report),
             dtmf: DtmfTracker::default(),
             jitter,
+            room_jitter: false,
             peer: None,
             room: None,
-            room_jitter: false,
             taps: Vec::new(),
             filter: MediaFilter::default(),
             player: None,
@@ -108,17 +120,46 @@ impl Channel {
                     ..DtmfConfig::default()
                 })
             }),
-            collected: (String::new(), 0),
+            collected: (String::new(), Micros::ZERO),
             stats: ChannelStats::default(),
-            created_us: now_us,
+            created: now,
             timeout_reported: false,
             spec,
         }
     }
 
+    /// Its id.
+    pub fn id(&self) -> ChannelId {
+        self.id
+    }
+
+    /// Its local RTP port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its latched or signalled remote address.
+    pub fn remote(&self) -> Option<SocketAddr> {
+        self.rx.remote
+    }
+
+    /// Whether it negotiated RFC 4733 telephone-events.
+    pub fn has_telephone_events(&self) -> bool {
+        self.spec.telephone_event_pt.is_some()
+    }
+
+    /// The local port RTCP is sent from and received on.
+    pub fn rtcp_port(&self) -> Option<u16> {
+        match self.spec.rtcp {
+            RtcpMode::Off => None,
+            RtcpMode::Mux => Some(self.port),
+            RtcpMode::Companion => Some(self.port.wrapping_add(1)),
+        }
+    }
+
     /// Where our RTCP goes: wherever the peer's RTCP comes from, else the RTP remote on
     /// the companion port (or the RTP port itself with rtcp-mux).
-    pub fn rtcp_destination(&self) -> Option<SocketAddr> {
+    fn rtcp_destination(&self) -> Option<SocketAddr> {
         match self.spec.rtcp {
             RtcpMode::Off => None,
             RtcpMode::Mux => self.rtcp.source.or(self.rx.remote),
@@ -131,23 +172,178 @@ impl Channel {
         }
     }
 
-    /// The local port RTCP is sent from and received on.
-    pub fn rtcp_port(&self) -> Option<u16> {
-        match self.spec.rtcp {
-            RtcpMode::Off => None,
-            RtcpMode::Mux => Some(self.port),
-            RtcpMode::Companion => Some(self.port.wrapping_add(1)),
+    /// Takes a new signalled remote (see [`Rx::set_remote`]).
+    pub fn set_remote(&mut self, remote: SocketAddr) {
+        self.rx.set_remote(remote);
+    }
+
+    /// Renegotiation: a new codec and telephone-event type; the output stream continues.
+    pub fn set_codec(&mut self, codec: Codec, telephone_event_pt: Option<u8>) {
+        self.spec.codec = codec;
+        self.spec.telephone_event_pt = telephone_event_pt;
+        self.rx
+            .set_payload_types(codec.payload_type, telephone_event_pt);
+    }
+
+    /// What is held back from this channel's party from now on.
+    pub fn set_filter(&mut self, filter: MediaFilter) {
+        self.filter = filter;
+    }
+
+    /// The slot of its bridged peer.
+    pub fn peer(&self) -> Option<u32> {
+        self.peer
+    }
+
+    /// Bridges it to the channel in `slot` (or to nothing).
+    pub fn set_peer(&mut self, slot: Option<u32>) {
+        self.peer = slot;
+    }
+
+    /// The slot of its room.
+    pub fn room(&self) -> Option<u32> {
+        self.room
+    }
+
+    /// Puts it in the room in `slot`. A room mixes decoded frames, so a channel without a
+    /// jitter buffer gets one while it is there.
+    pub fn enter_room(&mut self, slot: u32) {
+        if self.jitter.is_none() {
+            self.jitter = Some(JitterBuffer::new(JitterConfig::default()));
+            self.room_jitter = true;
+        }
+        self.room = Some(slot);
+    }
+
+    /// Takes it out of its room; returns the room's slot if it was in one.
+    pub fn leave_room(&mut self) -> Option<u32> {
+        let slot = self.room.take()?;
+        if self.room_jitter {
+            self.jitter = None;
+            self.room_jitter = false;
+        }
+        Some(slot)
+    }
+
+    /// Records it in the recording in `slot`.
+    pub fn add_tap(&mut self, slot: u32) {
+        self.taps.push(slot);
+    }
+
+    /// Stops feeding the recording in `slot`.
+    pub fn remove_tap(&mut self, slot: u32) {
+        self.taps.retain(|&t| t != slot);
+    }
+
+    /// Forgets every recording (the channel goes); returns their slots.
+    pub fn take_taps(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.taps)
+    }
+
+    /// Starts a player, which owns the output while it plays; returns the one it replaces.
+    pub fn play(&mut self, player: Player) -> Option<Player> {
+        self.player.replace(player)
+    }
+
+    /// Stops the player, returning it.
+    pub fn stop_player(&mut self) -> Option<Player> {
+        self.player.take()
+    }
+
+    /// One frame of received audio for the room mix: `None` without a jitter buffer or
+    /// before the first packet.
+    pub fn pop_received(&mut self, now: Micros, out: &mut [i16]) -> Option<PopOutcome> {
+        match self.jitter.as_mut() {
+            Some(jb) if self.rx.ssrc().is_some() => Some(jb.pop(now, out)),
+            _ => None,
         }
     }
 
-    /// Milliseconds of silence at `now_us` if it has reached the media timeout.
-    pub fn media_timed_out(&self, now_us: u64) -> Option<u64> {
+    /// The periodic work of a tick that concerns this channel alone: the media timeout,
+    /// its RTCP report when due (`rng` spreads the next one), the inter-digit timeout, and
+    /// the player's frame. Returns whether an RTCP report was queued.
+    pub fn tick(
+        &mut self,
+        now: Micros,
+        ntp: u64,
+        rng: &mut SmallRng,
+        pcm: &mut [i16],
+        transmits: &mut TransmitQueue,
+        events: &mut VecDeque<Event>,
+    ) -> bool {
+        if let Some(silent_ms) = self.media_timed_out(now) {
+            self.timeout_reported = true;
+            events.push_back(Event::MediaTimeout {
+                channel: self.id,
+                silent_ms,
+            });
+        }
+        let mut reported = false;
+        if now >= self.rtcp.next_report {
+            let spread =
+                rng.random_range(REPORT_INTERVAL.as_us() / 2..REPORT_INTERVAL.as_us() * 3 / 2);
+            self.rtcp.next_report = now + Micros::from_us(spread);
+            if let (Some(dest), Some(port)) = (self.rtcp_destination(), self.rtcp_port()) {
+                let (rtcp, tx, rx) = (&mut self.rtcp, &self.tx, &self.rx);
+                transmits.push_with(port, dest, |buf| rtcp.write_report(now, ntp, tx, rx, buf));
+                self.stats.rtcp_sent += 1;
+                reported = true;
+            }
+        }
+        let timeout = Micros::from_ms(u64::from(self.spec.dtmf.inter_digit_timeout_ms));
+        if timeout > Micros::ZERO
+            && !self.collected.0.is_empty()
+            && now.saturating_sub(self.collected.1) >= timeout
+        {
+            let digits = std::mem::take(&mut self.collected.0);
+            events.push_back(Event::DigitsCollected {
+                channel: self.id,
+                digits,
+            });
+        }
+        if self.player.is_some() {
+            self.play_frame(now, pcm, transmits, events);
+        }
+        reported
+    }
+
+    /// Milliseconds of silence at `now` if it has reached the media timeout.
+    fn media_timed_out(&self, now: Micros) -> Option<u64> {
         if self.spec.media_timeout_ms == 0 || self.timeout_reported {
             return None;
         }
-        let since = self.rx.last_rx_us().max(self.created_us);
-        let silent_ms = now_us.saturating_sub(since) / 1000;
+        let since = self.rx.last_rx().max(self.created);
+        let silent_ms = now.saturating_sub(since).as_ms();
         (silent_ms >= u64::from(self.spec.media_timeout_ms)).then_some(silent_ms)
+    }
+
+    /// A DTMF digit: report it, collect it, and let it barge into a prompt.
+    fn on_digit(
+        &mut self,
+        events: &mut VecDeque<Event>,
+        digit: char,
+        duration_ms: u32,
+        now: Micros,
+    ) {
+        self.stats.dtmf_received += 1;
+        events.push_back(Event::Dtmf {
+            channel: self.id,
+            digit,
+            duration_ms,
+            at: now,
+        });
+        if self.spec.dtmf.inter_digit_timeout_ms > 0 {
+            self.collected.0.push(digit);
+            self.collected.1 = now;
+        }
+        if self.player.as_ref().is_some_and(|p| p.barge_in) {
+            let p = self.player.take().expect("checked");
+            events.push_back(Event::PlayFinished {
+                target: PlayTarget::Channel(self.id),
+                interrupted: true,
+                position_ms: p.position_ms(),
+            });
+        }
     }
 
     /// Counters with the jitter buffer's figures folded in.
@@ -165,35 +361,7 @@ impl Channel {
         }
         s
     }
-
-    /// Queues one RTP packet from this channel to `dest` and counts it.
-    pub fn send_rtp(
-        &mut self,
-        transmits: &mut TransmitQueue,
-        dest: SocketAddr,
-        payload_type: u8,
-        stamp: Stamp,
-        payload: impl FnOnce(&mut Vec<u8>),
-    ) {
-        let header = RtpHeader {
-            marker: stamp.marker,
-            payload_type,
-            sequence: stamp.seq,
-            timestamp: stamp.ts,
-            ssrc: self.tx.ssrc,
-            ..RtpHeader::default()
-        };
-        let mut len = 0;
-        transmits.push_with(self.port, dest, |buf| {
-            // A 12-byte header with no CSRCs or extension cannot fail to write.
-            let _ = header.write(buf, &[]);
-            let start = buf.len();
-            payload(buf);
-            len = buf.len() - start;
-        });
-        self.tx.packets += 1;
-        self.tx.octets += len as u64;
-        self.stats.packets_sent += 1;
-        self.stats.bytes_sent += len as u64;
-    }
 }
+
+/// Marks a feed key as a channel's own player.
+const PLAYER_FEED_BIT: u64 = 1 << 46;

@@ -7,15 +7,17 @@ use tandem_codecs::rtcp::{self, Compound, ReportBlock, RtcpPacket, SenderInfo};
 use super::rx::Rx;
 use super::tx::Tx;
 use crate::stats::ChannelStats;
+use crate::time::Micros;
 
 /// RFC 3550 §6.2's minimum report interval for a two-party session.
-pub const REPORT_INTERVAL_US: u64 = 5_000_000;
+pub(crate) const REPORT_INTERVAL: Micros = Micros::from_secs(5);
 
 /// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 const NTP_UNIX_OFFSET_S: u64 = 2_208_988_800;
 
-/// 64-bit NTP time for a Unix time in microseconds.
-pub fn ntp_from_unix_us(unix_us: u64) -> u64 {
+/// 64-bit NTP time for a Unix time.
+pub(crate) fn ntp_from_unix(unix: Micros) -> u64 {
+    let unix_us = unix.as_us();
     let secs = unix_us / 1_000_000 + NTP_UNIX_OFFSET_S;
     let frac = ((unix_us % 1_000_000) << 32) / 1_000_000;
     (secs << 32) | frac
@@ -23,11 +25,11 @@ pub fn ntp_from_unix_us(unix_us: u64) -> u64 {
 
 /// RTCP state of a channel.
 #[derive(Debug)]
-pub struct RtcpState {
+pub(crate) struct RtcpState {
     /// When the next report is due.
-    pub next_report_us: u64,
+    pub next_report: Micros,
     /// Middle 32 bits of the NTP time in the peer's last SR, and when it arrived.
-    last_sr: Option<(u32, u64)>,
+    last_sr: Option<(u32, Micros)>,
     /// RFC 3550 A.3 interval counters.
     expected_prior: u64,
     received_prior: u64,
@@ -36,10 +38,10 @@ pub struct RtcpState {
 }
 
 impl RtcpState {
-    /// State whose first report is due at `first_report_us`.
-    pub fn new(first_report_us: u64) -> RtcpState {
+    /// State whose first report is due at `first_report`.
+    pub fn new(first_report: Micros) -> RtcpState {
         RtcpState {
-            next_report_us: first_report_us,
+            next_report: first_report,
             last_sr: None,
             expected_prior: 0,
             received_prior: 0,
@@ -51,7 +53,7 @@ impl RtcpState {
     /// `stats`. Returns false (counted as malformed) when the packet is invalid.
     pub fn receive(
         &mut self,
-        now_us: u64,
+        now: Micros,
         now_ntp: u64,
         from: SocketAddr,
         data: &[u8],
@@ -67,7 +69,7 @@ impl RtcpState {
         for p in compound.packets() {
             let blocks = match &p {
                 RtcpPacket::SenderReport(sr) => {
-                    self.last_sr = Some((rtcp::ntp_middle(sr.info.ntp), now_us));
+                    self.last_sr = Some((rtcp::ntp_middle(sr.info.ntp), now));
                     Some(sr.blocks())
                 }
                 RtcpPacket::ReceiverReport(rr) => Some(rr.blocks()),
@@ -92,7 +94,7 @@ impl RtcpState {
     }
 
     /// Writes our compound report (SR if we have sent media, else RR; then SDES CNAME).
-    pub fn write_report(&mut self, now_us: u64, now_ntp: u64, tx: &Tx, rx: &Rx, out: &mut Vec<u8>) {
+    pub fn write_report(&mut self, now: Micros, now_ntp: u64, tx: &Tx, rx: &Rx, out: &mut Vec<u8>) {
         let mut block = None;
         if let Some(ssrc) = rx.ssrc() {
             let seq = rx.seq();
@@ -105,7 +107,7 @@ impl RtcpState {
             let lost_interval = expected_interval as i64 - received_interval as i64;
             let (lsr, dlsr) = match self.last_sr {
                 Some((mid, at)) => {
-                    let delay = now_us.saturating_sub(at) * 65_536 / 1_000_000;
+                    let delay = now.saturating_sub(at).as_us() * 65_536 / 1_000_000;
                     (mid, delay.min(u32::MAX as u64) as u32)
                 }
                 None => (0, 0),
@@ -125,7 +127,7 @@ impl RtcpState {
         if tx.sent_any() {
             let info = SenderInfo {
                 ntp: now_ntp,
-                rtp_timestamp: tx.timestamp_at(now_us),
+                rtp_timestamp: tx.timestamp_at(now),
                 packet_count: tx.packets as u32,
                 octet_count: tx.octets as u32,
             };
@@ -151,7 +153,7 @@ mod tests {
     fn ntp_conversion_matches_rfc_5905_epoch() {
         // 1970-01-01 is NTP second 2,208,988,800; half a second is 2^31 of fraction.
         assert_eq!(
-            ntp_from_unix_us(500_000),
+            ntp_from_unix(Micros::from_us(500_000)),
             (2_208_988_800u64 << 32) | (1 << 31)
         );
     }

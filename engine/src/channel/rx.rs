@@ -10,11 +10,12 @@ use super::latch::Candidates;
 use crate::ports::OwnSockets;
 use crate::spec::Latching;
 use crate::stats::ChannelStats;
+use crate::time::Micros;
 
 /// An SSRC that has sent nothing for this long may be replaced by a new one at once; while
 /// it is live, a newcomer must send two packets in a row first, so a flood of random SSRCs
 /// never displaces the real stream.
-const SSRC_IDLE_US: u64 = 60_000;
+const SSRC_IDLE: Micros = Micros::from_ms(60);
 
 /// A timestamp that moves more than this many samples away from where the sequence
 /// number says it should be is a discontinuity (2.5 s at 8 kHz), re-based on output.
@@ -22,7 +23,7 @@ const TS_JUMP_SAMPLES: i64 = 20_000;
 
 /// Why a datagram was not accepted as media. Each is counted in [`ChannelStats`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rejected {
+pub(crate) enum Rejected {
     /// Not parseable RTP.
     Malformed,
     /// From the wrong address in strict mode.
@@ -52,7 +53,7 @@ enum Source {
 
 /// What an accepted packet carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MediaKind {
+pub(crate) enum MediaKind {
     /// Audio in the channel's codec.
     Audio,
     /// An RFC 4733 telephone-event.
@@ -61,7 +62,7 @@ pub enum MediaKind {
 
 /// An accepted RTP packet, with what the forwarding stage needs.
 #[derive(Clone, Copy, Debug)]
-pub struct Accepted {
+pub(crate) struct Accepted {
     /// Audio or event.
     pub kind: MediaKind,
     /// Marker bit.
@@ -87,7 +88,7 @@ pub struct Accepted {
 
 /// Receive state of a channel.
 #[derive(Debug)]
-pub struct Rx {
+pub(crate) struct Rx {
     /// Where media goes to and is expected from.
     pub remote: Option<SocketAddr>,
     /// The address signalling named, if any.
@@ -102,7 +103,7 @@ pub struct Rx {
     event_pt: Option<u8>,
     ssrc: Option<u32>,
     candidate: Option<u32>,
-    last_rx_us: u64,
+    last_rx: Micros,
     seq: SeqExtender,
     /// Last (seq, ts) accepted in order, to predict the next timestamp.
     last_in_order: Option<(u16, u32)>,
@@ -135,7 +136,7 @@ impl Rx {
             event_pt,
             ssrc: None,
             candidate: None,
-            last_rx_us: 0,
+            last_rx: Micros::ZERO,
             seq: SeqExtender::without_probation(),
             last_in_order: None,
             samples_per_packet,
@@ -152,8 +153,8 @@ impl Rx {
     }
 
     /// Time of the last accepted packet.
-    pub fn last_rx_us(&self) -> u64 {
-        self.last_rx_us
+    pub fn last_rx(&self) -> Micros {
+        self.last_rx
     }
 
     /// The sequence-number state (for RTCP report blocks).
@@ -197,7 +198,7 @@ impl Rx {
     #[inline(never)]
     fn check_source(
         &mut self,
-        now_us: u64,
+        now: Micros,
         from: SocketAddr,
         ssrc: u32,
         seq: u16,
@@ -219,9 +220,9 @@ impl Rx {
                 stats.wrong_source += 1;
                 return Err(Rejected::WrongSource);
             }
-            let idle_us = u64::from(self.latching.idle_ms) * 1000;
-            let run = self.candidates.observe(now_us, from, ssrc, seq, idle_us);
-            let live = latched && now_us.saturating_sub(self.last_rx_us) < idle_us;
+            let idle = Micros::from_ms(u64::from(self.latching.idle_ms));
+            let run = self.candidates.observe(now, from, ssrc, seq, idle);
+            let live = latched && now.saturating_sub(self.last_rx) < idle;
             if run < self.latching.packets || live {
                 if self.strict {
                     stats.wrong_source += 1;
@@ -245,7 +246,7 @@ impl Rx {
     /// sockets, from which nothing is accepted.
     pub fn accept(
         &mut self,
-        now_us: u64,
+        now: Micros,
         from: SocketAddr,
         data: &[u8],
         own: Option<&OwnSockets>,
@@ -267,7 +268,7 @@ impl Rx {
         let source = if self.confirmed == Some(from) {
             Source::Same
         } else {
-            self.check_source(now_us, from, pkt.ssrc(), pkt.sequence(), own, stats)?
+            self.check_source(now, from, pkt.ssrc(), pkt.sequence(), own, stats)?
         };
         let remote_changed = source == Source::Moved;
 
@@ -279,7 +280,7 @@ impl Rx {
             Some(cur) => {
                 // A source heard for the first time brings its own stream: its SSRC needs
                 // no confirmation.
-                let idle = now_us.saturating_sub(self.last_rx_us) >= SSRC_IDLE_US;
+                let idle = now.saturating_sub(self.last_rx) >= SSRC_IDLE;
                 if idle || source != Source::Same || self.candidate == Some(ssrc) {
                     ssrc_changed_from = Some(cur);
                 } else {
@@ -325,9 +326,9 @@ impl Rx {
 
         if kind == MediaKind::Audio {
             self.check_timestamp(seq, ts, stats);
-            self.update_jitter(now_us, ts);
+            self.update_jitter(now, ts);
         }
-        self.last_rx_us = now_us;
+        self.last_rx = now;
         stats.packets_received += 1;
         stats.bytes_received += pkt.payload().len() as u64;
         stats.packets_lost = self.seq.lost();
@@ -366,8 +367,8 @@ impl Rx {
     }
 
     /// RFC 3550 §6.4.1: J += (|D| - J) / 16, in timestamp units at 8 kHz.
-    fn update_jitter(&mut self, now_us: u64, ts: u32) {
-        let arrival = (now_us * 8 / 1000) as i64;
+    fn update_jitter(&mut self, now: Micros, ts: u32) {
+        let arrival = (now.as_us() * 8 / 1000) as i64;
         let transit = arrival.wrapping_sub(ts as i64);
         if let Some(last) = self.last_transit {
             let d = transit.wrapping_sub(last).unsigned_abs();

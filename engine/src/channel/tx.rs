@@ -8,9 +8,11 @@
 //! timestamp jump), a new offset is chosen so our sequence continues at +1 and our timestamp
 //! advances by the wall-clock time since our last packet, and the marker bit flags the start.
 
+use crate::time::Micros;
+
 /// Identifies what currently feeds a channel's output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FeedKey {
+pub(crate) struct FeedKey {
     /// The source channel (its raw id), or a reserved value for the tick-driven playout.
     pub source: u64,
     /// The source's stream epoch (see `rx::Accepted::epoch`).
@@ -26,7 +28,7 @@ struct Mapping {
 
 /// Send state of a channel.
 #[derive(Debug)]
-pub struct Tx {
+pub(crate) struct Tx {
     /// Our SSRC.
     pub ssrc: u32,
     /// Highest sequence number sent.
@@ -34,7 +36,7 @@ pub struct Tx {
     /// Timestamp of the packet with `last_seq`.
     last_ts: u32,
     /// When that packet was sent.
-    last_send_us: u64,
+    last_send: Micros,
     sent_any: bool,
     mapping: Option<Mapping>,
     /// The last telephone-event start timestamp seen from the tick-driven feed, and where
@@ -48,7 +50,7 @@ pub struct Tx {
 
 /// Sequence number, timestamp and marker for one outgoing packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp {
+pub(crate) struct Stamp {
     /// Sequence number.
     pub seq: u16,
     /// Timestamp.
@@ -65,7 +67,7 @@ impl Tx {
             ssrc,
             last_seq: initial_seq.wrapping_sub(1),
             last_ts: initial_ts,
-            last_send_us: 0,
+            last_send: Micros::ZERO,
             sent_any: false,
             mapping: None,
             event_map: None,
@@ -74,15 +76,15 @@ impl Tx {
         }
     }
 
-    /// Where our timeline continues at `now_us` after a change of feed: the next sequence
+    /// Where our timeline continues at `now` after a change of feed: the next sequence
     /// number, and the last timestamp advanced by the elapsed wall-clock time (at least one
     /// sample, so two packets never share a timestamp by accident).
-    fn continuation(&self, now_us: u64) -> (u16, u32) {
+    fn continuation(&self, now: Micros) -> (u16, u32) {
         let seq = self.last_seq.wrapping_add(1);
         if !self.sent_any {
             return (seq, self.last_ts);
         }
-        let elapsed = now_us.saturating_sub(self.last_send_us) * 8 / 1000;
+        let elapsed = now.saturating_sub(self.last_send).as_us() * 8 / 1000;
         let ts = self
             .last_ts
             .wrapping_add(elapsed.clamp(1, u32::MAX as u64 / 2) as u32);
@@ -90,12 +92,12 @@ impl Tx {
     }
 
     /// Stamps a packet forwarded from `key` with its source sequence and timestamp.
-    pub fn forward(&mut self, now_us: u64, key: FeedKey, seq: u16, ts: u32, marker: bool) -> Stamp {
+    pub fn forward(&mut self, now: Micros, key: FeedKey, seq: u16, ts: u32, marker: bool) -> Stamp {
         let mut marker = marker;
         let map = match self.mapping {
             Some(m) if m.key == key => m,
             _ => {
-                let (out_seq, out_ts) = self.continuation(now_us);
+                let (out_seq, out_ts) = self.continuation(now);
                 let m = Mapping {
                     key,
                     seq_off: out_seq.wrapping_sub(seq),
@@ -112,12 +114,12 @@ impl Tx {
             ts: ts.wrapping_add(map.ts_off),
             marker,
         };
-        self.record(now_us, stamp);
+        self.record(now, stamp);
         stamp
     }
 
     /// Stamps the next frame of a tick-driven feed (`samples` long).
-    pub fn next_frame(&mut self, now_us: u64, key: FeedKey, samples: u32) -> Stamp {
+    pub fn next_frame(&mut self, now: Micros, key: FeedKey, samples: u32) -> Stamp {
         let continuing = matches!(self.mapping, Some(m) if m.key == key);
         let stamp = if continuing {
             Stamp {
@@ -126,7 +128,7 @@ impl Tx {
                 marker: false,
             }
         } else {
-            let (seq, ts) = self.continuation(now_us);
+            let (seq, ts) = self.continuation(now);
             self.mapping = Some(Mapping {
                 key,
                 seq_off: 0,
@@ -139,17 +141,17 @@ impl Tx {
                 marker: true,
             }
         };
-        self.record(now_us, stamp);
+        self.record(now, stamp);
         stamp
     }
 
     /// Stamps a telephone-event packet for a tick-driven feed: every packet of one event
     /// (same source timestamp) gets the timestamp our timeline had when the event began.
-    pub fn next_event(&mut self, now_us: u64, src_event_ts: u32, marker: bool) -> Stamp {
+    pub fn next_event(&mut self, now: Micros, src_event_ts: u32, marker: bool) -> Stamp {
         let ts = match self.event_map {
             Some((src, out)) if src == src_event_ts => out,
             _ => {
-                let out = self.continuation(now_us).1;
+                let out = self.continuation(now).1;
                 self.event_map = Some((src_event_ts, out));
                 out
             }
@@ -167,8 +169,8 @@ impl Tx {
     /// Stamps one tick of a generated telephone-event (`digit` identifies the event): the
     /// timeline advances like an audio frame, and every packet of the event carries the
     /// timestamp of its first, with the marker on the first.
-    pub fn event_frame(&mut self, now_us: u64, key: FeedKey, samples: u32, digit: u32) -> Stamp {
-        let frame = self.next_frame(now_us, key, samples);
+    pub fn event_frame(&mut self, now: Micros, key: FeedKey, samples: u32, digit: u32) -> Stamp {
+        let frame = self.next_frame(now, key, samples);
         match self.event_map {
             Some((d, ts)) if d == digit => Stamp {
                 ts,
@@ -196,19 +198,19 @@ impl Tx {
         }
     }
 
-    fn record(&mut self, now_us: u64, stamp: Stamp) {
+    fn record(&mut self, now: Micros, stamp: Stamp) {
         let newer = !self.sent_any || (stamp.seq.wrapping_sub(self.last_seq) as i16) > 0;
         if newer {
             self.last_seq = stamp.seq;
             self.last_ts = stamp.ts;
-            self.last_send_us = now_us;
+            self.last_send = now;
         }
         self.sent_any = true;
     }
 
-    /// The RTP timestamp our timeline has at `now_us` (for the SR's NTP/RTP pair).
-    pub fn timestamp_at(&self, now_us: u64) -> u32 {
-        let elapsed = now_us.saturating_sub(self.last_send_us) * 8 / 1000;
+    /// The RTP timestamp our timeline has at `now` (for the SR's NTP/RTP pair).
+    pub fn timestamp_at(&self, now: Micros) -> u32 {
+        let elapsed = now.saturating_sub(self.last_send).as_us() * 8 / 1000;
         self.last_ts.wrapping_add(elapsed as u32)
     }
 
@@ -222,6 +224,10 @@ impl Tx {
 mod tests {
     use super::*;
 
+    fn us(n: u64) -> Micros {
+        Micros::from_us(n)
+    }
+
     const A: FeedKey = FeedKey {
         source: 1,
         epoch: 0,
@@ -234,22 +240,22 @@ mod tests {
     #[test]
     fn a_steady_feed_keeps_its_offsets_so_gaps_show_through() {
         let mut tx = Tx::new(7, 1000, 50_000);
-        let s0 = tx.forward(0, A, 10, 800, false);
+        let s0 = tx.forward(us(0), A, 10, 800, false);
         assert_eq!((s0.seq, s0.ts, s0.marker), (1000, 50_000, true));
-        let s1 = tx.forward(20_000, A, 11, 960, false);
+        let s1 = tx.forward(us(20_000), A, 11, 960, false);
         assert_eq!((s1.seq, s1.ts, s1.marker), (1001, 50_160, false));
         // Packet 12 lost: 13 keeps its place.
-        let s3 = tx.forward(60_000, A, 13, 1280, false);
+        let s3 = tx.forward(us(60_000), A, 13, 1280, false);
         assert_eq!((s3.seq, s3.ts), (1003, 50_480));
     }
 
     #[test]
     fn a_new_feed_continues_the_sequence_and_the_clock() {
         let mut tx = Tx::new(7, 65_535, u32::MAX - 100);
-        tx.forward(0, A, 500, 9_000, false);
-        tx.forward(20_000, A, 501, 9_160, false);
+        tx.forward(us(0), A, 500, 9_000, false);
+        tx.forward(us(20_000), A, 501, 9_160, false);
         // Transfer: B starts 100 ms after A's last packet, from unrelated numbers.
-        let s = tx.forward(120_000, B, 40_000, 123_456, false);
+        let s = tx.forward(us(120_000), B, 40_000, 123_456, false);
         assert_eq!(s.seq, 1); // 65535, 0, then 1: no gap across the wrap
         assert_eq!(s.ts, (u32::MAX - 100).wrapping_add(160 + 800));
         assert!(s.marker);
@@ -262,14 +268,14 @@ mod tests {
             source: 0,
             epoch: 0,
         };
-        let f0 = tx.next_frame(0, k, 160);
-        let f1 = tx.next_frame(20_000, k, 160);
+        let f0 = tx.next_frame(us(0), k, 160);
+        let f1 = tx.next_frame(us(20_000), k, 160);
         assert_eq!((f0.seq, f0.ts, f1.seq, f1.ts), (0, 0, 1, 160));
-        let e0 = tx.next_event(30_000, 777, true);
-        let e1 = tx.next_event(40_000, 777, false);
+        let e0 = tx.next_event(us(30_000), 777, true);
+        let e1 = tx.next_event(us(40_000), 777, false);
         assert_eq!((e0.seq, e1.seq), (2, 3));
         assert_eq!(e0.ts, e1.ts);
-        let f2 = tx.next_frame(40_000, k, 160);
+        let f2 = tx.next_frame(us(40_000), k, 160);
         assert_eq!((f2.seq, f2.ts), (4, 320));
     }
 }

@@ -1,124 +1,72 @@
-//! The in-memory driver: shards on a simulated network with a virtual clock.
+//! The in-memory engine: shards on a simulated network with a virtual clock.
 //!
 //! Endpoints outside the engine (test peers, the simulator's callers and agents) are plain
-//! socket addresses. Every datagram, in either direction, crosses a link with configurable
-//! delay, jitter, loss and reordering, drawn from a seeded generator, so a run is a pure
-//! function of its inputs and seed and runs as fast as the machine allows.
+//! socket addresses. Every datagram, in either direction, crosses a link with the
+//! [`NetworkConditions`] given (delay, jitter, loss), drawn from a seeded generator
+//! ([`crate::netsim`]), so a run is a pure function of its inputs and seed and runs as fast
+//! as the machine allows. Commands are carried out at once, on the calling thread.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-
-use crate::command::{Command, TapTarget};
-use crate::error::EngineError;
+use crate::command::Command;
+use crate::error::{CommandError, EngineError};
 use crate::event::Event;
-use crate::ids::{ChannelId, GroupKey, RoomId};
+use crate::ids::{ChannelId, GroupKey, RequestId, RoomId, TapId};
+use crate::media_engine::{ChannelInfo, MediaEngine};
+use crate::netsim::{DelayLine, Impairment, NetworkConditions};
 use crate::ports::{self, MediaAddresses, OwnSockets, PortAllocator};
-use crate::room::RoomOptions;
 use crate::shard::{Shard, ShardConfig, ShardStats};
-use crate::spec::ChannelSpec;
+use crate::spec::{ChannelSpec, RoomOptions, RtcpMode, TapSpec, TapTarget};
 use crate::stats::ChannelStats;
 use crate::tap::writer::TapWriter;
-use crate::tap::{TapId, TapSpec};
-
-/// Impairments of the simulated network, applied independently to every datagram.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct NetworkConditions {
-    /// Fixed one-way delay, microseconds.
-    pub delay_us: u64,
-    /// Extra delay drawn uniformly from `0..=jitter_us`.
-    pub jitter_us: u64,
-    /// Probability a datagram is lost.
-    pub loss: f64,
-}
-
-impl Default for NetworkConditions {
-    fn default() -> Self {
-        NetworkConditions {
-            delay_us: 1_000,
-            jitter_us: 0,
-            loss: 0.0,
-        }
-    }
-}
-
-/// A created channel: its id and the address peers send to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChannelInfo {
-    /// Id for later commands.
-    pub id: ChannelId,
-    /// Local RTP address (RTCP is on the next port unless muxed).
-    pub local: SocketAddr,
-}
+use crate::time::Micros;
 
 /// A datagram delivered to an outside endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivered {
-    /// Virtual arrival time, microseconds.
-    pub at_us: u64,
+    /// Virtual arrival time.
+    pub at: Micros,
     /// Sender.
     pub from: SocketAddr,
     /// Bytes.
     pub data: Vec<u8>,
 }
 
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct InFlight {
-    at_us: u64,
-    serial: u64,
+/// A datagram on its way.
+#[derive(Debug)]
+struct Flight {
     from: SocketAddr,
     to: SocketAddr,
     data: Vec<u8>,
 }
 
 /// The engine's shards on a simulated network.
+///
+/// ```
+/// use tandem_engine::{ChannelSpec, GroupKey, MediaEngine, MemoryEngine, Micros, NetworkConditions};
+///
+/// let mut eng = MemoryEngine::new(1, NetworkConditions::default(), 1);
+/// let ch = eng.create_channel(GroupKey(1), ChannelSpec::default())?;
+/// eng.advance_by(Micros::from_secs(1));
+/// assert_eq!(eng.now(), Micros::from_secs(1));
+/// assert!(eng.channel_stats(ch.id).is_some());
+/// # Ok::<(), tandem_engine::EngineError>(())
+/// ```
 pub struct MemoryEngine {
-    now_us: u64,
+    now: Micros,
     ip: IpAddr,
     own: OwnSockets,
     shards: Vec<Shard>,
     ports: Vec<PortAllocator>,
     next_serial: u64,
-    net: Network,
+    next_request: u64,
+    impairment: Impairment,
+    flights: DelayLine<Flight>,
     mailboxes: HashMap<SocketAddr, VecDeque<Delivered>>,
     events: VecDeque<Event>,
     taps: TapWriter,
     tap_events: Vec<Event>,
-}
-
-/// The links: impairments and datagrams in flight.
-struct Network {
-    conditions: NetworkConditions,
-    rng: SmallRng,
-    flights: BinaryHeap<Reverse<InFlight>>,
-    serial: u64,
-    lost: u64,
-}
-
-impl Network {
-    fn launch(&mut self, now_us: u64, from: SocketAddr, to: SocketAddr, data: &[u8]) {
-        let c = self.conditions;
-        if c.loss > 0.0 && self.rng.random::<f64>() < c.loss {
-            self.lost += 1;
-            return;
-        }
-        let jitter = if c.jitter_us > 0 {
-            self.rng.random_range(0..=c.jitter_us)
-        } else {
-            0
-        };
-        self.serial += 1;
-        self.flights.push(Reverse(InFlight {
-            at_us: now_us + c.delay_us + jitter,
-            serial: self.serial,
-            from,
-            to,
-            data: data.to_vec(),
-        }));
-    }
 }
 
 impl MemoryEngine {
@@ -133,7 +81,7 @@ impl MemoryEngine {
             port_max: 59_999,
         });
         MemoryEngine {
-            now_us: 0,
+            now: Micros::ZERO,
             ip,
             own: own.clone(),
             shards: (0..shards)
@@ -142,18 +90,14 @@ impl MemoryEngine {
                         own: Some(own.clone()),
                         ..ShardConfig::new(i, seed)
                     };
-                    Shard::new(cfg, 0)
+                    Shard::new(cfg, Micros::ZERO)
                 })
                 .collect(),
             ports: ports::split(10_000, 59_999, shards).expect("a wide range splits"),
             next_serial: 1,
-            net: Network {
-                conditions,
-                rng: SmallRng::seed_from_u64(seed.rotate_left(17) ^ 0x6E65_7477_6F72_6B21),
-                flights: BinaryHeap::new(),
-                serial: 0,
-                lost: 0,
-            },
+            next_request: 1,
+            impairment: Impairment::new(conditions, seed),
+            flights: DelayLine::default(),
             mailboxes: HashMap::new(),
             events: VecDeque::new(),
             taps: TapWriter::new(),
@@ -161,9 +105,9 @@ impl MemoryEngine {
         }
     }
 
-    /// The virtual time, microseconds.
-    pub fn now_us(&self) -> u64 {
-        self.now_us
+    /// The virtual time.
+    pub fn now(&self) -> Micros {
+        self.now
     }
 
     /// The engine's address.
@@ -171,136 +115,81 @@ impl MemoryEngine {
         self.ip
     }
 
-    /// The engine's address and port range.
-    pub fn media_addresses(&self) -> MediaAddresses {
-        self.own.addresses()
-    }
-
-    /// Whether `addr` reaches a port the engine holds now.
-    pub fn holds(&self, addr: SocketAddr) -> bool {
-        self.own.contains(addr)
-    }
-
     /// Changes the network conditions for datagrams sent from now on.
     pub fn set_conditions(&mut self, conditions: NetworkConditions) {
-        self.net.conditions = conditions;
+        self.impairment.set_conditions(conditions);
     }
 
     /// Datagrams the network dropped.
     pub fn lost_datagrams(&self) -> u64 {
-        self.net.lost
+        self.impairment.lost()
     }
 
-    /// Creates a channel on the shard of `group`.
-    pub fn create_channel(
-        &mut self,
-        group: GroupKey,
-        spec: ChannelSpec,
-    ) -> Result<ChannelInfo, EngineError> {
-        if let Some(r) = spec.remote.filter(|&r| self.own.contains(r)) {
-            return Err(EngineError::Config(format!(
-                "remote {r} is one of the engine's own media addresses (a loop)"
-            )));
-        }
-        let shard = group.shard(self.shards.len());
-        let port = self.ports[shard]
-            .allocate()
-            .ok_or(EngineError::NoFreePort(shard))?;
-        let id = ChannelId::new(shard as u16, self.next_serial);
+    fn serial(&mut self) -> u64 {
         self.next_serial += 1;
-        self.own.hold(port);
-        if spec.rtcp == crate::spec::RtcpMode::Companion {
-            self.own.hold(port + 1);
-        }
-        self.shards[shard].handle_command(
-            self.now_us,
-            Command::CreateChannel {
-                channel: id,
-                port,
-                spec,
-            },
-        );
-        self.collect(shard);
-        Ok(ChannelInfo {
-            id,
-            local: SocketAddr::new(self.ip, port),
-        })
+        self.next_serial - 1
     }
 
-    /// Creates an empty conference room on the shard of `group` (put the participants'
-    /// channels in the same group).
-    pub fn create_room(
-        &mut self,
-        group: GroupKey,
-        options: RoomOptions,
-    ) -> Result<RoomId, EngineError> {
-        let shard = group.shard(self.shards.len());
-        let room = RoomId::new(shard as u16, self.next_serial);
-        self.next_serial += 1;
-        self.shards[shard].handle_command(self.now_us, Command::CreateRoom { room, options });
-        self.collect(shard);
-        Ok(room)
-    }
-
-    /// Applies a command now.
-    pub fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
-        cmd.same_shard().map_err(EngineError::DifferentShards)?;
-        let shard = cmd.shard();
-        let Some(s) = self.shards.get_mut(shard) else {
-            return Err(EngineError::Config(format!("no shard {shard}")));
-        };
-        s.handle_command(self.now_us, cmd);
-        self.collect(shard);
-        Ok(())
+    fn request(&mut self) -> RequestId {
+        self.next_request += 1;
+        RequestId(self.next_request - 1)
     }
 
     /// Sends a datagram from an outside endpoint at the current time.
     pub fn send(&mut self, from: SocketAddr, to: SocketAddr, data: &[u8]) {
-        self.net.launch(self.now_us, from, to, data);
+        self.launch(from, to, data);
     }
 
-    /// Runs the network and the shards up to `t_us` (inclusive), in time order.
-    pub fn advance_to(&mut self, t_us: u64) {
+    fn launch(&mut self, from: SocketAddr, to: SocketAddr, data: &[u8]) {
+        if let Some(at) = self.impairment.arrival(self.now) {
+            let data = data.to_vec();
+            self.flights.push(at, Flight { from, to, data });
+        }
+    }
+
+    /// Runs the network and the shards for `d` of virtual time.
+    pub fn advance_by(&mut self, d: Micros) {
+        self.advance_to(self.now + d);
+    }
+
+    /// Runs the network and the shards up to `t` (inclusive), in time order (a datagram
+    /// that arrives when a tick is due is handled first).
+    pub fn advance_to(&mut self, t: Micros) {
         loop {
-            let next_flight = self
-                .net
-                .flights
-                .peek()
-                .map(|f| f.0.at_us)
-                .unwrap_or(u64::MAX);
+            let next_flight = self.flights.next_at().unwrap_or(Micros::MAX);
             let next_tick = self
                 .shards
                 .iter()
                 .map(Shard::next_deadline)
                 .min()
-                .unwrap_or(u64::MAX);
+                .unwrap_or(Micros::MAX);
             let next = next_flight.min(next_tick);
-            if next > t_us {
+            if next > t {
                 break;
             }
-            self.now_us = self.now_us.max(next);
+            self.now = self.now.max(next);
             if next_flight <= next_tick {
-                let Reverse(f) = self.net.flights.pop().expect("peeked");
-                self.deliver(f);
+                let (at, f) = self.flights.pop().expect("peeked");
+                self.deliver(at, f);
             } else {
                 for i in 0..self.shards.len() {
-                    if self.shards[i].next_deadline() <= self.now_us {
-                        self.shards[i].tick(self.now_us);
+                    if self.shards[i].next_deadline() <= self.now {
+                        self.shards[i].tick(self.now);
                         self.collect(i);
                     }
                 }
                 self.pump_taps();
             }
         }
-        self.now_us = self.now_us.max(t_us);
+        self.now = self.now.max(t);
     }
 
-    fn deliver(&mut self, f: InFlight) {
+    fn deliver(&mut self, at: Micros, f: Flight) {
         if f.to.ip() == self.ip {
             // Every shard knows only its own ports; the port map says which.
             let shard = self.ports.iter().position(|p| p.contains(f.to.port()));
             if let Some(i) = shard {
-                self.shards[i].handle_datagram(self.now_us, f.to.port(), f.from, &f.data);
+                self.shards[i].handle_datagram(self.now, f.to.port(), f.from, &f.data);
                 self.collect(i);
             }
             return;
@@ -309,7 +198,7 @@ impl MemoryEngine {
             .entry(f.to)
             .or_default()
             .push_back(Delivered {
-                at_us: f.at_us,
+                at,
                 from: f.from,
                 data: f.data,
             });
@@ -317,14 +206,17 @@ impl MemoryEngine {
 
     /// Moves a shard's output onto the network and its events into the queue.
     fn collect(&mut self, i: usize) {
+        let now = self.now;
         let shard = &mut self.shards[i];
         for t in shard.transmits() {
-            self.net.launch(
-                self.now_us,
-                SocketAddr::new(self.ip, t.local_port),
-                t.dest,
-                t.payload,
-            );
+            if let Some(at) = self.impairment.arrival(now) {
+                let flight = Flight {
+                    from: SocketAddr::new(self.ip, t.local_port),
+                    to: t.dest,
+                    data: t.payload.to_vec(),
+                };
+                self.flights.push(at, flight);
+            }
         }
         shard.clear_transmits();
         while let Some(e) = shard.poll_event() {
@@ -349,26 +241,9 @@ impl MemoryEngine {
         }
     }
 
-    /// Starts recording `target` into `spec.path`.
-    pub fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
-        let shard = match target {
-            TapTarget::Channel(c) => c.shard(),
-            TapTarget::Room(r) => r.shard(),
-        };
-        let tap = TapId::new(shard as u16, self.next_serial);
-        self.next_serial += 1;
-        self.command(Command::StartTap { tap, target, spec })?;
-        Ok(tap)
-    }
-
     /// The next datagram delivered to `endpoint`.
     pub fn recv(&mut self, endpoint: SocketAddr) -> Option<Delivered> {
         self.mailboxes.get_mut(&endpoint)?.pop_front()
-    }
-
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
     }
 
     /// A channel's counters.
@@ -376,10 +251,76 @@ impl MemoryEngine {
         self.shards.get(id.shard())?.channel_stats(id)
     }
 
-    /// The counters of `channels` that exist, in the order given (the same call as
-    /// [`Engine::read_stats`](crate::Engine::read_stats); here a direct read).
-    pub fn read_stats(
-        &self,
+    /// A shard's counters.
+    pub fn shard_stats(&self, shard: usize) -> Option<ShardStats> {
+        self.shards.get(shard).map(Shard::stats)
+    }
+}
+
+impl MediaEngine for MemoryEngine {
+    fn create_channel(
+        &mut self,
+        group: GroupKey,
+        spec: ChannelSpec,
+    ) -> Result<ChannelInfo, EngineError> {
+        if let Some(r) = spec.remote.filter(|&r| self.own.contains(r)) {
+            return Err(CommandError::OwnAddress(r).into());
+        }
+        let shard = group.shard(self.shards.len());
+        let port = self.ports[shard]
+            .allocate()
+            .ok_or(EngineError::NoFreePort(shard))?;
+        let id = ChannelId::new(shard as u16, self.serial());
+        self.own.hold(port);
+        if spec.rtcp == RtcpMode::Companion {
+            self.own.hold(port + 1);
+        }
+        let request = self.request();
+        self.shards[shard].create_channel(self.now, request, id, port, spec);
+        self.collect(shard);
+        Ok(ChannelInfo {
+            id,
+            local: SocketAddr::new(self.ip, port),
+        })
+    }
+
+    fn create_room(
+        &mut self,
+        group: GroupKey,
+        options: RoomOptions,
+    ) -> Result<RoomId, EngineError> {
+        let shard = group.shard(self.shards.len());
+        let room = RoomId::new(shard as u16, self.serial());
+        self.command(Command::CreateRoom { room, options })?;
+        Ok(room)
+    }
+
+    fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
+        let tap = TapId::new(target.shard() as u16, self.serial());
+        self.command(Command::StartTap { tap, target, spec })?;
+        Ok(tap)
+    }
+
+    /// Applies the command now.
+    fn command(&mut self, cmd: Command) -> Result<RequestId, EngineError> {
+        cmd.same_shard()?;
+        let shard = cmd.shard();
+        if shard >= self.shards.len() {
+            return Err(EngineError::NoShard(shard));
+        }
+        let request = self.request();
+        self.shards[shard].handle_command(self.now, request, cmd);
+        self.collect(shard);
+        Ok(request)
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// A direct read.
+    fn read_stats(
+        &mut self,
         channels: &[ChannelId],
     ) -> Result<Vec<(ChannelId, ChannelStats)>, EngineError> {
         Ok(channels
@@ -388,8 +329,16 @@ impl MemoryEngine {
             .collect())
     }
 
-    /// A shard's counters.
-    pub fn shard_stats(&self, shard: usize) -> Option<ShardStats> {
-        self.shards.get(shard).map(Shard::stats)
+    fn media_addresses(&self) -> MediaAddresses {
+        self.own.addresses()
+    }
+
+    fn holds(&self, addr: SocketAddr) -> bool {
+        self.own.contains(addr)
+    }
+
+    /// Nothing to wait for: commands are carried out when given.
+    fn barrier(&mut self) -> Result<(), EngineError> {
+        Ok(())
     }
 }

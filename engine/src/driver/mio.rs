@@ -8,12 +8,11 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::common::{Control, ShardThread, Wake};
+use super::thread::{ShardThread, Wake};
 use tandem_udp::{RecvBatch, SendBatch};
 
 const WAKE: Token = Token(usize::MAX);
@@ -30,7 +29,7 @@ impl Wake for MioWaker {
 }
 
 /// Starts a shard thread on the mio driver.
-pub fn spawn(st: ShardThread) -> io::Result<(JoinHandle<()>, Arc<dyn Wake>)> {
+pub(crate) fn spawn(st: ShardThread) -> io::Result<(JoinHandle<()>, Arc<dyn Wake>)> {
     let poll = Poll::new()?;
     let waker: Arc<dyn Wake> = Arc::new(MioWaker(Waker::new(poll.registry(), WAKE)?));
     let name = format!("tandem-shard-{}", st.shard.index());
@@ -49,9 +48,9 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
     let mut rb = RecvBatch::new(BATCH);
     let mut sb = SendBatch::new(BATCH);
     loop {
-        let now = st.clock.now_us();
+        let now = st.clock.now();
         let wait = st.shard.next_deadline().saturating_sub(now);
-        match poll.poll(&mut events, Some(Duration::from_micros(wait))) {
+        match poll.poll(&mut events, Some(wait.to_duration())) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
@@ -80,7 +79,7 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                 if n == 0 {
                     break;
                 }
-                let now = st.clock.now_us();
+                let now = st.clock.now();
                 st.counters
                     .datagrams_in
                     .fetch_add(n as u64, Ordering::Relaxed);
@@ -96,7 +95,7 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                 flush(&mut st, &sockets, &mut sb);
             }
         }
-        st.shard.tick(st.clock.now_us());
+        st.shard.tick(st.clock.now());
         flush(&mut st, &sockets, &mut sb);
         st.finish_turn(|port| {
             if let Some(mut s) = sockets.remove(&port) {
@@ -106,38 +105,21 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
     }
 }
 
-/// Applies queued control messages. Returns false on shutdown.
+/// Applies queued messages, registering the sockets of new channels. Returns false on
+/// shutdown.
 fn apply_control(
     st: &mut ShardThread,
     poll: &Poll,
     sockets: &mut HashMap<u16, UdpSocket>,
 ) -> io::Result<bool> {
-    loop {
-        let msg = match st.control.try_recv() {
-            Ok(msg) => msg,
-            Err(crossbeam_channel::TryRecvError::Empty) => return Ok(true),
-            // The handle is gone: nobody can command this shard any more.
-            Err(crossbeam_channel::TryRecvError::Disconnected) => return Ok(false),
-        };
-        match msg {
-            Control::Shutdown => return Ok(false),
-            Control::ReadStats { channels, reply } => st.answer_stats(&channels, &reply),
-            Control::Command { cmd, sockets: new } => {
-                for (port, s) in new {
-                    s.set_nonblocking(true)?;
-                    let mut s = UdpSocket::from_std(s);
-                    poll.registry().register(
-                        &mut s,
-                        Token(usize::from(port)),
-                        Interest::READABLE,
-                    )?;
-                    sockets.insert(port, s);
-                }
-                let now = st.clock.now_us();
-                st.shard.handle_command(now, cmd);
-            }
-        }
-    }
+    st.take_messages(|port, s| {
+        s.set_nonblocking(true)?;
+        let mut s = UdpSocket::from_std(s);
+        poll.registry()
+            .register(&mut s, Token(usize::from(port)), Interest::READABLE)?;
+        sockets.insert(port, s);
+        Ok(())
+    })
 }
 
 /// Sends the shard's pending datagrams, one sendmmsg per run from the same socket.

@@ -9,83 +9,24 @@
 
 pub mod mix;
 
-use tandem_codecs::g711::{self, Law};
-use tandem_codecs::vad::{Vad, VadConfig, VadEvent, frame_dbov};
+use std::collections::VecDeque;
 
-use crate::channel::Channel;
+use tandem_codecs::g711::{self, Law};
+use tandem_codecs::vad::{Vad, VadEvent, frame_dbov};
+
 use crate::channel::tx::FeedKey;
-use crate::command::PlayTarget;
+use crate::channel::{Channel, Writer};
 use crate::event::Event;
 use crate::ids::{ChannelId, RoomId};
+use crate::jitter::PopOutcome;
 use crate::player::{Player, Produced};
+use crate::slab::Slab;
+use crate::spec::{ParticipantOptions, PlayTarget, RoomOptions};
+use crate::time::Micros;
 use crate::transmit::TransmitQueue;
 
 /// Ticks a new loudest talker must hold before the active speaker changes (100 ms).
 const SPEAKER_HOLD_TICKS: u32 = 5;
-
-/// Options of a room.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RoomOptions {
-    /// Mix only the K loudest contributors (`None`: everyone).
-    pub top_k: Option<usize>,
-    /// Leave out participants the VAD judges silent, so background noise of many open
-    /// microphones does not add up.
-    pub vad_gate: bool,
-    /// VAD thresholds for talk events and the gate.
-    pub vad: VadConfig,
-}
-
-impl Default for RoomOptions {
-    fn default() -> Self {
-        RoomOptions {
-            top_k: None,
-            vad_gate: true,
-            vad: VadConfig::default(),
-        }
-    }
-}
-
-/// How one participant takes part.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ParticipantOptions {
-    /// Not heard by anyone (listen-only, or a supervisor in listen mode).
-    pub mute: bool,
-    /// Hears nothing.
-    pub deaf: bool,
-    /// Gain applied to this participant's voice, dB (±24).
-    pub gain_db: f32,
-    /// Heard only by this participant (supervisor whisper/coach).
-    pub whisper_to: Option<ChannelId>,
-}
-
-impl Default for ParticipantOptions {
-    fn default() -> Self {
-        ParticipantOptions {
-            mute: false,
-            deaf: false,
-            gain_db: 0.0,
-            whisper_to: None,
-        }
-    }
-}
-
-impl ParticipantOptions {
-    /// Hears everyone, heard by no one.
-    pub fn listen_only() -> Self {
-        ParticipantOptions {
-            mute: true,
-            ..Self::default()
-        }
-    }
-
-    /// Hears everyone, heard only by `target`.
-    pub fn whisper(target: ChannelId) -> Self {
-        ParticipantOptions {
-            whisper_to: Some(target),
-            ..Self::default()
-        }
-    }
-}
 
 struct Participant {
     slot: u32,
@@ -103,9 +44,8 @@ struct Participant {
 }
 
 /// A room's state.
-pub struct Room {
-    /// Its id.
-    pub id: RoomId,
+pub(crate) struct Room {
+    id: RoomId,
     opts: RoomOptions,
     participants: Vec<Participant>,
     sum: Vec<i32>,
@@ -147,16 +87,6 @@ impl Room {
         }
     }
 
-    /// Number of participants.
-    pub fn len(&self) -> usize {
-        self.participants.len()
-    }
-
-    /// Whether the room is empty.
-    pub fn is_empty(&self) -> bool {
-        self.participants.is_empty()
-    }
-
     /// Slots of the participants.
     pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
         self.participants.iter().map(|p| p.slot)
@@ -186,7 +116,7 @@ impl Room {
     }
 
     /// Starts a player into the room (everyone hears it), replacing any other.
-    pub fn play(&mut self, player: Player, events: &mut std::collections::VecDeque<Event>) {
+    pub fn play(&mut self, player: Player, events: &mut VecDeque<Event>) {
         if let Some(old) = self.player.replace(player) {
             events.push_back(Event::PlayFinished {
                 target: PlayTarget::Room(self.id),
@@ -211,43 +141,40 @@ impl Room {
     /// One tick: pull a frame from every participant, mix, and queue every listener's frame.
     pub fn tick(
         &mut self,
-        now_us: u64,
-        channels: &mut [Option<Channel>],
+        now: Micros,
+        channels: &mut Slab<ChannelId, Channel>,
         transmits: &mut TransmitQueue,
-        events: &mut std::collections::VecDeque<Event>,
+        events: &mut VecDeque<Event>,
     ) {
         // Nobody to hear anybody (and nothing playing): leave the buffers alone (they
         // resynchronise when the room fills) and spend nothing.
         if self.participants.is_empty() || (self.participants.len() < 2 && self.player.is_none()) {
             return;
         }
-        self.gather(now_us, channels, events);
+        self.gather(now, channels, events);
         self.select_top_k();
         self.sum_contributions();
         self.add_player(events);
         self.update_speaker(events);
-        self.send(now_us, channels, transmits);
+        self.send(now, channels, transmits);
     }
 
     fn gather(
         &mut self,
-        now_us: u64,
-        channels: &mut [Option<Channel>],
-        events: &mut std::collections::VecDeque<Event>,
+        now: Micros,
+        channels: &mut Slab<ChannelId, Channel>,
+        events: &mut VecDeque<Event>,
     ) {
         let gate = self.opts.vad_gate;
         let off = self.opts.vad.off_dbov;
         for p in &mut self.participants {
-            let Some(ch) = channels[p.slot as usize].as_mut() else {
+            let Some(ch) = channels.get_mut(p.slot) else {
                 p.contributes = false;
                 continue;
             };
-            let has_input = match ch.jitter.as_mut() {
-                Some(jb) if ch.rx.ssrc().is_some() => {
-                    jb.pop(now_us, &mut p.input) != crate::jitter::PopOutcome::Silence
-                }
-                _ => false,
-            };
+            let has_input = ch
+                .pop_received(now, &mut p.input)
+                .is_some_and(|o| o != PopOutcome::Silence);
             if !has_input {
                 p.input.fill(0);
             }
@@ -330,7 +257,7 @@ impl Room {
     }
 
     /// Mixes the room's player in: part of what every listener hears, nobody's own voice.
-    fn add_player(&mut self, events: &mut std::collections::VecDeque<Event>) {
+    fn add_player(&mut self, events: &mut VecDeque<Event>) {
         let Some(p) = self.player.as_mut() else {
             return;
         };
@@ -348,7 +275,7 @@ impl Room {
         }
     }
 
-    fn update_speaker(&mut self, events: &mut std::collections::VecDeque<Event>) {
+    fn update_speaker(&mut self, events: &mut VecDeque<Event>) {
         let loudest = self
             .participants
             .iter()
@@ -376,8 +303,8 @@ impl Room {
 
     fn send(
         &mut self,
-        now_us: u64,
-        channels: &mut [Option<Channel>],
+        now: Micros,
+        channels: &mut Slab<ChannelId, Channel>,
         transmits: &mut TransmitQueue,
     ) {
         self.shared_valid = [false; 2];
@@ -390,16 +317,13 @@ impl Room {
             if p.opts.deaf {
                 continue;
             }
-            let Some(ch) = channels[p.slot as usize].as_mut() else {
+            let Some(out) = channels
+                .get_mut(p.slot)
+                .and_then(|c| c.output(Writer::Room))
+            else {
                 continue;
             };
-            let Some(dest) = ch.rx.remote else {
-                continue;
-            };
-            if ch.player.is_some() {
-                continue; // a prompt for this participant alone takes precedence
-            }
-            let codec = ch.spec.codec;
+            let codec = out.codec();
             let own_in_sum = p.contributes && p.opts.whisper_to.is_none();
             let payload: &[u8] = if !own_in_sum && !p.has_whisper {
                 // Heard the room without contributing: one shared encoding per law.
@@ -417,10 +341,7 @@ impl Room {
                 g711::encode_frame(codec.law, &self.pcm, &mut self.encoded);
                 &self.encoded
             };
-            let stamp = ch.tx.next_frame(now_us, key, samples);
-            ch.send_rtp(transmits, dest, codec.payload_type, stamp, |buf| {
-                buf.extend_from_slice(payload)
-            });
+            out.encoded_frame(now, key, samples, payload, transmits);
         }
     }
 }

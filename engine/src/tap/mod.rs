@@ -9,92 +9,70 @@
 //! ([`writer`]) does the file I/O. A full ring drops the frame (counted, and reported once
 //! per overflow episode); media is never delayed.
 
-pub mod writer;
+pub(crate) mod writer;
 
-use std::path::PathBuf;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rtrb::{Consumer, Producer, RingBuffer};
 use tandem_codecs::g711::Law;
-use tandem_codecs::wav::Encoding;
 
 use crate::event::Event;
-use crate::ids::ChannelId;
+use crate::ids::{ChannelId, TapId};
 use crate::jitter::{JitterBuffer, JitterConfig};
+use crate::spec::{TapMode, TapSpec};
+use crate::time::Micros;
 
 /// Seconds of audio a tap's ring holds before frames are dropped.
 const RING_SECONDS: usize = 2;
 
-/// A recording tap. Like channel ids, it carries its shard in the top 16 bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TapId(pub u64);
-
-impl TapId {
-    /// Builds an id from its shard and a serial number.
-    pub fn new(shard: u16, serial: u64) -> TapId {
-        TapId(ChannelId::new(shard, serial).0)
-    }
-
-    /// The shard that owns the tap.
-    pub fn shard(self) -> usize {
-        (self.0 >> 48) as usize
-    }
-}
-
-/// How tracks become file channels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TapMode {
-    /// All tracks mixed to mono.
-    Mixed,
-    /// Two channels: the first track (the caller) left, the second (the agent) right.
-    Stereo,
-    /// One file channel per track.
-    Multitrack,
-}
-
-/// What to record where.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TapSpec {
-    /// Output file (created; an existing file is never overwritten: the tap fails).
-    pub path: PathBuf,
-    /// Channel layout.
-    pub mode: TapMode,
-    /// Sample encoding of the WAV file.
-    pub encoding: Encoding,
-}
-
 /// The statistics a writer and the shard share for one tap.
 #[derive(Debug, Default)]
-pub struct TapCounters {
+pub(crate) struct TapCounters {
     /// Frames dropped because the ring was full.
     pub dropped: AtomicU64,
 }
 
-/// What the shard hands to a writer when a tap starts.
+/// A recording the shard has started, to be handed to a [`TapWriter`](writer::TapWriter)
+/// (which writes its file): the shard's frames arrive through a wait-free ring inside.
 pub struct TapHandoff {
-    /// Tap id.
-    pub tap: TapId,
-    /// What to write.
-    pub spec: TapSpec,
+    pub(crate) tap: TapId,
+    pub(crate) spec: TapSpec,
     /// File channels.
-    pub channels: u16,
+    pub(crate) channels: u16,
     /// Interleaved samples from the shard.
-    pub ring: Consumer<i16>,
-    /// Shared counters.
-    pub counters: Arc<TapCounters>,
+    pub(crate) ring: Consumer<i16>,
+    pub(crate) counters: Arc<TapCounters>,
+}
+
+impl TapHandoff {
+    /// The recording.
+    pub fn tap(&self) -> TapId {
+        self.tap
+    }
+}
+
+impl std::fmt::Debug for TapHandoff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TapHandoff")
+            .field("tap", &self.tap)
+            .field("spec", &self.spec)
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
+    }
 }
 
 struct Track {
-    slot: u32,
+    /// The channel recorded (`None` once it is gone: the track records silence).
+    channel: Option<ChannelId>,
     jb: JitterBuffer,
     frame: Vec<i16>,
 }
 
 /// A tap's shard-side state.
-pub struct Tap {
-    /// Its id.
-    pub id: TapId,
+pub(crate) struct Tap {
+    id: TapId,
     mode: TapMode,
     tracks: Vec<Track>,
     ring: Producer<i16>,
@@ -105,19 +83,24 @@ pub struct Tap {
 }
 
 impl Tap {
-    /// A tap over the channels in `slots` (one track each), and the writer's half.
-    pub fn new(id: TapId, spec: TapSpec, slots: &[u32], samples: usize) -> (Tap, TapHandoff) {
+    /// A tap over `channels` (one track each), and the writer's half.
+    pub fn new(
+        id: TapId,
+        spec: TapSpec,
+        recorded: &[ChannelId],
+        samples: usize,
+    ) -> (Tap, TapHandoff) {
         let channels = match spec.mode {
             TapMode::Mixed => 1,
             TapMode::Stereo => 2,
-            TapMode::Multitrack => slots.len().max(1) as u16,
+            TapMode::Multitrack => recorded.len().max(1) as u16,
         };
         let (producer, consumer) = RingBuffer::new(RING_SECONDS * 8000 * usize::from(channels));
         let counters = Arc::new(TapCounters::default());
-        let tracks = slots
+        let tracks = recorded
             .iter()
-            .map(|&slot| Track {
-                slot,
+            .map(|&channel| Track {
+                channel: Some(channel),
                 jb: JitterBuffer::new(JitterConfig::fixed(60)),
                 frame: vec![0; samples],
             })
@@ -142,23 +125,39 @@ impl Tap {
         (tap, handoff)
     }
 
-    /// Slots of the channels this tap listens to.
-    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
-        self.tracks.iter().map(|t| t.slot)
+    /// The channels this tap records (those still alive).
+    pub fn channels(&self) -> impl Iterator<Item = ChannelId> + '_ {
+        self.tracks.iter().filter_map(|t| t.channel)
     }
 
-    /// Feeds a packet received on `slot` to its track(s).
-    pub fn receive(&mut self, slot: u32, now_us: u64, seq: u16, ts: u32, law: Law, payload: &[u8]) {
-        for t in self.tracks.iter_mut().filter(|t| t.slot == slot) {
-            t.jb.insert(now_us, seq, ts, law, payload);
+    /// Feeds a packet received on `channel` to its track(s).
+    pub fn receive(
+        &mut self,
+        channel: ChannelId,
+        now: Micros,
+        seq: u16,
+        ts: u32,
+        law: Law,
+        payload: &[u8],
+    ) {
+        for t in self
+            .tracks
+            .iter_mut()
+            .filter(|t| t.channel == Some(channel))
+        {
+            t.jb.insert(now, seq, ts, law, payload);
         }
     }
 
-    /// Stops feeding the track of a channel that is gone (its slot may be reused); the
-    /// track records silence from now on.
-    pub fn forget_slot(&mut self, slot: u32) {
-        for t in self.tracks.iter_mut().filter(|t| t.slot == slot) {
-            t.slot = u32::MAX;
+    /// Stops feeding the track of a channel that is gone; the track records silence from
+    /// now on.
+    pub fn forget(&mut self, channel: ChannelId) {
+        for t in self
+            .tracks
+            .iter_mut()
+            .filter(|t| t.channel == Some(channel))
+        {
+            t.channel = None;
         }
     }
 
@@ -173,9 +172,9 @@ impl Tap {
     }
 
     /// One tick: a frame from every track, laid out and pushed to the writer.
-    pub fn tick(&mut self, now_us: u64, events: &mut std::collections::VecDeque<Event>) {
+    pub fn tick(&mut self, now: Micros, events: &mut VecDeque<Event>) {
         for t in &mut self.tracks {
-            t.jb.pop(now_us, &mut t.frame);
+            t.jb.pop(now, &mut t.frame);
         }
         let n = self.tracks.first().map_or(0, |t| t.frame.len());
         if self.paused {

@@ -8,7 +8,7 @@
 //! goes on. When the shard drops its end (the tap was stopped), the rest is written, the
 //! file finalised, and `Event::TapFinished` reports path, duration and drops.
 //!
-//! The engine runs a writer on its own thread ([`spawn`]); the in-memory driver pumps one
+//! The engine runs a writer on its own thread ([`TapWriter::spawn`]); the in-memory driver pumps one
 //! synchronously so its runs stay deterministic.
 
 use std::fs::{File, OpenOptions};
@@ -23,8 +23,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rtrb::Consumer;
 use tandem_codecs::wav::{WavFormat, WavWriter};
 
-use super::{TapCounters, TapHandoff, TapId};
+use super::{TapCounters, TapHandoff};
 use crate::event::Event;
+use crate::ids::TapId;
 
 struct Active {
     tap: TapId,
@@ -36,7 +37,9 @@ struct Active {
     samples: u64,
 }
 
-/// Writes the files of any number of taps.
+/// Writes the files of any number of recordings: hand it each [`TapHandoff`] a shard
+/// produces, and call [`pump`](TapWriter::pump) regularly (once per tick keeps the rings from
+/// filling).
 #[derive(Default)]
 pub struct TapWriter {
     taps: Vec<Active>,
@@ -150,32 +153,34 @@ impl TapWriter {
     }
 }
 
-/// Runs a writer on its own thread: taps arrive on `handoffs`, events leave on `events`.
-/// The thread ends when `handoffs` is closed and every tap has finished.
-pub fn spawn(
-    handoffs: Receiver<TapHandoff>,
-    events: Sender<Event>,
-) -> std::io::Result<JoinHandle<()>> {
-    thread::Builder::new()
-        .name("tandem-tap-writer".into())
-        .spawn(move || {
-            let mut w = TapWriter::new();
-            let mut out = Vec::new();
-            let mut open = true;
-            while open || !w.is_empty() {
-                match handoffs.recv_timeout(Duration::from_millis(20)) {
-                    Ok(h) => w.add(h, &mut out),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => {
-                        open = false;
-                        thread::sleep(Duration::from_millis(5));
+impl TapWriter {
+    /// Runs a writer on its own thread: taps arrive on `handoffs`, events leave on `events`.
+    /// The thread ends when `handoffs` is closed and every tap has finished.
+    pub fn spawn(
+        handoffs: Receiver<TapHandoff>,
+        events: Sender<Event>,
+    ) -> std::io::Result<JoinHandle<()>> {
+        thread::Builder::new()
+            .name("tandem-tap-writer".into())
+            .spawn(move || {
+                let mut w = TapWriter::new();
+                let mut out = Vec::new();
+                let mut open = true;
+                while open || !w.is_empty() {
+                    match handoffs.recv_timeout(Duration::from_millis(20)) {
+                        Ok(h) => w.add(h, &mut out),
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => {
+                            open = false;
+                            thread::sleep(Duration::from_millis(5));
+                        }
+                    }
+                    w.pump(&mut out);
+                    for e in out.drain(..) {
+                        // The application may have stopped listening; the files are what matter.
+                        let _ = events.try_send(e);
                     }
                 }
-                w.pump(&mut out);
-                for e in out.drain(..) {
-                    // The application may have stopped listening; the files are what matter.
-                    let _ = events.try_send(e);
-                }
-            }
-        })
+            })
+    }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tandem_codecs::g711;
 use tandem_codecs::rtp::{RtpHeader, RtpPacket};
 use tandem_codecs::telephone_event::TelephoneEvent;
+use tandem_engine::MediaEngine;
 use tandem_engine::{
     ChannelInfo, ChannelSpec, Codec, Command, Engine, Event, GroupKey, MemoryEngine,
     NetworkConditions, RtcpMode,

@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 
 use tandem_codecs::g711::{self, Law};
 use tandem_codecs::rtp::{RtpHeader, rewrite_header};
-use tandem_engine::command::Command;
-use tandem_engine::ids::{ChannelId, RoomId};
 use tandem_engine::jitter::{JitterBuffer, JitterConfig};
-use tandem_engine::room::{ParticipantOptions, RoomOptions};
-use tandem_engine::shard::{Shard, ShardConfig};
-use tandem_engine::spec::{ChannelSpec, RtcpMode};
+use tandem_engine::sansio::{Shard, ShardConfig};
+use tandem_engine::{
+    ChannelId, ChannelSpec, Command, Micros, ParticipantOptions, RequestId, RoomId, RoomOptions,
+    RtcpMode,
+};
 
 use super::speech_frame;
 
@@ -25,7 +25,7 @@ struct Leg {
 pub struct MediaRig {
     shard: Shard,
     legs: Vec<Leg>,
-    now_us: u64,
+    now: Micros,
     seq: u16,
     ts: u32,
 }
@@ -46,9 +46,9 @@ fn speech_packet(law: Law) -> Vec<u8> {
 impl MediaRig {
     fn new() -> MediaRig {
         MediaRig {
-            shard: Shard::new(ShardConfig::new(0, 1), 0),
+            shard: Shard::new(ShardConfig::new(0, 1), Micros::ZERO),
             legs: Vec::new(),
-            now_us: 0,
+            now: Micros::ZERO,
             seq: 0,
             ts: 0,
         }
@@ -67,14 +67,8 @@ impl MediaRig {
             media_timeout_ms: 0,
             ..ChannelSpec::default()
         };
-        self.shard.handle_command(
-            0,
-            Command::CreateChannel {
-                channel: id,
-                port,
-                spec,
-            },
-        );
+        self.shard
+            .create_channel(Micros::ZERO, RequestId(serial), id, port, spec);
         self.legs.push(Leg {
             port,
             from,
@@ -91,7 +85,8 @@ impl MediaRig {
         for c in 0..calls as u64 {
             let a = rig.add_leg(2 * c, jitter);
             let b = rig.add_leg(2 * c + 1, jitter);
-            rig.shard.handle_command(0, Command::Bridge { a, b });
+            rig.shard
+                .handle_command(Micros::ZERO, RequestId(0), Command::Bridge { a, b });
         }
         rig.warm_up();
         rig
@@ -105,12 +100,16 @@ impl MediaRig {
             vad_gate: false,
             ..RoomOptions::default()
         };
-        rig.shard
-            .handle_command(0, Command::CreateRoom { room, options });
+        rig.shard.handle_command(
+            Micros::ZERO,
+            RequestId(0),
+            Command::CreateRoom { room, options },
+        );
         for p in 0..participants as u64 {
             let channel = rig.add_leg(p, Some(JitterConfig::fixed(40)));
             rig.shard.handle_command(
-                0,
+                Micros::ZERO,
+                RequestId(0),
                 Command::JoinRoom {
                     room,
                     channel,
@@ -132,16 +131,20 @@ impl MediaRig {
     /// One 20 ms period: a packet from every leg, then the shard's tick. Returns the
     /// number of datagrams the shard produced.
     pub fn period(&mut self) -> usize {
-        self.now_us += 20_000;
+        self.now += Micros::from_ms(20);
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(160);
         for leg in &mut self.legs {
             let _ = rewrite_header(&mut leg.packet, false, self.seq, self.ts, leg.ssrc);
-            self.shard
-                .handle_datagram(self.now_us - 10_000, leg.port, leg.from, &leg.packet);
+            self.shard.handle_datagram(
+                self.now - Micros::from_ms(10),
+                leg.port,
+                leg.from,
+                &leg.packet,
+            );
         }
-        self.shard.tick(self.now_us);
-        let n = self.shard.transmit_queue().len();
+        self.shard.tick(self.now);
+        let n = self.shard.transmits().len();
         self.shard.clear_transmits();
         while self.shard.poll_event().is_some() {}
         n
@@ -189,7 +192,7 @@ impl MixRig {
 
     /// One tick of mixing. Returns a byte of the output so it cannot be elided.
     pub fn tick(&mut self) -> u8 {
-        use tandem_engine::room::mix;
+        use tandem_engine::sansio::mix;
         self.sum.fill(0);
         for (f, p) in self.frames.iter().zip(self.pcm.iter_mut()) {
             g711::decode_frame(Law::Ulaw, f, p);
@@ -235,14 +238,13 @@ pub fn recording_load(
 ) -> std::io::Result<RecordingReport> {
     use std::time::{Duration, Instant};
     use tandem_codecs::wav::Encoding;
-    use tandem_engine::command::TapTarget;
-    use tandem_engine::event::Event;
-    use tandem_engine::tap::{TapId, TapMode, TapSpec, writer};
+    use tandem_engine::sansio::TapWriter;
+    use tandem_engine::{Event, TapId, TapMode, TapSpec, TapTarget};
 
     let mut rig = MediaRig::bridges(calls, false);
     let (handoff_tx, handoff_rx) = crossbeam_channel::unbounded();
     let (event_tx, event_rx) = crossbeam_channel::unbounded();
-    let thread = writer::spawn(handoff_rx, event_tx)?;
+    let thread = TapWriter::spawn(handoff_rx, event_tx)?;
     for c in 0..calls as u64 {
         let spec = TapSpec {
             path: dir.join(format!("call-{c}.wav")),
@@ -251,7 +253,8 @@ pub fn recording_load(
         };
         let target = TapTarget::Channel(ChannelId::new(0, 2 * c));
         rig.shard.handle_command(
-            0,
+            Micros::ZERO,
+            RequestId(0),
             Command::StartTap {
                 tap: TapId::new(0, c),
                 target,
@@ -276,7 +279,8 @@ pub fn recording_load(
     }
     for c in 0..calls as u64 {
         rig.shard.handle_command(
-            0,
+            Micros::ZERO,
+            RequestId(0),
             Command::StopTap {
                 tap: TapId::new(0, c),
             },
@@ -315,7 +319,7 @@ pub fn recording_load(
 pub struct JitterRig {
     jb: JitterBuffer,
     payload: Vec<u8>,
-    now_us: u64,
+    now: Micros,
     seq: u16,
     ts: u32,
     out: [i16; 160],
@@ -329,7 +333,7 @@ impl JitterRig {
         let mut rig = JitterRig {
             jb: JitterBuffer::new(JitterConfig::default()),
             payload,
-            now_us: 0,
+            now: Micros::ZERO,
             seq: 0,
             ts: 0,
             out: [0; 160],
@@ -342,12 +346,12 @@ impl JitterRig {
 
     /// One packet in, one frame out. Returns a sample, so the work cannot be elided.
     pub fn cycle(&mut self) -> i16 {
-        self.now_us += 20_000;
+        self.now += Micros::from_ms(20);
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(160);
         self.jb
-            .insert(self.now_us, self.seq, self.ts, Law::Ulaw, &self.payload);
-        self.jb.pop(self.now_us + 5_000, &mut self.out);
+            .insert(self.now, self.seq, self.ts, Law::Ulaw, &self.payload);
+        self.jb.pop(self.now + Micros::from_ms(5), &mut self.out);
         self.out[80]
     }
 }

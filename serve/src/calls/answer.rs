@@ -3,12 +3,13 @@
 
 use std::net::SocketAddr;
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{Codec, Command};
 
 use super::codecs;
-use super::offer::{party_address, ptime_of, relayed_audio};
+use super::plan::{party_address, ptime_of, relayed_audio};
 use super::rewrite::{self, RtcpAdvert};
-use super::{Call, Calls, Media, Party, RequestCtx, Side, check_fits, engine_err, finish};
+use super::{Call, Calls, Party, RequestCtx, Side, check_fits, engine_err, finish};
 use crate::bencode::Value;
 use crate::ng::Params;
 use crate::ng::options::{Gap, Kind, engine_refusal, refusal};
@@ -32,7 +33,7 @@ struct Answered {
 impl Calls {
     pub(super) fn answer(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         p: &Params,
         ctx: &RequestCtx,
     ) -> Result<Value, String> {

@@ -5,8 +5,9 @@
 //! with a `warning`, unless the `fatal` flag asks for an error.
 
 use tandem_engine::ChannelId;
+use tandem_engine::MediaEngine;
 
-use super::{Calls, Media, RequestCtx};
+use super::{Calls, RequestCtx};
 use crate::bencode::Value;
 use crate::ng::Params;
 
@@ -16,7 +17,7 @@ const NOT_FOUND: &str = "Call-ID not found or tags didn't match";
 impl Calls {
     pub(super) fn delete(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         p: &Params,
         ctx: &RequestCtx,
     ) -> Result<Value, String> {
@@ -70,7 +71,7 @@ impl Calls {
     }
 
     /// Deletes the calls whose delayed delete is due.
-    pub(super) fn expire(&mut self, media: &mut dyn Media, now_unix_s: u64) {
+    pub(super) fn expire(&mut self, media: &mut dyn MediaEngine, now_unix_s: u64) {
         while let Some((at, id)) = self.delayed.first().cloned() {
             if at > now_unix_s {
                 break;

@@ -17,36 +17,38 @@
 //!
 //! Releasing things (destroying channels, stopping recordings) goes through a teardown
 //! list that keeps what the engine could not take yet and retries it first, so a delete is
-//! never lost (see `media::Teardown`). Statistics in `query` and `delete` replies are read
+//! never lost (see `teardown::Teardown`). Statistics in `query` and `delete` replies are read
 //! from the engine at request time.
 
 mod answer;
 mod codecs;
 mod delete;
 mod dtmf_log;
-mod media;
+mod events;
 mod offer;
+mod plan;
 mod recording;
 mod report;
 mod rewrite;
 mod select;
 mod sidecar;
+mod teardown;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{
-    ChannelId, ChannelInfo, ChannelStats, Codec, Command, EngineError, Event, GroupKey, Latching,
+    ChannelId, ChannelInfo, ChannelStats, Codec, Command, EngineError, GroupKey, Latching,
     MediaFilter, PromptCache, TapId,
 };
 
 use self::codecs::CodecPlan;
-pub use self::media::Media;
-use self::media::Teardown;
 pub use self::recording::recording_path;
 use self::recording::{RecordingLog, RecordingOp};
 use self::rewrite::OriginState;
+use self::teardown::Teardown;
 use crate::bencode::Value;
 use crate::ng::{Params, Strictness, error_reply};
 use crate::own::OwnAddresses;
@@ -69,8 +71,8 @@ pub struct CallsConfig {
     pub max_sessions: usize,
     /// Most audio streams (m-lines) in one call; an offer with more is refused.
     pub max_streams_per_call: usize,
-    /// The control and metrics listeners: a media address naming one is refused (the
-    /// media ports come from the engine).
+    /// The UDP control listeners: a media address naming one is refused (the media ports
+    /// come from the engine; TCP listeners cannot receive UDP media).
     pub listeners: Vec<SocketAddr>,
     /// When a new source may take over a stream.
     pub latching: Latching,
@@ -443,7 +445,7 @@ impl Calls {
     /// Reads every live channel's statistics from the engine (one request per shard),
     /// retries waiting teardown commands and carries out delayed deletes that are due. For
     /// the periodic housekeeping.
-    pub fn refresh_stats(&mut self, media: &mut dyn Media, now_unix_s: u64) {
+    pub fn refresh_stats(&mut self, media: &mut dyn MediaEngine, now_unix_s: u64) {
         self.teardown.retry(media, &mut self.totals);
         self.expire(media, now_unix_s);
         let channels = self.channels();
@@ -452,7 +454,7 @@ impl Calls {
 
     /// Reads the statistics of `channels` into the cache; on failure the cache keeps its
     /// older figures.
-    fn read_stats(&mut self, media: &mut dyn Media, channels: &[ChannelId], now_unix_s: u64) {
+    fn read_stats(&mut self, media: &mut dyn MediaEngine, channels: &[ChannelId], now_unix_s: u64) {
         if channels.is_empty() {
             return;
         }
@@ -472,7 +474,7 @@ impl Calls {
 
     /// Carries out one request and returns the reply dictionary, which always fits
     /// `ctx.reply_budget`.
-    pub fn handle(&mut self, media: &mut dyn Media, body: &Value, ctx: &RequestCtx) -> Value {
+    pub fn handle(&mut self, media: &mut dyn MediaEngine, body: &Value, ctx: &RequestCtx) -> Value {
         self.teardown.retry(media, &mut self.totals);
         let p = match Params::parse(body, self.cfg.strictness) {
             Ok(p) => p,
@@ -530,7 +532,7 @@ impl Calls {
     }
 
     /// The addresses a party's media must not name.
-    fn own_addresses(&self, media: &dyn Media) -> OwnAddresses {
+    fn own_addresses(&self, media: &dyn MediaEngine) -> OwnAddresses {
         OwnAddresses {
             media: media.media_addresses(),
             listeners: self.cfg.listeners.clone(),
@@ -540,7 +542,7 @@ impl Calls {
     /// Refuses a media address that is the relay's own.
     fn check_not_own(
         &mut self,
-        media: &dyn Media,
+        media: &dyn MediaEngine,
         own: &OwnAddresses,
         remote: SocketAddr,
     ) -> Result<(), String> {
@@ -558,7 +560,7 @@ impl Calls {
     }
 
     /// Takes a call out of the table and releases everything it holds in the engine.
-    fn remove(&mut self, media: &mut dyn Media, id: &str, now_unix_s: u64) {
+    fn remove(&mut self, media: &mut dyn MediaEngine, id: &str, now_unix_s: u64) {
         let Some(mut call) = self.calls.remove(id) else {
             return;
         };
@@ -579,83 +581,5 @@ impl Calls {
             self.last_packet.remove(&ch);
         }
         self.totals.calls_deleted += 1;
-    }
-
-    /// The call a channel belongs to.
-    fn call_of(&mut self, channel: ChannelId) -> Option<(&String, &mut Call)> {
-        self.calls
-            .iter_mut()
-            .find(|(_, c)| c.channels().any(|x| x == channel))
-    }
-
-    /// Folds an engine event into the table. Returns the Call-ID deleted for a media
-    /// timeout, if any.
-    pub fn on_event(
-        &mut self,
-        media: &mut dyn Media,
-        e: &Event,
-        now_unix_s: u64,
-    ) -> Option<String> {
-        self.teardown.retry(media, &mut self.totals);
-        match e {
-            Event::MediaTimeout { channel, .. } => {
-                let (id, call) = self.call_of(*channel)?;
-                if !call.timed_out.contains(channel) {
-                    call.timed_out.push(*channel);
-                }
-                // Every leg silent at once: the call is dead.
-                if call.channels().all(|ch| call.timed_out.contains(&ch)) {
-                    let id = id.clone();
-                    tracing::info!(call_id = %id, "media timeout: deleting call");
-                    self.remove(media, &id, now_unix_s);
-                    self.totals.calls_timed_out += 1;
-                    return Some(id);
-                }
-                None
-            }
-            Event::MediaResumed { channel } => {
-                let (_, call) = self.call_of(*channel)?;
-                call.timed_out.retain(|c| c != channel);
-                None
-            }
-            Event::FirstPacket { channel, from } | Event::RemoteChanged { channel, from } => {
-                self.sources.insert(*channel, *from);
-                None
-            }
-            Event::Dtmf {
-                channel,
-                digit,
-                duration_ms,
-                ..
-            } => {
-                self.log_digit(*channel, *digit, *duration_ms, now_unix_s);
-                None
-            }
-            Event::TapFailed { tap, reason } => {
-                self.recording_failed(*tap, reason);
-                None
-            }
-            Event::TapFinished { tap, .. } => {
-                self.recording_finished(*tap);
-                None
-            }
-            _ => None,
-        }
-    }
-
-    /// Shuts the table down: stops every recording and deletes every call. Returns the
-    /// recordings stopped; each ends with `Event::TapFinished` (or `TapFailed`) once its
-    /// file is complete, which the caller waits for.
-    pub fn drain(&mut self, media: &mut dyn Media, now_unix_s: u64) -> Vec<TapId> {
-        let taps: Vec<TapId> = self
-            .calls
-            .values()
-            .filter_map(|c| c.recording.live_tap())
-            .collect();
-        let ids: Vec<String> = self.calls.keys().cloned().collect();
-        for id in ids {
-            self.remove(media, &id, now_unix_s);
-        }
-        taps
     }
 }

@@ -17,9 +17,10 @@ use std::path::{Component, Path, PathBuf};
 
 use tandem_codecs::g711::Law;
 use tandem_codecs::wav::Encoding;
+use tandem_engine::MediaEngine;
 use tandem_engine::{Codec, Command, TapId, TapMode, TapSpec, TapTarget};
 
-use super::{Calls, Media, RequestCtx, engine_err};
+use super::{Calls, RequestCtx, engine_err};
 use crate::bencode::Value;
 use crate::ng::Params;
 
@@ -274,7 +275,7 @@ impl Calls {
 
     pub(super) fn recording(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         p: &Params,
         op: RecordingOp,
         ctx: &RequestCtx,
@@ -350,7 +351,7 @@ impl Calls {
     /// Starts a new segment for call `id` into a file of its own.
     pub(super) fn start_recording(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         id: &str,
         now_unix_s: u64,
     ) -> Result<(), String> {

@@ -9,10 +9,11 @@
 use std::net::SocketAddr;
 use std::ops::Bound;
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelId, ChannelStats};
 
 use super::recording::Recording;
-use super::{Call, Calls, Media, RequestCtx, Side, Stream, encoded_len};
+use super::{Call, Calls, RequestCtx, Side, Stream, encoded_len};
 use crate::bencode::Value;
 use crate::ng::Params;
 
@@ -211,7 +212,7 @@ impl Calls {
     /// and `from-tags` select the parties reported.
     pub(super) fn query(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         p: &Params,
         ctx: &RequestCtx,
     ) -> Result<Value, String> {

@@ -9,9 +9,10 @@
 
 use std::sync::Arc;
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelId, Command, PlayItem, PlaySpec, PlayTarget};
 
-use super::{Call, Calls, Media, Side, engine_err};
+use super::{Call, Calls, Side, engine_err};
 use crate::bencode::Value;
 use crate::ng::Params;
 
@@ -85,7 +86,11 @@ fn select(call: &Call, p: &Params, directional: bool) -> Result<Option<Side>, St
 
 impl Calls {
     /// Sends each leg the filter in force on its party.
-    pub(super) fn apply_filters(&self, media: &mut dyn Media, call: &Call) -> Result<(), String> {
+    pub(super) fn apply_filters(
+        &self,
+        media: &mut dyn MediaEngine,
+        call: &Call,
+    ) -> Result<(), String> {
         for s in &call.streams {
             for side in [Side::Caller, Side::Callee] {
                 media
@@ -102,7 +107,7 @@ impl Calls {
     /// `block`/`unblock` DTMF or media, `silence`/`unsilence` media.
     pub(super) fn block(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         p: &Params,
         what: Block,
         on: bool,
@@ -172,7 +177,7 @@ impl Calls {
 
     pub(super) fn play_media(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         p: &Params,
     ) -> Result<Value, String> {
         let file = p
@@ -180,7 +185,10 @@ impl Calls {
             .as_deref()
             .ok_or("no file (only file playback is supported)")?;
         let legs = self.hearing_legs(p, false)?;
-        let prompt = self.prompts.get(std::path::Path::new(file))?;
+        let prompt = self
+            .prompts
+            .get(std::path::Path::new(file))
+            .map_err(|e| e.to_string())?;
         let len = prompt.duration_ms().max(1);
         // `repeat-duration`: at least that long; `repeat-times` caps it when both are given.
         let times = p.repeat_times.map(|t| t as u64);
@@ -206,7 +214,7 @@ impl Calls {
 
     pub(super) fn stop_media(
         &mut self,
-        media: &mut dyn Media,
+        media: &mut dyn MediaEngine,
         p: &Params,
     ) -> Result<Value, String> {
         for ch in self.hearing_legs(p, false)? {
@@ -220,7 +228,11 @@ impl Calls {
     }
 
     /// `play DTMF`: the selected party sends the digit, so the other party hears it.
-    pub(super) fn play_dtmf(&mut self, media: &mut dyn Media, p: &Params) -> Result<Value, String> {
+    pub(super) fn play_dtmf(
+        &mut self,
+        media: &mut dyn MediaEngine,
+        p: &Params,
+    ) -> Result<Value, String> {
         let code = p.code.clone().ok_or("no code")?;
         let digits: String = match code.parse::<u8>() {
             Ok(n) if code.len() > 1 || n > 9 => tandem_codecs::telephone_event::event_to_char(n)

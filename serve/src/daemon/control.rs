@@ -11,16 +11,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, never, select, tick};
 use mio::Waker;
-use std::net::SocketAddr;
 
-use tandem_engine::{
-    ChannelId, ChannelInfo, ChannelSpec, ChannelStats, Command, Engine, EngineError, Event,
-    GroupKey, MediaAddresses, TapId, TapSpec, TapTarget,
-};
+use tandem_engine::{Engine, Event};
 
 use super::io::{Incoming, Via};
 use super::path::{ControlPath, UDP_REPLY_MAX};
-use crate::calls::Media;
 
 /// How often statistics are refreshed.
 const STATS_PERIOD: Duration = Duration::from_secs(1);
@@ -50,40 +45,9 @@ pub enum Outcome {
     Stopped,
 }
 
-/// The engine as the call table's media, shared with the metrics collector.
-pub(crate) struct SharedEngine(pub Arc<Engine>);
-
-impl Media for SharedEngine {
-    fn create_channel(
-        &mut self,
-        group: GroupKey,
-        spec: ChannelSpec,
-    ) -> Result<ChannelInfo, EngineError> {
-        self.0.create_channel(group, spec)
-    }
-    fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
-        self.0.command(cmd)
-    }
-    fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
-        self.0.start_tap(target, spec)
-    }
-    fn read_stats(
-        &mut self,
-        channels: &[ChannelId],
-    ) -> Result<Vec<(ChannelId, ChannelStats)>, EngineError> {
-        self.0.read_stats(channels)
-    }
-    fn media_addresses(&self) -> MediaAddresses {
-        self.0.media_addresses()
-    }
-    fn holds(&self, addr: SocketAddr) -> bool {
-        self.0.holds(addr)
-    }
-}
-
 /// The control thread's links.
 pub(crate) struct Control {
-    pub path: ControlPath<SharedEngine>,
+    pub path: ControlPath<Arc<Engine>>,
     pub requests: Receiver<Incoming>,
     pub events: Receiver<Event>,
     pub lifecycle: Receiver<Lifecycle>,

@@ -37,7 +37,7 @@ use crate::metrics::Metrics;
 use crate::metrics::http::MetricsServer;
 use crate::ng::Strictness;
 use conn::Deadlines;
-use control::{Control, Lifecycle, SharedEngine};
+use control::{Control, Lifecycle};
 use io::{IoLimits, IoLoop};
 
 /// Why the daemon could not start.
@@ -158,15 +158,30 @@ fn listen_err(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> ServeError {
     move |source| ServeError::Listen { addr, source }
 }
 
+/// A TCP listener on `addr` whose kernel queue holds `backlog` connections not yet
+/// accepted (std's `TcpListener::bind` always asks for 128).
+fn tcp_listener(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std does: a restarted daemon can listen again while old connections linger.
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    s.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+    Ok(s.into())
+}
+
 /// Binds the ng address on UDP and TCP. With port 0 the kernel picks the UDP port, which
 /// another program may hold on TCP: then another pair is tried (a fixed port is tried once).
-fn bind_ng(addr: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), ServeError> {
+fn bind_ng(
+    addr: SocketAddr,
+    backlog: u32,
+) -> Result<(UdpSocket, TcpListener, SocketAddr), ServeError> {
     let attempts = if addr.port() == 0 { 32 } else { 1 };
     let mut last = None;
     for _ in 0..attempts {
         let udp = UdpSocket::bind(addr).map_err(listen_err(addr))?;
         let ng_addr = udp.local_addr().map_err(listen_err(addr))?;
-        match TcpListener::bind(ng_addr) {
+        match tcp_listener(ng_addr, backlog) {
             Ok(tcp) => return Ok((udp, tcp, ng_addr)),
             Err(e) => last = Some(listen_err(ng_addr)(e)),
         }
@@ -185,7 +200,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         addr: cfg.interface,
         source,
     })?;
-    let (udp, tcp, ng_addr) = bind_ng(cfg.listen_ng)?;
+    let (udp, tcp, ng_addr) = bind_ng(cfg.listen_ng, cfg.tcp_backlog)?;
     let metrics_listener = match cfg.listen_metrics {
         Some(a) => Some(TcpListener::bind(a).map_err(listen_err(a))?),
         None => None,
@@ -210,7 +225,9 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
     let driver: DriverKind = cfg
         .driver
         .parse()
-        .map_err(|e: String| crate::config::ConfigError::Invalid(e))?;
+        .map_err(|e: tandem_engine::UnknownDriver| {
+            crate::config::ConfigError::Invalid(e.to_string())
+        })?;
     let engine = Arc::new(
         Engine::builder()
             .shards(shards)
@@ -245,13 +262,14 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         metrics: metrics.clone(),
         stop: io_stop.clone(),
     };
-    let metrics_bound = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     let calls = Calls::new(CallsConfig {
         timeout_s: cfg.timeout,
         max_sessions: cfg.max_sessions,
         max_streams_per_call: cfg.max_streams_per_call,
-        // A party's media naming one of these would loop.
-        listeners: std::iter::once(ng_addr).chain(metrics_bound).collect(),
+        // A party's media naming the UDP control socket would loop into it. Media is UDP,
+        // so the TCP listeners (ng over TCP, metrics) cannot receive it: a phone's UDP port
+        // may equal one of their port numbers.
+        listeners: vec![ng_addr],
         latching: cfg.latching(),
         interface_name: cfg.interface_name.clone(),
         recording_allowed_dirs: cfg.recording_allowed_dirs.clone(),
@@ -262,12 +280,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
     });
     let events = engine.events().clone();
     let control = Control {
-        path: ControlPath::new(
-            calls,
-            SharedEngine(engine),
-            cfg.reply_cache_bytes,
-            metrics.clone(),
-        ),
+        path: ControlPath::new(calls, engine, cfg.reply_cache_bytes, metrics.clone()),
         requests: req_rx,
         events,
         lifecycle: life_rx,

@@ -11,11 +11,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelStats, Event, TapId};
 
 use super::cache::ReplyCache;
 use crate::bencode::Value;
-use crate::calls::{Calls, Media, RequestCtx, Totals};
+use crate::calls::{Calls, RequestCtx, Totals};
 use crate::metrics::Metrics;
 use crate::ng;
 
@@ -61,7 +62,7 @@ pub struct Handled {
 }
 
 /// The control path: reply cache, call table and media engine.
-pub struct ControlPath<M: Media> {
+pub struct ControlPath<M: MediaEngine> {
     calls: Calls,
     media: M,
     cache: ReplyCache,
@@ -130,7 +131,7 @@ fn command_label(body: &Value) -> &'static str {
         .unwrap_or("other")
 }
 
-impl<M: Media> ControlPath<M> {
+impl<M: MediaEngine> ControlPath<M> {
     /// A control path over `calls` and `media`, caching up to `cache_bytes` of replies.
     pub fn new(calls: Calls, media: M, cache_bytes: usize, metrics: Arc<Metrics>) -> Self {
         ControlPath {
@@ -203,6 +204,7 @@ impl<M: Media> ControlPath<M> {
             };
         }
         let body = if self.draining && command == "offer" {
+            m.refused("shutting_down", 1);
             shutting_down(&req.body)
         } else {
             let ctx = RequestCtx {
@@ -237,7 +239,8 @@ impl<M: Media> ControlPath<M> {
     }
 
     /// Counts what the call table did since the last look: calls created, deleted (for
-    /// `reason`), recordings started.
+    /// `reason`), recordings started and failed, requests refused, teardown commands
+    /// deferred or failed.
     fn account(&mut self, reason: &'static str) {
         let t = self.calls.totals();
         let m = &self.metrics;
@@ -247,8 +250,19 @@ impl<M: Media> ControlPath<M> {
             reason,
             t.calls_deleted.saturating_sub(self.totals.calls_deleted),
         );
+        let was = &self.totals;
         m.recordings_started
-            .inc_by(t.recordings.saturating_sub(self.totals.recordings));
+            .inc_by(t.recordings.saturating_sub(was.recordings));
+        m.recordings_failed
+            .inc_by(t.recordings_failed.saturating_sub(was.recordings_failed));
+        m.refused("limit", t.refused_limit.saturating_sub(was.refused_limit));
+        m.refused("loop", t.refused_loop.saturating_sub(was.refused_loop));
+        m.replies_too_large
+            .inc_by(t.replies_too_large.saturating_sub(was.replies_too_large));
+        m.teardown_deferred
+            .inc_by(t.teardown_deferred.saturating_sub(was.teardown_deferred));
+        m.teardown_failed
+            .inc_by(t.teardown_failed.saturating_sub(was.teardown_failed));
         m.calls.set(self.calls.len() as i64);
         self.totals = t;
     }
@@ -263,7 +277,7 @@ impl<M: Media> ControlPath<M> {
                 tracing::info!(path = %path.display(), "recording finished");
             }
             Event::TapFailed { tap, reason } => {
-                self.metrics.recordings_failed.inc();
+                // Counted by the call table (see `account`).
                 self.pending_taps.remove(tap);
                 tracing::debug!(?tap, %reason, "recording failed");
             }
@@ -281,7 +295,7 @@ impl<M: Media> ControlPath<M> {
     pub fn refresh(&mut self, now: Instant) {
         self.cache.expire(now);
         self.calls.refresh_stats(&mut self.media, unix_seconds());
-        // Delayed deletes carried out now.
+        // Delayed deletes carried out now; waiting teardown commands retried.
         self.account("delete");
         let m = &self.metrics;
         m.cache_bytes.set(self.cache.bytes() as i64);

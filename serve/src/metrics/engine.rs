@@ -1,5 +1,6 @@
 //! The media engine's metrics, read from the engine on each scrape: per-shard datagram
-//! counters and port pools. Nothing is reported once the engine has stopped.
+//! counters, live channels, waits on full control queues, and port pools. Nothing is
+//! reported once the engine has stopped.
 
 use std::sync::Weak;
 
@@ -30,7 +31,7 @@ impl std::fmt::Debug for EngineCollector {
 
 type ShardCounter = (&'static str, &'static str, fn(&ShardThreadStats) -> u64);
 
-const SHARD_COUNTERS: [ShardCounter; 5] = [
+const SHARD_COUNTERS: [ShardCounter; 7] = [
     (
         "tandem_shard_datagrams_in",
         "Datagrams received per shard.",
@@ -56,6 +57,16 @@ const SHARD_COUNTERS: [ShardCounter; 5] = [
         "Events the shard dropped because the daemon did not read them in time.",
         |s| s.events_dropped,
     ),
+    (
+        "tandem_shard_control_waits",
+        "Teardown commands and statistics reads that found the shard's queue full and waited for room.",
+        |s| s.control_waits,
+    ),
+    (
+        "tandem_shard_control_timeouts",
+        "Of those, the ones still refused when the wait ended (the daemon keeps a teardown and retries it).",
+        |s| s.control_timeouts,
+    ),
 ];
 
 fn shard_label(i: usize) -> [(&'static str, String); 1] {
@@ -76,6 +87,15 @@ impl Collector for EngineCollector {
                 let label = shard_label(i);
                 ConstCounter::new(read(s)).encode(m.encode_family(&label)?)?;
             }
+        }
+        let mut m = encoder.encode_descriptor(
+            "tandem_shard_channels",
+            "Live media channels per shard, as the shard counted them at its last turn.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (i, s) in stats.iter().enumerate() {
+            ConstGauge::new(s.channels as i64).encode(m.encode_family(&shard_label(i))?)?;
         }
         for (name, help, pick) in [
             (

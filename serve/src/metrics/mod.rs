@@ -4,10 +4,12 @@
 //! connections) are atomics updated where the thing happens, so a scrape reads them as they
 //! are. The media engine's per-shard counters and port pools are read from the engine on
 //! each scrape ([`engine`]). Per-call RTP totals come from the channel statistics the
-//! daemon refreshes once a second. [`http`] serves the exposition.
+//! daemon refreshes once a second. [`http`] serves the exposition; [`read`] reads it back
+//! from outside.
 
 pub mod engine;
 pub mod http;
+pub mod read;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,6 +46,14 @@ pub struct Metrics {
     pub recordings_finished: Counter,
     /// Recordings that stopped on an error.
     pub recordings_failed: Counter,
+    /// Requests refused, by reason (`limit`, `loop`, `shutting_down`).
+    pub refused: Labelled<Counter>,
+    /// Requests whose reply would not fit the transport (answered with an error).
+    pub replies_too_large: Counter,
+    /// Teardown commands the engine could not take at once (kept and retried).
+    pub teardown_deferred: Counter,
+    /// Teardown commands the engine refused for good.
+    pub teardown_failed: Counter,
     /// ng requests, by command (cache hits included).
     pub requests: Labelled<Counter>,
     /// ng error replies, by command.
@@ -89,6 +99,9 @@ pub struct Metrics {
     pub jitter_max: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
+/// Why requests are refused: a limit (calls, streams per call), a media address that is
+/// the relay's own (a loop), an offer during a shutdown.
+pub const REFUSE_REASONS: [&str; 3] = ["limit", "loop", "shutting_down"];
 /// Why calls are deleted: an ng `delete`, a media timeout, a shutdown, anything else.
 pub const DELETE_REASONS: [&str; 4] = ["delete", "timeout", "shutdown", "other"];
 /// Why ng TCP connections close.
@@ -144,6 +157,10 @@ impl Metrics {
             recordings_started: Counter::default(),
             recordings_finished: Counter::default(),
             recordings_failed: Counter::default(),
+            refused: Family::default(),
+            replies_too_large: Counter::default(),
+            teardown_deferred: Counter::default(),
+            teardown_failed: Counter::default(),
             requests: Family::default(),
             request_errors: Family::default(),
             request_seconds: Family::new_with_constructor(latency_histogram),
@@ -166,7 +183,7 @@ impl Metrics {
             packets_lost: Gauge::default(),
             jitter_max: Gauge::default(),
         };
-        let counters: [(&str, &str, Option<Unit>, &Counter); 16] = [
+        let counters: [(&str, &str, Option<Unit>, &Counter); 19] = [
             (
                 "tandem_calls_created",
                 "Calls created by offers.",
@@ -190,6 +207,24 @@ impl Metrics {
                 "Recordings that stopped on an error (file not created or not written).",
                 None,
                 &m.recordings_failed,
+            ),
+            (
+                "tandem_ng_replies_too_large",
+                "Requests whose reply would not fit the transport (answered with an error; an offer or answer is rolled back).",
+                None,
+                &m.replies_too_large,
+            ),
+            (
+                "tandem_teardown_deferred",
+                "Teardown commands (channel destroys, recording stops) the engine could not take at once; kept in order and retried.",
+                None,
+                &m.teardown_deferred,
+            ),
+            (
+                "tandem_teardown_failed",
+                "Teardown commands the engine refused for good (it had stopped).",
+                None,
+                &m.teardown_failed,
             ),
             (
                 "tandem_ng_malformed",
@@ -309,11 +344,16 @@ impl Metrics {
                 None => r.register(name, help, g.clone()),
             }
         }
-        let families: [(&str, &str, &Labelled<Counter>); 4] = [
+        let families: [(&str, &str, &Labelled<Counter>); 5] = [
             (
                 "tandem_calls_deleted",
                 "Calls deleted, by reason: delete (ng command), timeout (no media), shutdown, other.",
                 &m.calls_deleted,
+            ),
+            (
+                "tandem_ng_refused",
+                "Requests refused, by reason: limit (calls, streams per call), loop (a media address that is the relay's own), shutting_down (an offer during a shutdown).",
+                &m.refused,
             ),
             (
                 "tandem_ng_requests",
@@ -352,6 +392,9 @@ impl Metrics {
         for reason in CLOSE_REASONS {
             let _ = m.tcp_closed.get_or_create(&[("reason", reason)]);
         }
+        for reason in REFUSE_REASONS {
+            let _ = m.refused.get_or_create(&[("reason", reason)]);
+        }
         r.register_collector(Box::new(Uptime(Instant::now())));
         if let Some(e) = engine {
             r.register_collector(Box::new(engine::EngineCollector::new(e)));
@@ -373,6 +416,13 @@ impl Metrics {
             self.calls_deleted
                 .get_or_create(&[("reason", reason)])
                 .inc_by(n);
+        }
+    }
+
+    /// Counts `n` requests refused for `reason` (one of [`REFUSE_REASONS`]).
+    pub fn refused(&self, reason: &'static str, n: u64) {
+        if n > 0 {
+            self.refused.get_or_create(&[("reason", reason)]).inc_by(n);
         }
     }
 

@@ -6,6 +6,9 @@
 //! differently. What Tandem does with each is in one table ([`options`]); [`Params`] reads
 //! a request through it.
 
+#[cfg(test)]
+mod conformance;
+pub mod doc;
 pub mod options;
 mod params;
 mod table;

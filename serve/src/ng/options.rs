@@ -1,5 +1,5 @@
 //! What Tandem does with every command, key, flag and enumerated value of rtpengine's ng
-//! protocol: one table ([`TABLE`], in `table.rs`) that request parsing reads and
+//! protocol: one table ([`entries`], in `table/`) that request parsing reads and
 //! `docs/ng.md` is generated from.
 //!
 //! Each entry is in one of four states:
@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::normalise;
-pub use super::table::{CONDITIONAL, TABLE};
+pub use super::table::{CONDITIONAL, entries};
 
 /// What a name is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -193,7 +193,7 @@ pub(super) const fn alias(
 fn index() -> &'static HashMap<(Kind, String), &'static Opt> {
     static INDEX: LazyLock<HashMap<(Kind, String), &'static Opt>> = LazyLock::new(|| {
         let mut m = HashMap::new();
-        for o in TABLE {
+        for o in entries() {
             for n in std::iter::once(o.name).chain(o.aliases.iter().copied()) {
                 m.insert((o.kind, normalise(n)), o);
             }
@@ -227,8 +227,7 @@ pub fn strip_prefix_loose<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// The prefix entry of `kind` (`FlagPrefix` or `ValuePrefix(key)`) that starts `s`, with the
 /// rest of `s`; the longest prefix wins.
 pub fn lookup_prefix(kind: Kind, s: &str) -> Option<(&'static Opt, &str)> {
-    TABLE
-        .iter()
+    entries()
         .filter(|o| o.kind == kind)
         .flat_map(|o| {
             std::iter::once(o.name)
@@ -258,96 +257,11 @@ pub fn engine_refusal(what: &str, gap: Gap) -> Option<String> {
 
 /// Entries counted by effective state: (honoured, refused, not applicable).
 pub fn counts() -> (usize, usize, usize) {
-    TABLE
-        .iter()
-        .fold((0, 0, 0), |(h, r, n), o| match o.state.effective() {
-            Effective::Honoured => (h + 1, r, n),
-            Effective::Refused(_) => (h, r + 1, n),
-            Effective::NotApplicable => (h, r, n + 1),
-        })
-}
-
-/// The table as the Markdown of `docs/ng.md` (between its markers).
-pub fn markdown() -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let (h, r, n) = counts();
-    let _ = writeln!(
-        out,
-        "{} entries: {h} honoured, {r} refused, {n} not applicable.\n",
-        TABLE.len()
-    );
-    let sections: [(&str, fn(Kind) -> bool); 4] = [
-        ("Commands", |k| k == Kind::Command),
-        ("Keys", |k| k == Kind::Key),
-        ("Flags", |k| matches!(k, Kind::Flag | Kind::FlagPrefix)),
-        ("Values of keys", |k| {
-            matches!(k, Kind::Value(_) | Kind::ValuePrefix(_))
-        }),
-    ];
-    for (title, pick) in sections {
-        let _ = writeln!(out, "### {title}\n");
-        let _ = writeln!(out, "| Name | Also | State | What Tandem does |");
-        let _ = writeln!(out, "|---|---|---|---|");
-        for o in TABLE.iter().filter(|o| pick(o.kind)) {
-            let name = match o.kind {
-                Kind::Value(k) => format!("`{k}`: `{}`", o.name),
-                Kind::ValuePrefix(k) => format!("`{k}`: `{}`…", o.name),
-                Kind::FlagPrefix => format!("`{}`…", o.name),
-                _ => format!("`{}`", o.name),
-            };
-            let also = o
-                .aliases
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let (state, text) = match o.state {
-                State::Honoured(t) => ("honoured", t.to_string()),
-                State::Refused(t) => ("refused", t.to_string()),
-                State::Engine(g) if engine_can(g) => ("honoured", g.needs().to_string()),
-                State::Engine(g) => ("refused (engine)", g.needs().to_string()),
-                State::NotApplicable(t) => ("n/a", t.to_string()),
-            };
-            let _ = writeln!(
-                out,
-                "| {name} | {also} | {state} | {} |",
-                text.replace('|', "\\|")
-            );
-        }
-        out.push('\n');
-    }
-    let _ = writeln!(out, "### Refused until the media engine can\n");
-    let _ = writeln!(
-        out,
-        "These are refused with an error naming them; each turns into honoured when the engine \
-         gains the capability (one switch per capability in the code).\n"
-    );
-    let _ = writeln!(out, "| Capability the engine lacks | Refused until then |");
-    let _ = writeln!(out, "|---|---|");
-    for gap in Gap::ALL {
-        let mut what: Vec<String> = TABLE
-            .iter()
-            .filter(|o| o.state == State::Engine(gap))
-            .map(|o| match o.kind {
-                Kind::Value(k) | Kind::ValuePrefix(k) => format!("`{k}`: `{}`", o.name),
-                _ => format!("{} `{}`", o.kind.noun(), o.name),
-            })
-            .collect();
-        what.extend(
-            CONDITIONAL
-                .iter()
-                .filter(|(_, g)| *g == gap)
-                .map(|(w, _)| w.to_string()),
-        );
-        let state = if engine_can(gap) {
-            " (now honoured)"
-        } else {
-            ""
-        };
-        let _ = writeln!(out, "| {}{state} | {} |", gap.needs(), what.join("; "));
-    }
-    out
+    entries().fold((0, 0, 0), |(h, r, n), o| match o.state.effective() {
+        Effective::Honoured => (h + 1, r, n),
+        Effective::Refused(_) => (h, r + 1, n),
+        Effective::NotApplicable => (h, r, n + 1),
+    })
 }
 
 #[cfg(test)]
@@ -357,7 +271,7 @@ mod tests {
     #[test]
     fn every_name_is_unique_within_its_kind() {
         let mut seen = HashMap::new();
-        for o in TABLE {
+        for o in entries() {
             for n in std::iter::once(o.name).chain(o.aliases.iter().copied()) {
                 if let Some(first) = seen.insert((o.kind, normalise(n)), o.name) {
                     panic!(
@@ -385,7 +299,7 @@ mod tests {
 
     #[test]
     fn engine_entries_are_refused_while_the_engine_lacks_them() {
-        for o in TABLE {
+        for o in entries() {
             if let State::Engine(g) = o.state {
                 assert_eq!(
                     o.state.effective() == Effective::Honoured,

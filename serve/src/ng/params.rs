@@ -247,13 +247,13 @@ impl Params {
     /// Whether honoured flag `name` (any spelling) was given.
     pub fn flag(&self, name: &str) -> bool {
         let n = normalise(name);
-        self.flags.iter().any(|f| *f == n)
+        self.flags.contains(&n)
     }
 
     /// Whether `replace` value `name` (any spelling) was given.
     pub fn replaces(&self, name: &str) -> bool {
         let n = normalise(name);
-        self.replace.iter().any(|f| *f == n)
+        self.replace.contains(&n)
     }
 
     /// Whether `rtcp-mux` value `name` was given.
@@ -406,8 +406,11 @@ impl Params {
                 }
             }
             "extmap" => {
-                if !matches!(v, Value::Dict(_)) {
+                let Value::Dict(items) = v else {
                     return Err("key 'extmap' must be a dictionary".into());
+                };
+                for (k, _) in items {
+                    value_of("extmap", &String::from_utf8_lossy(k))?;
                 }
             }
             "file" => self.file = Some(text(key, v)?),

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::fmt::Write as _;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,6 +194,19 @@ impl Daemon {
             .unwrap()
     }
 
+    /// The metrics page now.
+    pub fn scrape(&self) -> String {
+        let addr = self.metrics.expect("a metrics address");
+        tandem_serve::metrics::read::scrape(addr, Duration::from_secs(10)).unwrap()
+    }
+
+    /// The sum of a metric's samples (see [`read::sum`]), 0 when there are none.
+    ///
+    /// [`read::sum`]: tandem_serve::metrics::read::sum
+    pub fn metric(&self, name: &str) -> f64 {
+        tandem_serve::metrics::read::sum(&self.scrape(), name).unwrap_or(0.0)
+    }
+
     /// Stops the daemon and waits for its threads.
     pub fn stop(mut self) {
         if let Some(r) = self.running.take() {
@@ -242,6 +256,25 @@ pub fn sdp(at: SocketAddr) -> String {
         ip = at.ip(),
         port = at.port()
     )
+}
+
+/// An offer SDP with `streams` audio m-lines (each with its RTCP port) for a party at
+/// 10.0.0.9, padded with an attribute of `pad` bytes.
+pub fn many_streams(streams: usize, pad: usize) -> String {
+    let mut s =
+        String::from("v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n");
+    if pad > 0 {
+        let _ = write!(s, "a=x-pad:{}\r\n", "p".repeat(pad));
+    }
+    for k in 0..streams {
+        let _ = write!(
+            s,
+            "m=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp:{}\r\n",
+            4 + 2 * k,
+            5 + 2 * k
+        );
+    }
+    s
 }
 
 /// The first audio port of a reply's SDP.

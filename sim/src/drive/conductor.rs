@@ -24,15 +24,16 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tandem_codecs::wav::Encoding;
-use tandem_engine::command::{Command, PlayTarget, SuperviseMode, TapTarget};
 use tandem_engine::{
-    ChannelId, ChannelSpec, Codec, EngineError, Event, GroupKey, PlaySpec, RoomId, RoomOptions,
-    RtcpMode, TapId, TapMode, TapSpec,
+    ChannelId, ChannelSpec, Codec, Command, EngineError, GroupKey, MediaEngine, PlaySpec,
+    PlayTarget, RequestId, RoomId, RoomOptions, RtcpMode, SuperviseMode, TapId, TapMode, TapSpec,
+    TapTarget,
 };
 
 use super::DriveError;
@@ -104,6 +105,8 @@ pub struct Conductor<N: Net> {
     /// Counters.
     pub counters: Counters,
     channels_live: u64,
+    /// Wall time spent in the engine's commands.
+    engine_busy: Duration,
 }
 
 impl<N: Net> Conductor<N> {
@@ -138,12 +141,31 @@ impl<N: Net> Conductor<N> {
             calls_media: Vec::new(),
             counters: Counters::default(),
             channels_live: 0,
+            engine_busy: Duration::ZERO,
         }
     }
 
     /// The transport.
     pub fn net(&self) -> &N {
         &self.net
+    }
+
+    /// Wall time spent in the engine's commands so far (the transport counts the rest).
+    pub fn engine_busy(&self) -> Duration {
+        self.engine_busy
+    }
+
+    /// Gives the engine a command, counting the time it takes.
+    fn command(&mut self, cmd: Command) -> Result<RequestId, EngineError> {
+        self.engine(|e| e.command(cmd))
+    }
+
+    /// Gives the engine to `f`, counting the time it takes.
+    fn engine<T>(&mut self, f: impl FnOnce(&mut dyn MediaEngine) -> T) -> T {
+        let start = Instant::now();
+        let out = f(self.net.engine());
+        self.engine_busy += start.elapsed();
+        out
     }
 
     /// One-way latency of every voice packet the phones received, µs.
@@ -180,43 +202,8 @@ impl<N: Net> Conductor<N> {
     }
 
     fn handle_events(&mut self) {
-        while let Some(e) = self.net.poll_event() {
-            let c = &mut self.counters;
-            match e {
-                Event::TapFinished {
-                    path,
-                    duration_ms,
-                    dropped_frames,
-                    ..
-                } => {
-                    c.recordings_finished += 1;
-                    c.recorded_ms += duration_ms;
-                    c.recording_dropped_frames += dropped_frames;
-                    c.recording_bytes += std::fs::metadata(&path).map_or(0, |m| m.len());
-                }
-                Event::TapFailed { reason, .. } => {
-                    c.recordings_failed += 1;
-                    c.note_error(format!("recording failed: {reason}"));
-                }
-                Event::CommandFailed { reason, .. } if reason == "nothing is playing" => {
-                    // A stop that crossed a prompt's natural end (UDP transport).
-                    c.stops_after_end += 1;
-                }
-                Event::CommandFailed { command, reason } => {
-                    c.commands_failed += 1;
-                    let mut command = command;
-                    command.truncate(120);
-                    c.note_error(format!("engine refused {command}: {reason}"));
-                }
-                Event::TickOverrun { missed, .. } => c.tick_overruns += missed,
-                Event::MediaTimeout { .. } => c.media_timeouts += 1,
-                Event::PlayFinished { .. } => c.plays_finished += 1,
-                Event::ChannelClosed { stats, .. } => {
-                    c.engine_packets_received += stats.packets_received;
-                    c.engine_packets_sent += stats.packets_sent;
-                }
-                _ => {}
-            }
+        while let Some(e) = self.net.engine().poll_event() {
+            self.counters.count(e);
         }
     }
 
@@ -232,7 +219,7 @@ impl<N: Net> Conductor<N> {
     fn open_leg(&mut self, group: GroupKey, role: Role, serial: u32) -> Result<Leg, DriveError> {
         let ep = self.net.open_endpoint()?;
         let addr = self.net.endpoint_addr(ep);
-        let info = match self.net.create_channel(group, Self::spec(addr)) {
+        let info = match self.engine(|e| e.create_channel(group, Self::spec(addr))) {
             Ok(i) => i,
             Err(e) => {
                 self.net.close_endpoint(ep);
@@ -252,7 +239,7 @@ impl<N: Net> Conductor<N> {
     }
 
     fn close_leg(&mut self, leg: Leg) -> Option<Phone> {
-        let r = self.net.command(Command::DestroyChannel {
+        let r = self.command(Command::DestroyChannel {
             channel: leg.channel,
         });
         self.engine_result(r);
@@ -269,14 +256,14 @@ impl<N: Net> Conductor<N> {
         phone
     }
 
-    fn engine_result(&mut self, r: Result<(), EngineError>) {
+    fn engine_result<T>(&mut self, r: Result<T, EngineError>) {
         if let Err(e) = r {
             self.counters.note_error(e.to_string());
         }
     }
 
     fn play(&mut self, leg: Leg, spec: PlaySpec) {
-        let r = self.net.command(Command::Play {
+        let r = self.command(Command::Play {
             target: PlayTarget::Channel(leg.channel),
             spec,
         });
@@ -285,7 +272,7 @@ impl<N: Net> Conductor<N> {
     }
 
     fn stop_play(&mut self, leg: Leg) {
-        let r = self.net.command(Command::StopPlay {
+        let r = self.command(Command::StopPlay {
             target: PlayTarget::Channel(leg.channel),
         });
         self.engine_result(r);
@@ -348,7 +335,7 @@ impl<N: Net> Conductor<N> {
         // call, the agent of a callback.
         let outbound = call.outbound;
         self.stop_play(if outbound { agent } else { caller });
-        self.net.command(Command::Bridge {
+        self.command(Command::Bridge {
             a: caller.channel,
             b: agent.channel,
         })?;
@@ -368,7 +355,7 @@ impl<N: Net> Conductor<N> {
                 mode: TapMode::Stereo,
                 encoding: rec.encoding,
             };
-            match self.net.start_tap(TapTarget::Channel(caller.channel), spec) {
+            match self.engine(|e| e.start_tap(TapTarget::Channel(caller.channel), spec)) {
                 Ok(id) => {
                     self.counters.recordings_started += 1;
                     tap = Some((id, path));
@@ -380,14 +367,16 @@ impl<N: Net> Conductor<N> {
         let mut room = None;
         if self.supervisor_fraction > 0.0 && self.rng.random::<f64>() < self.supervisor_fraction {
             let leg = self.open_leg(group, Role::Supervisor, serial)?;
-            let r = self.net.create_room(
-                group,
-                RoomOptions {
-                    vad_gate: false,
-                    ..RoomOptions::default()
-                },
-            )?;
-            self.net.command(Command::Supervise {
+            let r = self.engine(|e| {
+                e.create_room(
+                    group,
+                    RoomOptions {
+                        vad_gate: false,
+                        ..RoomOptions::default()
+                    },
+                )
+            })?;
+            self.command(Command::Supervise {
                 agent: agent.channel,
                 supervisor: leg.channel,
                 mode: SuperviseMode::Listen,
@@ -416,7 +405,7 @@ impl<N: Net> Conductor<N> {
             return;
         };
         if let Some((tap, _)) = call.tap {
-            let r = self.net.command(Command::StopTap { tap });
+            let r = self.command(Command::StopTap { tap });
             self.engine_result(r);
         }
         let caller = call.caller.and_then(|l| self.close_leg(l));
@@ -425,7 +414,7 @@ impl<N: Net> Conductor<N> {
             self.close_leg(s);
         }
         if let Some(room) = call.room {
-            let r = self.net.command(Command::DestroyRoom { room });
+            let r = self.command(Command::DestroyRoom { room });
             self.engine_result(r);
         }
         if let (Some(from), Some(caller), Some(agent)) = (call.talk_from_us, caller, agent) {

@@ -11,6 +11,7 @@
 //! - **memory**: the engine's in-memory driver on a virtual clock, with a simulated
 //!   network ([`NetworkConditions`]): deterministic, and as fast as the machine allows;
 //! - **udp**: the threaded engine on real sockets on 127.0.0.1 in real time ([`udp`]),
+//!   with the same simulated links added over loopback when asked ([`impaired`]),
 //!   optionally time-compressed: with `time_scale` = k, k simulated seconds pass per
 //!   second of media, so a 10-minute burst replays in 10/k minutes (calls, prompts and
 //!   conversations k times shorter), and the report says so.
@@ -20,6 +21,8 @@
 //! MOS ([`crate::emodel`]), engine figures and recordings.
 
 mod conductor;
+mod events;
+pub mod impaired;
 mod phones;
 pub mod prompts;
 pub mod quality;
@@ -87,8 +90,11 @@ pub struct DriveConfig {
     pub transport: TransportKind,
     /// Engine shards.
     pub shards: usize,
-    /// The simulated network (memory transport only).
+    /// The simulated links between the phones and the engine on the memory transport.
     pub network: NetworkConditions,
+    /// Links added over loopback on the UDP transport ([`impaired::Impaired`]); `None`:
+    /// loopback as it is.
+    pub udp_impairment: Option<NetworkConditions>,
     /// Simulated seconds per media second (1 = the scenario's own times).
     pub time_scale: f64,
     /// Directory for recordings when the scenario records (`None`: a new directory under
@@ -110,6 +116,7 @@ impl Default for DriveConfig {
             transport: TransportKind::Memory,
             shards: 1,
             network: NetworkConditions::default(),
+            udp_impairment: None,
             time_scale: 1.0,
             record_dir: None,
             record_encoding: Encoding::Pcm16,
@@ -166,17 +173,18 @@ pub fn drive(sc: &Scenario, cfg: &DriveConfig) -> Result<Drive, DriveError> {
     match cfg.transport {
         TransportKind::Memory => {
             let net = MemoryNet::new(cfg.shards, cfg.network, sc.seed);
-            let n = cfg.network;
-            let setting = NetworkSetting {
-                delay_ms: n.delay_us as f64 / 1000.0,
-                jitter_ms: n.jitter_us as f64 / 1000.0,
-                loss: n.loss,
-            };
+            let setting = NetworkSetting::of(cfg.network);
             run_with(sc, cfg, net, record, Some(setting))
         }
         TransportKind::Udp => {
             let net = udp::UdpNet::new(cfg.shards, cfg.udp_ports, sc.seed)?;
-            run_with(sc, cfg, net, record, None)
+            match cfg.udp_impairment {
+                Some(n) => {
+                    let net = impaired::Impaired::new(net, n, sc.seed);
+                    run_with(sc, cfg, net, record, Some(NetworkSetting::of(n)))
+                }
+                None => run_with(sc, cfg, net, record, None),
+            }
         }
     }
 }
@@ -209,7 +217,8 @@ fn run_with<N: Net + 'static>(
         cfg.mouth_to_ear,
     );
     let net = conductor.net();
-    let engine = net.figures();
+    let mut engine = net.figures();
+    engine.engine_busy_s += conductor.engine_busy().as_secs_f64();
     let max_lag_ms = net.max_lag_us() as f64 / 1000.0;
     let transport = net.name().to_string();
     let media_s = metrics.end_time / cfg.time_scale;

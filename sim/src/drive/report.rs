@@ -308,6 +308,17 @@ pub struct NetworkSetting {
     pub loss: f64,
 }
 
+impl NetworkSetting {
+    /// The setting of links with `conditions`.
+    pub fn of(conditions: tandem_engine::NetworkConditions) -> NetworkSetting {
+        NetworkSetting {
+            delay_ms: conditions.delay.as_us() as f64 / 1000.0,
+            jitter_ms: conditions.jitter.as_us() as f64 / 1000.0,
+            loss: conditions.loss,
+        }
+    }
+}
+
 /// What drive mode adds to the loss report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DriveReport {

@@ -1,7 +1,8 @@
 //! Where drive mode's media runs: the engine plus the simulated phones' network.
 //!
-//! [`Net`] is what drive mode's conductor needs from a transport: the engine's commands, endpoints for
-//! the phones (addresses they send from and receive on), and a clock to run to.
+//! [`Net`] is what drive mode's conductor needs from a transport: an engine (any
+//! [`MediaEngine`]), endpoints for the phones (addresses they send from and receive on),
+//! and a clock to run to.
 //! [`MemoryNet`] is the engine's in-memory driver on a virtual clock; the UDP transport is
 //! in [`super::udp`].
 
@@ -9,11 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tandem_engine::command::{Command, TapTarget};
-use tandem_engine::{
-    ChannelInfo, ChannelSpec, EngineError, Event, GroupKey, MemoryEngine, NetworkConditions,
-    RoomId, RoomOptions, TapId, TapSpec,
-};
+use tandem_engine::{MediaEngine, MemoryEngine, Micros, NetworkConditions};
 
 use super::DriveError;
 
@@ -50,19 +47,8 @@ pub struct EngineFigures {
 pub trait Net {
     /// `"memory"` or `"udp"`.
     fn name(&self) -> &'static str;
-    /// Creates a channel.
-    fn create_channel(
-        &mut self,
-        group: GroupKey,
-        spec: ChannelSpec,
-    ) -> Result<ChannelInfo, EngineError>;
-    /// Creates a room.
-    fn create_room(&mut self, group: GroupKey, options: RoomOptions)
-    -> Result<RoomId, EngineError>;
-    /// Applies or queues a command.
-    fn command(&mut self, cmd: Command) -> Result<(), EngineError>;
-    /// Starts a recording.
-    fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError>;
+    /// The engine the media runs through.
+    fn engine(&mut self) -> &mut dyn MediaEngine;
     /// Opens a phone endpoint; returns its handle (a small index, reused after close).
     fn open_endpoint(&mut self) -> Result<usize, DriveError>;
     /// The address of an endpoint.
@@ -75,9 +61,8 @@ pub trait Net {
     fn run_until(&mut self, t_us: u64);
     /// Hands every datagram an endpoint has received to `f(at_us, from, bytes)`.
     fn drain(&mut self, ep: usize, f: &mut dyn FnMut(u64, SocketAddr, &[u8]));
-    /// The next engine event.
-    fn poll_event(&mut self) -> Option<Event>;
-    /// The engine's counters.
+    /// The engine's counters (its busy time: what the transport spent running it, not
+    /// counting commands).
     fn figures(&self) -> EngineFigures;
     /// How far behind the media clock the transport fell at worst, µs (0 on a virtual
     /// clock).
@@ -122,28 +107,8 @@ impl Net for MemoryNet {
         "memory"
     }
 
-    fn create_channel(
-        &mut self,
-        group: GroupKey,
-        spec: ChannelSpec,
-    ) -> Result<ChannelInfo, EngineError> {
-        self.timed(|e| e.create_channel(group, spec))
-    }
-
-    fn create_room(
-        &mut self,
-        group: GroupKey,
-        options: RoomOptions,
-    ) -> Result<RoomId, EngineError> {
-        self.timed(|e| e.create_room(group, options))
-    }
-
-    fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
-        self.timed(|e| e.command(cmd))
-    }
-
-    fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
-        self.timed(|e| e.start_tap(target, spec))
+    fn engine(&mut self) -> &mut dyn MediaEngine {
+        &mut self.engine
     }
 
     fn open_endpoint(&mut self) -> Result<usize, DriveError> {
@@ -192,8 +157,9 @@ impl Net for MemoryNet {
     }
 
     fn run_until(&mut self, t_us: u64) {
-        if t_us > self.engine.now_us() {
-            self.timed(|e| e.advance_to(t_us));
+        let t = Micros::from_us(t_us);
+        if t > self.engine.now() {
+            self.timed(|e| e.advance_to(t));
         }
     }
 
@@ -202,12 +168,8 @@ impl Net for MemoryNet {
             return;
         };
         while let Some(d) = self.engine.recv(addr) {
-            f(d.at_us, d.from, &d.data);
+            f(d.at.as_us(), d.from, &d.data);
         }
-    }
-
-    fn poll_event(&mut self) -> Option<Event> {
-        self.engine.poll_event()
     }
 
     fn figures(&self) -> EngineFigures {

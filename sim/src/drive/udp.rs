@@ -13,11 +13,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
-use tandem_engine::command::{Command, TapTarget};
-use tandem_engine::{
-    ChannelInfo, ChannelSpec, Engine, EngineError, Event, GroupKey, RoomId, RoomOptions, TapId,
-    TapSpec,
-};
+use tandem_engine::{Engine, MediaEngine};
 
 use super::DriveError;
 use super::transport::{EngineFigures, Net, ShardFigures};
@@ -39,7 +35,6 @@ pub struct UdpNet {
     endpoints: Vec<Option<Endpoint>>,
     free: Vec<usize>,
     start: Instant,
-    busy: Duration,
     max_lag_us: u64,
     buf: Vec<u8>,
 }
@@ -61,7 +56,6 @@ impl UdpNet {
             endpoints: Vec::new(),
             free: Vec::new(),
             start: Instant::now(),
-            busy: Duration::ZERO,
             max_lag_us: 0,
             buf: vec![0; MAX_DATAGRAM],
         })
@@ -69,13 +63,6 @@ impl UdpNet {
 
     fn now_us(&self) -> u64 {
         self.start.elapsed().as_micros() as u64
-    }
-
-    fn timed<T>(&mut self, f: impl FnOnce(&Engine) -> T) -> T {
-        let start = Instant::now();
-        let out = f(&self.engine);
-        self.busy += start.elapsed();
-        out
     }
 
     /// Waits up to `timeout` for datagrams and moves them into the phones' inboxes.
@@ -112,28 +99,8 @@ impl Net for UdpNet {
         "udp"
     }
 
-    fn create_channel(
-        &mut self,
-        group: GroupKey,
-        spec: ChannelSpec,
-    ) -> Result<ChannelInfo, EngineError> {
-        self.timed(|e| e.create_channel(group, spec))
-    }
-
-    fn create_room(
-        &mut self,
-        group: GroupKey,
-        options: RoomOptions,
-    ) -> Result<RoomId, EngineError> {
-        self.timed(|e| e.create_room(group, options))
-    }
-
-    fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
-        self.timed(|e| e.command(cmd))
-    }
-
-    fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
-        self.timed(|e| e.start_tap(target, spec))
+    fn engine(&mut self) -> &mut dyn MediaEngine {
+        &mut self.engine
     }
 
     fn open_endpoint(&mut self) -> Result<usize, DriveError> {
@@ -204,10 +171,6 @@ impl Net for UdpNet {
         }
     }
 
-    fn poll_event(&mut self) -> Option<Event> {
-        self.engine.events().try_recv().ok()
-    }
-
     fn figures(&self) -> EngineFigures {
         EngineFigures {
             shards: self
@@ -223,7 +186,8 @@ impl Net for UdpNet {
                 })
                 .collect(),
             network_lost: 0,
-            engine_busy_s: self.busy.as_secs_f64(),
+            // Only commands take the caller's time; the conductor counts those.
+            engine_busy_s: 0.0,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod load;
 pub mod resample;
 pub mod serve;
 pub mod sim;
+pub mod soak;
 pub mod staff;
 
 use std::path::Path;

@@ -69,6 +69,9 @@ pub struct Args {
     /// Open ng TCP connections; beyond it new ones are closed at once.
     #[arg(long)]
     max_tcp_connections: Option<usize>,
+    /// Connections the kernel queues for the ng TCP listener before they are accepted.
+    #[arg(long)]
+    tcp_backlog: Option<u32>,
     /// Seconds an ng TCP connection may stay idle.
     #[arg(long)]
     tcp_idle_timeout: Option<f64>,
@@ -194,6 +197,7 @@ pub fn run(a: Args) -> Result<()> {
         max_pending_requests,
         max_message_bytes,
         max_tcp_connections,
+        tcp_backlog,
         tcp_idle_timeout,
         tcp_read_timeout,
         grace,

@@ -191,16 +191,9 @@ impl Drop for Serve {
     }
 }
 
-/// The sum of the samples in `text` whose line starts with `name`.
+/// The sum of the samples in `text` whose line starts with `name` (0 if there are none).
 pub fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with([' ', '{']))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    tandem_serve::metrics::read::sum(text, name).unwrap_or(0.0)
 }
 
 /// One HTTP/1.1 request on a new connection: the status and the body.

@@ -9,7 +9,7 @@ use crate::ui::progress;
 /// `tandem sim --drive`: the scenario's calls as media through the engine.
 pub(super) fn run(args: &Args, mut sc: Scenario) -> Result<()> {
     use tandem_codecs::wav::Encoding;
-    use tandem_engine::NetworkConditions;
+    use tandem_engine::{Micros, NetworkConditions};
     use tandem_sim::drive::{DriveConfig, TransportKind, drive};
 
     let transport: TransportKind = args.transport.parse().map_err(anyhow::Error::msg)?;
@@ -40,8 +40,8 @@ pub(super) fn run(args: &Args, mut sc: Scenario) -> Result<()> {
         transport,
         shards: args.shards.max(1),
         network: NetworkConditions {
-            delay_us: ms("--net-delay-ms", args.net_delay_ms)?,
-            jitter_us: ms("--net-jitter-ms", args.net_jitter_ms)?,
+            delay: Micros::from_us(ms("--net-delay-ms", args.net_delay_ms)?),
+            jitter: Micros::from_us(ms("--net-jitter-ms", args.net_jitter_ms)?),
             loss: args.net_loss_pct / 100.0,
         },
         time_scale: args.time_scale,

@@ -1,95 +1,13 @@
-//! What the call table needs from an engine, and the teardown commands waiting to reach it.
+//! The teardown commands waiting to reach the engine.
+//!
+//! The call table speaks to any [`MediaEngine`]: the threaded engine in the daemon, the
+//! in-memory one in tests.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 
-use tandem_engine::{
-    ChannelId, ChannelInfo, ChannelSpec, ChannelStats, Command, EngineError, GroupKey,
-    MediaAddresses, MemoryEngine, TapId, TapSpec, TapTarget,
-};
+use tandem_engine::{Command, EngineError, MediaEngine};
 
 use super::Totals;
-
-/// What the call table needs from an engine: the threaded [`tandem_engine::Engine`] in the
-/// daemon, the in-memory one in tests.
-pub trait Media {
-    /// Creates a channel.
-    fn create_channel(
-        &mut self,
-        group: GroupKey,
-        spec: ChannelSpec,
-    ) -> Result<ChannelInfo, EngineError>;
-    /// Applies a command. A teardown command is never dropped for a full queue while the
-    /// engine's control wait lasts; `QueueFull` after that means "try again later".
-    fn command(&mut self, cmd: Command) -> Result<(), EngineError>;
-    /// Starts a recording.
-    fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError>;
-    /// The counters of the channels that exist, read now (one request per shard).
-    fn read_stats(
-        &mut self,
-        channels: &[ChannelId],
-    ) -> Result<Vec<(ChannelId, ChannelStats)>, EngineError>;
-    /// The engine's media address and port range.
-    fn media_addresses(&self) -> MediaAddresses;
-    /// Whether the engine holds a socket on `addr` now.
-    fn holds(&self, addr: SocketAddr) -> bool;
-}
-
-impl Media for tandem_engine::Engine {
-    fn create_channel(
-        &mut self,
-        group: GroupKey,
-        spec: ChannelSpec,
-    ) -> Result<ChannelInfo, EngineError> {
-        tandem_engine::Engine::create_channel(self, group, spec)
-    }
-    fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
-        tandem_engine::Engine::command(self, cmd)
-    }
-    fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
-        tandem_engine::Engine::start_tap(self, target, spec)
-    }
-    fn read_stats(
-        &mut self,
-        channels: &[ChannelId],
-    ) -> Result<Vec<(ChannelId, ChannelStats)>, EngineError> {
-        tandem_engine::Engine::read_stats(self, channels)
-    }
-    fn media_addresses(&self) -> MediaAddresses {
-        tandem_engine::Engine::media_addresses(self)
-    }
-    fn holds(&self, addr: SocketAddr) -> bool {
-        tandem_engine::Engine::holds(self, addr)
-    }
-}
-
-impl Media for MemoryEngine {
-    fn create_channel(
-        &mut self,
-        group: GroupKey,
-        spec: ChannelSpec,
-    ) -> Result<ChannelInfo, EngineError> {
-        MemoryEngine::create_channel(self, group, spec)
-    }
-    fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
-        MemoryEngine::command(self, cmd)
-    }
-    fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {
-        MemoryEngine::start_tap(self, target, spec)
-    }
-    fn read_stats(
-        &mut self,
-        channels: &[ChannelId],
-    ) -> Result<Vec<(ChannelId, ChannelStats)>, EngineError> {
-        MemoryEngine::read_stats(self, channels)
-    }
-    fn media_addresses(&self) -> MediaAddresses {
-        MemoryEngine::media_addresses(self)
-    }
-    fn holds(&self, addr: SocketAddr) -> bool {
-        MemoryEngine::holds(self, addr)
-    }
-}
 
 /// Teardown commands (destroy a channel, stop a recording) that the engine could not take
 /// yet, kept in order and retried before anything else the table does.
@@ -106,7 +24,7 @@ pub(super) struct Teardown {
 
 impl Teardown {
     /// Sends a teardown command now, or queues it behind those already waiting.
-    pub fn send(&mut self, media: &mut dyn Media, cmd: Command, totals: &mut Totals) {
+    pub fn send(&mut self, media: &mut dyn MediaEngine, cmd: Command, totals: &mut Totals) {
         if !self.pending.is_empty() {
             totals.teardown_deferred += 1;
             self.pending.push_back(cmd);
@@ -114,7 +32,7 @@ impl Teardown {
             return;
         }
         match media.command(cmd.clone()) {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(EngineError::QueueFull(shard)) => {
                 tracing::warn!(
                     command = cmd.name(),
@@ -132,10 +50,10 @@ impl Teardown {
     }
 
     /// Sends what is waiting, in order, until the engine refuses again.
-    pub fn retry(&mut self, media: &mut dyn Media, totals: &mut Totals) {
+    pub fn retry(&mut self, media: &mut dyn MediaEngine, totals: &mut Totals) {
         while let Some(cmd) = self.pending.front() {
             match media.command(cmd.clone()) {
-                Ok(()) => {}
+                Ok(_) => {}
                 Err(EngineError::QueueFull(_)) => return,
                 Err(e) => {
                     tracing::warn!(command = cmd.name(), error = %e, "teardown command failed");
@@ -154,8 +72,13 @@ impl Teardown {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
     use super::*;
-    use tandem_engine::RoomId;
+    use tandem_engine::{
+        ChannelId, ChannelInfo, ChannelSpec, ChannelStats, Event, GroupKey, MediaAddresses,
+        RequestId, RoomId, RoomOptions, TapId, TapSpec, TapTarget,
+    };
 
     /// An engine whose queue is full for the first `refuse` commands.
     struct Stalled {
@@ -163,7 +86,7 @@ mod tests {
         got: Vec<Command>,
     }
 
-    impl Media for Stalled {
+    impl MediaEngine for Stalled {
         fn create_channel(
             &mut self,
             _: GroupKey,
@@ -171,12 +94,21 @@ mod tests {
         ) -> Result<ChannelInfo, EngineError> {
             Err(EngineError::ShutDown)
         }
-        fn command(&mut self, cmd: Command) -> Result<(), EngineError> {
+        fn create_room(&mut self, _: GroupKey, _: RoomOptions) -> Result<RoomId, EngineError> {
+            Err(EngineError::ShutDown)
+        }
+        fn command(&mut self, cmd: Command) -> Result<RequestId, EngineError> {
             if self.refuse > 0 {
                 self.refuse -= 1;
                 return Err(EngineError::QueueFull(0));
             }
             self.got.push(cmd);
+            Ok(RequestId(self.got.len() as u64))
+        }
+        fn poll_event(&mut self) -> Option<Event> {
+            None
+        }
+        fn barrier(&mut self) -> Result<(), EngineError> {
             Ok(())
         }
         fn start_tap(&mut self, _: TapTarget, _: TapSpec) -> Result<TapId, EngineError> {

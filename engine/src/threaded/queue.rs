@@ -1,4 +1,5 @@
-//! What the handle does when a shard's queue is full, and how statistics are read.
+//! What the handle does when a shard's queue is full, how statistics are read, and
+//! barriers.
 //!
 //! Each shard drains its whole queue at every turn of its loop (at least once a tick), so
 //! the queue fills only in a burst or when the shard is stalled. Most commands then fail at
@@ -14,6 +15,9 @@
 //!
 //! Statistics are read with [`Engine::read_stats`]: one request per shard touched,
 //! answered by the shard thread at its next turn with the counters as they are then.
+//!
+//! A barrier ([`Engine::barrier`]) goes into every shard's queue behind the commands given
+//! before it; each shard answers once it has applied them and passed on their events.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -22,7 +26,7 @@ use std::time::Instant;
 use crossbeam_channel::{SendTimeoutError, TrySendError, bounded};
 
 use super::Engine;
-use crate::driver::common::Control;
+use crate::driver::thread::Message;
 use crate::error::EngineError;
 use crate::ids::ChannelId;
 use crate::stats::ChannelStats;
@@ -30,13 +34,9 @@ use crate::stats::ChannelStats;
 impl Engine {
     /// Queues a message that must not be dropped for a full queue: wakes the shard so it
     /// drains, and waits for room up to `control_wait` (see the module docs).
-    pub(super) fn send_control_waiting(
-        &self,
-        shard: usize,
-        msg: Control,
-    ) -> Result<(), EngineError> {
+    pub(super) fn send_waiting(&self, shard: usize, msg: Message) -> Result<(), EngineError> {
         let h = &self.shards[shard];
-        let Some(control) = h.control.as_ref() else {
+        let Some(control) = h.messages.as_ref() else {
             return Err(EngineError::ShutDown);
         };
         let msg = match control.try_send(msg) {
@@ -79,7 +79,7 @@ impl Engine {
         for &c in channels {
             per_shard
                 .get_mut(c.shard())
-                .ok_or_else(|| EngineError::Config(format!("no shard {}", c.shard())))?
+                .ok_or(EngineError::NoShard(c.shard()))?
                 .push(c);
         }
         let mut waiting = Vec::new();
@@ -88,9 +88,9 @@ impl Engine {
                 continue;
             }
             let (reply, answer) = bounded(1);
-            self.send_control_waiting(
+            self.send_waiting(
                 shard,
-                Control::ReadStats {
+                Message::ReadStats {
                     channels: ids,
                     reply,
                 },
@@ -112,5 +112,24 @@ impl Engine {
             found.sort_by_key(|(c, _)| rank.get(c).copied().unwrap_or(usize::MAX));
         }
         Ok(found)
+    }
+
+    /// Returns once every shard has applied the commands given before and passed on the
+    /// events they caused (see the module docs). Fails if a shard does not answer within
+    /// the control wait.
+    pub fn barrier(&self) -> Result<(), EngineError> {
+        let mut waiting = Vec::with_capacity(self.shards.len());
+        for shard in 0..self.shards.len() {
+            let (reply, answer) = bounded(1);
+            self.send_waiting(shard, Message::Barrier { reply })?;
+            waiting.push((shard, answer));
+        }
+        let deadline = Instant::now() + self.control_wait;
+        for (shard, answer) in waiting {
+            answer
+                .recv_deadline(deadline)
+                .map_err(|_| EngineError::Timeout(shard))?;
+        }
+        Ok(())
     }
 }

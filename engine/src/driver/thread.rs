@@ -1,32 +1,48 @@
-//! What every threaded driver shares: the control messages from the engine handle, the
-//! clock, and the bookkeeping at the end of each turn of the loop.
+//! What every threaded driver shares: the messages from the engine handle, the clock, and
+//! the bookkeeping of each turn of the loop.
 
+use std::io;
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use tandem_udp::current_tid;
 
 use crate::command::Command;
 use crate::event::Event;
-use crate::ids::ChannelId;
+use crate::ids::{ChannelId, RequestId};
 use crate::ports::PortAllocator;
 use crate::shard::Shard;
+use crate::spec::ChannelSpec;
 use crate::stats::ChannelStats;
 use crate::tap::TapHandoff;
+use crate::time::Micros;
 
 /// A message from the engine handle to a shard thread.
 #[derive(Debug)]
-pub enum Control {
-    /// A command, with the sockets of a new channel when it creates one (bound by the
-    /// handle, so a bind error is returned to the caller at once).
+pub(crate) enum Message {
+    /// Create a channel on sockets the handle has bound (so a bind error is returned to
+    /// the caller at once).
+    Create {
+        /// The request it answers.
+        request: RequestId,
+        /// The new channel.
+        channel: ChannelId,
+        /// Its RTP port.
+        port: u16,
+        /// What it is.
+        spec: ChannelSpec,
+        /// RTP and (optionally) RTCP sockets, with their ports.
+        sockets: Vec<(u16, UdpSocket)>,
+    },
+    /// A command.
     Command {
+        /// The request it answers.
+        request: RequestId,
         /// The command.
         cmd: Command,
-        /// RTP and (optionally) RTCP sockets of a `CreateChannel`, with their ports.
-        sockets: Vec<(u16, UdpSocket)>,
     },
     /// Read the counters of these channels now; the answer (channels that exist, in the
     /// order asked) goes to `reply`.
@@ -36,19 +52,24 @@ pub enum Control {
         /// Where the answer goes (a one-slot queue the handle waits on).
         reply: Sender<Vec<(ChannelId, ChannelStats)>>,
     },
+    /// Answer on `reply` once everything before has been applied and its events passed on.
+    Barrier {
+        /// Where the answer goes.
+        reply: Sender<()>,
+    },
     /// Stop the thread.
     Shutdown,
 }
 
 /// Wakes a shard thread blocked in its poll, so it sees a new control message.
-pub trait Wake: Send + Sync {
+pub(crate) trait Wake: Send + Sync {
     /// Interrupts the thread's wait.
     fn wake(&self);
 }
 
 /// Counters a shard thread publishes for the handle (relaxed atomics, read rarely).
 #[derive(Debug, Default)]
-pub struct ThreadCounters {
+pub(crate) struct ThreadCounters {
     /// The thread's Linux TID (for `/proc/self/task/TID/stat`), 0 until it starts.
     pub tid: AtomicI32,
     /// Events dropped because the event queue was full.
@@ -69,12 +90,12 @@ pub struct ThreadCounters {
     pub control_timeouts: AtomicU64,
 }
 
-/// Microseconds since the driver started, and the matching Unix time for RTCP.
+/// Time since the driver started, and the matching Unix time for RTCP.
 #[derive(Clone, Copy, Debug)]
-pub struct Clock {
+pub(crate) struct Clock {
     start: Instant,
-    /// Unix time in microseconds at `start`.
-    pub unix_epoch_us: u64,
+    /// Unix time at `start`.
+    pub unix_epoch: Micros,
 }
 
 impl Clock {
@@ -86,20 +107,20 @@ impl Clock {
             .unwrap_or(0);
         Clock {
             start: Instant::now(),
-            unix_epoch_us: unix,
+            unix_epoch: Micros::from_us(unix),
         }
     }
 
-    /// Microseconds since start.
-    pub fn now_us(&self) -> u64 {
-        self.start.elapsed().as_micros() as u64
+    /// Time since start.
+    pub fn now(&self) -> Micros {
+        Micros::from_us(self.start.elapsed().as_micros() as u64)
     }
 }
 
 /// The queues and shared state that connect a shard thread to the rest of the engine.
-pub struct ShardLinks {
+pub(crate) struct ShardLinks {
     /// Messages from the handle.
-    pub control: Receiver<Control>,
+    pub messages: Receiver<Message>,
     /// Events to the application.
     pub events: Sender<Event>,
     /// New recordings to the tap writer.
@@ -109,11 +130,11 @@ pub struct ShardLinks {
 }
 
 /// Everything a shard thread owns.
-pub struct ShardThread {
+pub(crate) struct ShardThread {
     /// The state machine.
     pub shard: Shard,
     /// Messages from the handle.
-    pub control: Receiver<Control>,
+    messages: Receiver<Message>,
     /// Events to the application.
     pub events: Sender<Event>,
     /// The shard's port range (shared with the handle, locked only to free ports).
@@ -126,6 +147,8 @@ pub struct ShardThread {
     pub core: Option<usize>,
     released: Vec<u16>,
     taps: Sender<TapHandoff>,
+    /// Barriers answered at the end of the turn.
+    barriers: Vec<Sender<()>>,
 }
 
 impl ShardThread {
@@ -138,14 +161,14 @@ impl ShardThread {
         core: Option<usize>,
     ) -> ShardThread {
         let ShardLinks {
-            control,
+            messages,
             events,
             taps,
             ports,
         } = links;
         ShardThread {
             shard,
-            control,
+            messages,
             events,
             ports,
             clock,
@@ -153,16 +176,51 @@ impl ShardThread {
             core,
             released: Vec::new(),
             taps,
+            barriers: Vec::new(),
+        }
+    }
+
+    /// Applies every queued message: `add_socket` takes the sockets of a new channel
+    /// before the shard creates it. Returns false on shutdown (or when the handle is
+    /// gone: nobody can command this shard any more).
+    pub fn take_messages(
+        &mut self,
+        mut add_socket: impl FnMut(u16, UdpSocket) -> io::Result<()>,
+    ) -> io::Result<bool> {
+        loop {
+            let msg = match self.messages.try_recv() {
+                Ok(msg) => msg,
+                Err(TryRecvError::Empty) => return Ok(true),
+                Err(TryRecvError::Disconnected) => return Ok(false),
+            };
+            match msg {
+                Message::Shutdown => return Ok(false),
+                Message::ReadStats { channels, reply } => self.answer_stats(&channels, &reply),
+                Message::Barrier { reply } => self.barriers.push(reply),
+                Message::Create {
+                    request,
+                    channel,
+                    port,
+                    spec,
+                    sockets,
+                } => {
+                    for (p, s) in sockets {
+                        add_socket(p, s)?;
+                    }
+                    let now = self.clock.now();
+                    self.shard.create_channel(now, request, channel, port, spec);
+                }
+                Message::Command { request, cmd } => {
+                    let now = self.clock.now();
+                    self.shard.handle_command(now, request, cmd);
+                }
+            }
         }
     }
 
     /// Answers a statistics read with the counters of the channels that exist. The handle
     /// may have given up waiting; then the answer is simply dropped.
-    pub fn answer_stats(
-        &self,
-        channels: &[ChannelId],
-        reply: &Sender<Vec<(ChannelId, ChannelStats)>>,
-    ) {
+    fn answer_stats(&self, channels: &[ChannelId], reply: &Sender<Vec<(ChannelId, ChannelStats)>>) {
         let found = channels
             .iter()
             .filter_map(|&c| self.shard.channel_stats(c).map(|s| (c, s)))
@@ -183,7 +241,8 @@ impl ShardThread {
     /// End-of-turn bookkeeping: closes the sockets of deleted channels and returns their
     /// ports to the pool (before the `ChannelClosed` event goes out, so an application
     /// that reacts to it finds the ports free), then forwards events, dropping them
-    /// (counted) if the application does not keep up: media never waits for events.
+    /// (counted) if the application does not keep up: media never waits for events. Last,
+    /// barriers waiting since this turn's messages are answered.
     pub fn finish_turn(&mut self, mut close_port: impl FnMut(u16)) {
         self.released.extend(self.shard.drain_released_ports());
         if !self.released.is_empty() {
@@ -201,7 +260,7 @@ impl ShardThread {
             self.released.clear();
         }
         for h in self.shard.drain_tap_handoffs() {
-            let tap = h.tap;
+            let tap = h.tap();
             // A writer that cannot keep up with new recordings: the tap's ring is dropped
             // with the handoff, so the shard stops it at its next tick.
             if self.taps.try_send(h).is_err() {
@@ -219,5 +278,9 @@ impl ShardThread {
             .ticks_missed
             .store(s.ticks_missed, Ordering::Relaxed);
         self.counters.channels.store(s.channels, Ordering::Relaxed);
+        for reply in self.barriers.drain(..) {
+            // The handle may have given up waiting.
+            let _ = reply.try_send(());
+        }
     }
 }

@@ -1,0 +1,77 @@
+//! The shard's media path: a received datagram goes to the channel its port belongs to
+//! ([`Channel::receive`](crate::channel::Channel) does the rest); what it leaves to forward
+//! goes to its bridged peer's output, re-stamped and, if the two legs use different laws,
+//! transcoded.
+
+use std::net::SocketAddr;
+
+use super::Shard;
+use crate::channel::ingress::silence;
+use crate::channel::tx::FeedKey;
+use crate::channel::{Forward, Ingress, Writer};
+use crate::time::Micros;
+
+impl Shard {
+    /// Handles one datagram received on `local_port` from `from`.
+    pub fn handle_datagram(&mut self, now: Micros, local_port: u16, from: SocketAddr, data: &[u8]) {
+        self.stats.datagrams_in += 1;
+        let Some((slot, rtcp_port)) = self.ports.get(local_port) else {
+            self.stats.unknown_port += 1;
+            return;
+        };
+        let ch = self.channels.get_mut(slot).expect("mapped slot is live");
+        let mut cx = Ingress {
+            now,
+            unix_epoch: self.cfg.unix_epoch,
+            own: self.cfg.own.as_ref(),
+            events: &mut self.events,
+            taps: &mut self.taps,
+        };
+        let forward = ch.receive(&mut cx, rtcp_port, from, data);
+        let (src, peer) = (ch.id(), ch.peer());
+        let sent = match forward {
+            Forward::Nothing => return,
+            Forward::Audio {
+                acc,
+                law,
+                silence: quiet,
+            } => {
+                let Some(out) = peer
+                    .and_then(|p| self.channels.get_mut(p))
+                    .and_then(|c| c.output(Writer::Peer))
+                else {
+                    return;
+                };
+                let key = FeedKey {
+                    source: src.0,
+                    epoch: acc.epoch,
+                };
+                if quiet {
+                    let (q, n) = silence(law, acc.payload_len);
+                    out.forward_audio(now, key, &acc, law, &q[..n], &mut self.transmits);
+                } else {
+                    let payload = &data[acc.payload_start..acc.payload_start + acc.payload_len];
+                    out.forward_audio(now, key, &acc, law, payload, &mut self.transmits);
+                }
+                true
+            }
+            Forward::Event { acc, buffered } => {
+                let Some(out) = peer
+                    .and_then(|p| self.channels.get_mut(p))
+                    .and_then(|c| c.output(Writer::Peer))
+                else {
+                    return;
+                };
+                let key = FeedKey {
+                    source: src.0,
+                    epoch: acc.epoch,
+                };
+                let payload = &data[acc.payload_start..acc.payload_start + acc.payload_len];
+                out.forward_event(now, key, &acc, buffered, payload, &mut self.transmits)
+            }
+        };
+        if sent {
+            self.stats.datagrams_out += 1;
+        }
+    }
+}

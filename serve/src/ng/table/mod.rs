@@ -1,0 +1,60 @@
+//! The data of the option table (see `options.rs`): every command, key, flag and value of
+//! rtpengine's `docs/ng_control_protocol.md`, a few names the Kamailio module sends, and
+//! Tandem's own extensions (marked as such), one file per kind.
+
+mod commands;
+mod flags;
+mod keys;
+mod values;
+
+use super::options::Gap::{
+    self, DtmfConversion, PassThroughCodecs, Repacketise, Srtp, TwoInterfaces,
+};
+use super::options::Opt;
+
+pub(super) const NO_SUBSCRIPTIONS: &str = "Tandem has no publish/subscribe media forking";
+pub(super) const NO_DTLS: &str = "DTLS-SRTP is not supported";
+pub(super) const NO_ICE: &str = "Tandem does not do ICE; use ICE=remove";
+pub(super) const NO_T38: &str = "T.38 gatewaying is not supported";
+pub(super) const NO_DTMF_REPLACE: &str = "only dropping DTMF events is supported (no replacement modes, \
+                               triggers or delays)";
+pub(super) const NO_PLAYER_MIX: &str = "Tandem has no audio player mixing";
+pub(super) const NO_DB: &str = "Tandem has no database";
+
+/// The parts of the table, in order: commands, keys, flags, values; within each as
+/// rtpengine's documentation lists them.
+static PARTS: [&[Opt]; 4] = [commands::COMMANDS, keys::KEYS, flags::FLAGS, values::VALUES];
+
+/// Every entry of the table, in order.
+pub fn entries() -> impl Iterator<Item = &'static Opt> + Clone {
+    PARTS.iter().flat_map(|p| p.iter())
+}
+
+/// Values of honoured keys that are refused until the engine can (checked where the
+/// request is carried out): what, and the gap. Listed in `docs/ng.md` with the table.
+pub static CONDITIONAL: &[(&str, Gap)] = &[
+    (
+        "`ptime` or `ptime-reverse` different from what the sending party uses",
+        Repacketise,
+    ),
+    (
+        "`codec` `transcode` naming `telephone-event` (DTMF conversion)",
+        DtmfConversion,
+    ),
+    (
+        "`codec` `transcode`, `offer`, `except` or `set` naming a codec other than PCMU or PCMA",
+        PassThroughCodecs,
+    ),
+    (
+        "an offer's codecs other than PCMU, PCMA and telephone-event: removed from the offer, named in the reply's `warning` (an offer with none of PCMU and PCMA is refused)",
+        PassThroughCodecs,
+    ),
+    (
+        "an offer or answer with `RTP/SAVP` or `RTP/SAVPF` media",
+        Srtp,
+    ),
+    (
+        "`direction`, `from-interface`/`to-interface` naming two different interfaces",
+        TwoInterfaces,
+    ),
+];

@@ -528,6 +528,43 @@ mod tests {
     }
 
     #[test]
+    fn a_voicemail_that_cannot_be_written_is_reported_and_the_call_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        // The voicemail directory is a file: no mailbox folder can be made in it.
+        std::fs::write(dir.path().join("voicemail"), b"not a directory").unwrap();
+        let mut c = Call::new(dir.path(), "call-3").unwrap();
+        c.start().unwrap();
+        c.settle(5_000).unwrap();
+        c.phone.inband("0");
+        c.until(5_000, |o| {
+            matches!(o, IvrOutput::Flow(Action::EnterQueue { .. }))
+        })
+        .unwrap();
+        c.notify(tandem_ivr::Event::QueueOverflow).unwrap();
+        c.until(10_000, |o| matches!(o, IvrOutput::Flow(Action::End(_))))
+            .unwrap();
+        assert!(c.outputs.iter().any(|o| matches!(
+            o,
+            IvrOutput::MediaFailed {
+                what: "voicemail directory",
+                ..
+            }
+        )));
+        assert!(
+            !c.outputs
+                .iter()
+                .any(|o| matches!(o, IvrOutput::Voicemail(_)))
+        );
+        // The flow went on past the message to its goodbye.
+        assert_eq!(
+            c.path().last().map(String::as_str),
+            Some("goodbye"),
+            "{:?}",
+            c.outputs
+        );
+    }
+
+    #[test]
     fn a_flow_with_a_missing_prompt_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let flow = Flow::from_toml(BANK, "bank.toml").unwrap();

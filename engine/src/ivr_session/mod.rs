@@ -238,17 +238,7 @@ impl IvrSession {
                 self.recording_done(t, *duration_ms, *dropped_frames)?;
             }
             Event::TapFailed { tap, reason } if self.is_our_tap(*tap) => {
-                self.outputs.push_back(IvrOutput::MediaFailed {
-                    what: "voicemail recording",
-                    reason: reason.clone(),
-                });
-                self.recording = None;
-                self.feed(
-                    t,
-                    tandem_ivr::Event::RecordingFinished {
-                        duration: tandem_ivr::Micros::ZERO,
-                    },
-                )?;
+                self.recording_failed(t, "voicemail recording", reason.clone())?;
             }
             Event::CommandFailed { request, error, .. } if Some(*request) == self.last_play => {
                 // The play never started: no PlayFinished will come for it.
@@ -402,20 +392,28 @@ impl IvrSession {
                 rec.tap = Some(tap);
                 rec.started = t;
             }
-            Err(e) => {
-                self.outputs.push_back(IvrOutput::MediaFailed {
-                    what: "voicemail recording",
-                    reason: e.to_string(),
-                });
-                self.recording = None;
-                self.feed(
-                    t,
-                    tandem_ivr::Event::RecordingFinished {
-                        duration: tandem_ivr::Micros::ZERO,
-                    },
-                )?;
-            }
+            Err(e) => self.recording_failed(t, "voicemail recording", e.to_string())?,
         }
+        Ok(())
+    }
+
+    /// The message could not be recorded: report it, and end the recording empty so the
+    /// flow carries on.
+    fn recording_failed(
+        &mut self,
+        t: tandem_ivr::Micros,
+        what: &'static str,
+        reason: String,
+    ) -> Result<(), IvrSessionError> {
+        self.outputs
+            .push_back(IvrOutput::MediaFailed { what, reason });
+        self.recording = None;
+        self.feed(
+            t,
+            tandem_ivr::Event::RecordingFinished {
+                duration: tandem_ivr::Micros::ZERO,
+            },
+        )?;
         Ok(())
     }
 
@@ -498,17 +496,8 @@ impl IvrSession {
                     ) {
                         Ok(p) => p,
                         Err(e) => {
-                            self.outputs.push_back(IvrOutput::MediaFailed {
-                                what: "voicemail directory",
-                                reason: e.to_string(),
-                            });
                             let now = self.session_now();
-                            self.feed(
-                                now,
-                                tandem_ivr::Event::RecordingFinished {
-                                    duration: tandem_ivr::Micros::ZERO,
-                                },
-                            )?;
+                            self.recording_failed(now, "voicemail directory", e.to_string())?;
                             continue;
                         }
                     };

@@ -284,6 +284,13 @@ impl Call {
         Err(format!("nothing matched in {max_ms} ms; outputs {:?}", self.outputs).into())
     }
 
+    /// Steps until the call is put in a queue.
+    fn until_queued(&mut self) -> Result<(), Error> {
+        self.until(5_000, |o| {
+            matches!(o, IvrOutput::Flow(Action::EnterQueue { .. }))
+        })
+    }
+
     fn notify(&mut self, e: tandem_ivr::Event) -> Result<(), Error> {
         let now = self.engine.now();
         self.ivr.notify(&mut self.engine, now, e)?;
@@ -325,9 +332,7 @@ fn menus_and_voicemail(dir: &Path) -> Result<Call, Error> {
     c.phone.rfc4733("*"); // back to main
     c.settle(5_000)?;
     c.phone.inband("0"); // an agent
-    c.until(5_000, |o| {
-        matches!(o, IvrOutput::Flow(Action::EnterQueue { .. }))
-    })?;
+    c.until_queued()?;
     c.notify(tandem_ivr::Event::QueueOverflow)?; // nobody free: voicemail
     // The greeting and the beep, then the message.
     while !c.ivr.is_recording() {
@@ -352,9 +357,7 @@ fn survey(dir: &Path, score: char) -> Result<Call, Error> {
     c.start()?;
     c.settle(5_000)?;
     c.phone.rfc4733("0");
-    c.until(5_000, |o| {
-        matches!(o, IvrOutput::Flow(Action::EnterQueue { .. }))
-    })?;
+    c.until_queued()?;
     c.notify(tandem_ivr::Event::QueueAnswered)?;
     c.notify(tandem_ivr::Event::AgentHungUp)?;
     c.settle(5_000)?; // the survey question
@@ -411,6 +414,17 @@ mod tests {
             s1 = s0;
         }
         (s1 * s1 + s2 * s2 - k * s1 * s2) / (x.len() as f64).powi(2)
+    }
+
+    /// The call ended at the flow's goodbye, hung up by the flow.
+    fn said_goodbye(c: &Call) {
+        assert!(c.outputs.contains(&IvrOutput::Flow(Action::Hangup)));
+        assert_eq!(
+            c.path().last().map(String::as_str),
+            Some("goodbye"),
+            "{:?}",
+            c.outputs
+        );
     }
 
     #[test]
@@ -517,13 +531,7 @@ mod tests {
                 .collect();
             let want = score.to_digit(10).unwrap() as u8;
             assert_eq!(results, [("service-satisfaction".to_string(), Some(want))]);
-            assert!(c.outputs.contains(&IvrOutput::Flow(Action::Hangup)));
-            assert_eq!(
-                c.path().last().map(String::as_str),
-                Some("goodbye"),
-                "{:?}",
-                c.outputs
-            );
+            said_goodbye(&c);
         }
     }
 
@@ -536,10 +544,7 @@ mod tests {
         c.start().unwrap();
         c.settle(5_000).unwrap();
         c.phone.inband("0");
-        c.until(5_000, |o| {
-            matches!(o, IvrOutput::Flow(Action::EnterQueue { .. }))
-        })
-        .unwrap();
+        c.until_queued().unwrap();
         c.notify(tandem_ivr::Event::QueueOverflow).unwrap();
         c.until(10_000, |o| matches!(o, IvrOutput::Flow(Action::End(_))))
             .unwrap();
@@ -556,12 +561,7 @@ mod tests {
                 .any(|o| matches!(o, IvrOutput::Voicemail(_)))
         );
         // The flow went on past the message to its goodbye.
-        assert_eq!(
-            c.path().last().map(String::as_str),
-            Some("goodbye"),
-            "{:?}",
-            c.outputs
-        );
+        said_goodbye(&c);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! 127.0.0.1 (each direction bit-exact, sequence numbers continuous) and to a stalled
 //! in-process consumer (frames dropped and counted, the call untouched).
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 
@@ -258,4 +260,68 @@ fn a_stalled_consumer_loses_frames_counted_and_the_call_goes_on() {
     // Reading again resumes the stream.
     call.step(8, &audio[0], &audio[0]);
     assert!(stream.read_frame(&mut frame));
+}
+
+/// The threaded engine: its tap writer thread sends the fork; the stream runs while the
+/// call does, numbered without a gap, and its end is reported.
+#[test]
+fn the_threaded_engine_forks_a_live_call() {
+    let (lo, hi) = common::free_ports(100);
+    let eng = tandem_engine::Engine::builder()
+        .shards(1)
+        .port_range(lo, hi)
+        .build()
+        .unwrap();
+    let phone = common::phone();
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver.set_nonblocking(true).unwrap();
+    let spec = ChannelSpec {
+        remote: Some(phone.local_addr().unwrap()),
+        rtcp: RtcpMode::Off,
+        ..ChannelSpec::with_codec(Codec::PCMA)
+    };
+    let ch = eng.create_channel(GroupKey(1), spec).unwrap();
+    let fork = eng
+        .start_fork(
+            TapTarget::Channel(ch.id),
+            ForkSpec::udp(receiver.local_addr().unwrap(), ForkEncoding::Pcma),
+        )
+        .unwrap();
+    let mut s = common::Sender::new(7, 0, 0, 8);
+    for n in 0..25 {
+        phone
+            .send_to(&s.audio(&common::payload(n)), ch.local)
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    eng.command(Command::StopTap { tap: fork }).unwrap();
+    let mut seqs = Vec::new();
+    let mut buf = [0u8; 2048];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut finished = None;
+    while finished.is_none() && std::time::Instant::now() < deadline {
+        while let Ok(n) = receiver.recv(&mut buf) {
+            let p = RtpPacket::parse(&buf[..n]).unwrap();
+            assert_eq!((p.payload_type(), p.payload().len()), (8, 160));
+            seqs.push(p.sequence());
+        }
+        if let Ok(e) = eng
+            .events()
+            .recv_timeout(std::time::Duration::from_millis(100))
+            && let Event::ForkFinished {
+                tap, packets_sent, ..
+            } = e
+        {
+            assert_eq!(tap, fork);
+            finished = Some(packets_sent);
+        }
+    }
+    while let Ok(n) = receiver.recv(&mut buf) {
+        seqs.push(RtpPacket::parse(&buf[..n]).unwrap().sequence());
+    }
+    let sent = finished.expect("ForkFinished");
+    assert_eq!(sent, seqs.len() as u64);
+    // Half a second of call at least (the tick runs in real time), each packet the next.
+    assert!(seqs.len() >= 20, "{}", seqs.len());
+    assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
 }

@@ -78,7 +78,11 @@
 //! # Examples
 //!
 //! `examples/bridge_udp.rs` bridges two phones over UDP, `examples/conference.rs` records a
-//! three-party conference, and `examples/in_memory.rs` tests a call on the in-memory engine.
+//! three-party conference, `examples/in_memory.rs` tests a call on the in-memory engine, and
+//! `examples/ivr_flow.rs` runs an IVR flow ([`IvrSession`]) against a simulated phone.
+//!
+//! A tap records a call to a file, or forks it live ([`ForkSpec`]): each direction streamed
+//! as RTP to a UDP destination or read in process, off the media path.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -160,11 +160,28 @@ fn fork_over_udp(codec: Codec, encoding: ForkEncoding, caller_audio: Vec<Vec<u8>
     assert_eq!(heard, caller_audio.len() + 10, "the call is untouched");
     assert_eq!(streams.len(), 2, "one stream per direction");
     let mut finished = None;
+    let mut voice = Vec::new();
     while let Some(e) = call.engine.poll_event() {
-        if let Event::ForkFinished { .. } = e {
-            finished = Some(e);
+        match e {
+            Event::ForkFinished { .. } => finished = Some(e),
+            Event::ForkVoice {
+                track,
+                speaking,
+                at_ms,
+                ..
+            } => voice.push((track, speaking, at_ms)),
+            _ => {}
         }
     }
+    // The caller's side starts talking once, within the first 200 ms of the stream (the
+    // tap's jitter delay and the VAD's attack); the quiet side never does.
+    assert_eq!(
+        voice.first().map(|v| (v.0, v.1)),
+        Some((0, true)),
+        "{voice:?}"
+    );
+    assert!(voice[0].2 <= 200, "{voice:?}");
+    assert!(voice.iter().all(|v| v.0 == 0), "{voice:?}");
     let Some(Event::ForkFinished {
         packets_sent,
         dropped_frames,

@@ -565,6 +565,29 @@ mod tests {
     }
 
     #[test]
+    fn a_session_refuses_a_prompt_set_of_another_flow() {
+        let other = Flow::from_toml(
+            "name = \"x\"\nstart = \"bye\"\n[nodes.bye]\nkind = \"hangup\"\nprompts = [\"silence:100\"]\n",
+            "x.toml",
+        )
+        .unwrap();
+        let set = PromptSet::load(&other, Path::new("."), &PromptCache::new()).unwrap();
+        let bank = Arc::new(Flow::from_toml(BANK, "bank.toml").unwrap());
+        let config = IvrConfig::new(Arc::new(set), "vm");
+        let channel = tandem_engine::ChannelId::new(0, 1);
+        let err = IvrSession::new(bank, channel, config.clone(), "t").unwrap_err();
+        assert!(
+            matches!(err, tandem_engine::IvrSessionError::UnknownPrompt(_)),
+            "{err}"
+        );
+        let err = IvrSession::new(Arc::new(other), channel, config, "../x").unwrap_err();
+        assert!(
+            matches!(err, tandem_engine::IvrSessionError::Tag(_)),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_flow_with_a_missing_prompt_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let flow = Flow::from_toml(BANK, "bank.toml").unwrap();

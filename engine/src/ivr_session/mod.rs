@@ -102,7 +102,8 @@ pub enum IvrSessionError {
     /// The call tag is not a file-name word (1 to 64 of `A-Z a-z 0-9 - _ .`, no leading dot).
     #[error("call tag {0:?} must be 1 to 64 of A-Z a-z 0-9 - _ . and not start with a dot")]
     Tag(String),
-    /// The flow plays a prompt the prompt set was not built for.
+    /// The flow plays a prompt the prompt set was not built for (checked when the session
+    /// is made).
     #[error("prompt {0:?} is not in the prompt set (build it from this flow)")]
     UnknownPrompt(String),
 }
@@ -179,6 +180,14 @@ impl IvrSession {
     ) -> Result<IvrSession, IvrSessionError> {
         if !voicemail::is_file_word(tag) {
             return Err(IvrSessionError::Tag(tag.to_string()));
+        }
+        // Refused now rather than mid-call: the prompt set must be this flow's.
+        if let Some(p) = flow
+            .prompts()
+            .into_iter()
+            .find(|p| config.prompts.item(p).is_none())
+        {
+            return Err(IvrSessionError::UnknownPrompt(p.to_string()));
         }
         Ok(IvrSession {
             session: Session::new(flow),

@@ -20,33 +20,24 @@ use support::srtp::{Party, reply_media, sdp_with, talk};
 use support::{Daemon, cmd, local};
 use tandem_serve::bencode::Value;
 
-fn tandem_offer(d: &Daemon, call: &str, sdp: &str, proto: &str) -> (String, u16, Vec<String>) {
-    let r = d.ng(&cmd("offer", call)
+/// Tandem's reply to `body` (with `sdp`): its SDP, audio port and `a=crypto` values.
+fn tandem(d: &Daemon, body: Value, sdp: &str) -> (String, u16, Vec<String>) {
+    let r = d.ng(&body
         .with("from-tag", Value::str("a"))
-        .with("transport-protocol", Value::str(proto))
         .with("sdp", Value::str(sdp)));
-    let text = r
-        .get("sdp")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
     let (_, port, crypto) = reply_media(&r);
+    let text = r.get("sdp").and_then(Value::as_str).unwrap_or_default();
     assert!(port != 0, "{text}");
-    (text, port, crypto)
+    (text.to_string(), port, crypto)
+}
+
+fn tandem_offer(d: &Daemon, call: &str, sdp: &str, proto: &str) -> (String, u16, Vec<String>) {
+    let body = cmd("offer", call).with("transport-protocol", Value::str(proto));
+    tandem(d, body, sdp)
 }
 
 fn tandem_answer(d: &Daemon, call: &str, sdp: &str) -> (String, u16, Vec<String>) {
-    let r = d.ng(&cmd("answer", call)
-        .with("from-tag", Value::str("a"))
-        .with("to-tag", Value::str("b"))
-        .with("sdp", Value::str(sdp)));
-    let text = r
-        .get("sdp")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let (_, port, crypto) = reply_media(&r);
-    (text, port, crypto)
+    tandem(d, cmd("answer", call).with("to-tag", Value::str("b")), sdp)
 }
 
 /// rtpengine's `offer` or `answer` with `sdp`; returns its new SDP.

@@ -145,8 +145,13 @@ impl Channel {
     fn receive_audio(&mut self, cx: &mut Ingress<'_>, acc: Accepted, payload: &[u8]) -> Forward {
         let now = cx.now;
         let law = self.spec.codec.law;
+        let mut acc = acc;
         if self.inband.is_some() {
             self.detect_inband(cx.events, law, payload, now);
+            if let Some(det) = self.inband.as_ref() {
+                let end_ts = acc.ts.wrapping_add(payload.len() as u32);
+                acc.inband = self.tone_in.after_packet(det, end_ts);
+            }
         }
         for &slot in &self.taps {
             if let Some(t) = cx.taps.get_mut(slot) {

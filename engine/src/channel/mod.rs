@@ -13,11 +13,14 @@
 //! channel's [`Forward`] to its peer's output.
 
 pub(crate) mod dtmf;
+pub(crate) mod dtmf_bridge;
 pub(crate) mod egress;
 pub(crate) mod ingress;
 pub(crate) mod latch;
+pub(crate) mod repack;
 pub(crate) mod rtcp;
 pub(crate) mod rx;
+pub(crate) mod shape;
 pub(crate) mod tx;
 
 use std::collections::VecDeque;
@@ -37,10 +40,12 @@ use crate::time::Micros;
 use crate::transmit::TransmitQueue;
 
 use self::dtmf::DtmfTracker;
+use self::dtmf_bridge::ToneTracker;
 pub(crate) use self::egress::Writer;
 pub(crate) use self::ingress::{Forward, Ingress};
 use self::rtcp::{REPORT_INTERVAL, RtcpState};
 use self::rx::Rx;
+use self::shape::Shaping;
 use self::tx::Tx;
 
 /// A channel's complete state.
@@ -68,6 +73,10 @@ pub(crate) struct Channel {
     player: Option<Player>,
     /// In-band DTMF detector, when the spec asks for one.
     inband: Option<DtmfDetector>,
+    /// The digit the detector holds, followed across packets for conversion to events.
+    tone_in: ToneTracker,
+    /// Repacketisation and DTMF conversion of the output, when the spec asks for them.
+    shaping: Option<Box<Shaping>>,
     /// Digits collected since the last `DigitsCollected`, and when the last came.
     collected: (String, Micros),
     /// What is held back from this channel's party.
@@ -120,6 +129,8 @@ impl Channel {
                     ..DtmfConfig::default()
                 })
             }),
+            tone_in: ToneTracker::default(),
+            shaping: Shaping::for_spec(&spec),
             collected: (String::new(), Micros::ZERO),
             stats: ChannelStats::default(),
             created: now,

@@ -271,7 +271,7 @@ impl Calls {
                 require: p.rtcp_mux("require"),
             };
             rewrite::advertise_rtcp(&mut sdp, i, advert, ip, p);
-            if let Some(pt) = p.ptime {
+            if let Some(pt) = p.ptime.or(p.repacketize) {
                 sdp.set_attribute(i, "ptime", Some(&pt.to_string()));
             }
             sdp.media[i].proto = match p.transport_protocol {
@@ -334,7 +334,7 @@ fn apply_offer(
                     plan: pl.plan.clone(),
                     caller_remote: pl.caller.remote,
                     offered_proto: pl.proto.clone(),
-                    caller_ptime: pl.caller.ptime_ms,
+                    caller_ptime: pl.caller_ptime,
                     ptime_reverse: pl.ptime_reverse,
                     ..s.clone()
                 }
@@ -363,7 +363,7 @@ fn apply_offer(
                     caller_remote: pl.caller.remote,
                     callee_remote: None,
                     offered_proto: pl.proto.clone(),
-                    caller_ptime: pl.caller.ptime_ms,
+                    caller_ptime: pl.caller_ptime,
                     ptime_reverse: pl.ptime_reverse,
                 }
             }

@@ -150,7 +150,9 @@ impl Channel {
             self.detect_inband(cx.events, law, payload, now);
             if let Some(det) = self.inband.as_ref() {
                 let end_ts = acc.ts.wrapping_add(payload.len() as u32);
-                acc.inband = self.tone_in.after_packet(det, end_ts);
+                let tone = self.tone_in.after_packet(det, end_ts);
+                // Blocked DTMF is not made into events (the audio itself passes as it is).
+                acc.inband = tone.filter(|_| !self.filter.block_dtmf);
             }
         }
         for &slot in &self.taps {

@@ -165,6 +165,34 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any packet sizes, any ptime, any lost packets: every sample sent arrives once, in
+        /// order, at its own timestamp; only the frame cut by a loss is short.
+        #[test]
+        fn samples_arrive_once_in_order_at_their_timestamps(
+            ptime in 10u32..=60,
+            sizes in proptest::collection::vec((1usize..=640, proptest::bool::weighted(0.1)), 1..40),
+        ) {
+            let mut r = Repacker::new(ptime);
+            let mut ts = 7u32;
+            let mut sent: Vec<(u32, u8)> = Vec::new();
+            let mut got: Vec<(u32, u8)> = Vec::new();
+            for (k, (n, lost)) in sizes.into_iter().enumerate() {
+                let p: Vec<u8> = (0..n).map(|i| (i + k) as u8).collect();
+                if !lost {
+                    sent.extend(p.iter().enumerate().map(|(i, &b)| (ts + i as u32, b)));
+                    r.push(K, Some(ts), false, (Law::Alaw, Law::Alaw), &p, |t, _, b| {
+                        assert!(b.len() <= (ptime * 8) as usize);
+                        got.extend(b.iter().enumerate().map(|(i, &x)| (t + i as u32, x)));
+                    });
+                }
+                ts += n as u32;
+            }
+            proptest::prop_assert_eq!(&sent[..got.len()], &got[..]);
+            proptest::prop_assert!(sent.len() - got.len() < (ptime * 8) as usize);
+        }
+    }
+
     #[test]
     fn transcoding_happens_on_the_way_in() {
         let mut r = Repacker::new(10);

@@ -214,6 +214,13 @@ impl Session {
         self.steps
     }
 
+    /// Failed attempts so far at the current node (0 on entry; each no-input or invalid
+    /// entry that leads to a retry adds one). With [`Self::steps`] it names one attempt at
+    /// one visit of a node, which a driver that simulates the caller decides once.
+    pub fn attempt(&self) -> u8 {
+        self.attempts
+    }
+
     /// Whether the session waits for the driver (prompts playing, a recording, the queue, an
     /// agent, a transfer) rather than for the caller's keys.
     pub fn waiting_for_driver(&self) -> bool {

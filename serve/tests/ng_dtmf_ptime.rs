@@ -238,6 +238,34 @@ fn repacketize_reframes_both_directions() {
 }
 
 #[test]
+fn a_re_offer_keeps_the_re_framing_or_is_refused_for_changing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut eng = MemoryEngine::new(1, NetworkConditions::default(), 3);
+    let mut calls = Calls::new(CallsConfig::new(
+        MEDIA_IP.parse().unwrap(),
+        dir.path().to_path_buf(),
+    ));
+    let offer = |ptime: Option<i64>| {
+        let o = cmd("offer", "c1")
+            .with("from-tag", Value::str("alice-tag"))
+            .with("sdp", Value::str(&sdp("192.0.2.10", 4000, "0", Some(20))));
+        match ptime {
+            Some(p) => o.with("ptime", Value::Int(p)),
+            None => o,
+        }
+    };
+    let first = parsed(result(&calls.handle(&mut eng, &offer(Some(30)), &CTX)).unwrap());
+    assert_eq!(ptime_attr(&first), Some("30"));
+    // Repeated, or left out: the leg still re-frames to 30 ms and the SDP says so.
+    for again in [Some(30), None] {
+        let r = calls.handle(&mut eng, &offer(again), &CTX);
+        assert_eq!(ptime_attr(&parsed(result(&r).unwrap())), Some("30"));
+    }
+    let e = result(&calls.handle(&mut eng, &offer(Some(40)), &CTX)).unwrap_err();
+    assert!(e.contains("ptime"), "{e}");
+}
+
+#[test]
 fn a_ptime_the_engine_cannot_reframe_to_is_refused_naming_it() {
     for (key, v) in [("ptime", 80), ("ptime-reverse", 5), ("repacketize", 90)] {
         let e = call(("0", None), ("0", None), &[(key, Value::Int(v))])

@@ -183,8 +183,11 @@ struct Stream {
     offered_proto: String,
     /// The ptime the caller sends with.
     caller_ptime: u32,
-    /// `ptime-reverse` of the offer, checked against the answer.
+    /// The ptime the caller is sent (`ptime-reverse` or `repacketize`), put in the answer.
     ptime_reverse: Option<u32>,
+    /// The ptime the callee is sent when it differs from the caller's (`ptime` or
+    /// `repacketize`): the callee's leg re-frames to it.
+    to_callee_ptime: Option<u32>,
 }
 
 impl Stream {

@@ -271,7 +271,7 @@ impl Calls {
                 require: p.rtcp_mux("require"),
             };
             rewrite::advertise_rtcp(&mut sdp, i, advert, ip, p);
-            if let Some(pt) = p.ptime.or(p.repacketize) {
+            if let Some(pt) = pl.to_callee_ptime.or(p.ptime).or(p.repacketize) {
                 sdp.set_attribute(i, "ptime", Some(&pt.to_string()));
             }
             sdp.media[i].proto = match p.transport_protocol {
@@ -335,7 +335,6 @@ fn apply_offer(
                     caller_remote: pl.caller.remote,
                     offered_proto: pl.proto.clone(),
                     caller_ptime: pl.caller_ptime,
-                    ptime_reverse: pl.ptime_reverse,
                     ..s.clone()
                 }
             }
@@ -365,6 +364,7 @@ fn apply_offer(
                     offered_proto: pl.proto.clone(),
                     caller_ptime: pl.caller_ptime,
                     ptime_reverse: pl.ptime_reverse,
+                    to_callee_ptime: pl.to_callee_ptime,
                 }
             }
         };

@@ -89,6 +89,8 @@ pub(super) struct Planned {
     pub(super) caller_ptime: u32,
     /// The ptime the caller is sent (`ptime-reverse` or `repacketize`).
     pub(super) ptime_reverse: Option<u32>,
+    /// The ptime the callee is sent when its leg re-frames.
+    pub(super) to_callee_ptime: Option<u32>,
     pub(super) existing: Option<Stream>,
 }
 
@@ -182,6 +184,19 @@ impl Calls {
                 check_repacketise(want)?;
             }
             let existing = existing.and_then(|c| c.streams.iter().find(|s| s.index == i).cloned());
+            if let Some(s) = &existing {
+                // A leg's re-framing is fixed when it is created: a re-offer may repeat it
+                // or leave it out, not change it.
+                let asked =
+                    p.ptime.is_some() || p.ptime_reverse.is_some() || p.repacketize.is_some();
+                if asked && (to_callee, to_caller) != (s.to_callee_ptime, s.ptime_reverse) {
+                    return Err(format!(
+                        "ptime of stream {} cannot change in a re-offer: its legs re-frame as \
+                         the first offer set",
+                        i + 1
+                    ));
+                }
+            }
             let offered_mux = sdp.has_attribute(i, "rtcp-mux");
             let (caller_mux, callee_mux) = match &existing {
                 // A leg's RTCP mode is fixed when it is created.
@@ -251,7 +266,8 @@ impl Calls {
                 plan,
                 proto: sdp.media[i].proto.clone(),
                 caller_ptime,
-                ptime_reverse: to_caller,
+                ptime_reverse: existing.as_ref().map_or(to_caller, |s| s.ptime_reverse),
+                to_callee_ptime: existing.as_ref().map_or(to_callee, |s| s.to_callee_ptime),
                 existing,
             });
         }

@@ -187,7 +187,7 @@ pub(super) static KEYS: &[Opt] = &[
         Key,
         "ptime",
         Honoured(
-            "the ptime towards the callee, put in the offer; when it differs from what the caller sends, the caller's packets are re-framed (10 to 60 ms; other values are refused)",
+            "the ptime towards the callee, put in the offer; when it differs from what the caller sends, the caller's packets are re-framed (10 to 60 ms; other values are refused); a re-offer may repeat or omit it, not change it",
         ),
     ),
     opt(

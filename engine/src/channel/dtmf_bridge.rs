@@ -34,12 +34,13 @@ const STALE: u32 = 1600;
 /// A digit held in an audio packet, as the receiving leg's in-band detector saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct InbandTone {
-    /// RFC 4733 event code (0–15).
-    pub code: u8,
     /// Source timestamp of the tone's first sample.
     pub start_ts: u32,
-    /// Samples from the start to the end of this packet, or to the tone's end.
-    pub duration: u32,
+    /// Samples from the start to the end of this packet, or to the tone's end (RFC 4733's
+    /// 16 bits: a longer tone reports the longest duration).
+    pub duration: u16,
+    /// RFC 4733 event code (0–15).
+    pub code: u8,
     /// Whether the tone ended within this packet.
     pub end: bool,
 }
@@ -51,7 +52,7 @@ impl InbandTone {
             event: self.code,
             end: self.end,
             volume: EVENT_VOLUME,
-            duration: self.duration.min(u32::from(u16::MAX)) as u16,
+            duration: self.duration,
         }
         .to_bytes()
         .unwrap_or([0; 4])
@@ -77,7 +78,7 @@ impl ToneTracker {
         let tone = |(code, start): (u8, u64), until: u64, end| InbandTone {
             code,
             start_ts: ts_of(start),
-            duration: until.saturating_sub(start) as u32,
+            duration: until.saturating_sub(start).min(u64::from(u16::MAX)) as u16,
             end,
         };
         match (self.run, holding) {

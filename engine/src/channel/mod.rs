@@ -14,11 +14,14 @@
 
 pub(crate) mod crypto;
 pub(crate) mod dtmf;
+pub(crate) mod dtmf_bridge;
 pub(crate) mod egress;
 pub(crate) mod ingress;
 pub(crate) mod latch;
+pub(crate) mod repack;
 pub(crate) mod rtcp;
 pub(crate) mod rx;
+pub(crate) mod shape;
 pub(crate) mod tx;
 
 use std::collections::VecDeque;
@@ -39,10 +42,12 @@ use crate::transmit::TransmitQueue;
 
 use self::crypto::Crypto;
 use self::dtmf::DtmfTracker;
+use self::dtmf_bridge::ToneTracker;
 pub(crate) use self::egress::Writer;
 pub(crate) use self::ingress::{Forward, Ingress};
 use self::rtcp::{REPORT_INTERVAL, RtcpState};
 use self::rx::Rx;
+use self::shape::Shaping;
 use self::tx::Tx;
 
 /// A channel's complete state.
@@ -70,6 +75,10 @@ pub(crate) struct Channel {
     player: Option<Player>,
     /// In-band DTMF detector, when the spec asks for one.
     inband: Option<DtmfDetector>,
+    /// The digit the detector holds, followed across packets for conversion to events.
+    tone_in: ToneTracker,
+    /// Repacketisation and DTMF conversion of the output, when the spec asks for them.
+    shaping: Option<Box<Shaping>>,
     /// Digits collected since the last `DigitsCollected`, and when the last came.
     collected: (String, Micros),
     /// What is held back from this channel's party.
@@ -124,6 +133,8 @@ impl Channel {
                     ..DtmfConfig::default()
                 })
             }),
+            tone_in: ToneTracker::default(),
+            shaping: Shaping::for_spec(&spec),
             collected: (String::new(), Micros::ZERO),
             stats: ChannelStats::default(),
             created: now,

@@ -7,13 +7,13 @@ use tandem_engine::MediaEngine;
 use tandem_engine::{Codec, Command, SrtpKeys};
 
 use super::codecs;
-use super::plan::{party_address, ptime_of, relayed_audio};
+use super::plan::{party_address, relayed_audio};
 use super::rewrite::{self, RtcpAdvert};
 use super::sdes;
 use super::{Call, Calls, Party, RequestCtx, Side, check_fits, engine_err, finish};
 use crate::bencode::Value;
 use crate::ng::Params;
-use crate::ng::options::{Gap, Kind, engine_refusal, refusal};
+use crate::ng::options::{Kind, refusal};
 use crate::sdp::Sdp;
 
 /// One stream of an answer, checked before anything is changed.
@@ -81,12 +81,16 @@ impl Calls {
                 None => return Err("no supported codec (PCMU or PCMA) in answer".into()),
             };
             // Digits reach the callee with the offer's payload type even when its answer
-            // lists no telephone-event, as rtpengine forwards them.
+            // lists no telephone-event, as rtpengine forwards them; with DTMF conversion
+            // they reach it as tones instead.
+            let fallback_te = (!s.plan.convert_dtmf)
+                .then(|| s.plan.outgoing_te())
+                .flatten();
             let callee_te = formats
                 .iter()
                 .find(|f| f.is_te())
                 .and_then(|f| f.pt.parse().ok())
-                .or(s.plan.outgoing_te());
+                .or(fallback_te);
             let remote = party_address(&sdp, i, p).ok().flatten();
             if let Some(r) = remote {
                 self.check_not_own(media, &own, r)?;
@@ -95,15 +99,6 @@ impl Calls {
                 .plan
                 .caller_codec_for(callee_codec.law)
                 .ok_or("no codec left for the caller")?;
-            let callee_ptime = ptime_of(&sdp, i);
-            if let Some(want) = s.ptime_reverse.filter(|&w| w != callee_ptime && !rejected) {
-                if let Some(e) = engine_refusal(
-                    &format!("ptime-reverse {want} (the callee sends {callee_ptime} ms packets)"),
-                    Gap::Repacketise,
-                ) {
-                    return Err(e);
-                }
-            }
             if s.callee_mux && !rejected && !sdp.has_attribute(i, "rtcp-mux") {
                 warnings.push(format!(
                     "stream {}: the callee declined rtcp-mux; its leg keeps RTCP on the RTP \

@@ -184,7 +184,7 @@ struct Stream {
     offered_proto: String,
     /// The ptime the caller sends with.
     caller_ptime: u32,
-    /// `ptime-reverse` of the offer, checked against the answer.
+    /// The ptime the caller is sent (`ptime-reverse` or `repacketize`), put in the answer.
     ptime_reverse: Option<u32>,
     /// The relay's `a=crypto` line in the answer to an SRTP caller.
     caller_crypto: Option<tandem_srtp::sdes::Crypto>,
@@ -196,6 +196,9 @@ struct Stream {
     /// The callee leg's keys from the last answer (an answer repeated with the same line
     /// keeps the leg's contexts, so no key stream is used twice).
     callee_keys: Option<tandem_engine::SrtpKeys>,
+    /// The ptime the callee is sent when it differs from the caller's (`ptime` or
+    /// `repacketize`): the callee's leg re-frames to it.
+    to_callee_ptime: Option<u32>,
 }
 
 impl Stream {

@@ -39,6 +39,20 @@ pub(super) fn relayed_audio(sdp: &Sdp, i: usize) -> Result<bool, String> {
     }
 }
 
+/// Longest and shortest ptime the engine re-frames to.
+const REPACKETISE_MS: std::ops::RangeInclusive<u32> = 10..=60;
+
+/// A ptime the engine can re-frame G.711 to.
+fn check_repacketise(ms: u32) -> Result<(), String> {
+    if REPACKETISE_MS.contains(&ms) {
+        Ok(())
+    } else {
+        Err(format!(
+            "ptime {ms} is not supported: packets are re-framed to 10 to 60 ms"
+        ))
+    }
+}
+
 /// The ptime media `i` says it is sent with.
 pub(super) fn ptime_of(sdp: &Sdp, i: usize) -> u32 {
     sdp.attribute(i, "ptime")
@@ -68,7 +82,12 @@ pub(super) struct Planned {
     pub(super) callee: ChannelSpec,
     pub(super) plan: CodecPlan,
     pub(super) proto: String,
+    /// The ptime the caller sends with.
+    pub(super) caller_ptime: u32,
+    /// The ptime the caller is sent (`ptime-reverse` or `repacketize`).
     pub(super) ptime_reverse: Option<u32>,
+    /// The ptime the callee is sent when its leg re-frames.
+    pub(super) to_callee_ptime: Option<u32>,
     pub(super) existing: Option<Stream>,
     /// The relay's line in the answer to an SRTP caller.
     pub(super) caller_crypto: Option<Crypto>,
@@ -157,15 +176,28 @@ impl Calls {
                 self.check_not_own(media, &own, r)?;
             }
             let caller_ptime = ptime_of(sdp, i);
-            if let Some(want) = p.ptime.filter(|&w| w != caller_ptime) {
-                if let Some(e) = engine_refusal(
-                    &format!("ptime {want} (the caller sends {caller_ptime} ms packets)"),
-                    Gap::Repacketise,
-                ) {
-                    return Err(e);
-                }
+            // What each leg sends: towards the callee `ptime` (or `repacketize`), towards
+            // the caller `ptime-reverse` (or `repacketize`); re-framed when it differs
+            // from what the other party sends or is not known yet.
+            let to_callee = p.ptime.or(p.repacketize).filter(|&w| w != caller_ptime);
+            let to_caller = p.ptime_reverse.or(p.repacketize);
+            for want in [to_callee, to_caller].into_iter().flatten() {
+                check_repacketise(want)?;
             }
             let existing = existing.and_then(|c| c.streams.iter().find(|s| s.index == i).cloned());
+            if let Some(s) = &existing {
+                // A leg's re-framing is fixed when it is created: a re-offer may repeat it
+                // or leave it out, not change it.
+                let asked =
+                    p.ptime.is_some() || p.ptime_reverse.is_some() || p.repacketize.is_some();
+                if asked && (to_callee, to_caller) != (s.to_callee_ptime, s.ptime_reverse) {
+                    return Err(format!(
+                        "ptime of stream {} cannot change in a re-offer: its legs re-frame as \
+                         the first offer set",
+                        i + 1
+                    ));
+                }
+            }
             let offered_mux = sdp.has_attribute(i, "rtcp-mux");
             let (caller_mux, callee_mux) = match &existing {
                 // A leg's RTCP mode is fixed when it is created.
@@ -187,6 +219,7 @@ impl Calls {
             };
             let callee_offer = sdes::offer_lines(callee_proto, &p.sdes)?;
             let inband = p.flag("detect dtmf");
+            let convert = plan.convert_dtmf;
             let base = ChannelSpec {
                 ptime_ms: caller_ptime,
                 strict_source: p.flag("strict source"),
@@ -194,9 +227,16 @@ impl Calls {
                 latching: self.cfg.latching,
                 dtmf: DtmfSettings {
                     inband,
+                    convert,
                     ..DtmfSettings::default()
                 },
                 ..ChannelSpec::default()
+            };
+            // With conversion, a leg that may lack telephone-event listens for tones (the
+            // callee's is not known before its answer).
+            let listen = |te: Option<u8>| DtmfSettings {
+                inband: inband || (convert && te.is_none()),
+                ..base.dtmf
             };
             let mode = |mux| {
                 if mux {
@@ -213,6 +253,9 @@ impl Calls {
                 remote,
                 rtcp: mode(caller_mux),
                 srtp: caller_srtp.map(Box::new),
+                ptime_ms: to_caller.unwrap_or(caller_ptime),
+                repacketize: to_caller.is_some(),
+                dtmf: listen(plan.caller_te()),
                 ..base.clone()
             };
             let callee = ChannelSpec {
@@ -222,6 +265,9 @@ impl Calls {
                 telephone_event_pt: plan.outgoing_te(),
                 remote: None,
                 rtcp: mode(callee_mux),
+                ptime_ms: to_callee.unwrap_or(caller_ptime),
+                repacketize: to_callee.is_some(),
+                dtmf: listen(None),
                 ..base
             };
             planned.push(Planned {
@@ -230,7 +276,9 @@ impl Calls {
                 callee,
                 plan,
                 proto: sdp.media[i].proto.clone(),
-                ptime_reverse: p.ptime_reverse,
+                caller_ptime,
+                ptime_reverse: existing.as_ref().map_or(to_caller, |s| s.ptime_reverse),
+                to_callee_ptime: existing.as_ref().map_or(to_callee, |s| s.to_callee_ptime),
                 existing,
                 caller_crypto,
                 callee_offer,

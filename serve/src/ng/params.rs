@@ -112,6 +112,8 @@ pub struct Params {
     pub ptime: Option<u32>,
     /// `ptime-reverse`.
     pub ptime_reverse: Option<u32>,
+    /// `repacketize`: the ptime both parties are sent.
+    pub repacketize: Option<u32>,
     /// `rtcp-mux` values, normalised canonical names.
     pub rtcp_mux: Vec<String>,
     /// `metadata`.
@@ -349,6 +351,7 @@ impl Params {
             "from-tags" => self.from_tags.extend(strings(key, v)?),
             "ptime" => self.ptime = Some(ranged(key, v, 1, 1000)? as u32),
             "ptime-reverse" => self.ptime_reverse = Some(ranged(key, v, 1, 1000)? as u32),
+            "repacketize" => self.repacketize = Some(ranged(key, v, 10, 60)? as u32),
             "rtcp-mux" => {
                 for s in strings(key, v)? {
                     self.rtcp_mux_item(&s)?;

@@ -7,7 +7,7 @@ mod flags;
 mod keys;
 mod values;
 
-use super::options::Gap::{self, DtmfConversion, PassThroughCodecs, Repacketise, TwoInterfaces};
+use super::options::Gap::{self, PassThroughCodecs, TwoInterfaces};
 use super::options::Opt;
 
 pub(super) const NO_SUBSCRIPTIONS: &str = "Tandem has no publish/subscribe media forking";
@@ -34,14 +34,6 @@ pub fn entries() -> impl Iterator<Item = &'static Opt> + Clone {
 /// Values of honoured keys that are refused until the engine can (checked where the
 /// request is carried out): what, and the gap. Listed in `docs/ng.md` with the table.
 pub static CONDITIONAL: &[(&str, Gap)] = &[
-    (
-        "`ptime` or `ptime-reverse` different from what the sending party uses",
-        Repacketise,
-    ),
-    (
-        "`codec` `transcode` naming `telephone-event` (DTMF conversion)",
-        DtmfConversion,
-    ),
     (
         "`codec` `transcode`, `offer`, `except` or `set` naming a codec other than PCMU or PCMA",
         PassThroughCodecs,

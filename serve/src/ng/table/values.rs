@@ -1,11 +1,12 @@
 //! The values of keys (and keys of sub-dictionaries such as `codec`), by key.
 
-use crate::ng::options::Gap::DtmfConversion;
 use crate::ng::options::Kind::{Value, ValuePrefix};
-use crate::ng::options::State::{Engine, Honoured, Refused};
+use crate::ng::options::State::{Honoured, Refused};
 use crate::ng::options::{Opt, alias, opt};
 
-use super::{NO_DTLS, NO_ICE, NO_PLAYER_MIX, NO_SUBSCRIPTIONS, NO_WEAK_SRTP, OWN_SUITES};
+use super::{
+    NO_DTLS, NO_DTMF_REPLACE, NO_ICE, NO_PLAYER_MIX, NO_SUBSCRIPTIONS, NO_WEAK_SRTP, OWN_SUITES,
+};
 
 /// The values of keys (and keys of sub-dictionaries such as `codec`), by key.
 pub(super) static VALUES: &[Opt] = &[
@@ -99,7 +100,7 @@ pub(super) static VALUES: &[Opt] = &[
         Value("codec"),
         "transcode",
         Honoured(
-            "PCMU or PCMA: added to the offer, transcoded if the callee picks it; other codecs wait for the engine",
+            "PCMU or PCMA: added to the offer, transcoded if the callee picks it; telephone-event: added to the offer, and digits are converted between RFC 4733 events and in-band tones for a party without it; other codecs wait for the engine",
         ),
     ),
     // ---- values: extmap ----
@@ -246,11 +247,11 @@ pub(super) static VALUES: &[Opt] = &[
         "off",
         Honoured("DTMF events pass (no blocking)"),
     ),
-    opt(Value("DTMF-security"), "silence", Engine(DtmfConversion)),
-    opt(Value("DTMF-security"), "tone", Engine(DtmfConversion)),
-    opt(Value("DTMF-security"), "random", Engine(DtmfConversion)),
-    opt(Value("DTMF-security"), "zero", Engine(DtmfConversion)),
-    opt(Value("DTMF-security"), "DTMF", Engine(DtmfConversion)),
+    opt(Value("DTMF-security"), "silence", Refused(NO_DTMF_REPLACE)),
+    opt(Value("DTMF-security"), "tone", Refused(NO_DTMF_REPLACE)),
+    opt(Value("DTMF-security"), "random", Refused(NO_DTMF_REPLACE)),
+    opt(Value("DTMF-security"), "zero", Refused(NO_DTMF_REPLACE)),
+    opt(Value("DTMF-security"), "DTMF", Refused(NO_DTMF_REPLACE)),
     opt(
         Value("generate RTCP"),
         "on",

@@ -82,6 +82,8 @@ pub(crate) struct ThreadCounters {
     pub send_errors: AtomicU64,
     /// Ticks run late by more than one period.
     pub ticks_missed: AtomicU64,
+    /// Datagrams dropped because they had waited too long (the shard's `stale_dropped`).
+    pub stale_dropped: AtomicU64,
     /// Live channels, published every turn.
     pub channels: AtomicU64,
     /// Teardown commands and statistics reads that found the queue full and waited.
@@ -114,6 +116,23 @@ impl Clock {
     /// Time since start.
     pub fn now(&self) -> Micros {
         Micros::from_us(self.start.elapsed().as_micros() as u64)
+    }
+
+    /// The wall clock (`CLOCK_REALTIME`) in ns, the clock of the kernel's receive stamps.
+    pub fn realtime_ns() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    }
+}
+
+/// When a datagram arrived, on the shard's clock: `now` less its age by the kernel's receive
+/// stamp (`stamp_ns`, against `realtime_ns` read with `now`, so a wall clock stepped since
+/// the start does not matter); `now` without a stamp.
+pub(crate) fn received_at(now: Micros, realtime_ns: u64, stamp_ns: Option<u64>) -> Micros {
+    match stamp_ns {
+        Some(ns) => now.saturating_sub(Micros::from_us(realtime_ns.saturating_sub(ns) / 1_000)),
+        None => now,
     }
 }
 
@@ -277,6 +296,9 @@ impl ShardThread {
         self.counters
             .ticks_missed
             .store(s.ticks_missed, Ordering::Relaxed);
+        self.counters
+            .stale_dropped
+            .store(s.stale_dropped, Ordering::Relaxed);
         self.counters.channels.store(s.channels, Ordering::Relaxed);
         for reply in self.barriers.drain(..) {
             // The handle may have given up waiting.

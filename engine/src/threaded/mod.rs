@@ -70,6 +70,9 @@ pub struct ShardThreadStats {
     pub events_dropped: u64,
     /// Ticks skipped because the thread was late.
     pub ticks_missed: u64,
+    /// Datagrams dropped unread because they had waited longer than the engine's
+    /// `max_queue_delay` (the shard was behind).
+    pub stale_dropped: u64,
     /// Live channels (as of the thread's last turn).
     pub channels: u64,
     /// Teardown commands and statistics reads that found the queue full and waited.
@@ -138,6 +141,7 @@ impl Engine {
                     send_errors: c.send_errors.load(Ordering::Relaxed),
                     events_dropped: c.events_dropped.load(Ordering::Relaxed),
                     ticks_missed: c.ticks_missed.load(Ordering::Relaxed),
+                    stale_dropped: c.stale_dropped.load(Ordering::Relaxed),
                     channels: c.channels.load(Ordering::Relaxed),
                     control_waits: c.control_waits.load(Ordering::Relaxed),
                     control_timeouts: c.control_timeouts.load(Ordering::Relaxed),

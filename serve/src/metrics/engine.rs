@@ -31,7 +31,7 @@ impl std::fmt::Debug for EngineCollector {
 
 type ShardCounter = (&'static str, &'static str, fn(&ShardThreadStats) -> u64);
 
-const SHARD_COUNTERS: [ShardCounter; 7] = [
+const SHARD_COUNTERS: [ShardCounter; 8] = [
     (
         "tandem_shard_datagrams_in",
         "Datagrams received per shard.",
@@ -51,6 +51,11 @@ const SHARD_COUNTERS: [ShardCounter; 7] = [
         "tandem_shard_ticks_missed",
         "Ticks skipped because the shard was late.",
         |s| s.ticks_missed,
+    ),
+    (
+        "tandem_shard_stale_dropped",
+        "Media packets dropped unread because they had waited longer than max-queue-delay-ms (the shard was behind).",
+        |s| s.stale_dropped,
     ),
     (
         "tandem_shard_events_dropped",

@@ -96,7 +96,8 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                 flush(&mut st, &sockets, &mut sb);
             }
         }
-        st.shard.tick(st.clock.now());
+        let now = st.clock.now();
+        st.tick(now);
         flush(&mut st, &sockets, &mut sb);
         st.finish_turn(|port| {
             if let Some(mut s) = sockets.remove(&port) {

@@ -89,7 +89,7 @@ impl Driver {
                 retry.clear();
                 self.retry = retry;
             }
-            st.shard.tick(now);
+            st.tick(now);
             self.flush(st)?;
             self.publish_counters(st);
             st.finish_turn(|port| self.close_socket(port));

@@ -1,14 +1,19 @@
 //! Overload sheds instead of queueing: the shard drops a datagram that waited in the
 //! receive queue longer than its `max_queue_delay` (counted in `stale_dropped`) and relays
-//! fresh ones, on the sans-I/O shard with a virtual clock.
+//! fresh ones, on the sans-I/O shard with a virtual clock; and both UDP drivers hand the
+//! shard the kernel's receive time of each datagram.
 
 mod common;
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
 
-use common::{Sender, addr, parse, payload};
+use common::{Sender, addr, parse, payload, phone, receive};
 use tandem_engine::sansio::{Shard, ShardConfig};
-use tandem_engine::{ChannelId, ChannelSpec, Command, Micros, RequestId};
+use tandem_engine::{
+    ChannelId, ChannelSpec, Command, DriverKind, Engine, EngineError, GroupKey, Micros, RequestId,
+};
 
 const A_PORT: u16 = 40_000;
 const B_PORT: u16 = 40_002;
@@ -102,4 +107,69 @@ fn a_stale_burst_cannot_take_the_stream_over_and_no_limit_relays_everything() {
     }
     assert_eq!(sent_to(&mut open, b), vec![0, 1, 2]);
     assert_eq!(open.stats().stale_dropped, 0);
+}
+
+/// Both UDP drivers date datagrams by the kernel's receive stamp: with a limit of zero every
+/// datagram has waited (the wake-up alone takes microseconds), so all are dropped and
+/// counted; with a limit of seconds the same traffic is relayed whole.
+#[test]
+fn both_drivers_date_datagrams_by_the_kernel_stamp() {
+    for kind in [DriverKind::Mio, DriverKind::IoUring] {
+        for (limit, relayed) in [(Duration::ZERO, 0), (Duration::from_secs(10), 20)] {
+            let (lo, hi) = free_ports(8);
+            let b = Engine::builder()
+                .shards(1)
+                .driver(kind)
+                .port_range(lo, hi)
+                .max_queue_delay(Some(limit));
+            let eng = match b.build() {
+                Ok(e) => e,
+                Err(EngineError::Io(e)) if kind == DriverKind::IoUring => {
+                    eprintln!("SKIPPED io_uring: not available here ({e})");
+                    continue;
+                }
+                Err(e) => panic!("{kind:?}: {e}"),
+            };
+            let (pa, pb) = (phone(), phone());
+            let spec = |p: &UdpSocket| ChannelSpec {
+                remote: Some(p.local_addr().unwrap()),
+                ..ChannelSpec::default()
+            };
+            let a = eng.create_channel(GroupKey(1), spec(&pa)).unwrap();
+            let cb = eng.create_channel(GroupKey(1), spec(&pb)).unwrap();
+            eng.bridge(a.id, cb.id).unwrap();
+            let mut s = Sender::new(0xA, 0, 0, 0);
+            for n in 0..20 {
+                pa.send_to(&s.audio(&payload(n)), a.local).unwrap();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let got = receive(&pb, 20).len();
+            let until = Instant::now() + Duration::from_secs(2);
+            let counted = loop {
+                let st = eng.thread_stats()[0];
+                if st.stale_dropped + st.datagrams_in >= 20 || Instant::now() > until {
+                    break st.stale_dropped;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            assert_eq!(got, relayed, "{kind:?} limit {limit:?}");
+            assert_eq!(counted, 20 - relayed as u64, "{kind:?} limit {limit:?}");
+            eng.shutdown();
+        }
+    }
+}
+
+/// `len` consecutive ports from an even one, free for UDP on 127.0.0.1 a moment ago, below
+/// the ephemeral range, from a place that differs per process and per call.
+fn free_ports(len: u16) -> (u16, u16) {
+    static CALLS: AtomicU16 = AtomicU16::new(0);
+    let windows = 12_000 / u32::from(len);
+    let first = std::process::id() * 17 + u32::from(CALLS.fetch_add(1, Ordering::Relaxed)) * 5;
+    (0..windows)
+        .map(|i| 20_000 + ((first + i) % windows) * u32::from(len))
+        .find(|&lo| {
+            (lo..lo + u32::from(len)).all(|p| UdpSocket::bind(("127.0.0.1", p as u16)).is_ok())
+        })
+        .map(|lo| (lo as u16, (lo + u32::from(len) - 1) as u16))
+        .expect("free ports")
 }

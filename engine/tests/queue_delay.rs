@@ -84,7 +84,7 @@ fn a_stale_burst_cannot_take_the_stream_over_and_no_limit_relays_everything() {
     let mut now = Micros::from_secs(1);
     let p = phone.audio(&payload(160));
     shard.handle_received(now, now, A_PORT, a, &p);
-    now = now + Micros::from_secs(3);
+    now += Micros::from_secs(3);
     for _ in 0..10 {
         let p = evil.audio(&payload(160));
         shard.handle_received(now, now - Micros::from_ms(2_500), A_PORT, stranger, &p);

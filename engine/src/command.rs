@@ -12,6 +12,7 @@ use crate::spec::{
     Codec, MediaFilter, ParticipantOptions, PlayTarget, RoomOptions, SuperviseMode, TapSpec,
     TapTarget,
 };
+use crate::tap::fork::ForkSpec;
 
 /// A control command. Commands for one shard are applied in order at its next turn.
 #[derive(Clone, Debug)]
@@ -114,6 +115,16 @@ pub enum Command {
         /// File and layout.
         spec: TapSpec,
     },
+    /// Starts a live media fork: like a recording, but each track is streamed (see
+    /// [`ForkSpec`]); `StopTap` stops it.
+    StartFork {
+        /// New fork's id (a tap id).
+        tap: TapId,
+        /// What to fork.
+        target: TapTarget,
+        /// Where and how.
+        spec: ForkSpec,
+    },
     /// Pauses or resumes a recording (paused time is recorded as silence).
     PauseTap {
         /// Tap.
@@ -157,6 +168,7 @@ impl Command {
             Command::DestroyRoom { .. } => "destroy room",
             Command::Supervise { .. } => "supervise",
             Command::StartTap { .. } => "start tap",
+            Command::StartFork { .. } => "start fork",
             Command::PauseTap { .. } => "pause tap",
             Command::StopTap { .. } => "stop tap",
             Command::Play { .. } => "play",
@@ -198,6 +210,7 @@ impl Command {
             | Command::JoinRoom { room, .. }
             | Command::DestroyRoom { room } => Object::Room(*room),
             Command::StartTap { tap, .. }
+            | Command::StartFork { tap, .. }
             | Command::PauseTap { tap, .. }
             | Command::StopTap { tap } => Object::Tap(*tap),
         }
@@ -222,7 +235,9 @@ impl Command {
             } => {
                 vec![agent.shard(), supervisor.shard(), room.shard()]
             }
-            Command::StartTap { tap, target, .. } => vec![tap.shard(), target.shard()],
+            Command::StartTap { tap, target, .. } | Command::StartFork { tap, target, .. } => {
+                vec![tap.shard(), target.shard()]
+            }
             _ => return Ok(()),
         };
         if shards.windows(2).all(|w| w[0] == w[1]) {

@@ -232,9 +232,10 @@ fn crash_child_records_until_killed() {
     let Ok(path) = std::env::var("TANDEM_CRASH_WAV") else {
         return;
     };
+    let (lo, hi) = common::free_ports(100);
     let eng = Engine::builder()
         .shards(1)
-        .port_range(43_000, 43_099)
+        .port_range(lo, hi)
         .build()
         .unwrap();
     let phone = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();

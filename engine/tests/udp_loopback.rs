@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Sender, payload, phone};
+use common::{Sender, free_ports, payload, phone};
 use tandem_engine::{ChannelSpec, Command, DriverKind, Engine, Event, GroupKey};
 
 fn engine(driver: DriverKind, ports: (u16, u16)) -> Engine {
@@ -28,12 +28,12 @@ fn bridged_call(driver: DriverKind, ports: (u16, u16)) {
 
 #[test]
 fn mio_driver_relays_bit_exact_transcodes_and_passes_dtmf() {
-    bridged_call(DriverKind::Mio, (41_000, 41_099));
+    bridged_call(DriverKind::Mio, free_ports(100));
 }
 
 #[test]
 fn media_timeout_fires_over_udp_and_delete_frees_ports() {
-    let eng = engine(DriverKind::Mio, (41_100, 41_103));
+    let eng = engine(DriverKind::Mio, free_ports(4));
     let spec = ChannelSpec {
         media_timeout_ms: 200,
         ..ChannelSpec::default()
@@ -99,14 +99,15 @@ fn churn(driver: DriverKind, ports: (u16, u16)) {
 
 #[test]
 fn mio_driver_survives_channel_churn() {
-    churn(DriverKind::Mio, (41_400, 41_415));
+    churn(DriverKind::Mio, free_ports(16));
 }
 
 #[test]
 fn the_default_driver_is_chosen_at_build_and_relays() {
+    let (lo, hi) = free_ports(100);
     let eng = Engine::builder()
         .shards(1)
-        .port_range(41_600, 41_699)
+        .port_range(lo, hi)
         .build()
         .unwrap();
     assert_ne!(
@@ -120,10 +121,11 @@ fn the_default_driver_is_chosen_at_build_and_relays() {
 
 #[test]
 fn shutdown_with_a_full_command_queue_does_not_hang() {
+    let (lo, hi) = free_ports(100);
     let eng = Engine::builder()
         .shards(1)
         .queue_capacity(1)
-        .port_range(41_700, 41_799)
+        .port_range(lo, hi)
         .build()
         .unwrap();
     let ch = eng
@@ -143,10 +145,11 @@ fn shutdown_with_a_full_command_queue_does_not_hang() {
 
 #[test]
 fn teardown_commands_are_never_lost_to_a_full_queue() {
+    let (lo, hi) = free_ports(200);
     let eng = Engine::builder()
         .shards(2)
         .queue_capacity(2)
-        .port_range(41_800, 41_999)
+        .port_range(lo, hi)
         .build()
         .unwrap();
     let channels: Vec<_> = (0..20)

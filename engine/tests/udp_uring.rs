@@ -11,10 +11,10 @@ mod common;
 use std::io;
 use std::net::UdpSocket;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Sender, parse, payload, phone, receive};
+use common::{Sender, free_ports, parse, payload, phone, receive};
 use tandem_engine::{
     ChannelSpec, Codec, DriverKind, Engine, EngineBuilder, EngineError, Event, GroupKey, RtcpMode,
 };
@@ -35,26 +35,6 @@ fn build(builder: EngineBuilder) -> Option<Engine> {
         }
         Err(e) => panic!("engine failed to start: {e}"),
     }
-}
-
-/// `len` consecutive ports (from an even one) that were free for UDP on 127.0.0.1 a moment
-/// ago: below the kernel's ephemeral range (32768 and up), where other sockets of this
-/// process and of test runs alongside land, and from a place that differs per process and
-/// per call, so that runs of this file side by side try different ranges first.
-fn free_ports(len: u16) -> (u16, u16) {
-    static CALLS: AtomicU16 = AtomicU16::new(0);
-    const LO: u32 = 20_000;
-    const HI: u32 = 32_000;
-    let len = u32::from(len + len % 2);
-    let windows = (HI - LO) / len;
-    let first = std::process::id() * 31 + u32::from(CALLS.fetch_add(1, Ordering::Relaxed)) * 7;
-    for w in (0..windows).map(|i| (first + i) % windows) {
-        let lo = LO + w * len;
-        if (lo..lo + len).all(|p| UdpSocket::bind(("127.0.0.1", p as u16)).is_ok()) {
-            return (lo as u16, (lo + len - 1) as u16);
-        }
-    }
-    panic!("no {len} consecutive free UDP ports in {LO}-{HI}");
 }
 
 #[test]
@@ -463,8 +443,8 @@ fn cpu_per_packet_mio_vs_io_uring() {
         let mut per_packet: [Vec<f64>; 2] = [vec![], vec![]];
         for (i, driver, ports) in (0..reps).flat_map(|_| {
             [
-                (0, DriverKind::Mio, (43_000, 43_999)),
-                (1, DriverKind::IoUring, (44_000, 44_999)),
+                (0, DriverKind::Mio, free_ports(1000)),
+                (1, DriverKind::IoUring, free_ports(1000)),
             ]
         }) {
             let Some(r) = blast(driver, ports, calls, pps, secs, pacing) else {

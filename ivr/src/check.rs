@@ -7,7 +7,7 @@
 //! every further trip round a loop costs the caller a key press; the step budget bounds those.
 
 use crate::flow::{Edge, Flow, NodeId};
-use crate::load::{FlowError, Source};
+use crate::source::{FlowError, Source};
 
 /// Refuses a flow whose automatic edges contain a cycle, naming the cycle.
 pub(crate) fn no_silent_loop(flow: &Flow, src: &Source) -> Result<(), FlowError> {

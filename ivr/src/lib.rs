@@ -72,6 +72,7 @@ mod flow;
 mod load;
 mod raw;
 mod session;
+mod source;
 mod time;
 mod walk;
 
@@ -86,6 +87,24 @@ pub use flow::{
     Announce, Branch, Collect, Condition, Edge, Flow, Hangup, Holidays, Menu, Node, NodeId,
     NodeKind, Play, Prompts, Queue, Retry, Rule, SetVar, Survey, Transfer, Value, VarId, Voicemail,
 };
-pub use load::{FlowError, MAX_FLOW_BYTES};
+pub use load::MAX_FLOW_BYTES;
 pub use session::{MAX_TYPE_AHEAD, Session};
+pub use source::FlowError;
 pub use time::{Date, LocalTime, Micros, WEEKDAYS, parse_clock, parse_utc_offset};
+
+/// The flows shipped with Tandem, by name: the TV-shopping sales line and the bank-style
+/// menu (`ivr/flows/*.toml`, described in `docs/ivr.md`), as (name, TOML).
+pub const SHIPPED_FLOWS: &[(&str, &str)] = &[
+    ("tv-shopping", include_str!("../flows/tv-shopping.toml")),
+    ("bank", include_str!("../flows/bank.toml")),
+];
+
+impl Flow {
+    /// A shipped flow by name (see [`SHIPPED_FLOWS`]); `None` for an unknown name.
+    pub fn shipped(name: &str) -> Option<Result<Flow, FlowError>> {
+        SHIPPED_FLOWS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| Flow::from_toml(text, &format!("built-in:{n}")))
+    }
+}

@@ -209,9 +209,26 @@ impl Session {
         self.vars.get(usize::from(var.0))?.as_deref()
     }
 
+    /// When the call started (interpreter time).
+    pub fn started_at(&self) -> Micros {
+        self.started
+    }
+
+    /// The latest time the session has been given.
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
     /// Node entries so far.
     pub fn steps(&self) -> u32 {
         self.steps
+    }
+
+    /// Failed attempts so far at the current node (0 on entry; each no-input or invalid
+    /// entry that leads to a retry adds one). With [`Self::steps`] it names one attempt at
+    /// one visit of a node, which a driver that simulates the caller decides once.
+    pub fn attempt(&self) -> u8 {
+        self.attempts
     }
 
     /// Whether the session waits for the driver (prompts playing, a recording, the queue, an

@@ -233,3 +233,15 @@ fn bank_lost_card_in_hours_overflows_to_the_duty_phone() {
     assert!(has(&d, "leave cards"));
     assert_eq!(d.reason(), Some(EndReason::Transferred));
 }
+
+#[test]
+fn the_shipped_flows_by_name_are_the_files() {
+    for (name, file) in [("tv-shopping", "tv-shopping.toml"), ("bank", "bank.toml")] {
+        let built_in = Flow::shipped(name).unwrap().unwrap();
+        let f = example(file);
+        assert_eq!(built_in.name(), f.name());
+        assert_eq!(built_in.nodes().len(), f.nodes().len());
+        assert_eq!(built_in.origin(), format!("built-in:{name}"));
+    }
+    assert!(Flow::shipped("no-such-flow").is_none());
+}

@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::levels::{LOSS_LIMIT, run_level};
+use crate::levels::run_level;
+use crate::rates::LOSS_LIMIT;
 use crate::relay::Relay;
-use crate::results::{FIGURE_HEADERS, LevelResult, aligned_table};
+use crate::results::{FIGURE_HEADERS, LevelResult};
 use crate::runner::LoadGenMode;
+use crate::table::aligned_table;
 
 /// Starts a contender's relay for a number of calls.
 pub type RelayFactory<'a> = Box<dyn FnMut(usize) -> io::Result<Box<dyn Relay>> + 'a>;

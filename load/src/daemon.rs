@@ -352,7 +352,7 @@ fn free_tcp_port() -> io::Result<u16> {
     Ok(TcpListener::bind((LOCALHOST, 0))?.local_addr()?.port())
 }
 
-/// `len` consecutive ports (even-aligned) in [`MEDIA_PORTS`] that were all free for UDP on
+/// `len` consecutive ports (even-aligned) in 10000–32767 that were all free for UDP on
 /// 127.0.0.1 a moment ago, starting from a place that depends on this process so that
 /// harnesses running side by side try different ranges first.
 pub fn free_port_range(len: usize) -> io::Result<(u16, u16)> {

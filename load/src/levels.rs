@@ -10,16 +10,11 @@ use serde::{Deserialize, Serialize};
 use tandem_udp::procfs;
 
 use crate::bridged::LoadReport;
+use crate::rates::pps_offered;
 use crate::relay::Relay;
 use crate::results::LevelResult;
 use crate::runner::{LoadGenMode, Prepared, prepare};
 use crate::shards::ShardSpread;
-
-/// Packets per second per stream (G.711 with 20 ms packetisation).
-pub const PACKETS_PER_SECOND_PER_STREAM: f64 = 50.0;
-
-/// Loss ratio above which stepping stops (0.1%).
-pub const LOSS_LIMIT: f64 = 0.001;
 
 /// A default ladder of call counts, from light load to beyond one core of a small machine.
 pub const DEFAULT_LEVELS: &[usize] = &[100, 250, 500, 1000, 1500, 2000, 3000, 4000, 5000];
@@ -49,11 +44,6 @@ impl Level {
     pub fn pps_offered(&self) -> f64 {
         pps_offered(self.calls)
     }
-}
-
-/// Packets per second offered to a relay by `calls` calls (two streams each).
-pub fn pps_offered(calls: usize) -> f64 {
-    calls as f64 * 2.0 * PACKETS_PER_SECOND_PER_STREAM
 }
 
 /// Call counts from `from` to at most `to`, each `factor` times the previous (rounded).

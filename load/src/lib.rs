@@ -8,7 +8,7 @@
 //! their own process ([`child`], behind `tandem load`, `tandem capacity` and `tandem bench`,
 //! and the `tandem-loadgen` executable), so the relay's CPU time per relayed packet (from
 //! `/proc`) is the relay's alone. [`run_levels`] steps through load levels with a fresh
-//! relay each, stopping at the first with more than 0.1% loss; [`table`] and [`json_line`]
+//! relay each, stopping at the first with more than 0.1% loss; [`table()`] and [`json_line`]
 //! print the results. The relays measured are the engine ([`EngineRelay`],
 //! [`EngineConference`]), [`RawRelay`], a minimal `recvmmsg`/`sendmmsg` relay that shows
 //! what the kernel alone costs, and relay daemons — `tandem serve` and rtpengine — started
@@ -58,6 +58,7 @@ pub mod ng_relay;
 mod paced;
 pub mod pacer;
 pub mod probe;
+pub mod rates;
 pub mod raw_relay;
 pub mod relay;
 pub mod results;
@@ -68,6 +69,7 @@ mod rx_pump;
 pub mod setup_rate;
 pub mod shards;
 pub mod soak;
+pub mod table;
 pub mod target;
 pub mod track;
 pub mod verdict;

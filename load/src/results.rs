@@ -1,14 +1,14 @@
 //! What a load level measured: one [`LevelResult`] per level and relay, printed as an
 //! aligned text table ([`table`]) and as one JSON object per line ([`json_line`]).
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::bridged::LoadReport;
-use crate::levels::{LOSS_LIMIT, pps_offered};
+use crate::rates::{LOSS_LIMIT, pps_offered};
 use crate::shards::ShardSpread;
+use crate::table::aligned_table;
 
 /// What one level measured for one relay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -170,41 +170,6 @@ pub fn table(results: &[LevelResult]) -> String {
         .collect();
     let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
     aligned_table(&headers, &rows, 1)
-}
-
-/// An aligned text table: the first `left` columns left-aligned (text), the others
-/// right-aligned (figures), a rule under the headers.
-pub fn aligned_table(headers: &[&str], rows: &[Vec<String>], left: usize) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &[String]| {
-        let mut l = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            let pad = w - cell.chars().count().min(*w);
-            if i == 0 {
-                let _ = write!(l, "{cell}{}", " ".repeat(pad));
-            } else if i < left {
-                l.push_str("  ");
-                let _ = write!(l, "{cell}{}", " ".repeat(pad));
-            } else {
-                let _ = write!(l, "  {}{cell}", " ".repeat(pad));
-            }
-        }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    line(&headers.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
-    line(&rule);
-    for row in rows {
-        line(row);
-    }
-    out
 }
 
 #[cfg(test)]

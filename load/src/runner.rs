@@ -4,8 +4,8 @@
 //!
 //! For a relay that must be told the endpoints' addresses first (offer/answer over ng), the
 //! child runs in two steps: started with `--endpoints N --bind IP`, it binds the endpoints and
-//! prints their addresses as one JSON line ([`EndpointsLine`]); the parent sets up the calls
-//! and writes the relay's ports to the child's stdin as one JSON line ([`TargetsLine`]); the
+//! prints their addresses as one JSON line (`EndpointsLine`); the parent sets up the calls
+//! and writes the relay's ports to the child's stdin as one JSON line (`TargetsLine`); the
 //! child then runs the load and prints its report. The relay's set-up work thus falls before
 //! the measured window ([`Prepared`]).
 

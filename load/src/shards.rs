@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::aligned_table;
+use crate::table::aligned_table;
 use crate::target::CallTarget;
 
 /// One shard's datagram counters at one moment.

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::results::aligned_table;
+use crate::table::aligned_table;
 
 /// Exit status of a command whose run completed but missed a stated target (1 is left for
 /// errors, 2 for bad arguments).

@@ -51,7 +51,12 @@ fn rtp(seq: u16, fill: u8) -> Vec<u8> {
 #[test]
 fn a_proxy_sets_up_a_call_media_flows_and_delete_frees_it() {
     let dir = tempfile::tempdir().unwrap();
-    let running = daemon::start(support::config("auto", (44_000, 44_099), dir.path())).unwrap();
+    let running = daemon::start(support::config(
+        "auto",
+        support::free_port_block(100),
+        dir.path(),
+    ))
+    .unwrap();
     let ngaddr = running.ng_addr;
     let proxy = UdpSocket::bind("127.0.0.1:0").unwrap();
     proxy

@@ -122,7 +122,12 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Estimate {
             .max()
             .unwrap_or(0)
         + sc.queue.overflow.len();
-    let per_call = 7.0 + timers as f64 + if sc.ivr.is_some() { 1.0 } else { 0.0 };
+    // A flow's walk: a prompt end and a key or timer per node, through at most every node
+    // (its loops are bounded by the flow's `max_steps` and the replication cap).
+    let flow_events = sc.ivr.as_ref().and_then(|i| i.flow()).map_or(0.0, |f| {
+        2.0 * f.nodes().len().min(f.max_steps() as usize) as f64
+    });
+    let per_call = 7.0 + timers as f64 + if sc.ivr.is_some() { 1.0 } else { 0.0 } + flow_events;
     let callbacks = sc.callback.as_ref().map_or(0.0, |c| {
         calls.min(c.max_entries as f64 * 50.0) * f64::from(c.max_attempts) * 2.0
     });
@@ -134,7 +139,7 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Estimate {
     let pieces =
         (sc.duration_s / sc.interval_s).ceil() + f64::from(sc.batches.unwrap_or(1)) + 2.0 + 16.0;
     let sojourn: f64 = [
-        sc.ivr.as_ref().map(|i| &i.time),
+        sc.ivr.as_ref().and_then(|i| i.time.as_ref()),
         Some(&sc.queue.patience),
         Some(&sc.agents.ring),
         Some(&sc.agents.talk),

@@ -23,6 +23,7 @@ pub mod dist;
 pub mod drive;
 pub mod emodel;
 pub mod erlang;
+pub mod flow_metrics;
 pub mod grid;
 pub mod html;
 pub mod kernel;

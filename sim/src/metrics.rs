@@ -328,6 +328,8 @@ pub struct RunMetrics {
     pub ivr_ports: Option<u32>,
     /// The piece `at` last resolved, and its bounds (saves a look-up per count).
     pub(crate) cur: (usize, f64, f64),
+    /// Per node and survey figures of the IVR flow (when the IVR runs one).
+    pub flow: Option<crate::flow_metrics::FlowMetrics>,
 }
 
 /// Sums over a stretch of the timeline: the steady-state window, a batch, or an interval.
@@ -376,6 +378,7 @@ impl RunMetrics {
             trunk_capacity,
             ivr_ports,
             cur: (0, 1.0, 0.0), // an empty range: the first `at` resolves it
+            flow: None,
         }
     }
 

@@ -6,9 +6,11 @@
 
 pub mod bounds;
 mod check;
+pub mod ivr_flow;
 pub mod queueing;
 pub mod routing;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -166,20 +168,48 @@ impl Trunks {
     }
 }
 
-/// The IVR front end.
+/// The IVR front end: a holding-time distribution (`time`, `self_service`), or a call flow
+/// (`flow`) that simulated callers walk with the real interpreter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ivr {
     /// IVR ports.
     pub ports: u32,
-    /// Time a caller spends in the IVR.
-    pub time: Dist,
-    /// Fraction of callers who finish in self-service and hang up.
+    /// Time a caller spends in the IVR (without a flow).
+    #[serde(default)]
+    pub time: Option<Dist>,
+    /// Fraction of callers who finish in self-service and hang up (without a flow).
     #[serde(default)]
     pub self_service: f64,
     /// A caller who gets no IVR port hears nothing and hangs up after this long.
     #[serde(default = "default_no_answer")]
     pub no_answer_hangup_s: f64,
+    /// The call flow: a shipped flow's name, or a flow file relative to the scenario.
+    #[serde(default, rename = "flow")]
+    pub flow_spec: Option<String>,
+    /// Flow: the length of each prompt, by name.
+    #[serde(default)]
+    pub prompts: BTreeMap<String, Dist>,
+    /// Flow: the length of any prompt not in `prompts`.
+    #[serde(default)]
+    pub prompt_s: Option<Dist>,
+    /// Flow: callers' time from the end of a menu's prompts to their key, where a node
+    /// gives none (default 2 s).
+    #[serde(default)]
+    pub think: Option<Dist>,
+    /// Flow: how callers behave, by node name.
+    #[serde(default)]
+    pub nodes: BTreeMap<String, ivr_flow::NodeBehaviour>,
+    /// Flow: the dialled numbers callers spread over (none: an empty DNIS).
+    #[serde(default)]
+    pub dnis: Vec<ivr_flow::Dialled>,
+    /// Flow: the local wall-clock time at the start of the run, `YYYY-MM-DD HH:MM` in the
+    /// flow's time zone (default 2025-01-06 12:00, a Monday noon).
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    /// Flow: the flow itself, loaded with the scenario.
+    #[serde(skip)]
+    pub loaded: ivr_flow::LoadedFlow,
 }
 
 fn default_no_answer() -> f64 {
@@ -504,7 +534,7 @@ impl Scenario {
             d.resolve(&key, base_dir)
                 .map_err(|e| (key.clone(), e.to_string()))?;
         }
-        Ok(())
+        ivr_flow::load(self, base_dir)
     }
 }
 
@@ -565,6 +595,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     (
         "tv-burst-6e1-700",
         include_str!("../scenarios/tv-burst-6e1-700.toml"),
+    ),
+    (
+        "tv-shopping-flow",
+        include_str!("../scenarios/tv-shopping-flow.toml"),
     ),
     ("mm-n-m", include_str!("../scenarios/mm-n-m.toml")),
     ("day-700", include_str!("../scenarios/day-700.toml")),

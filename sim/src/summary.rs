@@ -86,6 +86,8 @@ pub struct Summary {
     attempts: Vec<AttemptCounts>,
     /// Batch means: each batch's 17 KPI values.
     batches: Vec<[f64; 17]>,
+    /// The IVR flow's figures (when the IVR runs one).
+    flow: Option<crate::report::flow::FlowSummary>,
 }
 
 /// The 13 rates and 4 service-level variants of a window.
@@ -152,12 +154,16 @@ impl Summary {
             rule_labels,
             attempts: Vec::new(),
             batches: Vec::new(),
+            flow: crate::report::flow::FlowSummary::new(sc),
         }
     }
 
     /// Folds in one replication.
     pub fn add(&mut self, m: &RunMetrics) {
         self.n += 1;
+        if let (Some(f), Some(fm)) = (&mut self.flow, &m.flow) {
+            f.add(self.n - 1, fm);
+        }
         let w = m.window();
         self.counts.add(&w.counts);
         for (k, v) in self.kpis.iter_mut().zip(kpis_of(&w, m)) {
@@ -271,7 +277,7 @@ impl Summary {
             }
         };
         let iv = sc.interval_s;
-        let intervals = self
+        let intervals: Vec<IntervalRow> = self
             .intervals
             .iter()
             .enumerate()
@@ -352,7 +358,9 @@ impl Summary {
                 .map(|a| [a.attempts / n, a.answered / n])
                 .collect(),
         });
+        let ivr_flow = self.flow.map(|f| f.into_report(sc, n, &intervals, level));
         Report {
+            ivr_flow,
             scenario: sc.name.clone(),
             replications: self.n,
             seed: sc.seed,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use tandem_codecs::g711;
@@ -224,4 +225,24 @@ pub fn at_b(eng: &mut MemoryEngine) -> Vec<Got> {
         .filter(|d| d.from.port() % 2 == 0)
         .map(|d| parse(&d.data))
         .collect()
+}
+
+/// `len` consecutive ports (from an even one) that were free for UDP on 127.0.0.1 a moment
+/// ago: below the kernel's ephemeral range (32768 and up), where other sockets of this
+/// process and of test runs alongside land, and from a place that differs per process and
+/// per call, so that runs of this file side by side try different ranges first.
+pub fn free_ports(len: u16) -> (u16, u16) {
+    static CALLS: AtomicU16 = AtomicU16::new(0);
+    const LO: u32 = 20_000;
+    const HI: u32 = 32_000;
+    let len = u32::from(len + len % 2);
+    let windows = (HI - LO) / len;
+    let first = std::process::id() * 31 + u32::from(CALLS.fetch_add(1, Ordering::Relaxed)) * 7;
+    for w in (0..windows).map(|i| (first + i) % windows) {
+        let lo = LO + w * len;
+        if (lo..lo + len).all(|p| UdpSocket::bind(("127.0.0.1", p as u16)).is_ok()) {
+            return (lo as u16, (lo + len - 1) as u16);
+        }
+    }
+    panic!("no {len} consecutive free UDP ports in {LO}-{HI}");
 }

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::flow::*;
-use crate::load::{FlowError, Source};
 use crate::raw::{RawFlow, RawNode};
+use crate::source::{FlowError, Source};
 use crate::time::{Date, Micros, parse_utc_offset};
 
 /// Most nodes in a flow.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{ConferenceConfig, ConferenceReport, run_conference};
-use crate::levels::PACKETS_PER_SECOND_PER_STREAM;
+use crate::rates::PACKETS_PER_SECOND_PER_STREAM;
 use crate::relay::{ConferenceRelay, RelayJitter};
 use crate::runner::{LoadGenMode, on_loadgen_thread, run_child};
 use crate::target::format_ports;

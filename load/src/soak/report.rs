@@ -22,7 +22,7 @@ use super::SoakConfig;
 use super::cohort::CohortTally;
 use super::hostile::HostileCounts;
 use super::watch::Sample;
-use crate::results::aligned_table;
+use crate::table::aligned_table;
 use crate::verdict::{Bound, Target, Verdict};
 use tandem_serve::metrics::read::{histogram_quantile, sum};
 

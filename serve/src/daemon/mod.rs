@@ -3,9 +3,9 @@
 //! shutdown, and a Prometheus endpoint.
 //!
 //! Threads:
-//! - **ng I/O** ([`io`]): one mio event loop for the UDP socket, the TCP listener and every
+//! - **ng I/O** (`io`): one mio event loop for the UDP socket, the TCP listener and every
 //!   TCP connection (cap, idle and read deadlines, incremental framing).
-//! - **control** ([`control`]): carries out every message in order through the
+//! - **control** (`control`): carries out every message in order through the
 //!   [`ControlPath`] (reply cache + call table), folds in engine events, and runs the
 //!   shutdown.
 //! - **metrics** ([`crate::metrics::http`]): answers scrapes from shared counters.

@@ -5,6 +5,7 @@
 mod axis;
 mod chart;
 mod compare_page;
+mod flow_section;
 mod page;
 mod plan_page;
 mod report_charts;

@@ -252,6 +252,8 @@ pub fn render(report: &Report, sc: &Scenario) -> String {
     }
     p.table(&["KPI", "value"], &kv);
 
+    super::flow_section::section(&mut p, r);
+
     p.h2("Over time");
     super::report_charts::charts(&mut p, r, sc);
     p.finish()

@@ -60,14 +60,18 @@ impl Run<'_> {
                 } else {
                     self.m.ivr.add(t, 1.0);
                     self.note(t, i, Transition::IvrStarted);
-                    let d = ivr.time.sample(&mut self.rng.ivr);
-                    self.k.schedule(
-                        t + d,
-                        Event::IvrDone(CallRef {
-                            slot: i,
-                            generation,
-                        }),
-                    );
+                    let c = CallRef {
+                        slot: i,
+                        generation,
+                    };
+                    match &ivr.time {
+                        Some(time) => {
+                            let d = time.sample(&mut self.rng.ivr);
+                            self.k.schedule(t + d, Event::IvrDone(c));
+                        }
+                        // The walk through the flow starts at once, as an event of its own.
+                        None => self.k.schedule(t, Event::FlowStart(c)),
+                    }
                 }
                 Ok(())
             }
@@ -202,6 +206,10 @@ impl Run<'_> {
             });
         }
         self.acd.caller_abandoned(Seconds(t), id).map_err(acd_err)?;
+        if self.flow_on {
+            // The walk hears the caller hang up (in its queue node).
+            self.flow_release(t, i);
+        }
         self.release(t, i);
         self.maybe_redial(t, c.caller, c.attempt, c.ctype, Lost::Abandoned);
         self.actions(t)
@@ -239,6 +247,33 @@ impl Run<'_> {
 
     /// Agent `agent` answers the call its phone rings for.
     pub(super) fn answer(&mut self, t: f64, agent: u32) -> Result<(), SimError> {
+        if self.flow_on {
+            return self.flow_answer(t, agent);
+        }
+        self.answer_with(t, agent, false)
+    }
+
+    /// [`Self::answer`] in a run with an IVR flow.
+    #[cold]
+    #[inline(never)]
+    fn flow_answer(&mut self, t: f64, agent: u32) -> Result<(), SimError> {
+        if let Some(i) = self.agents[agent as usize].call
+            && self.flow_calls.get(i as usize).is_some_and(Option::is_some)
+        {
+            // What the flow had due by now comes first (its longest wait, a callback key):
+            // the caller may have left the queue.
+            self.flow_catch_up(t, i)?;
+            if self.agents[agent as usize].call != Some(i) {
+                return self.actions(t);
+            }
+        }
+        self.answer_with(t, agent, true)
+    }
+
+    /// Agent `agent` answers; `flow`: in a run with an IVR flow (constant where inlined, so
+    /// a run without one does no flow work at all).
+    #[inline(always)]
+    fn answer_with(&mut self, t: f64, agent: u32, flow: bool) -> Result<(), SimError> {
         let Some(i) = self.agents[agent as usize].call else {
             return Ok(());
         };
@@ -267,6 +302,9 @@ impl Run<'_> {
         }
         self.note(t, i, Transition::Answered { agent });
         self.start_talk(t, i);
+        if flow && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+            self.flow_answered(t, i)?;
+        }
         self.actions(t)
     }
 
@@ -331,6 +369,22 @@ impl Run<'_> {
     }
 
     pub(super) fn talk_end(&mut self, t: f64, i: u32) -> Result<(), SimError> {
+        if self.flow_on {
+            return self.flow_talk_end(t, i);
+        }
+        self.talk_end_with(t, i, false)
+    }
+
+    /// [`Self::talk_end`] in a run with an IVR flow.
+    #[cold]
+    #[inline(never)]
+    fn flow_talk_end(&mut self, t: f64, i: u32) -> Result<(), SimError> {
+        self.talk_end_with(t, i, true)
+    }
+
+    /// A conversation ends; `flow`: in a run with an IVR flow (constant where inlined).
+    #[inline(always)]
+    fn talk_end_with(&mut self, t: f64, i: u32, flow: bool) -> Result<(), SimError> {
         let c = self.calls[i as usize];
         if c.phase != Phase::Talking {
             return Ok(());
@@ -342,7 +396,11 @@ impl Run<'_> {
         let ag = &mut self.agents[c.agent as usize];
         ag.call = None;
         ag.token = ag.token.wrapping_add(1);
-        self.release(t, i);
+        if flow && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+            self.flow_after_agent(t, i)?;
+        } else {
+            self.release(t, i);
+        }
         let acw = self.types[c.ctype as usize].acw.sample(&mut self.rng.acw);
         self.k.schedule(t + acw, Event::AcwEnd(c.agent));
         self.actions(t)

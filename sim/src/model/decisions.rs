@@ -52,6 +52,15 @@ impl Run<'_> {
                     let Some(i) = self.sim_call(call) else {
                         continue;
                     };
+                    if self.flow_on && self.flow_calls.get(i as usize).is_some_and(Option::is_some)
+                    {
+                        let rejected = terminal == Terminal::Rejected;
+                        if rejected {
+                            self.at(t).rejected += 1.0;
+                        }
+                        self.flow_released(t, i, rejected)?;
+                        continue;
+                    }
                     let counts = self.at(t);
                     let ending = match terminal {
                         Terminal::CallbackReleased => {

@@ -15,6 +15,7 @@
 mod callbacks;
 mod calls;
 mod decisions;
+mod flow;
 mod setup;
 mod shifts;
 mod waiting;
@@ -72,6 +73,11 @@ enum Event {
     Shift,
     /// An agent who let a call ring out is made ready again.
     AgentReady(u32),
+    /// A caller who took an IVR port starts walking the IVR flow.
+    FlowStart(CallRef),
+    /// Something is due in a call's walk through the IVR flow (a prompt ends, the caller
+    /// keys, a timer of the flow).
+    FlowWake(CallRef),
 }
 
 /// A model call as events name it: its slot and the slot's generation, so an event for a
@@ -309,6 +315,14 @@ pub struct Run<'s> {
     declined_seen: u64,
     /// Watches the calls' transitions (drive mode); `None` in a pure run.
     observer: Option<&'s mut dyn CallObserver>,
+    /// The IVR flow callers walk, if the IVR runs one.
+    flow: Option<flow::FlowPlan<'s>>,
+    /// Whether `flow` is set (one flag for the hot paths to test).
+    flow_on: bool,
+    /// Each call's walk through the flow, by call slot.
+    flow_calls: Vec<Option<flow::FlowCall>>,
+    /// Scratch for a session's actions.
+    flow_actions: Vec<tandem_ivr::Action>,
 }
 
 impl<'s> Run<'s> {
@@ -325,6 +339,13 @@ impl<'s> Run<'s> {
         rep: u32,
         observer: &'s mut dyn CallObserver,
     ) -> Result<Run<'s>, SimError> {
+        if sc.ivr.as_ref().is_some_and(|i| i.flow().is_some()) {
+            return Err(SimError::Invalid(format!(
+                "scenario `{}`: drive mode does not run IVR flows (run it without --drive, \
+                 or give `[ivr]` a `time` instead of a `flow`)",
+                sc.name
+            )));
+        }
         let mut run = Run::new(sc, rep)?;
         run.observer = Some(observer);
         Ok(run)
@@ -389,6 +410,9 @@ impl<'s> Run<'s> {
             if self.handle(t, ev)? {
                 last_active = t;
             }
+        }
+        if self.flow_on {
+            self.flow_check_done()?;
         }
         let end = last_active;
         // Levels run on to the end of arrivals at least: agents are logged in through the
@@ -464,7 +488,7 @@ impl<'s> Run<'s> {
 
     /// Carries out event `ev` at `t`. Returns whether it changed anything: a stale event (a
     /// patience timer of a caller already answered) does not, and must not stretch the run.
-    #[inline]
+    #[inline(always)]
     fn handle(&mut self, t: f64, ev: Event) -> Result<bool, SimError> {
         match ev {
             Event::OwnArrival(i) => self.own_arrival(t, i)?,
@@ -517,6 +541,14 @@ impl<'s> Run<'s> {
                 self.agent_back(t, agent)?;
             }
             Event::Shift => self.staff(t)?,
+            Event::FlowStart(c) => match self.live(c) {
+                Some(i) => self.start_flow(t, i)?,
+                None => return Ok(false),
+            },
+            Event::FlowWake(c) => match self.live(c) {
+                Some(i) => return self.flow_wake(t, i),
+                None => return Ok(false),
+            },
         }
         Ok(true)
     }

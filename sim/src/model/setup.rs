@@ -259,12 +259,14 @@ pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
         },
         r.steps.iter().map(Vec::len).sum(),
     );
-    let m = RunMetrics::new(
+    let flow = super::flow::FlowPlan::of(sc);
+    let mut m = RunMetrics::new(
         &grid,
         sc.trunks.capacity(),
         sc.ivr.as_ref().map(|i| i.ports),
         breakdown,
     );
+    m.flow = flow.as_ref().map(|f| f.metrics());
     Ok(Run {
         sc,
         k: Kernel::new(),
@@ -314,6 +316,10 @@ pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
         declined_seen: 0,
         acceptance: sc.callback.as_ref().map_or(1.0, |c| c.acceptance),
         observer: None,
+        flow_on: flow.is_some(),
+        flow,
+        flow_calls: Vec::new(),
+        flow_actions: Vec::new(),
     })
 }
 

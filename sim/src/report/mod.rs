@@ -2,6 +2,7 @@
 //! series, the wait distribution, and confidence intervals across replications.
 
 mod figures;
+pub mod flow;
 mod stats;
 mod text;
 
@@ -281,6 +282,9 @@ pub struct Report {
     pub overflows: Vec<OverflowRow>,
     /// Callback offers and dials (none without `[callback]`).
     pub callback_survey: Option<CallbackSurvey>,
+    /// The IVR flow: per node traffic, surveys, port requirement (none without a flow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ivr_flow: Option<flow::FlowReport>,
 }
 
 /// Counts and rates of each replication, in replication order (over each one's

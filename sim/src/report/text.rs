@@ -120,6 +120,7 @@ impl Report {
         self.service_text(&mut s);
         self.capacity_text(&mut s);
         self.figures_text(&mut s);
+        self.flow_text(&mut s);
         self.interval_text(&mut s);
         s
     }

@@ -56,7 +56,30 @@ macro_rules! all_dists {
             out.push(("redial.delay".into(), &$($m)? r.delay));
         }
         if let Some(i) = &$($m)? s.ivr {
-            out.push(("ivr.time".into(), &$($m)? i.time));
+            if let Some(d) = &$($m)? i.time {
+                out.push(("ivr.time".into(), d));
+            }
+            if let Some(d) = &$($m)? i.prompt_s {
+                out.push(("ivr.prompt_s".into(), d));
+            }
+            if let Some(d) = &$($m)? i.think {
+                out.push(("ivr.think".into(), d));
+            }
+            for (name, d) in &$($m)? i.prompts {
+                out.push((format!("ivr.prompts.{name}"), d));
+            }
+            for (name, b) in &$($m)? i.nodes {
+                for (k, d) in [
+                    ("think", &$($m)? b.think),
+                    ("digit_gap", &$($m)? b.digit_gap),
+                    ("message", &$($m)? b.message),
+                    ("ring", &$($m)? b.ring),
+                ] {
+                    if let Some(d) = d {
+                        out.push((format!("ivr.nodes.{name}.{k}"), d));
+                    }
+                }
+            }
         }
         if let Some(c) = &$($m)? s.callback {
             out.push(("callback.dial_time".into(), &$($m)? c.dial_time));
@@ -178,6 +201,7 @@ impl Scenario {
                 " s",
             )?;
         }
+        super::ivr_flow::check(self)?;
         if let Some(v) = self.queue.voicemail_after_s {
             within("queue.voicemail_after_s", v, 0.0, MAX_SPAN_S, " s")?;
             if !(v > 0.0) {

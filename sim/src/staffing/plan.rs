@@ -164,6 +164,15 @@ pub fn plan(
     opts: &PlanOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<StaffPlan, SimError> {
+    if sc.ivr.as_ref().is_some_and(|i| i.flow().is_some()) {
+        // The analytic first sizing needs the IVR's mean holding time, which a flow gives
+        // only by simulation.
+        return Err(SimError::Invalid(format!(
+            "scenario {}: staffing plans take an IVR `time`, not a `flow` (run the flow \
+             scenario with `tandem sim` to measure its IVR time, then plan with that)",
+            sc.name
+        )));
+    }
     let t = opts.targets;
     let mut base = sc.clone();
     base.sl_threshold_s = t.sl_threshold_s;

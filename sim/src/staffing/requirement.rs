@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::Targets;
 use crate::SimError;
+use crate::dist::Dist;
 use crate::erlang::{erlang_a, erlang_b, erlang_c};
 use crate::scenario::Scenario;
 
@@ -82,10 +83,9 @@ impl CallShape {
     fn of(sc: &Scenario) -> CallShape {
         let bl = sc.callers.blacklist_fraction;
         let vip = sc.callers.vip_fraction;
-        let (ss, ivr_s) = sc
-            .ivr
-            .as_ref()
-            .map_or((0.0, 0.0), |i| (i.self_service, i.time.mean()));
+        let (ss, ivr_s) = sc.ivr.as_ref().map_or((0.0, 0.0), |i| {
+            (i.self_service, i.time.as_ref().map_or(0.0, Dist::mean))
+        });
         let ivr_share = if sc.ivr.is_some() {
             1.0 - bl - vip
         } else {
@@ -254,7 +254,7 @@ pub fn peak_capacity(sc: &Scenario, t: &Targets, needs: &[IntervalNeed]) -> Peak
         channels = channels.div_ceil(30) * 30;
     }
     let ivr_ports = sc.ivr.as_ref().map(|i| {
-        let load = per_s * shape.ivr_share * i.time.mean();
+        let load = per_s * shape.ivr_share * i.time.as_ref().map_or(0.0, Dist::mean);
         fewest(load, t.max_loss * IVR_SHARE)
     });
     PeakNeed {

@@ -1,6 +1,5 @@
 //! One module per subcommand; each has an `Args` (clap) and a `run`.
 pub mod bench;
-mod bench_relays;
 pub mod capacity;
 pub mod convert;
 pub mod demo;

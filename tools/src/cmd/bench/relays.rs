@@ -8,17 +8,18 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use tandem_engine::DriverKind;
 use tandem_load::compare::{Comparison, Contender, Progress, compare};
-use tandem_load::results::aligned_table;
 use tandem_load::setup_rate::{SetupComparison, SetupConfig, compare_setups};
+use tandem_load::table::aligned_table;
 use tandem_load::{
     DaemonKind, DaemonSpec, EngineRelay, NgRelay, RawRelay, Relay, Targets, Verdict,
     find_rtpengine, json_line,
 };
 use tandem_udp::raise_open_files_limit;
 
-use super::bench::{Args, Summary};
-use super::lab_progress::LabProgress;
-use super::load::loadgen_subprocess;
+use super::args::Args;
+use super::summary::Summary;
+use crate::cmd::lab_progress::LabProgress;
+use crate::cmd::load::loadgen_subprocess;
 
 /// Relays whose latency and CPU targets are the project's own.
 const ENGINE_RELAYS: [&str; 3] = ["engine-mio", "engine-uring", "serve"];

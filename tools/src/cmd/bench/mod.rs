@@ -27,100 +27,14 @@ use tandem_load::rigs::{JitterRig, MixRig, recording_load, scenarios};
 use tandem_load::{Targets, Verdict};
 use tandem_sim::{Scenario, simulate};
 
-use super::bench_relays;
 use super::lab_progress::LabProgress;
 
-/// Arguments of `tandem bench`.
-#[derive(clap::Args)]
-pub struct Args {
-    /// Load levels (bridged calls) for the capacity harness.
-    #[arg(long, value_delimiter = ',', default_value = "100,250,500,1000,2000")]
-    pub(super) calls: Vec<usize>,
-    /// Seconds of load per level.
-    #[arg(long, default_value_t = 5)]
-    pub(super) seconds: u64,
-    /// Relays to measure: raw, mio, io-uring (the in-process engine on each driver), serve
-    /// (tandem serve over ng), rtpengine (over ng; skipped if not installed).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "raw,mio,io-uring,serve,rtpengine"
-    )]
-    pub(super) relays: Vec<String>,
-    /// Rounds per level: each relay runs once per round, the order rotated; figures are
-    /// medians over the rounds.
-    #[arg(long, default_value_t = 1)]
-    pub(super) rounds: usize,
-    /// Media threads of tandem serve (--num-threads: shards) and rtpengine (--num-threads).
-    /// With more than one, the relays are not pinned and the spread over shards is shown.
-    #[arg(long, default_value_t = 1)]
-    pub(super) shards: usize,
-    /// The rtpengine executable (default: `rtpengine` on the PATH); where there is none,
-    /// rtpengine is skipped and its comparisons are reported as not measured.
-    #[arg(long, value_name = "PATH")]
-    pub(super) rtpengine: Option<std::path::PathBuf>,
-    /// tandem serve's UDP driver: auto, mio or io-uring.
-    #[arg(long, default_value = "auto")]
-    pub(super) serve_driver: String,
-    /// Concurrent stereo recordings in the media section.
-    #[arg(long, default_value_t = 1000)]
-    recordings: usize,
-    /// A short run (small levels, 2 s each, 200 recordings, 500 set-ups): checks the harness
-    /// works.
-    #[arg(long)]
-    quick: bool,
-    /// Only the call set-up benchmark (as --skip capacity,media,sim).
-    #[arg(long)]
-    setup: bool,
-    /// Calls per set-up round.
-    #[arg(long, default_value_t = 2000)]
-    pub(super) setup_calls: usize,
-    /// Calls in flight at once in the set-up benchmark.
-    #[arg(long, default_value_t = 64)]
-    pub(super) setup_window: usize,
-    /// Set-up rounds per daemon.
-    #[arg(long, default_value_t = 5)]
-    pub(super) setup_rounds: usize,
-    /// Sections to skip: capacity, setup, media, sim.
-    #[arg(long, value_delimiter = ',')]
-    skip: Vec<String>,
-    /// Do not pin the relays to core 0 and the load generator to core 1.
-    #[arg(long)]
-    pub(super) no_pin: bool,
-    /// Change a target's limit, NAME=VALUE (repeatable; --list-targets names them).
-    #[arg(long = "target", value_name = "NAME=VALUE")]
-    targets: Vec<String>,
-    /// Print the targets with their limits and what they measure, and exit.
-    #[arg(long)]
-    list_targets: bool,
-    /// Report the verdict but exit 0 even if a target is missed.
-    #[arg(long)]
-    no_verdict: bool,
-    /// No progress display, no step lines on stderr.
-    #[arg(long)]
-    pub(super) quiet: bool,
-}
+mod args;
+mod relays;
+mod summary;
 
-/// One row of the summary table.
-pub(super) struct Row {
-    what: String,
-    value: String,
-}
-
-/// The summary rows, with what was said on stderr as they were added.
-pub(super) struct Summary {
-    rows: Vec<Row>,
-}
-
-impl Summary {
-    /// Adds a row.
-    pub(super) fn row(&mut self, what: impl Into<String>, value: impl Into<String>) {
-        self.rows.push(Row {
-            what: what.into(),
-            value: value.into(),
-        });
-    }
-}
+pub use args::Args;
+use summary::Summary;
 
 /// Runs `tandem bench`.
 pub fn run(mut args: Args) -> Result<()> {
@@ -156,10 +70,10 @@ pub fn run(mut args: Args) -> Result<()> {
     let mut summary = Summary { rows: Vec::new() };
     let mut verdict = Verdict::new();
     if runs("capacity") {
-        bench_relays::capacity(&args, &targets, &mut summary, &mut verdict)?;
+        relays::capacity(&args, &targets, &mut summary, &mut verdict)?;
     }
     if runs("setup") {
-        bench_relays::setup(&args, &targets, &mut summary, &mut verdict)?;
+        relays::setup(&args, &targets, &mut summary, &mut verdict)?;
     }
     if runs("media") {
         media(&args, &targets, &mut summary, &mut verdict)?;

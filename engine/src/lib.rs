@@ -109,6 +109,7 @@ mod time;
 mod transmit;
 
 pub use command::Command;
+pub use driver::histogram::{TICK_BUCKETS_US, TickHistogram};
 pub use driver::memory::{Delivered, MemoryEngine};
 pub use error::{CommandError, EngineError};
 pub use event::Event;

@@ -98,6 +98,10 @@ pub struct ServeConfig {
     /// Directories besides `recording-dir` that ng `output-destination` and
     /// `recording-dir` may name.
     pub recording_allowed_dirs: Vec<PathBuf>,
+    /// Longest a received media packet may wait for its shard (from its arrival at the
+    /// host), in ms; older ones are dropped and counted, so an overloaded daemon sheds
+    /// stale audio instead of relaying it late. 0: no limit.
+    pub max_queue_delay_ms: u32,
 }
 
 impl Default for ServeConfig {
@@ -128,6 +132,7 @@ impl Default for ServeConfig {
             log_file: None,
             ignore_unknown_keys: false,
             recording_allowed_dirs: Vec::new(),
+            max_queue_delay_ms: 100,
         }
     }
 }
@@ -209,6 +214,12 @@ impl ServeConfig {
             ("max-streams-per-call", self.max_streams_per_call, 1, 1_000),
             ("latch-packets", usize::from(self.latch_packets), 1, 100),
             ("latch-idle-ms", self.latch_idle_ms as usize, 20, 60_000),
+            (
+                "max-queue-delay-ms",
+                self.max_queue_delay_ms as usize,
+                0,
+                60_000,
+            ),
         ] {
             if !(min..=max).contains(&v) {
                 return Err(ConfigError::Invalid(format!(
@@ -217,6 +228,12 @@ impl ServeConfig {
             }
         }
         Ok(())
+    }
+
+    /// The engine's queueing-delay limit (`None`: no limit).
+    pub fn max_queue_delay(&self) -> Option<Duration> {
+        (self.max_queue_delay_ms > 0)
+            .then(|| Duration::from_millis(u64::from(self.max_queue_delay_ms)))
     }
 
     /// A number of seconds from these settings as a duration.
@@ -261,6 +278,10 @@ mod tests {
         assert_eq!((c.reply_cache_bytes, c.max_tcp_connections), (1000, 8));
         assert_eq!(c.tcp_backlog, 4096);
         assert_eq!((c.grace, c.tcp_read_timeout), (2.0, 0.5));
+        assert_eq!(
+            ServeConfig::default().max_queue_delay(),
+            Some(Duration::from_millis(100))
+        );
         assert_eq!(c.log_file, Some(PathBuf::from("/tmp/x.log")));
         for bad in [
             "tcp-idle-timeout = 0",

@@ -12,8 +12,8 @@ use std::thread::{self, JoinHandle};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::thread::{ShardThread, Wake};
-use tandem_udp::{RecvBatch, SendBatch};
+use super::thread::{Clock, ShardThread, Wake, received_at};
+use tandem_udp::{RecvBatch, SendBatch, enable_rx_timestamps};
 
 const WAKE: Token = Token(usize::MAX);
 /// Datagrams per recvmmsg/sendmmsg call.
@@ -45,7 +45,7 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
     st.start();
     let mut sockets: HashMap<u16, UdpSocket> = HashMap::new();
     let mut events = Events::with_capacity(1024);
-    let mut rb = RecvBatch::new(BATCH);
+    let mut rb = RecvBatch::with_rx_timestamps(BATCH);
     let mut sb = SendBatch::new(BATCH);
     loop {
         let now = st.clock.now();
@@ -79,7 +79,7 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                 if n == 0 {
                     break;
                 }
-                let now = st.clock.now();
+                let (now, rt) = (st.clock.now(), Clock::realtime_ns());
                 st.counters
                     .datagrams_in
                     .fetch_add(n as u64, Ordering::Relaxed);
@@ -88,14 +88,16 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                     // packet: dropped unread, as the io_uring driver does.
                     if let (Some(from), data) = rb.get(i) {
                         if !rb.truncated(i) {
-                            st.shard.handle_datagram(now, port, from, data);
+                            let at = received_at(now, rt, rb.rx_realtime_ns(i));
+                            st.shard.handle_received(now, at, port, from, data);
                         }
                     }
                 }
                 flush(&mut st, &sockets, &mut sb);
             }
         }
-        st.shard.tick(st.clock.now());
+        let now = st.clock.now();
+        st.tick(now);
         flush(&mut st, &sockets, &mut sb);
         st.finish_turn(|port| {
             if let Some(mut s) = sockets.remove(&port) {
@@ -114,6 +116,8 @@ fn apply_control(
 ) -> io::Result<bool> {
     st.take_messages(|port, s| {
         s.set_nonblocking(true)?;
+        // Receive stamps date each datagram's arrival, for the shard's queueing-delay limit.
+        enable_rx_timestamps(s.as_raw_fd())?;
         let mut s = UdpSocket::from_std(s);
         poll.registry()
             .register(&mut s, Token(usize::from(port)), Interest::READABLE)?;

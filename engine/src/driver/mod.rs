@@ -2,6 +2,7 @@
 //! engine runs each shard on a thread ([`thread`]) with the [`mio`] or io_uring driver; the
 //! in-memory engine ([`memory`]) runs them all on a simulated network and a virtual clock.
 
+pub(crate) mod histogram;
 pub(crate) mod memory;
 pub(crate) mod mio;
 pub(crate) mod thread;

@@ -12,6 +12,28 @@ use crate::channel::{Forward, Ingress, Writer};
 use crate::time::Micros;
 
 impl Shard {
+    /// Handles one datagram that arrived at the host at `received` (the kernel's receive
+    /// time stamp, on the shard's clock): one that has waited longer than
+    /// [`max_queue_delay`](super::ShardConfig::max_queue_delay) is dropped and counted, the
+    /// rest go to [`handle_datagram`](Shard::handle_datagram).
+    #[inline]
+    pub fn handle_received(
+        &mut self,
+        now: Micros,
+        received: Micros,
+        local_port: u16,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        if let Some(limit) = self.cfg.max_queue_delay {
+            if now.saturating_sub(received) > limit {
+                self.stats.stale_dropped += 1;
+                return;
+            }
+        }
+        self.handle_datagram(now, local_port, from, data);
+    }
+
     /// Handles one datagram received on `local_port` from `from`.
     pub fn handle_datagram(&mut self, now: Micros, local_port: u16, from: SocketAddr, data: &[u8]) {
         self.stats.datagrams_in += 1;

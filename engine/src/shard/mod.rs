@@ -32,6 +32,10 @@ use crate::tap::{Tap, TapHandoff};
 use crate::time::Micros;
 use crate::transmit::{Transmit, TransmitQueue};
 
+/// The default of [`ShardConfig::max_queue_delay`]: voice later than this is worth less
+/// than the capacity it takes to relay it.
+pub const DEFAULT_MAX_QUEUE_DELAY: Micros = Micros::from_ms(100);
+
 /// Static settings of a shard.
 #[derive(Clone, Debug)]
 pub struct ShardConfig {
@@ -43,6 +47,11 @@ pub struct ShardConfig {
     pub seed: u64,
     /// Unix time at `now = 0` (for RTCP's NTP timestamps).
     pub unix_epoch: Micros,
+    /// Longest a datagram may have waited between its arrival at the host and its handling
+    /// ([`Shard::handle_received`]): older ones are dropped unread and counted
+    /// ([`ShardStats::stale_dropped`]), so a shard that falls behind sheds stale audio
+    /// instead of relaying it late. `None`: no limit. 100 ms by default.
+    pub max_queue_delay: Option<Micros>,
     /// The engine's own media sockets: never a remote, and nothing from them is accepted.
     pub(crate) own: Option<OwnSockets>,
 }
@@ -55,6 +64,7 @@ impl ShardConfig {
             tick: Micros::from_ms(20),
             seed,
             unix_epoch: Micros::ZERO,
+            max_queue_delay: Some(DEFAULT_MAX_QUEUE_DELAY),
             own: None,
         }
     }
@@ -72,6 +82,9 @@ pub struct ShardStats {
     pub ticks_missed: u64,
     /// Datagrams handled.
     pub datagrams_in: u64,
+    /// Datagrams dropped unread because they had waited longer than
+    /// [`ShardConfig::max_queue_delay`] (not counted in `datagrams_in`).
+    pub stale_dropped: u64,
     /// Datagrams queued for sending.
     pub datagrams_out: u64,
     /// Live channels.

@@ -13,7 +13,7 @@ use super::{Engine, ShardHandle};
 use crate::driver::thread::{Clock, ShardLinks, ShardThread, ThreadCounters};
 use crate::error::EngineError;
 use crate::ports::{self, MediaAddresses, OwnSockets};
-use crate::shard::{Shard, ShardConfig};
+use crate::shard::{DEFAULT_MAX_QUEUE_DELAY, Shard, ShardConfig};
 use crate::tap::writer::TapWriter;
 use crate::time::Micros;
 
@@ -61,6 +61,7 @@ pub struct EngineBuilder {
     seed: Option<u64>,
     socket_buffer: usize,
     control_wait: Duration,
+    max_queue_delay: Option<Duration>,
 }
 
 impl Default for EngineBuilder {
@@ -79,6 +80,7 @@ impl Default for EngineBuilder {
             seed: None,
             socket_buffer: 256 * 1024,
             control_wait: Duration::from_secs(2),
+            max_queue_delay: Some(DEFAULT_MAX_QUEUE_DELAY.to_duration()),
         }
     }
 }
@@ -124,6 +126,14 @@ impl EngineBuilder {
     /// full queue, and a statistics read or a barrier for the shard's answer (default 2 s).
     pub fn control_wait(mut self, wait: Duration) -> Self {
         self.control_wait = wait;
+        self
+    }
+    /// Longest a received datagram may wait (from its arrival at the host, by the kernel's
+    /// time stamp) before the shard handles it; older ones are dropped and counted
+    /// ([`ShardThreadStats::stale_dropped`](crate::ShardThreadStats)), so an overloaded
+    /// shard sheds stale audio instead of queueing it. `None`: no limit. Default 100 ms.
+    pub fn max_queue_delay(mut self, limit: Option<Duration>) -> Self {
+        self.max_queue_delay = limit;
         self
     }
     /// Fixed seed for SSRCs and sequence numbers (default: from the clock).
@@ -193,6 +203,9 @@ impl EngineBuilder {
                 tick: Micros::from_ms(u64::from(self.tick_ms)),
                 seed,
                 unix_epoch: clock.unix_epoch,
+                max_queue_delay: self
+                    .max_queue_delay
+                    .map(|d| Micros::from_us(d.as_micros().min(u128::from(u64::MAX)) as u64)),
                 own: Some(own.clone()),
             };
             let links = ShardLinks {

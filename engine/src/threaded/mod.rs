@@ -36,6 +36,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 pub use self::builder::{DriverKind, EngineBuilder, UnknownDriver};
 use crate::command::Command;
+use crate::driver::histogram::TickHistogram;
 use crate::driver::thread::{Message, ThreadCounters, Wake};
 use crate::error::{CommandError, EngineError};
 use crate::event::Event;
@@ -71,6 +72,13 @@ pub struct ShardThreadStats {
     pub events_dropped: u64,
     /// Ticks skipped because the thread was late.
     pub ticks_missed: u64,
+    /// Datagrams dropped unread because they had waited longer than the engine's
+    /// `max_queue_delay` (the shard was behind).
+    pub stale_dropped: u64,
+    /// How long the thread's ticks took.
+    pub tick_duration: TickHistogram,
+    /// How late the thread's ticks started after their deadlines.
+    pub tick_lateness: TickHistogram,
     /// Live channels (as of the thread's last turn).
     pub channels: u64,
     /// Teardown commands and statistics reads that found the queue full and waited.
@@ -139,6 +147,9 @@ impl Engine {
                     send_errors: c.send_errors.load(Ordering::Relaxed),
                     events_dropped: c.events_dropped.load(Ordering::Relaxed),
                     ticks_missed: c.ticks_missed.load(Ordering::Relaxed),
+                    stale_dropped: c.stale_dropped.load(Ordering::Relaxed),
+                    tick_duration: c.tick_duration.snapshot(),
+                    tick_lateness: c.tick_lateness.snapshot(),
                     channels: c.channels.load(Ordering::Relaxed),
                     control_waits: c.control_waits.load(Ordering::Relaxed),
                     control_timeouts: c.control_timeouts.load(Ordering::Relaxed),

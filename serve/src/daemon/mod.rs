@@ -234,6 +234,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
             .bind(cfg.interface)
             .port_range(cfg.port_min, cfg.port_max)
             .driver(driver)
+            .max_queue_delay(cfg.max_queue_delay())
             .build()?,
     );
     let metrics = Arc::new(Metrics::with_engine(Arc::downgrade(&engine)));

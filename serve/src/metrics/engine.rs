@@ -5,11 +5,11 @@
 use std::sync::Weak;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use tandem_engine::{Engine, ShardThreadStats};
+use tandem_engine::{Engine, ShardThreadStats, TICK_BUCKETS_US, TickHistogram};
 
 /// Reads a running engine's counters when the metrics are rendered.
 pub struct EngineCollector {
@@ -31,7 +31,7 @@ impl std::fmt::Debug for EngineCollector {
 
 type ShardCounter = (&'static str, &'static str, fn(&ShardThreadStats) -> u64);
 
-const SHARD_COUNTERS: [ShardCounter; 7] = [
+const SHARD_COUNTERS: [ShardCounter; 8] = [
     (
         "tandem_shard_datagrams_in",
         "Datagrams received per shard.",
@@ -51,6 +51,11 @@ const SHARD_COUNTERS: [ShardCounter; 7] = [
         "tandem_shard_ticks_missed",
         "Ticks skipped because the shard was late.",
         |s| s.ticks_missed,
+    ),
+    (
+        "tandem_shard_stale_dropped",
+        "Media packets dropped unread because they had waited longer than max-queue-delay-ms (the shard was behind).",
+        |s| s.stale_dropped,
     ),
     (
         "tandem_shard_events_dropped",
@@ -115,6 +120,51 @@ impl Collector for EngineCollector {
                 ConstGauge::new(v).encode(m.encode_family(&shard_label(i))?)?;
             }
         }
+        type Pick = fn(&ShardThreadStats) -> TickHistogram;
+        let histograms: [(&str, &str, Pick); 2] = [
+            (
+                "tandem_shard_tick_duration_seconds",
+                "How long each shard tick (playout, mixing, players, timeouts, RTCP) took.",
+                |s| s.tick_duration,
+            ),
+            (
+                "tandem_shard_tick_lateness_seconds",
+                "How late each shard tick started after its deadline (a tick more than one period late is missed).",
+                |s| s.tick_lateness,
+            ),
+        ];
+        for (name, help, pick) in histograms {
+            let mut m = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
+            for (i, s) in stats.iter().enumerate() {
+                Seconds(pick(s)).encode(m.encode_family(&shard_label(i))?)?;
+            }
+        }
         Ok(())
+    }
+}
+
+/// A tick histogram in seconds, as Prometheus wants durations.
+#[derive(Debug)]
+struct Seconds(TickHistogram);
+
+impl EncodeMetric for Seconds {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let h = &self.0;
+        let buckets: Vec<(f64, u64)> = h
+            .counts
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let bound = TICK_BUCKETS_US
+                    .get(i)
+                    .map_or(f64::INFINITY, |&us| us as f64 / 1e6);
+                (bound, c)
+            })
+            .collect();
+        encoder.encode_histogram::<NoLabelSet>(h.sum_us as f64 / 1e6, h.count(), &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
     }
 }

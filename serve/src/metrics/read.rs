@@ -50,6 +50,39 @@ pub fn sum(text: &str, name: &str) -> Option<f64> {
     found
 }
 
+/// The `q` quantile (0 to 1) of histogram `name` summed over all its label sets (shards),
+/// as the upper bound of the bucket it falls in (`le`, `f64::INFINITY` for `+Inf`): no more
+/// than `1 - q` of the observations exceed it. `None` without observations.
+pub fn histogram_quantile(text: &str, name: &str, q: f64) -> Option<f64> {
+    let prefix = format!("{name}_bucket{{");
+    // Cumulative counts per bound, summed over label sets.
+    let mut bounds: Vec<(f64, f64)> = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with(&prefix)) {
+        let (labels, value) = line[prefix.len()..].split_once("} ")?;
+        let le = labels
+            .split(',')
+            .find_map(|kv| kv.trim().strip_prefix("le=\""))?
+            .trim_end_matches('"');
+        let le = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse().ok()?
+        };
+        let v: f64 = value.trim().parse().ok()?;
+        match bounds.iter_mut().find(|(b, _)| *b == le) {
+            Some((_, sum)) => *sum += v,
+            None => bounds.push((le, v)),
+        }
+    }
+    bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = bounds.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let want = (q.clamp(0.0, 1.0) * total).ceil().max(1.0);
+    bounds.iter().find(|(_, c)| *c >= want).map(|(b, _)| *b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +101,24 @@ mod tests {
             "a prefix of another name is not that name"
         );
         assert_eq!(sum(TEXT, "c"), None);
+    }
+
+    #[test]
+    fn histogram_quantiles_sum_the_shards_cumulative_buckets() {
+        let text = "# TYPE t histogram\n\
+            t_sum{shard=\"0\"} 1\nt_count{shard=\"0\"} 1000\n\
+            t_bucket{le=\"0.001\",shard=\"0\"} 990\nt_bucket{le=\"0.02\",shard=\"0\"} 999\n\
+            t_bucket{le=\"+Inf\",shard=\"0\"} 1000\n\
+            t_bucket{le=\"0.001\",shard=\"1\"} 1000\nt_bucket{le=\"0.02\",shard=\"1\"} 1000\n\
+            t_bucket{le=\"+Inf\",shard=\"1\"} 1000\n";
+        assert_eq!(histogram_quantile(text, "t", 0.5), Some(0.001));
+        assert_eq!(histogram_quantile(text, "t", 0.995), Some(0.001));
+        assert_eq!(histogram_quantile(text, "t", 0.9991), Some(0.02));
+        assert_eq!(histogram_quantile(text, "t", 1.0), Some(f64::INFINITY));
+        assert_eq!(histogram_quantile(text, "u", 0.5), None);
+        assert_eq!(
+            histogram_quantile("t_bucket{le=\"+Inf\"} 0\n", "t", 0.5),
+            None
+        );
     }
 }

@@ -57,6 +57,10 @@ pub struct Args {
     /// Silence (ms) of the current source before another may take over its stream.
     #[arg(long)]
     latch_idle_ms: Option<u32>,
+    /// Longest (ms) a media packet may wait for its shard; older ones are dropped and
+    /// counted (0: no limit).
+    #[arg(long)]
+    max_queue_delay_ms: Option<u32>,
     /// Bytes of ng replies kept for retransmitted requests (0: no cache).
     #[arg(long)]
     reply_cache_bytes: Option<usize>,
@@ -204,7 +208,8 @@ pub fn run(a: Args) -> Result<()> {
         max_sessions,
         max_streams_per_call,
         latch_packets,
-        latch_idle_ms
+        latch_idle_ms,
+        max_queue_delay_ms
     );
     if let Some(v) = a.log_file {
         cfg.log_file = Some(v);

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use io_uring::types::BufRingEntry;
 use tandem_udp::MAX_DATAGRAM;
 
-use super::{Driver, NAME_LEN, RECV_BUF_LEN, RECV_BUFFERS, SEND_SLOTS};
+use super::{CONTROL_LEN, Driver, NAME_LEN, RECV_BUF_LEN, RECV_BUFFERS, SEND_SLOTS};
 
 /// Page-aligned, zeroed memory from an anonymous `mmap`: pages cost nothing until touched,
 /// and the kernel may read or write it while the driver holds only this raw pointer.
@@ -95,6 +95,9 @@ impl Memory {
         // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
         let mut recv_hdr: Box<libc::msghdr> = Box::new(unsafe { mem::zeroed() });
         recv_hdr.msg_namelen = NAME_LEN as libc::socklen_t;
+        // Room for the receive stamp; the kernel only reads the length (the data goes into
+        // each provided buffer, after the name).
+        recv_hdr.msg_controllen = CONTROL_LEN as _;
         Ok(Memory {
             ring: Region::new(RECV_BUFFERS * mem::size_of::<BufEntry>())?,
             recv: Region::new(RECV_BUFFERS * RECV_BUF_LEN)?,

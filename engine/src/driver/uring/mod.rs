@@ -35,6 +35,7 @@
 
 mod memory;
 mod sockets;
+mod stamp;
 mod turn;
 
 use std::collections::HashMap;
@@ -51,6 +52,7 @@ use io_uring::{IoUring, cqueue, opcode, squeue};
 use tandem_udp::{MAX_DATAGRAM, addr};
 
 use self::memory::Memory;
+use self::stamp::CONTROL_LEN;
 use super::thread::{ShardThread, Wake};
 use crate::time::Micros;
 
@@ -61,8 +63,9 @@ const RECV_BUFFERS: usize = 2048;
 /// Space for the source address in a receive buffer (a `sockaddr_in6`, the larger kind).
 const NAME_LEN: usize = addr::MAX_LEN;
 /// Each receive buffer: the `io_uring_recvmsg_out` header (16 bytes), the source address,
-/// then the datagram; rounded up to whole cache lines.
-const RECV_BUF_LEN: usize = (16 + NAME_LEN + MAX_DATAGRAM).next_multiple_of(64);
+/// the control data (the kernel's receive stamp), then the datagram; rounded up to whole
+/// cache lines.
+const RECV_BUF_LEN: usize = (16 + NAME_LEN + CONTROL_LEN + MAX_DATAGRAM).next_multiple_of(64);
 /// Sends that may be in flight at once; a turn that produces more drops the excess (counted
 /// as send errors), as a full socket buffer would.
 const SEND_SLOTS: usize = 4096;
@@ -71,7 +74,7 @@ const SQ_ENTRIES: u32 = 1024;
 /// Completion queue entries: room for every buffer and every send slot at once.
 const CQ_ENTRIES: u32 = 8192;
 const _: () = assert!(RECV_BUFFERS.is_power_of_two() && RECV_BUFFERS <= 32768);
-const _: () = assert!(RECV_BUF_LEN >= 16 + NAME_LEN + MAX_DATAGRAM);
+const _: () = assert!(RECV_BUF_LEN >= 16 + NAME_LEN + CONTROL_LEN + MAX_DATAGRAM);
 const _: () = assert!(SEND_SLOTS <= 1 << 16);
 /// The buffer group id of the receive buffers.
 const BGID: u16 = 0;

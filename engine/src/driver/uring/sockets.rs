@@ -112,6 +112,8 @@ impl Driver {
         // A port is only handed out again after its old socket was closed, but be safe.
         self.close_socket(port);
         sock.set_nonblocking(true)?;
+        // Receive stamps date each datagram's arrival, for the shard's queueing-delay limit.
+        tandem_udp::enable_rx_timestamps(sock.as_raw_fd())?;
         self.generation = self.generation.wrapping_add(1);
         let ud = user_data(KIND_RECV, self.generation, port);
         let armed = false;

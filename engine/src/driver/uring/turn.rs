@@ -11,10 +11,11 @@ use io_uring::types::{Fd, RecvMsgOut, SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode};
 use tandem_udp::{MAX_DATAGRAM, addr};
 
+use super::stamp::rx_stamp_ns;
 use super::{
     Driver, KIND_RECV, KIND_SEND, KIND_WAKE, RECV_BUF_LEN, RECV_BUFFERS, RETRY, user_data,
 };
-use crate::driver::thread::ShardThread;
+use crate::driver::thread::{Clock, ShardThread, received_at};
 use crate::time::Micros;
 
 impl Driver {
@@ -48,6 +49,7 @@ impl Driver {
             );
             // One clock read for the whole batch, as the mio driver does per recvmmsg.
             let now = st.clock.now();
+            let rt = Clock::realtime_ns();
             let mut shutdown = false;
             for i in 0..self.completions.len() {
                 let (ud, res, flags) = self.completions[i];
@@ -55,7 +57,7 @@ impl Driver {
                     self.inflight = self.inflight.saturating_sub(1);
                 }
                 match ud >> 56 {
-                    KIND_RECV => self.on_recv(st, now, ud, res, flags)?,
+                    KIND_RECV => self.on_recv(st, (now, rt), ud, res, flags)?,
                     KIND_SEND => {
                         self.free_slots.push((ud & 0xFFFF) as u16);
                         if res < 0 {
@@ -87,18 +89,19 @@ impl Driver {
                 retry.clear();
                 self.retry = retry;
             }
-            st.shard.tick(now);
+            st.tick(now);
             self.flush(st)?;
             self.publish_counters(st);
             st.finish_turn(|port| self.close_socket(port));
         }
     }
 
-    /// A completion of a multishot receive.
+    /// A completion of a multishot receive (`now` with the wall clock read with it, in ns,
+    /// to date the datagram by its receive stamp).
     pub(super) fn on_recv(
         &mut self,
         st: &mut ShardThread,
-        now: Micros,
+        (now, rt): (Micros, u64),
         ud: u64,
         res: i32,
         flags: u32,
@@ -116,8 +119,9 @@ impl Driver {
                     if !msg.is_payload_truncated() && !msg.is_name_data_truncated() {
                         if let Some(from) = addr::parse(msg.name_data()) {
                             self.received += 1;
+                            let at = received_at(now, rt, rx_stamp_ns(msg.control_data()));
                             st.shard
-                                .handle_datagram(now, port, from, msg.payload_data());
+                                .handle_received(now, at, port, from, msg.payload_data());
                         }
                     }
                 }

@@ -9,9 +9,10 @@ use crate::error::EngineError;
 use crate::ids::{ChannelId, Object, RoomId, TapId};
 use crate::player::PlaySpec;
 use crate::spec::{
-    Codec, MediaFilter, ParticipantOptions, PlayTarget, RoomOptions, SuperviseMode, TapSpec,
-    TapTarget,
+    Codec, MediaFilter, ParticipantOptions, PlayTarget, RoomOptions, SrtpKeys, SuperviseMode,
+    TapSpec, TapTarget,
 };
+use crate::tap::fork::ForkSpec;
 
 /// A control command. Commands for one shard are applied in order at its next turn.
 #[derive(Clone, Debug)]
@@ -53,6 +54,15 @@ pub enum Command {
         channel: ChannelId,
         /// The filter.
         filter: MediaFilter,
+    },
+    /// Keys the channel's SRTP afresh (SDES after an answer or a re-offer), or turns it off
+    /// (`None`). The output stream continues; the replay and rollover state starts anew
+    /// with the new keys.
+    SetSrtp {
+        /// Channel.
+        channel: ChannelId,
+        /// The new keys.
+        keys: Option<Box<SrtpKeys>>,
     },
     /// Asks for an `Event::Stats`.
     QueryStats {
@@ -114,6 +124,16 @@ pub enum Command {
         /// File and layout.
         spec: TapSpec,
     },
+    /// Starts a live media fork: like a recording, but each track is streamed (see
+    /// [`ForkSpec`]); `StopTap` stops it.
+    StartFork {
+        /// New fork's id (a tap id).
+        tap: TapId,
+        /// What to fork.
+        target: TapTarget,
+        /// Where and how.
+        spec: ForkSpec,
+    },
     /// Pauses or resumes a recording (paused time is recorded as silence).
     PauseTap {
         /// Tap.
@@ -147,6 +167,7 @@ impl Command {
             Command::SetRemote { .. } => "set remote",
             Command::SetCodec { .. } => "set codec",
             Command::SetFilter { .. } => "set filter",
+            Command::SetSrtp { .. } => "set srtp",
             Command::Bridge { .. } => "bridge",
             Command::Unbridge { .. } => "unbridge",
             Command::QueryStats { .. } => "query stats",
@@ -157,6 +178,7 @@ impl Command {
             Command::DestroyRoom { .. } => "destroy room",
             Command::Supervise { .. } => "supervise",
             Command::StartTap { .. } => "start tap",
+            Command::StartFork { .. } => "start fork",
             Command::PauseTap { .. } => "pause tap",
             Command::StopTap { .. } => "stop tap",
             Command::Play { .. } => "play",
@@ -184,6 +206,7 @@ impl Command {
             Command::SetRemote { channel, .. }
             | Command::SetCodec { channel, .. }
             | Command::SetFilter { channel, .. }
+            | Command::SetSrtp { channel, .. }
             | Command::Unbridge { channel }
             | Command::QueryStats { channel }
             | Command::DestroyChannel { channel }
@@ -198,6 +221,7 @@ impl Command {
             | Command::JoinRoom { room, .. }
             | Command::DestroyRoom { room } => Object::Room(*room),
             Command::StartTap { tap, .. }
+            | Command::StartFork { tap, .. }
             | Command::PauseTap { tap, .. }
             | Command::StopTap { tap } => Object::Tap(*tap),
         }
@@ -222,7 +246,9 @@ impl Command {
             } => {
                 vec![agent.shard(), supervisor.shard(), room.shard()]
             }
-            Command::StartTap { tap, target, .. } => vec![tap.shard(), target.shard()],
+            Command::StartTap { tap, target, .. } | Command::StartFork { tap, target, .. } => {
+                vec![tap.shard(), target.shard()]
+            }
             _ => return Ok(()),
         };
         if shards.windows(2).all(|w| w[0] == w[1]) {

@@ -147,6 +147,33 @@ pub enum Event {
         /// Tap.
         tap: TapId,
     },
+    /// A fork's VAD saw a track start or stop talking.
+    ForkVoice {
+        /// The fork.
+        tap: TapId,
+        /// The track (0: the tapped channel, 1: its bridged peer; a room's participants in
+        /// order).
+        track: u16,
+        /// Speech started (or stopped).
+        speaking: bool,
+        /// When, milliseconds of the fork's stream.
+        at_ms: u64,
+    },
+    /// A fork sent over UDP stopped.
+    ForkFinished {
+        /// The fork.
+        tap: TapId,
+        /// RTP packets sent (all tracks).
+        packets_sent: u64,
+        /// Packets the socket refused (counted, never waited for).
+        send_errors: u64,
+        /// Frames the shard dropped because the sender fell behind.
+        dropped_frames: u64,
+        /// Each track's speech time, milliseconds.
+        speech_ms: Vec<u64>,
+        /// Each track's silence time, milliseconds.
+        silence_ms: Vec<u64>,
+    },
     /// A supervisor force-disconnected a leg: it left its call and hears nothing.
     ForcedDisconnect {
         /// The leg removed.

@@ -78,7 +78,11 @@
 //! # Examples
 //!
 //! `examples/bridge_udp.rs` bridges two phones over UDP, `examples/conference.rs` records a
-//! three-party conference, and `examples/in_memory.rs` tests a call on the in-memory engine.
+//! three-party conference, `examples/in_memory.rs` tests a call on the in-memory engine, and
+//! `examples/ivr_flow.rs` runs an IVR flow ([`IvrSession`]) against a simulated phone.
+//!
+//! A tap records a call to a file, or forks it live ([`ForkSpec`]): each direction streamed
+//! as RTP to a UDP destination or read in process, off the media path.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -88,6 +92,7 @@ mod driver;
 mod error;
 mod event;
 mod ids;
+mod ivr_session;
 pub mod jitter;
 mod media_engine;
 pub mod netsim;
@@ -108,15 +113,22 @@ pub use driver::memory::{Delivered, MemoryEngine};
 pub use error::{CommandError, EngineError};
 pub use event::Event;
 pub use ids::{ChannelId, GroupKey, Object, RequestId, RoomId, TapId};
+pub use ivr_session::{
+    IvrConfig, IvrOutput, IvrSession, IvrSessionError, MAX_GENERATED_MS, MAX_TAG, PromptSet,
+    PromptSetError, VoicemailRecord,
+};
 pub use media_engine::{ChannelInfo, MediaEngine};
 pub use netsim::NetworkConditions;
 pub use player::{PlayItem, PlaySpec, Prompt, PromptCache, PromptError};
 pub use ports::{MediaAddresses, shard_of_port};
 pub use spec::{
     ChannelSpec, Codec, DtmfSettings, Latching, MediaFilter, ParticipantOptions, PlayTarget,
-    RoomOptions, RtcpMode, SuperviseMode, TapMode, TapSpec, TapTarget,
+    RoomOptions, RtcpMode, SrtpKeys, SuperviseMode, TapMode, TapSpec, TapTarget,
 };
 pub use stats::ChannelStats;
+pub use tap::fork::{
+    ForkDestination, ForkEncoding, ForkInbox, ForkSpec, ForkStream, L16_PAYLOAD_TYPE,
+};
 pub use threaded::{DriverKind, Engine, EngineBuilder, ShardThreadStats, UnknownDriver};
 pub use time::Micros;
 

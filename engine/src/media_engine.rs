@@ -19,6 +19,7 @@ use crate::ids::{ChannelId, GroupKey, RequestId, RoomId, TapId};
 use crate::ports::MediaAddresses;
 use crate::spec::{ChannelSpec, RoomOptions, TapSpec, TapTarget};
 use crate::stats::ChannelStats;
+use crate::tap::fork::ForkSpec;
 
 /// A created channel: its id and the address peers send to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +50,15 @@ pub trait MediaEngine {
 
     /// Starts recording `target` into `spec.path`; `Event::TapFinished` follows its stop.
     fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError>;
+
+    /// Starts a live media fork of `target` (see [`ForkSpec`]); `Command::StopTap` with the
+    /// id returned stops it. An engine that cannot fork refuses.
+    fn start_fork(&mut self, target: TapTarget, spec: ForkSpec) -> Result<TapId, EngineError> {
+        let _ = (target, spec);
+        Err(EngineError::Config(
+            "this engine does not fork media".to_string(),
+        ))
+    }
 
     /// Gives a command to the shard that owns its object. A teardown command
     /// ([`Command::is_teardown`]) is never refused for a full queue while the engine's

@@ -102,6 +102,36 @@ impl Flow {
     pub fn holidays(&self) -> &[Holidays] {
         &self.holidays
     }
+
+    /// Every prompt name the flow can play, sorted and without repeats, so a driver can load
+    /// them all before the first call (and refuse a flow whose prompts are missing).
+    pub fn prompts(&self) -> Vec<Arc<str>> {
+        let mut all: Vec<Arc<str>> = Vec::new();
+        for node in &self.nodes {
+            let lists: Vec<&Prompts> = match &node.kind {
+                NodeKind::Menu(m) => vec![&m.announce.prompts, &m.retry.no_input, &m.retry.invalid],
+                NodeKind::Play(p) => vec![&p.announce.prompts],
+                NodeKind::Collect(c) => {
+                    vec![&c.announce.prompts, &c.retry.no_input, &c.retry.invalid]
+                }
+                NodeKind::Voicemail(v) => vec![&v.announce.prompts],
+                NodeKind::Queue(q) => vec![&q.announce.prompts, &q.repeat],
+                NodeKind::Transfer(t) => vec![&t.announce.prompts],
+                NodeKind::Survey(s) => vec![
+                    &s.announce.prompts,
+                    &s.retry.no_input,
+                    &s.retry.invalid,
+                    &s.thanks,
+                ],
+                NodeKind::Hangup(h) => vec![&h.prompts],
+                NodeKind::Goto(_) | NodeKind::Branch(_) | NodeKind::Set(_) => Vec::new(),
+            };
+            all.extend(lists.into_iter().flat_map(|l| l.iter().cloned()));
+        }
+        all.sort();
+        all.dedup();
+        all
+    }
 }
 
 /// A named list of holiday dates (sorted, distinct).

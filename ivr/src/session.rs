@@ -209,6 +209,16 @@ impl Session {
         self.vars.get(usize::from(var.0))?.as_deref()
     }
 
+    /// When the call started (interpreter time).
+    pub fn started_at(&self) -> Micros {
+        self.started
+    }
+
+    /// The latest time the session has been given.
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
     /// Node entries so far.
     pub fn steps(&self) -> u32 {
         self.steps

@@ -19,6 +19,7 @@ use crate::ports::{self, MediaAddresses, OwnSockets, PortAllocator};
 use crate::shard::{Shard, ShardConfig, ShardStats};
 use crate::spec::{ChannelSpec, RoomOptions, RtcpMode, TapSpec, TapTarget};
 use crate::stats::ChannelStats;
+use crate::tap::fork::ForkSpec;
 use crate::tap::writer::TapWriter;
 use crate::time::Micros;
 
@@ -293,6 +294,12 @@ impl MediaEngine for MemoryEngine {
         let room = RoomId::new(shard as u16, self.serial());
         self.command(Command::CreateRoom { room, options })?;
         Ok(room)
+    }
+
+    fn start_fork(&mut self, target: TapTarget, spec: ForkSpec) -> Result<TapId, EngineError> {
+        let tap = TapId::new(target.shard() as u16, self.serial());
+        self.command(Command::StartFork { tap, target, spec })?;
+        Ok(tap)
     }
 
     fn start_tap(&mut self, target: TapTarget, spec: TapSpec) -> Result<TapId, EngineError> {

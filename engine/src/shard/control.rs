@@ -21,10 +21,9 @@ use crate::ids::{ChannelId, Object, RequestId, RoomId, TapId};
 use crate::player::Player;
 use crate::room::Room;
 use crate::spec::{
-    ChannelSpec, ParticipantOptions, PlayTarget, RoomOptions, RtcpMode, SuperviseMode, TapSpec,
-    TapTarget,
+    ChannelSpec, ParticipantOptions, PlayTarget, RoomOptions, RtcpMode, SuperviseMode, TapTarget,
 };
-use crate::tap::Tap;
+use crate::tap::{Tap, TapSink};
 use crate::time::Micros;
 
 impl Shard {
@@ -138,6 +137,10 @@ impl Shard {
                 let slot = self.slot(channel)?;
                 self.ch_mut(slot).set_codec(codec, telephone_event_pt);
             }
+            Command::SetSrtp { channel, keys } => {
+                let slot = self.slot(channel)?;
+                self.ch_mut(slot).set_srtp(keys.as_deref());
+            }
             Command::SetFilter { channel, filter } => {
                 let slot = self.slot(channel)?;
                 self.ch_mut(slot).set_filter(filter);
@@ -202,7 +205,12 @@ impl Shard {
                 mode,
                 room,
             } => self.supervise(agent, supervisor, mode, room)?,
-            Command::StartTap { tap, target, spec } => self.start_tap(tap, target, spec)?,
+            Command::StartTap { tap, target, spec } => {
+                self.start_tap(tap, target, TapSink::File(spec))?
+            }
+            Command::StartFork { tap, target, spec } => {
+                self.start_tap(tap, target, TapSink::Fork(spec))?
+            }
             Command::PauseTap { tap, paused } => {
                 let ts = self.tap_slot(tap)?;
                 if let Some(t) = self.taps.get_mut(ts) {
@@ -397,7 +405,7 @@ impl Shard {
         &mut self,
         id: TapId,
         target: TapTarget,
-        spec: TapSpec,
+        sink: TapSink,
     ) -> Result<(), CommandError> {
         if self.taps.contains(id) {
             return Err(CommandError::TapExists(id));
@@ -418,7 +426,7 @@ impl Shard {
             }
         };
         let recorded: Vec<ChannelId> = slots.iter().map(|&s| self.ch_mut(s).id()).collect();
-        let (tap, handoff) = Tap::new(id, spec, &recorded, self.pcm.len());
+        let (tap, handoff) = Tap::new(id, sink, &recorded, self.pcm.len());
         let ts = self.taps.insert(id, tap);
         for &slot in &slots {
             self.ch_mut(slot).add_tap(ts);

@@ -9,6 +9,7 @@
 //! ([`writer`]) does the file I/O. A full ring drops the frame (counted, and reported once
 //! per overflow episode); media is never delayed.
 
+pub(crate) mod fork;
 pub(crate) mod writer;
 
 use std::collections::VecDeque;
@@ -23,6 +24,7 @@ use crate::ids::{ChannelId, TapId};
 use crate::jitter::{JitterBuffer, JitterConfig};
 use crate::spec::{TapMode, TapSpec};
 use crate::time::Micros;
+use fork::ForkSpec;
 
 /// Seconds of audio a tap's ring holds before frames are dropped.
 const RING_SECONDS: usize = 2;
@@ -38,9 +40,11 @@ pub(crate) struct TapCounters {
 /// (which writes its file): the shard's frames arrive through a wait-free ring inside.
 pub struct TapHandoff {
     pub(crate) tap: TapId,
-    pub(crate) spec: TapSpec,
-    /// File channels.
+    pub(crate) sink: TapSink,
+    /// File channels (tracks of a fork).
     pub(crate) channels: u16,
+    /// Samples per channel in one frame.
+    pub(crate) samples: usize,
     /// Interleaved samples from the shard.
     pub(crate) ring: Consumer<i16>,
     pub(crate) counters: Arc<TapCounters>,
@@ -57,10 +61,19 @@ impl std::fmt::Debug for TapHandoff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TapHandoff")
             .field("tap", &self.tap)
-            .field("spec", &self.spec)
+            .field("sink", &self.sink)
             .field("channels", &self.channels)
             .finish_non_exhaustive()
     }
+}
+
+/// Where a tap's frames go.
+#[derive(Clone, Debug)]
+pub(crate) enum TapSink {
+    /// A recording's file.
+    File(TapSpec),
+    /// A live fork.
+    Fork(ForkSpec),
 }
 
 struct Track {
@@ -86,11 +99,16 @@ impl Tap {
     /// A tap over `channels` (one track each), and the writer's half.
     pub fn new(
         id: TapId,
-        spec: TapSpec,
+        sink: TapSink,
         recorded: &[ChannelId],
         samples: usize,
     ) -> (Tap, TapHandoff) {
-        let channels = match spec.mode {
+        // A fork streams every track on its own.
+        let mode = match &sink {
+            TapSink::File(spec) => spec.mode,
+            TapSink::Fork(_) => TapMode::Multitrack,
+        };
+        let channels = match mode {
             TapMode::Mixed => 1,
             TapMode::Stereo => 2,
             TapMode::Multitrack => recorded.len().max(1) as u16,
@@ -107,7 +125,7 @@ impl Tap {
             .collect();
         let tap = Tap {
             id,
-            mode: spec.mode,
+            mode,
             tracks,
             ring: producer,
             counters: counters.clone(),
@@ -117,8 +135,9 @@ impl Tap {
         };
         let handoff = TapHandoff {
             tap: id,
-            spec,
+            sink,
             channels,
+            samples,
             ring: consumer,
             counters,
         };

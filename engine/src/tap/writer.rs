@@ -23,7 +23,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rtrb::Consumer;
 use tandem_codecs::wav::{WavFormat, WavWriter};
 
-use super::{TapCounters, TapHandoff};
+use super::fork::{self, ForkDestination, UdpFork};
+use super::{TapCounters, TapHandoff, TapSink};
 use crate::event::Event;
 use crate::ids::TapId;
 
@@ -43,6 +44,8 @@ struct Active {
 #[derive(Default)]
 pub struct TapWriter {
     taps: Vec<Active>,
+    /// Live forks sent over UDP.
+    forks: Vec<UdpFork>,
 }
 
 impl TapWriter {
@@ -53,18 +56,44 @@ impl TapWriter {
 
     /// Taps being written.
     pub fn len(&self) -> usize {
-        self.taps.len()
+        self.taps.len() + self.forks.len()
     }
 
     /// Whether no tap is being written.
     pub fn is_empty(&self) -> bool {
-        self.taps.is_empty()
+        self.taps.is_empty() && self.forks.is_empty()
     }
 
     /// Starts writing a tap's file.
     pub fn add(&mut self, h: TapHandoff, events: &mut Vec<Event>) {
+        let spec = match h.sink {
+            TapSink::File(spec) => spec,
+            TapSink::Fork(f) => {
+                match f.destination {
+                    ForkDestination::Udp(dest) => {
+                        let opened = UdpFork::open(
+                            h.tap, dest, f.encoding, f.vad, h.channels, h.samples, h.ring,
+                            h.counters,
+                        );
+                        match opened {
+                            Ok(fork) => self.forks.push(fork),
+                            Err(e) => events.push(Event::TapFailed {
+                                tap: h.tap,
+                                reason: format!("fork to {dest}: {e}"),
+                            }),
+                        }
+                    }
+                    ForkDestination::Consumer(inbox) => {
+                        inbox.put(fork::stream(
+                            h.tap, h.channels, h.samples, h.ring, h.counters,
+                        ));
+                    }
+                }
+                return;
+            }
+        };
         let format = WavFormat {
-            encoding: h.spec.encoding,
+            encoding: spec.encoding,
             channels: h.channels,
             sample_rate: 8000,
         };
@@ -73,8 +102,8 @@ impl TapWriter {
         let opened = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&h.spec.path)
-            .map_err(|e| format!("{}: {e}", h.spec.path.display()))
+            .open(&spec.path)
+            .map_err(|e| format!("{}: {e}", spec.path.display()))
             .and_then(|f| {
                 WavWriter::new(BufWriter::with_capacity(64 * 1024, f), format)
                     .map_err(|e| e.to_string())
@@ -84,7 +113,7 @@ impl TapWriter {
                 file.set_update_interval(Some(u64::from(format.block_align()) * 8000));
                 self.taps.push(Active {
                     tap: h.tap,
-                    path: h.spec.path,
+                    path: spec.path,
                     channels: h.channels,
                     file,
                     ring: h.ring,
@@ -99,6 +128,7 @@ impl TapWriter {
     /// Writes whatever the shards produced; finishes stopped taps. Returns the samples
     /// written.
     pub fn pump(&mut self, events: &mut Vec<Event>) -> u64 {
+        self.forks.retain_mut(|f| !f.pump(events));
         let mut written = 0;
         let mut i = 0;
         while i < self.taps.len() {

@@ -44,6 +44,7 @@ use crate::media_engine::{ChannelInfo, MediaEngine};
 use crate::ports::{MediaAddresses, OwnSockets, PortAllocator};
 use crate::spec::{ChannelSpec, RoomOptions, RtcpMode, TapSpec, TapTarget};
 use crate::stats::ChannelStats;
+use crate::tap::fork::ForkSpec;
 
 struct ShardHandle {
     /// Taken (dropped) on stop, so a thread whose queue is full still sees the disconnect.
@@ -296,6 +297,13 @@ impl Engine {
         Ok(tap)
     }
 
+    /// Starts a live media fork of `target`; `Command::StopTap` stops it.
+    pub fn start_fork(&self, target: TapTarget, spec: ForkSpec) -> Result<TapId, EngineError> {
+        let tap = TapId::new(target.shard() as u16, self.serial());
+        self.command(Command::StartFork { tap, target, spec })?;
+        Ok(tap)
+    }
+
     /// Queues a command on the shard that owns its object. A full queue fails the command
     /// with `QueueFull`, except a teardown command ([`Command::is_teardown`]), which waits
     /// for room up to the control wait first.
@@ -384,6 +392,13 @@ macro_rules! threaded_media_engine {
                 spec: TapSpec,
             ) -> Result<TapId, EngineError> {
                 Engine::start_tap(self, target, spec)
+            }
+            fn start_fork(
+                &mut self,
+                target: TapTarget,
+                spec: ForkSpec,
+            ) -> Result<TapId, EngineError> {
+                Engine::start_fork(self, target, spec)
             }
             fn command(&mut self, cmd: Command) -> Result<RequestId, EngineError> {
                 Engine::command(self, cmd)

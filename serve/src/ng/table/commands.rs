@@ -79,16 +79,8 @@ pub(super) static COMMANDS: &[Opt] = &[
         "unsilence media",
         Honoured("undoes `silence media`"),
     ),
-    opt(
-        Command,
-        "start forwarding",
-        Refused("PCM forwarding to a recording daemon is not supported"),
-    ),
-    opt(
-        Command,
-        "stop forwarding",
-        Refused("PCM forwarding to a recording daemon is not supported"),
-    ),
+    opt(Command, "start forwarding", Refused(FORWARDING)),
+    opt(Command, "stop forwarding", Refused(FORWARDING)),
     opt(
         Command,
         "play media",
@@ -142,3 +134,7 @@ pub(super) static COMMANDS: &[Opt] = &[
     ),
     opt(Command, "mesh", Refused("merging calls is not supported")),
 ];
+
+/// Why `start forwarding` and `stop forwarding` are refused: the transports differ.
+const FORWARDING: &str = "rtpengine forwards decoded PCM over TCP/TLS from its recording daemon \
+     to a destination set in that daemon's configuration; Tandem's media fork sends RTP over UDP";

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::grid::Grid;
-use crate::metrics::Level;
+use crate::level::Level;
 
 /// Counts of one call type.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]

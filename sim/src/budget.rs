@@ -1,4 +1,5 @@
-//! What a run will cost, estimated before it starts, and the limits it must stay within.
+//! What a run will cost, estimated before it starts and held against the scenario's limits
+//! ([`crate::scenario::Limits`]), and how many replications may be in flight at once.
 //!
 //! A scenario can ask for far more than a machine can give: a million calls a minute for a
 //! year, ten thousand replications of a day. Before any replication starts, the simulator
@@ -12,58 +13,11 @@
 // Checks are written `!(x > y)` on purpose: a NaN fails them too.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::SimError;
 use crate::dist::Dist;
 use crate::scenario::Scenario;
-use crate::scenario::bounds::{Problem, within};
-
-/// Default limit on the events of a whole run (all replications).
-pub const DEFAULT_MAX_EVENTS: f64 = 5e9;
-/// Default limit on a run's peak memory, MiB.
-pub const DEFAULT_MAX_MEMORY_MIB: f64 = 2048.0;
-
-/// Limits on a run's work and memory.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    /// Most events the whole run (every replication) may be estimated to process.
-    #[serde(default = "default_events")]
-    pub max_events: f64,
-    /// Most memory the run may be estimated to hold at its peak, MiB.
-    #[serde(default = "default_memory")]
-    pub max_memory_mib: f64,
-}
-
-fn default_events() -> f64 {
-    DEFAULT_MAX_EVENTS
-}
-fn default_memory() -> f64 {
-    DEFAULT_MAX_MEMORY_MIB
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_events: DEFAULT_MAX_EVENTS,
-            max_memory_mib: DEFAULT_MAX_MEMORY_MIB,
-        }
-    }
-}
-
-impl Limits {
-    pub(crate) fn check(&self) -> Result<(), Problem> {
-        within("limits.max_events", self.max_events, 1.0, 1e13, "")?;
-        within(
-            "limits.max_memory_mib",
-            self.max_memory_mib,
-            1.0,
-            1e7,
-            " MiB",
-        )
-    }
-}
 
 /// The estimated cost of running a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -88,6 +42,12 @@ const AGENT_BYTES: f64 = 300.0;
 const HISTOGRAM_BYTES: f64 = 400_000.0;
 /// Bytes of a callback list entry.
 const CALLBACK_BYTES: f64 = 120.0;
+
+/// Replications in flight at most on `threads` threads: running, or finished and waiting for
+/// an earlier one to be folded in first (see [`crate::replicate`]).
+pub fn max_in_flight(threads: usize) -> usize {
+    threads.max(1) * 2
+}
 
 /// Estimates the cost of `sc` run on `threads` threads.
 pub fn estimate(sc: &Scenario, threads: usize) -> Estimate {
@@ -170,7 +130,7 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Estimate {
         + agents * AGENT_BYTES
         + callback_list
         + HISTOGRAM_BYTES;
-    let in_flight = (crate::replicate::window(threads) as f64).min(reps);
+    let in_flight = (max_in_flight(threads) as f64).min(reps);
     Estimate {
         calls_per_replication: calls,
         events_per_replication,

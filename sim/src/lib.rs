@@ -27,6 +27,7 @@ pub mod flow_metrics;
 pub mod grid;
 pub mod html;
 pub mod kernel;
+pub mod level;
 pub mod lifecycle;
 pub mod metrics;
 pub mod model;

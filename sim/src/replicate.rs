@@ -5,22 +5,18 @@
 //! means and variances) sees the same sequence of additions — and gives the same floating-
 //! point result to the last bit — whatever the number of threads. A replication is dropped
 //! as soon as it is folded in, and no thread starts replication `i` until replication
-//! `i - window` has been folded, so memory stays flat however many replications run.
+//! `i - window` has been folded (the window is [`budget::max_in_flight`]), so memory stays
+//! flat however many replications run.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 
 use crate::SimError;
+use crate::budget;
 use crate::metrics::RunMetrics;
 use crate::model::Run;
 use crate::scenario::Scenario;
-
-/// Replications in flight at most on `threads` threads: running, or finished and waiting for
-/// an earlier one to be folded in first.
-pub fn window(threads: usize) -> usize {
-    threads.max(1) * 2
-}
 
 struct Shared {
     /// Next replication to start.
@@ -42,7 +38,7 @@ pub fn for_each_replication(
 ) -> Result<(), SimError> {
     let reps = sc.replications;
     let threads = threads.clamp(1, reps.max(1) as usize);
-    let window = window(threads) as u32;
+    let window = budget::max_in_flight(threads) as u32;
     let state = Mutex::new(Shared {
         next: 0,
         folded: 0,

@@ -4,23 +4,25 @@
 // Checks are written `!(x > 0.0)` on purpose: a NaN fails them too.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+mod agents;
 pub mod bounds;
 mod check;
 pub mod ivr_flow;
+pub mod limits;
+mod load;
 pub mod queueing;
 pub mod routing;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use tandem_acd::Policy;
 
 use crate::SimError;
 use crate::arrivals::ArrivalSpec;
-use crate::budget::Limits;
 use crate::dist::Dist;
+pub use agents::{Agents, Shift, ShiftChange, most_on_duty};
 pub use bounds::Problem;
+pub use limits::Limits;
 pub use queueing::{Announcement, Tells};
 pub use routing::{CallType, Group, Overflow, Routing};
 
@@ -234,100 +236,6 @@ pub struct QueueSpec {
     pub announcement: Option<Announcement>,
 }
 
-/// Agents.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Agents {
-    /// Agents on duty (outside any shift window).
-    pub count: u32,
-    /// Talk time.
-    pub talk: Dist,
-    /// After-call work.
-    #[serde(default = "zero")]
-    pub acw: Dist,
-    /// Time from the phone starting to ring to the agent answering.
-    #[serde(default = "zero")]
-    pub ring: Dist,
-    /// Distribution policy.
-    #[serde(default = "default_policy")]
-    pub policy: Policy,
-    /// Ring-no-answer timeout.
-    #[serde(default)]
-    pub ring_timeout_s: Option<f64>,
-    /// Staffing windows (shifts and breaks): `count` agents on duty in `[start_s, end_s)`.
-    #[serde(default)]
-    pub shifts: Vec<Shift>,
-    /// What happens when a staffing window asks for fewer agents.
-    #[serde(default)]
-    pub shift_change: ShiftChange,
-    /// Call types this group answers (empty: every type).
-    #[serde(default)]
-    pub serves: Vec<String>,
-}
-
-/// The rule by which agents leave when staffing drops.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ShiftChange {
-    /// The agents chosen to leave (the last to log in) go at once when idle, or after
-    /// their current call; the others keep taking calls meanwhile.
-    #[default]
-    Designated,
-    /// No new call until the busy agents are below the new target: idle agents leave at
-    /// once, and every agent who finishes a call leaves while more are on duty than asked.
-    FirstFree,
-}
-
-impl Agents {
-    /// The most agents on duty at once: `count` outside the windows, and the sum of the
-    /// overlapping windows inside them.
-    pub fn most_on_duty(&self) -> u32 {
-        most_on_duty(self.count, &self.shifts)
-    }
-}
-
-/// The most agents on duty at once with `count` outside the windows `shifts`, whose
-/// overlaps add up (a sweep over the windows' edges; back-to-back windows do not overlap).
-pub fn most_on_duty(count: u32, shifts: &[Shift]) -> u32 {
-    let mut edges: Vec<(f64, i64)> = shifts
-        .iter()
-        .flat_map(|s| {
-            [
-                (s.start_s, i64::from(s.count)),
-                (s.end_s, -i64::from(s.count)),
-            ]
-        })
-        .collect();
-    // Ends before starts at the same instant.
-    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut on = 0i64;
-    let mut most = 0i64;
-    for (_, d) in edges {
-        on += d;
-        most = most.max(on);
-    }
-    count.max(most.clamp(0, i64::from(u32::MAX)) as u32)
-}
-
-fn zero() -> Dist {
-    Dist::Deterministic { value: 0.0 }
-}
-fn default_policy() -> Policy {
-    Policy::LongestIdle
-}
-
-/// A staffing window.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Shift {
-    /// Start.
-    pub start_s: f64,
-    /// End.
-    pub end_s: f64,
-    /// Agents on duty.
-    pub count: u32,
-}
-
 /// Callback offer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -431,74 +339,6 @@ impl Default for Callers {
 }
 
 impl Scenario {
-    /// Parses a scenario from TOML. `origin` names the file in errors; relative paths inside
-    /// it (a profile CSV, handle times) are resolved against `base_dir`.
-    pub fn from_toml(
-        text: &str,
-        origin: &str,
-        base_dir: Option<&Path>,
-    ) -> Result<Scenario, SimError> {
-        let parse = |line: Option<usize>, message: String| SimError::Parse {
-            origin: origin.to_string(),
-            line,
-            message,
-        };
-        if text.len() as u64 > bounds::MAX_FILE_BYTES {
-            return Err(parse(
-                None,
-                format!(
-                    "larger than the {} KiB limit of scenario files",
-                    bounds::MAX_FILE_BYTES / 1024
-                ),
-            ));
-        }
-        let mut s: Scenario = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|sp| line_of_offset(text, sp.start));
-            parse(line, e.message().to_string())
-        })?;
-        if let Err(e) = s.resolve_files(base_dir) {
-            let (key, message) = e;
-            let (table, leaf) = key.rsplit_once('.').unwrap_or(("", &key));
-            return Err(parse(find_key_line(text, table, leaf), message));
-        }
-        if let Err(Problem(key, message)) = s.check() {
-            // Messages from distributions name the key themselves; say it once.
-            let message = message
-                .strip_prefix(&format!("`{key}`: "))
-                .map_or(message.clone(), str::to_string);
-            let (table, leaf) = key.rsplit_once('.').unwrap_or(("", &key));
-            let table = table.split('[').next().unwrap_or(table);
-            let leaf = leaf.split('[').next().unwrap_or(leaf);
-            return Err(parse(
-                find_key_line(text, table, leaf),
-                format!("key `{key}`: {message}"),
-            ));
-        }
-        Ok(s)
-    }
-
-    /// Reads a scenario file (at most 1 MiB).
-    pub fn load(path: &Path) -> Result<Scenario, SimError> {
-        let text = bounds::read_bounded(path)?;
-        Self::from_toml(&text, &path.display().to_string(), path.parent())
-    }
-
-    /// Checks a scenario changed after loading (command-line overrides), naming the key.
-    pub fn validate(&self) -> Result<(), SimError> {
-        self.check()
-            .map_err(|Problem(key, message)| SimError::Invalid(format!("`{key}`: {message}")))
-    }
-
-    /// A built-in scenario by name.
-    pub fn built_in(name: &str) -> Result<Scenario, SimError> {
-        let (_, text) = BUILT_IN.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-            SimError::Invalid(format!(
-                "no built-in scenario `{name}` (see `tandem sim --list`)"
-            ))
-        })?;
-        Self::from_toml(text, &format!("built-in:{name}"), None)
-    }
-
     /// The groups, call types and overflow rules, resolved to indices.
     pub fn routing(&self) -> Result<Routing, SimError> {
         self.routing_checked()
@@ -513,68 +353,6 @@ impl Scenario {
             &self.queue.overflow,
         )
     }
-
-    /// Loads the files the scenario names (profile and handle-time CSVs). Errors carry the
-    /// key.
-    fn resolve_files(&mut self, base_dir: Option<&Path>) -> Result<(), (String, String)> {
-        self.arrivals
-            .resolve(base_dir)
-            .map_err(|e| ("arrivals.kind".to_string(), e.to_string()))?;
-        for (i, t) in self.call_types.iter_mut().enumerate() {
-            if let Some(a) = &mut t.arrivals {
-                a.resolve(base_dir).map_err(|e| {
-                    (
-                        "call_types.arrivals".to_string(),
-                        format!("`call_types[{i}].arrivals`: {e}"),
-                    )
-                })?;
-            }
-        }
-        for (key, d) in self.dists_mut() {
-            d.resolve(&key, base_dir)
-                .map_err(|e| (key.clone(), e.to_string()))?;
-        }
-        ivr_flow::load(self, base_dir)
-    }
-}
-
-fn line_of_offset(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// The line where `leaf = …` appears inside `[table]` (or at top level for an empty table),
-/// also matching inline `table.leaf = …` and `leaf` inside `[[table]]` arrays.
-fn find_key_line(text: &str, table: &str, leaf: &str) -> Option<usize> {
-    let mut current = String::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if let Some(h) = line.strip_prefix('[') {
-            current = h
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .trim()
-                .to_string();
-            continue;
-        }
-        let Some((k, _)) = line.split_once('=') else {
-            continue;
-        };
-        let k = k.trim();
-        let full = if current.is_empty() {
-            k.to_string()
-        } else {
-            format!("{current}.{k}")
-        };
-        let want = if table.is_empty() {
-            leaf.to_string()
-        } else {
-            format!("{table}.{leaf}")
-        };
-        if full == want || (current == table && k == leaf) {
-            return Some(i + 1);
-        }
-    }
-    None
 }
 
 /// Built-in scenarios: (name, TOML).
@@ -655,27 +433,6 @@ mod tests {
             assert_eq!(s.redial, base.redial, "{name}");
             assert_eq!((s.seed, s.replications), (base.seed, base.replications));
         }
-    }
-
-    #[test]
-    fn errors_name_the_key_and_line() {
-        let text = "name = \"x\"\nduration_s = 60\n[arrivals]\nkind = \"poisson\"\nper_min = 10\n[queue]\npatience = { kind = \"exponential\", mean = 30 }\n[agents]\ncount = 0\ntalk = { kind = \"exponential\", mean = 60 }\n";
-        let e = Scenario::from_toml(text, "s.toml", None)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("s.toml:9") && e.contains("agents.count"), "{e}");
-
-        let bad_key = text.replace("count = 0", "count = 5\ncolour = 3");
-        let e = Scenario::from_toml(&bad_key, "s.toml", None)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("s.toml:10") && e.contains("colour"), "{e}");
-
-        let bad_type = text.replace("count = 0", "count = \"many\"");
-        let e = Scenario::from_toml(&bad_type, "s.toml", None)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("s.toml:9"), "{e}");
     }
 
     #[test]

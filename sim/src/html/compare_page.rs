@@ -2,8 +2,8 @@
 //! loss stages of each scenario, and time series with one line per scenario.
 
 use super::chart::{Chart, Mark, Rule, Series, XAxis};
+use super::frame::Frame;
 use super::page::Page;
-use super::report_page::Frame;
 use super::{colours as c, compare_text as fmt};
 use crate::compare::Comparison;
 use crate::report::IntervalRow;

@@ -6,6 +6,7 @@ mod axis;
 mod chart;
 mod compare_page;
 mod flow_section;
+mod frame;
 mod page;
 mod plan_page;
 mod report_charts;

@@ -3,8 +3,8 @@
 
 use super::chart::{Chart, Mark, Rule, Series, XAxis};
 use super::colours as c;
+use super::frame::Frame;
 use super::page::Page;
-use super::report_page::Frame;
 use crate::metrics::Counts;
 use crate::report::{IntervalRow, Report};
 use crate::scenario::Scenario;

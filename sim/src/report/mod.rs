@@ -18,7 +18,6 @@ pub use stats::{CI_LEVELS, Estimate, mean_ci, paired_difference, student_t};
 pub use text::{clock, span};
 
 use crate::metrics::{Counts, RunMetrics, Window};
-use crate::scenario::Scenario;
 
 /// Rates of one run (or their means), by the brief's KPI definitions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -299,16 +298,6 @@ pub fn per_replication(runs: &[RunMetrics]) -> Vec<(Counts, Rates)> {
 }
 
 impl Report {
-    /// Combines the replications of `sc`, with confidence intervals at `sc.ci_level`. This
-    /// takes every replication at once; [`crate::simulate`] folds them in as they finish.
-    pub fn from_runs(sc: &Scenario, runs: &[RunMetrics]) -> Report {
-        let mut summary = crate::summary::Summary::new(sc);
-        for m in runs {
-            summary.add(m);
-        }
-        summary.into_report(sc)
-    }
-
     /// The confidence half-width of rate `key`, if it exists.
     pub fn half_width(&self, key: &str) -> Option<f64> {
         self.ci_half_width.get(key).copied().flatten()

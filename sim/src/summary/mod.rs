@@ -6,6 +6,8 @@
 // Checks are written `!(x > y)` on purpose: a NaN fails them too.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+mod flow;
+
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -17,6 +19,7 @@ use crate::report::{
     ServiceLevels, TypeRow, WaitPercentiles, div, mean_ci, ratio, student_t, wait_bins,
 };
 use crate::scenario::Scenario;
+use flow::FlowSummary;
 
 /// The rates whose batch means are checked for independence.
 const HEADLINE: [&str; 4] = ["service_level", "asa_s", "abandon_rate", "occupancy"];
@@ -87,7 +90,7 @@ pub struct Summary {
     /// Batch means: each batch's 17 KPI values.
     batches: Vec<[f64; 17]>,
     /// The IVR flow's figures (when the IVR runs one).
-    flow: Option<crate::report::flow::FlowSummary>,
+    flow: Option<FlowSummary>,
 }
 
 /// The 13 rates and 4 service-level variants of a window.
@@ -154,7 +157,7 @@ impl Summary {
             rule_labels,
             attempts: Vec::new(),
             batches: Vec::new(),
-            flow: crate::report::flow::FlowSummary::new(sc),
+            flow: FlowSummary::new(sc),
         }
     }
 
@@ -395,6 +398,18 @@ impl Summary {
             overflows,
             callback_survey,
         }
+    }
+}
+
+impl Report {
+    /// Combines the replications of `sc`, with confidence intervals at `sc.ci_level`. This
+    /// takes every replication at once; [`crate::simulate`] folds them in as they finish.
+    pub fn from_runs(sc: &Scenario, runs: &[RunMetrics]) -> Report {
+        let mut summary = Summary::new(sc);
+        for m in runs {
+            summary.add(m);
+        }
+        summary.into_report(sc)
     }
 }
 

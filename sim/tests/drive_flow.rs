@@ -1,0 +1,107 @@
+//! IVR flows on real media: the TV-shopping flow runs in the engine on the memory transport,
+//! the simulated callers key real RFC 4733 digits, and what the engine detected is what the
+//! callers pressed.
+
+use std::sync::Arc;
+
+use tandem_engine::NetworkConditions;
+use tandem_ivr::{CallInfo, Flow};
+use tandem_sim::drive::flow::synthetic_prompts;
+use tandem_sim::drive::flow_rig::{Caller, FlowRig};
+use tandem_sim::drive::transport::MemoryNet;
+
+const TV_SHOPPING: &str = include_str!("../../ivr/flows/tv-shopping.toml");
+/// 2025-03-10 20:30 at UTC+08:00: the line is open.
+const MONDAY_EVENING: i64 = 1_741_609_800;
+
+fn rig(dir: &std::path::Path) -> FlowRig<MemoryNet> {
+    let flow = Arc::new(Flow::from_toml(TV_SHOPPING, "tv-shopping.toml").expect("the flow"));
+    // Every prompt 1.5 s long, except the menu (3 s).
+    let length = |name: &str| Some(if name.contains("menu") { 3.0 } else { 1.5 });
+    let prompts = synthetic_prompts(&flow, &length, &dir.join("prompts")).expect("prompts");
+    let net = MemoryNet::new(1, NetworkConditions::default(), 11);
+    FlowRig::new(net, flow, Arc::new(prompts), dir.join("voicemail"))
+}
+
+fn call(dnis: &str) -> CallInfo {
+    CallInfo {
+        dnis: dnis.into(),
+        ani: "13800138000".into(),
+        unix_time: MONDAY_EVENING,
+    }
+}
+
+#[test]
+fn menu_queue_agent_survey_with_real_digits() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut rig = rig(dir.path());
+    let scores = ['4', '1', '3', '2', '4'];
+    for (i, score) in scores.iter().enumerate() {
+        // The menu: 0 (an agent) or 1 (buy): both go to the sales queue.
+        let menu_key = if i % 2 == 0 { '0' } else { '1' };
+        let mut choose = |node: &str| match node {
+            "main" => Some(menu_key),
+            "survey" => Some(*score),
+            _ => None,
+        };
+        let mut caller = Caller {
+            choose: &mut choose,
+            think_us: 700_000,
+            queue_wait_us: 3_000_000,
+            talk_us: 5_000_000,
+        };
+        rig.call(call("4008101001"), &mut caller).expect("the call");
+    }
+    let f = &rig.figures;
+    let scores_keyed: Vec<u8> = scores.iter().map(|c| *c as u8 - b'0').collect();
+    // The engine detected every key the phones pressed: the survey scores are the keys.
+    assert_eq!(f.survey_scores, scores_keyed, "{f:#?}");
+    assert_eq!(f.surveys_unanswered, 0);
+    assert_eq!(rig.counters.keys_pressed, 2 * scores.len() as u64);
+    assert_eq!((f.calls, f.ended), (5, 5));
+    assert_eq!(f.queue_entries, 5);
+    assert!(f.balanced(), "{f:#?}");
+    let node = |n: &str| f.nodes.iter().find(|x| x.name == n).expect("a node");
+    assert_eq!(node("main").entries, 5);
+    assert_eq!(node("agent").entries, 3);
+    assert_eq!(node("buy").entries, 2);
+    assert_eq!(node("sales_queue").exits, 5);
+    assert_eq!(node("survey").entries, 5);
+    assert_eq!(node("goodbye").entries, 5);
+    assert_eq!(node("closed").entries, 0);
+    assert_eq!(f.media_failures, 0);
+    assert_eq!(rig.counters.errors, 0, "{:?}", rig.counters.first_errors);
+}
+
+#[test]
+fn a_caller_who_keys_nothing_is_put_through_and_leaves_no_score() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut rig = rig(dir.path());
+    let mut choose = |_: &str| None;
+    let mut caller = Caller {
+        choose: &mut choose,
+        think_us: 500_000,
+        queue_wait_us: 1_000_000,
+        talk_us: 1_000_000,
+    };
+    rig.call(call("4008101002"), &mut caller).expect("the call");
+    let f = &rig.figures;
+    assert_eq!(rig.counters.keys_pressed, 0);
+    assert!(f.survey_scores.is_empty());
+    assert_eq!(f.surveys_unanswered, 1);
+    assert!(f.balanced(), "{f:#?}");
+    let node = |n: &str| f.nodes.iter().find(|x| x.name == n).expect("a node");
+    // No input in the menu: the flow puts the caller through to a person.
+    assert_eq!(node("greet_channel2").entries, 1);
+    assert_eq!(node("agent").entries, 1);
+}
+
+#[test]
+fn a_prompt_without_a_length_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let flow = Flow::from_toml(TV_SHOPPING, "tv-shopping.toml").expect("the flow");
+    let e = synthetic_prompts(&flow, &|_| None, dir.path())
+        .expect_err("no lengths")
+        .to_string();
+    assert!(e.contains("no length for prompt"), "{e}");
+}

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tandem_engine::NetworkConditions;
 use tandem_ivr::{CallInfo, Flow};
-use tandem_sim::drive::flow::synthetic_prompts;
+use tandem_sim::Scenario;
+use tandem_sim::drive::flow::{scenario_prompt_length, synthetic_prompts};
 use tandem_sim::drive::flow_rig::{Caller, FlowRig};
 use tandem_sim::drive::transport::MemoryNet;
 
@@ -14,10 +15,12 @@ const TV_SHOPPING: &str = include_str!("../../ivr/flows/tv-shopping.toml");
 /// 2025-03-10 20:30 at UTC+08:00: the line is open.
 const MONDAY_EVENING: i64 = 1_741_609_800;
 
+/// A rig for the TV-shopping flow with its prompts as long as the `tv-shopping-flow`
+/// scenario says (the greeting 4 s, the menu 6 s, the survey question 4 s, others 3 s).
 fn rig(dir: &std::path::Path) -> FlowRig<MemoryNet> {
-    let flow = Arc::new(Flow::from_toml(TV_SHOPPING, "tv-shopping.toml").expect("the flow"));
-    // Every prompt 1.5 s long, except the menu (3 s).
-    let length = |name: &str| Some(if name.contains("menu") { 3.0 } else { 1.5 });
+    let sc = Scenario::built_in("tv-shopping-flow").expect("the scenario");
+    let flow = Arc::clone(sc.ivr.as_ref().and_then(|i| i.flow()).expect("a flow"));
+    let length = |name: &str| scenario_prompt_length(&sc, name);
     let prompts = synthetic_prompts(&flow, &length, &dir.join("prompts")).expect("prompts");
     let net = MemoryNet::new(1, NetworkConditions::default(), 11);
     FlowRig::new(net, flow, Arc::new(prompts), dir.join("voicemail"))
@@ -71,6 +74,18 @@ fn menu_queue_agent_survey_with_real_digits() {
     assert_eq!(node("closed").entries, 0);
     assert_eq!(f.media_failures, 0);
     assert_eq!(rig.counters.errors, 0, "{:?}", rig.counters.first_errors);
+    // The scenario's prompt lengths hold on real media: nobody keys in the greeting, which
+    // lasts its 4 s; the menu plays its 6 s, the caller keys 0.7 s after, and the key
+    // counts when its 100 ms of telephone-events end (within a frame or two of the
+    // players' and the phones' 20 ms steps).
+    let near = |got: f64, want: f64| (got - want).abs() <= 0.06;
+    let greet = node("greet_channel1");
+    assert!(near(greet.time_s / greet.entries as f64, 4.0), "{greet:?}");
+    let main = node("main");
+    assert!(near(main.time_s / main.entries as f64, 6.8), "{main:?}");
+    // The queue: its 2 s announcement, then 3 s to the answer and the 5 s conversation.
+    let q = node("sales_queue");
+    assert!(near(q.time_s / q.exits as f64, 10.0), "{q:?}");
 }
 
 #[test]

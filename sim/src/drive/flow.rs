@@ -89,6 +89,8 @@ pub struct NodeTraffic {
     pub exits: u64,
     /// Callers who hung up in it.
     pub abandons: u64,
+    /// Media time calls spent in it, seconds.
+    pub time_s: f64,
 }
 
 /// What the flow did on real media, over every call that ran it.
@@ -156,7 +158,8 @@ pub enum LegStep {
 #[derive(Debug)]
 pub struct FlowLeg {
     ivr: IvrSession,
-    node: Option<usize>,
+    /// The node the call is in and when it entered it.
+    node: Option<(usize, Micros)>,
     steps: VecDeque<LegStep>,
 }
 
@@ -186,7 +189,7 @@ impl FlowLeg {
     ) -> Result<(), DriveError> {
         fig.calls += 1;
         self.ivr.start(engine, now, call).map_err(ivr_err)?;
-        self.collect(fig);
+        self.collect(now, fig);
         Ok(())
     }
 
@@ -200,7 +203,7 @@ impl FlowLeg {
         fig: &mut FlowMedia,
     ) -> Result<bool, DriveError> {
         let mine = self.ivr.handle_event(engine, now, event).map_err(ivr_err)?;
-        self.collect(fig);
+        self.collect(now, fig);
         Ok(mine)
     }
 
@@ -213,7 +216,7 @@ impl FlowLeg {
     ) -> Result<(), DriveError> {
         if self.ivr.next_deadline().is_some_and(|d| d <= now) {
             self.ivr.advance(engine, now).map_err(ivr_err)?;
-            self.collect(fig);
+            self.collect(now, fig);
         }
         Ok(())
     }
@@ -229,7 +232,7 @@ impl FlowLeg {
     ) -> Result<(), DriveError> {
         if !self.ivr.is_finished() {
             self.ivr.notify(engine, now, event).map_err(ivr_err)?;
-            self.collect(fig);
+            self.collect(now, fig);
         }
         Ok(())
     }
@@ -268,10 +271,10 @@ impl FlowLeg {
         self.ivr.is_finished()
     }
 
-    fn collect(&mut self, fig: &mut FlowMedia) {
+    fn collect(&mut self, now: Micros, fig: &mut FlowMedia) {
         while let Some(out) = self.ivr.poll_output() {
             match out {
-                IvrOutput::Flow(a) => self.count(a, fig),
+                IvrOutput::Flow(a) => self.count(now, a, fig),
                 IvrOutput::Voicemail(v) => fig.voicemails.push(v.recording),
                 IvrOutput::MediaFailed { .. } => fig.media_failures += 1,
                 _ => {}
@@ -279,11 +282,12 @@ impl FlowLeg {
         }
     }
 
-    fn count(&mut self, a: Action, fig: &mut FlowMedia) {
+    fn count(&mut self, now: Micros, a: Action, fig: &mut FlowMedia) {
         match a {
             Action::Entered { node } => {
-                if let Some(n) = self.node.replace(node.index()) {
+                if let Some((n, from)) = self.node.replace((node.index(), now)) {
                     fig.nodes[n].exits += 1;
+                    fig.nodes[n].time_s += spent(from, now);
                 }
                 fig.nodes[node.index()].entries += 1;
             }
@@ -300,7 +304,8 @@ impl FlowLeg {
             Action::Hangup => self.steps.push_back(LegStep::Hangup),
             Action::End(o) => {
                 fig.ended += 1;
-                if let Some(n) = self.node.take() {
+                if let Some((n, from)) = self.node.take() {
+                    fig.nodes[n].time_s += spent(from, now);
                     if o.reason == EndReason::CallerHungUp {
                         fig.nodes[n].abandons += 1;
                     } else {
@@ -312,6 +317,10 @@ impl FlowLeg {
             _ => {}
         }
     }
+}
+
+fn spent(from: Micros, to: Micros) -> f64 {
+    to.as_us().saturating_sub(from.as_us()) as f64 / 1e6
 }
 
 fn ivr_err(e: tandem_engine::IvrSessionError) -> DriveError {

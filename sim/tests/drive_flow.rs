@@ -120,3 +120,40 @@ fn a_prompt_without_a_length_is_refused_by_name() {
         .to_string();
     assert!(e.contains("no length for prompt"), "{e}");
 }
+
+#[test]
+fn a_caller_who_waits_too_long_leaves_a_voicemail_through_the_engine() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut rig = rig(dir.path());
+    let mut choose = |node: &str| match node {
+        "main" => Some('1'),
+        "voicemail" => Some('#'),
+        _ => None,
+    };
+    let mut caller = Caller {
+        choose: &mut choose,
+        think_us: 3_000_000,
+        // Longer than the queue's 45 s longest wait: nobody answers.
+        queue_wait_us: 60_000_000,
+        talk_us: 1_000_000,
+    };
+    rig.call(call("4008101001"), &mut caller).expect("the call");
+    let f = &rig.figures;
+    assert!(f.balanced(), "{f:#?}");
+    assert_eq!(f.voicemails.len(), 1, "{f:#?}");
+    assert!(f.survey_scores.is_empty() && f.surveys_unanswered == 0);
+    let node = |n: &str| f.nodes.iter().find(|x| x.name == n).expect("a node");
+    assert_eq!(node("voicemail").entries, 1);
+    assert_eq!(node("survey").entries, 0);
+    // The message is the caller's voice (its tone), recorded from the caller's channel
+    // until the phone keyed #, about 3 s after the beep.
+    let wav = tandem_codecs::wav::Wav::read(std::fs::File::open(&f.voicemails[0]).expect("a file"))
+        .expect("a WAV");
+    let secs = wav.duration_secs();
+    assert!((2.5..=3.5).contains(&secs), "{secs} s");
+    let samples = wav.samples();
+    let hz = tandem_sim::drive::signal::CALLER_HZ;
+    let on = tandem_sim::drive::signal::goertzel_power(&samples, hz);
+    let off = tandem_sim::drive::signal::goertzel_power(&samples, hz * 1.37);
+    assert!(on > 100.0 * off, "caller tone {on}, elsewhere {off}");
+}

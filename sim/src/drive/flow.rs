@@ -260,6 +260,12 @@ impl FlowLeg {
         (s.steps(), s.attempt())
     }
 
+    /// Whether a voicemail is being recorded (its beep is over): the caller talks, and
+    /// may key the finish key.
+    pub fn recording(&self) -> bool {
+        self.ivr.is_recording()
+    }
+
     /// The node the call is in.
     pub fn node_name(&self) -> &str {
         let s = self.ivr.session();

@@ -1,5 +1,7 @@
 //! One caller at a time through an IVR flow on real media: the caller's channel runs the
-//! flow ([`FlowLeg`]), the caller's phone keys its choices as RFC 4733 telephone-events,
+//! flow ([`FlowLeg`]), the caller's phone talks (its voice is what a voicemail records) and
+//! keys its choices as RFC 4733 telephone-events, once per attempt of a node, a think time
+//! after the flow waits for it (or after a recording starts),
 //! and a queue entry is answered after a wait and hung up by the agent after a talk time
 //! (the flow then runs on: the survey).
 //!
@@ -174,7 +176,10 @@ impl<N: Net> FlowRig<N> {
                 }
             }
             let attempt = leg.attempt();
-            if key_at.is_none() && leg.waiting_for_caller() && attempt != decided {
+            if key_at.is_none()
+                && (leg.waiting_for_caller() || leg.recording())
+                && attempt != decided
+            {
                 decided = attempt;
                 key_at = (caller.choose)(leg.node_name()).map(|k| (now + caller.think_us, k));
             }

@@ -1,9 +1,9 @@
 //! One caller at a time through an IVR flow on real media: the caller's channel runs the
 //! flow ([`FlowLeg`]), the caller's phone talks (its voice is what a voicemail records) and
 //! keys its choices as RFC 4733 telephone-events, once per attempt of a node, a think time
-//! after the flow waits for it (or after a recording starts),
-//! and a queue entry is answered after a wait and hung up by the agent after a talk time
-//! (the flow then runs on: the survey).
+//! after the flow waits for it (or after a recording starts); a queue entry is answered
+//! after a wait and hung up by the agent after a talk time (the flow then runs on: the
+//! survey).
 //!
 //! The rig checks a flow and its prompts on the engine before a run, and measures what a
 //! flow does on real media (per-node traffic, survey scores, voicemails).

@@ -96,6 +96,8 @@ pub struct DtmfDetector {
     /// Blocks since the last reported key ended (for the pause rule).
     quiet_blocks: u32,
     last_reported: Option<char>,
+    /// Sample index where the last reported key's run ended.
+    last_end: u64,
 }
 
 impl Default for DtmfDetector {
@@ -127,6 +129,7 @@ impl DtmfDetector {
             reported: false,
             quiet_blocks: u32::MAX,
             last_reported: None,
+            last_end: 0,
         }
     }
 
@@ -153,12 +156,34 @@ impl DtmfDetector {
         v
     }
 
+    /// The key being held now, once it was reported, with the sample where its run began.
+    pub fn holding(&self) -> Option<DtmfDigit> {
+        match self.run_key {
+            Some(key) if self.reported => Some(DtmfDigit {
+                key,
+                start_sample: self.run_start,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Samples fed so far.
+    pub fn samples_seen(&self) -> u64 {
+        self.blocks_seen * BLOCK as u64 + self.fill as u64
+    }
+
+    /// Sample index where the last reported key stopped (0 before any ended).
+    pub fn last_end(&self) -> u64 {
+        self.last_end
+    }
+
     fn advance(&mut self, key: Option<char>) -> Option<DtmfDigit> {
         if key == self.run_key {
             self.run_len = self.run_len.saturating_add(1);
         } else {
             if self.reported {
                 self.quiet_blocks = 0;
+                self.last_end = self.blocks_seen * BLOCK as u64;
             }
             self.run_key = key;
             self.run_len = 1;

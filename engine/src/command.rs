@@ -9,8 +9,8 @@ use crate::error::EngineError;
 use crate::ids::{ChannelId, Object, RoomId, TapId};
 use crate::player::PlaySpec;
 use crate::spec::{
-    Codec, MediaFilter, ParticipantOptions, PlayTarget, RoomOptions, SuperviseMode, TapSpec,
-    TapTarget,
+    Codec, MediaFilter, ParticipantOptions, PlayTarget, RoomOptions, SrtpKeys, SuperviseMode,
+    TapSpec, TapTarget,
 };
 use crate::tap::fork::ForkSpec;
 
@@ -54,6 +54,15 @@ pub enum Command {
         channel: ChannelId,
         /// The filter.
         filter: MediaFilter,
+    },
+    /// Keys the channel's SRTP afresh (SDES after an answer or a re-offer), or turns it off
+    /// (`None`). The output stream continues; the replay and rollover state starts anew
+    /// with the new keys.
+    SetSrtp {
+        /// Channel.
+        channel: ChannelId,
+        /// The new keys.
+        keys: Option<Box<SrtpKeys>>,
     },
     /// Asks for an `Event::Stats`.
     QueryStats {
@@ -158,6 +167,7 @@ impl Command {
             Command::SetRemote { .. } => "set remote",
             Command::SetCodec { .. } => "set codec",
             Command::SetFilter { .. } => "set filter",
+            Command::SetSrtp { .. } => "set srtp",
             Command::Bridge { .. } => "bridge",
             Command::Unbridge { .. } => "unbridge",
             Command::QueryStats { .. } => "query stats",
@@ -196,6 +206,7 @@ impl Command {
             Command::SetRemote { channel, .. }
             | Command::SetCodec { channel, .. }
             | Command::SetFilter { channel, .. }
+            | Command::SetSrtp { channel, .. }
             | Command::Unbridge { channel }
             | Command::QueryStats { channel }
             | Command::DestroyChannel { channel }

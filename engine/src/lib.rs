@@ -123,7 +123,7 @@ pub use player::{PlayItem, PlaySpec, Prompt, PromptCache, PromptError};
 pub use ports::{MediaAddresses, shard_of_port};
 pub use spec::{
     ChannelSpec, Codec, DtmfSettings, Latching, MediaFilter, ParticipantOptions, PlayTarget,
-    RoomOptions, RtcpMode, SuperviseMode, TapMode, TapSpec, TapTarget,
+    RoomOptions, RtcpMode, SrtpKeys, SuperviseMode, TapMode, TapSpec, TapTarget,
 };
 pub use stats::ChannelStats;
 pub use tap::fork::{

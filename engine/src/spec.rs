@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use tandem_codecs::g711::Law;
 use tandem_codecs::vad::VadConfig;
 use tandem_codecs::wav::Encoding;
+use tandem_srtp::Keying;
 
 use crate::ids::{ChannelId, RoomId};
 use crate::jitter::JitterConfig;
@@ -59,6 +60,11 @@ pub struct ChannelSpec {
     pub telephone_event_pt: Option<u8>,
     /// Packetisation time of what this channel sends, in milliseconds.
     pub ptime_ms: u32,
+    /// Re-frame forwarded audio to `ptime_ms` (10 to 60 ms, a multiple of 10), whatever
+    /// packet length the peer sends: samples are buffered and a packet goes out when a full
+    /// frame is ready, on a continuous sequence and timestamp. `false` forwards packets as
+    /// they come (pass-through, no cost).
+    pub repacketize: bool,
     /// Remote address from signalling. Packets from it are always accepted; another source
     /// takes over only as [`Latching`] allows (symmetric RTP behind NAT).
     pub remote: Option<SocketAddr>,
@@ -76,6 +82,19 @@ pub struct ChannelSpec {
     pub dtmf: DtmfSettings,
     /// When a new source may take over the stream (see [`Latching`]).
     pub latching: Latching,
+    /// SRTP (RFC 3711) keyed by SDES: `None` is plain RTP.
+    pub srtp: Option<Box<SrtpKeys>>,
+}
+
+/// The SRTP keying of a channel: its party's packets (SRTP and SRTCP) are unprotected with
+/// `inbound` (the key the party announced), and what the channel sends is protected with
+/// `outbound` (the key the relay announced to the party).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SrtpKeys {
+    /// Unprotects what the party sends.
+    pub inbound: Keying,
+    /// Protects what the channel sends.
+    pub outbound: Keying,
 }
 
 /// How a channel learns where its remote party sends from (symmetric RTP), and when a new
@@ -111,6 +130,11 @@ pub struct DtmfSettings {
     /// After a digit, report the digits collected so far (`Event::DigitsCollected`) when no
     /// further digit comes for this long (0: no collection).
     pub inter_digit_timeout_ms: u32,
+    /// Convert digits in what this channel sends: RFC 4733 events from its peer become
+    /// in-band tones (ITU-T Q.23 frequencies) when this channel negotiated no
+    /// telephone-event, and tones the peer's in-band detector finds become RFC 4733 events
+    /// when it did. `false` forwards events as they come and never makes any.
+    pub convert: bool,
 }
 
 impl Default for DtmfSettings {
@@ -120,6 +144,7 @@ impl Default for DtmfSettings {
             inband: false,
             min_duration_ms: 40,
             inter_digit_timeout_ms: 0,
+            convert: false,
         }
     }
 }
@@ -130,6 +155,7 @@ impl Default for ChannelSpec {
             codec: Codec::PCMU,
             telephone_event_pt: Some(101),
             ptime_ms: 20,
+            repacketize: false,
             remote: None,
             strict_source: false,
             rtcp: RtcpMode::Companion,
@@ -137,6 +163,7 @@ impl Default for ChannelSpec {
             media_timeout_ms: 30_000,
             dtmf: DtmfSettings::default(),
             latching: Latching::default(),
+            srtp: None,
         }
     }
 }

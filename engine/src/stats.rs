@@ -65,4 +65,11 @@ pub struct ChannelStats {
     pub round_trip_us: Option<u64>,
     /// DTMF digits received (one per digit, however many end packets carried it).
     pub dtmf_received: u64,
+    /// SRTP and SRTCP packets dropped because their authentication tag did not match.
+    pub srtp_auth_failures: u64,
+    /// SRTP and SRTCP packets dropped as replays (already seen, or behind the window).
+    pub srtp_replays: u64,
+    /// SRTP and SRTCP packets dropped for another reason (too short, unknown MKI, key
+    /// expired), and packets that could not be protected (so were not sent).
+    pub srtp_errors: u64,
 }

@@ -63,6 +63,25 @@ impl TransmitQueue {
         });
     }
 
+    /// Rewrites the last datagram queued in place: `seal` gets the arena and where the
+    /// datagram starts, and may grow or shrink it from there (SRTP appends its tag). When
+    /// `seal` returns false the datagram is dropped. Returns what `seal` returned.
+    pub fn seal_last(&mut self, seal: impl FnOnce(&mut Vec<u8>, usize) -> bool) -> bool {
+        let Some(slot) = self.slots.last_mut() else {
+            return false;
+        };
+        let start = slot.start as usize;
+        self.buf.truncate(start + slot.len as usize);
+        if seal(&mut self.buf, start) && self.buf.len() > start {
+            slot.len = (self.buf.len() - start) as u32;
+            true
+        } else {
+            self.buf.truncate(start);
+            self.slots.pop();
+            false
+        }
+    }
+
     /// Number of datagrams pending.
     pub fn len(&self) -> usize {
         self.slots.len()
@@ -111,6 +130,30 @@ impl TransmitQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seal_last_rewrites_or_drops_the_last_datagram() {
+        let mut q = TransmitQueue::with_capacity(2);
+        let a: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        q.push_with(10, a, |b| b.extend_from_slice(b"one"));
+        q.push_with(12, a, |b| b.extend_from_slice(b"two"));
+        assert!(q.seal_last(|b, start| {
+            assert_eq!(&b[start..], b"two");
+            b.extend_from_slice(b"+tag");
+            true
+        }));
+        assert_eq!(q.get(1).payload, b"two+tag");
+        assert!(!q.seal_last(|b, _| {
+            b.push(0);
+            false
+        }));
+        assert_eq!(q.len(), 1, "a refused datagram is dropped");
+        assert_eq!(q.get(0).payload, b"one");
+        q.push_with(14, a, |b| b.extend_from_slice(b"three"));
+        assert_eq!(q.get(1).payload, b"three", "the arena was cut back");
+        q.clear();
+        assert!(!q.seal_last(|_, _| true), "nothing to seal");
+    }
 
     #[test]
     fn datagrams_come_back_in_order_with_their_bytes() {

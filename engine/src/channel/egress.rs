@@ -14,6 +14,7 @@ use tandem_codecs::g711::{self, Law};
 use tandem_codecs::rtp::RtpHeader;
 use tandem_codecs::telephone_event::TelephoneEvent;
 
+use super::repack::MAX_FRAME;
 use super::rx::Accepted;
 use super::tx::{FeedKey, Stamp};
 use super::{Channel, PLAYER_FEED_BIT};
@@ -36,8 +37,8 @@ pub(crate) enum Writer {
 
 /// Permission to write one packet into a channel's output, to its remote.
 pub(crate) struct Output<'a> {
-    ch: &'a mut Channel,
-    dest: SocketAddr,
+    pub(super) ch: &'a mut Channel,
+    pub(super) dest: SocketAddr,
 }
 
 impl Channel {
@@ -120,7 +121,7 @@ impl Channel {
     }
 
     /// Queues one RTP packet from this channel to `dest` and counts it.
-    fn send_rtp(
+    pub(super) fn send_rtp(
         &mut self,
         transmits: &mut TransmitQueue,
         dest: SocketAddr,
@@ -144,6 +145,9 @@ impl Channel {
             payload(buf);
             len = buf.len() - start;
         });
+        if self.crypto.is_some() && !self.protect_last(transmits, false) {
+            return;
+        }
         self.tx.packets += 1;
         self.tx.octets += len as u64;
         self.stats.packets_sent += 1;
@@ -168,6 +172,9 @@ impl Output<'_> {
         payload: &[u8],
         transmits: &mut TransmitQueue,
     ) {
+        if self.ch.shaping.is_some() {
+            return self.shaped_audio(now, key, acc, src_law, payload, transmits);
+        }
         let ch = self.ch;
         let stamp = ch.tx.forward(now, key, acc.seq, acc.ts, acc.marker);
         let codec = ch.spec.codec;
@@ -196,6 +203,9 @@ impl Output<'_> {
         payload: &[u8],
         transmits: &mut TransmitQueue,
     ) -> bool {
+        if self.ch.shaping.is_some() && !buffered {
+            return self.shaped_event(now, key, acc, payload, transmits);
+        }
         let ch = self.ch;
         let Some(pt) = ch.spec.telephone_event_pt else {
             return false;
@@ -214,6 +224,14 @@ impl Output<'_> {
     /// The next frame of a tick-driven feed (playout, the player), from PCM encoded in the
     /// channel's law.
     pub fn frame(self, now: Micros, key: FeedKey, pcm: &[i16], transmits: &mut TransmitQueue) {
+        if self.ch.shaping.is_some() && pcm.len() <= MAX_FRAME {
+            let mut coded = [0u8; MAX_FRAME];
+            let n = g711::encode_frame(self.ch.spec.codec.law, pcm, &mut coded);
+            if let Some((out, payload)) = self.shaped_frame(now, key, &coded[..n], transmits) {
+                out.encoded_frame(now, key, n as u32, payload, transmits);
+            }
+            return;
+        }
         let ch = self.ch;
         let stamp = ch.tx.next_frame(now, key, pcm.len() as u32);
         let codec = ch.spec.codec;
@@ -234,10 +252,13 @@ impl Output<'_> {
         payload: &[u8],
         transmits: &mut TransmitQueue,
     ) {
-        let ch = self.ch;
+        let Some((out, payload)) = self.shaped_frame(now, key, payload, transmits) else {
+            return;
+        };
+        let ch = out.ch;
         let stamp = ch.tx.next_frame(now, key, samples);
         let pt = ch.spec.codec.payload_type;
-        ch.send_rtp(transmits, self.dest, pt, stamp, |buf| {
+        ch.send_rtp(transmits, out.dest, pt, stamp, |buf| {
             buf.extend_from_slice(payload)
         });
     }

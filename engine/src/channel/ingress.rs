@@ -145,8 +145,15 @@ impl Channel {
     fn receive_audio(&mut self, cx: &mut Ingress<'_>, acc: Accepted, payload: &[u8]) -> Forward {
         let now = cx.now;
         let law = self.spec.codec.law;
+        let mut acc = acc;
         if self.inband.is_some() {
             self.detect_inband(cx.events, law, payload, now);
+            if let Some(det) = self.inband.as_ref() {
+                let end_ts = acc.ts.wrapping_add(payload.len() as u32);
+                let tone = self.tone_in.after_packet(det, end_ts);
+                // Blocked DTMF is not made into events (the audio itself passes as it is).
+                acc.inband = tone.filter(|_| !self.filter.block_dtmf);
+            }
         }
         for &slot in &self.taps {
             if let Some(t) = cx.taps.get_mut(slot) {

@@ -12,12 +12,16 @@
 //! Channels do not know each other: the shard holds them in one slab and connects a
 //! channel's [`Forward`] to its peer's output.
 
+pub(crate) mod crypto;
 pub(crate) mod dtmf;
+pub(crate) mod dtmf_bridge;
 pub(crate) mod egress;
 pub(crate) mod ingress;
 pub(crate) mod latch;
+pub(crate) mod repack;
 pub(crate) mod rtcp;
 pub(crate) mod rx;
+pub(crate) mod shape;
 pub(crate) mod tx;
 
 use std::collections::VecDeque;
@@ -36,11 +40,14 @@ use crate::stats::ChannelStats;
 use crate::time::Micros;
 use crate::transmit::TransmitQueue;
 
+use self::crypto::Crypto;
 use self::dtmf::DtmfTracker;
+use self::dtmf_bridge::ToneTracker;
 pub(crate) use self::egress::Writer;
 pub(crate) use self::ingress::{Forward, Ingress};
 use self::rtcp::{REPORT_INTERVAL, RtcpState};
 use self::rx::Rx;
+use self::shape::Shaping;
 use self::tx::Tx;
 
 /// A channel's complete state.
@@ -68,6 +75,10 @@ pub(crate) struct Channel {
     player: Option<Player>,
     /// In-band DTMF detector, when the spec asks for one.
     inband: Option<DtmfDetector>,
+    /// The digit the detector holds, followed across packets for conversion to events.
+    tone_in: ToneTracker,
+    /// Repacketisation and DTMF conversion of the output, when the spec asks for them.
+    shaping: Option<Box<Shaping>>,
     /// Digits collected since the last `DigitsCollected`, and when the last came.
     collected: (String, Micros),
     /// What is held back from this channel's party.
@@ -79,6 +90,8 @@ pub(crate) struct Channel {
     created: Micros,
     /// Whether the current silence was already reported as a media timeout.
     timeout_reported: bool,
+    /// SRTP contexts, when the spec keys the channel.
+    crypto: Option<Box<Crypto>>,
 }
 
 impl Channel {
@@ -120,10 +133,13 @@ impl Channel {
                     ..DtmfConfig::default()
                 })
             }),
+            tone_in: ToneTracker::default(),
+            shaping: Shaping::for_spec(&spec),
             collected: (String::new(), Micros::ZERO),
             stats: ChannelStats::default(),
             created: now,
             timeout_reported: false,
+            crypto: spec.srtp.as_deref().map(|k| Box::new(Crypto::new(k))),
             spec,
         }
     }
@@ -286,8 +302,10 @@ impl Channel {
             if let (Some(dest), Some(port)) = (self.rtcp_destination(), self.rtcp_port()) {
                 let (rtcp, tx, rx) = (&mut self.rtcp, &self.tx, &self.rx);
                 transmits.push_with(port, dest, |buf| rtcp.write_report(now, ntp, tx, rx, buf));
-                self.stats.rtcp_sent += 1;
-                reported = true;
+                if self.crypto.is_none() || self.protect_last(transmits, true) {
+                    self.stats.rtcp_sent += 1;
+                    reported = true;
+                }
             }
         }
         let timeout = Micros::from_ms(u64::from(self.spec.dtmf.inter_digit_timeout_ms));

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use tandem_codecs::rtp::RtpPacket;
 use tandem_codecs::seq::{SeqExtender, SeqUpdate, seq_diff, ts_diff};
 
+use super::dtmf_bridge::InbandTone;
 use super::latch::Candidates;
 use crate::ports::OwnSockets;
 use crate::spec::Latching;
@@ -84,6 +85,8 @@ pub(crate) struct Accepted {
     pub payload_start: usize,
     /// Payload length.
     pub payload_len: usize,
+    /// The DTMF digit the channel's in-band detector hears in this packet (set by ingress).
+    pub inband: Option<InbandTone>,
 }
 
 /// Receive state of a channel.
@@ -344,6 +347,7 @@ impl Rx {
             remote_changed,
             payload_start,
             payload_len: pkt.payload().len(),
+            inband: None,
         })
     }
 

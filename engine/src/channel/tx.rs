@@ -118,6 +118,50 @@ impl Tx {
         stamp
     }
 
+    /// Stamps a packet the channel framed itself (repacketised audio, a generated tone or
+    /// event) from feed `key`, whose first sample has source timestamp `ts`: the timestamp
+    /// goes through the feed's fixed offset like a forwarded packet's, the sequence number
+    /// is simply the next one.
+    pub fn repacked(&mut self, now: Micros, key: FeedKey, ts: u32, marker: bool) -> Stamp {
+        let mut marker = marker;
+        let map = match self.mapping {
+            Some(m) if m.key == key => m,
+            _ => {
+                let out_ts = self.continuation(now).1;
+                let m = Mapping {
+                    key,
+                    seq_off: 0,
+                    ts_off: out_ts.wrapping_sub(ts),
+                };
+                self.mapping = Some(m);
+                self.event_map = None;
+                marker = true;
+                m
+            }
+        };
+        let stamp = Stamp {
+            seq: self.last_seq.wrapping_add(1),
+            ts: ts.wrapping_add(map.ts_off),
+            marker,
+        };
+        self.record(now, stamp);
+        stamp
+    }
+
+    /// Stamps a packet inserted into a forwarded feed (an event's retransmission): the
+    /// next sequence number, and the feed's later packets shift by one so none collides.
+    pub fn inserted(&mut self, ts: u32) -> Stamp {
+        self.last_seq = self.last_seq.wrapping_add(1);
+        if let Some(m) = self.mapping.as_mut() {
+            m.seq_off = m.seq_off.wrapping_add(1);
+        }
+        Stamp {
+            seq: self.last_seq,
+            ts,
+            marker: false,
+        }
+    }
+
     /// Stamps the next frame of a tick-driven feed (`samples` long).
     pub fn next_frame(&mut self, now: Micros, key: FeedKey, samples: u32) -> Stamp {
         let continuing = matches!(self.mapping, Some(m) if m.key == key);

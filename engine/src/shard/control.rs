@@ -137,6 +137,10 @@ impl Shard {
                 let slot = self.slot(channel)?;
                 self.ch_mut(slot).set_codec(codec, telephone_event_pt);
             }
+            Command::SetSrtp { channel, keys } => {
+                let slot = self.slot(channel)?;
+                self.ch_mut(slot).set_srtp(keys.as_deref());
+            }
             Command::SetFilter { channel, filter } => {
                 let slot = self.slot(channel)?;
                 self.ch_mut(slot).set_filter(filter);

@@ -20,6 +20,9 @@ impl Shard {
             return;
         };
         let ch = self.channels.get_mut(slot).expect("mapped slot is live");
+        let Some(data) = ch.unprotect(rtcp_port, data, &mut self.scratch) else {
+            return;
+        };
         let mut cx = Ingress {
             now,
             unix_epoch: self.cfg.unix_epoch,

@@ -121,6 +121,8 @@ pub struct Shard {
     rng: SmallRng,
     /// One tick of PCM, reused by playout and players.
     pcm: Vec<i16>,
+    /// Where an SRTP datagram is unprotected (allocated once).
+    scratch: Box<[u8]>,
     stats: ShardStats,
 }
 
@@ -138,6 +140,7 @@ impl Shard {
             handoffs: Vec::new(),
             ports: PortMap::new(),
             transmits: TransmitQueue::with_capacity(256),
+            scratch: vec![0; crate::channel::crypto::MAX_SRTP_DATAGRAM].into_boxed_slice(),
             events: VecDeque::new(),
             released_ports: Vec::new(),
             pcm: vec![0; samples],

@@ -4,15 +4,16 @@
 use std::net::SocketAddr;
 
 use tandem_engine::MediaEngine;
-use tandem_engine::{Codec, Command};
+use tandem_engine::{Codec, Command, SrtpKeys};
 
 use super::codecs;
-use super::plan::{party_address, ptime_of, relayed_audio};
+use super::plan::{party_address, relayed_audio};
 use super::rewrite::{self, RtcpAdvert};
+use super::sdes;
 use super::{Call, Calls, Party, RequestCtx, Side, check_fits, engine_err, finish};
 use crate::bencode::Value;
 use crate::ng::Params;
-use crate::ng::options::{Gap, Kind, engine_refusal, refusal};
+use crate::ng::options::{Kind, refusal};
 use crate::sdp::Sdp;
 
 /// One stream of an answer, checked before anything is changed.
@@ -28,6 +29,8 @@ struct Answered {
     proto: String,
     /// `ptime-reverse` of the offer, put in the answer.
     ptime: Option<u32>,
+    /// The callee leg's SRTP keys from the answer.
+    callee_srtp: Option<SrtpKeys>,
 }
 
 impl Calls {
@@ -78,12 +81,16 @@ impl Calls {
                 None => return Err("no supported codec (PCMU or PCMA) in answer".into()),
             };
             // Digits reach the callee with the offer's payload type even when its answer
-            // lists no telephone-event, as rtpengine forwards them.
+            // lists no telephone-event, as rtpengine forwards them; with DTMF conversion
+            // they reach it as tones instead.
+            let fallback_te = (!s.plan.convert_dtmf)
+                .then(|| s.plan.outgoing_te())
+                .flatten();
             let callee_te = formats
                 .iter()
                 .find(|f| f.is_te())
                 .and_then(|f| f.pt.parse().ok())
-                .or(s.plan.outgoing_te());
+                .or(fallback_te);
             let remote = party_address(&sdp, i, p).ok().flatten();
             if let Some(r) = remote {
                 self.check_not_own(media, &own, r)?;
@@ -92,15 +99,6 @@ impl Calls {
                 .plan
                 .caller_codec_for(callee_codec.law)
                 .ok_or("no codec left for the caller")?;
-            let callee_ptime = ptime_of(&sdp, i);
-            if let Some(want) = s.ptime_reverse.filter(|&w| w != callee_ptime && !rejected) {
-                if let Some(e) = engine_refusal(
-                    &format!("ptime-reverse {want} (the callee sends {callee_ptime} ms packets)"),
-                    Gap::Repacketise,
-                ) {
-                    return Err(e);
-                }
-            }
             if s.callee_mux && !rejected && !sdp.has_attribute(i, "rtcp-mux") {
                 warnings.push(format!(
                     "stream {}: the callee declined rtcp-mux; its leg keeps RTCP on the RTP \
@@ -108,8 +106,33 @@ impl Calls {
                     i + 1
                 ));
             }
+            let callee_srtp = if rejected {
+                s.callee_keys.clone()
+            } else if !s.callee_offer.is_empty() {
+                Some(sdes::accept_answer(&s.callee_offer, &sdp, i)?)
+            } else if sdes::is_srtp(&sdp.media[i].proto) {
+                return Err(format!(
+                    "answer stream {}: the callee was offered {} and answered {}",
+                    i + 1,
+                    p.transport_protocol.unwrap_or(&s.offered_proto),
+                    sdp.media[i].proto
+                ));
+            } else {
+                None
+            };
             let proto = if p.transport_protocol == Some("accept") {
-                sdp.media[i].proto.clone()
+                let answered = &sdp.media[i].proto;
+                if sdes::is_srtp(answered) != sdes::is_srtp(&s.offered_proto) {
+                    return Err(refusal(
+                        Kind::Value("transport protocol"),
+                        "accept",
+                        &format!(
+                            "the caller's leg is {} since its offer and cannot become {answered}",
+                            s.offered_proto
+                        ),
+                    ));
+                }
+                answered.clone()
             } else {
                 s.offered_proto.clone()
             };
@@ -122,6 +145,7 @@ impl Calls {
                 caller_codec,
                 proto,
                 ptime: s.ptime_reverse,
+                callee_srtp,
             });
         }
         let mut to_caller = call.to_caller.clone();
@@ -136,6 +160,23 @@ impl Calls {
                     .command(Command::SetRemote {
                         channel: s.callee_leg.id,
                         remote,
+                    })
+                    .map_err(engine_err)?;
+            }
+            if a.callee_srtp != s.callee_keys {
+                media
+                    .command(Command::SetSrtp {
+                        channel: s.callee_leg.id,
+                        keys: a.callee_srtp.clone().map(Box::new),
+                    })
+                    .map_err(engine_err)?;
+                s.callee_keys.clone_from(&a.callee_srtp);
+            }
+            if let Some(keys) = s.caller_rekey.take() {
+                media
+                    .command(Command::SetSrtp {
+                        channel: s.caller_leg.id,
+                        keys: keys.map(Box::new),
                     })
                     .map_err(engine_err)?;
             }
@@ -254,6 +295,7 @@ impl Calls {
             sdp.media[i].port = s.caller_leg.local.port();
             sdp.set_formats(i, &formats);
             rewrite::strip_unrelayed(&mut sdp, i);
+            sdes::put_crypto(&mut sdp, i, s.caller_crypto.as_slice());
             let advert = RtcpAdvert {
                 port: s.caller_leg.local.port(),
                 mux: s.caller_mux,

@@ -113,6 +113,9 @@ pub(super) struct CodecPlan {
     /// No codec is left for the callee and `allow no codec media` was given: the stream
     /// is rejected.
     pub reject: bool,
+    /// `codec` `transcode` named telephone-event: digits are converted between RFC 4733
+    /// events and in-band tones for a party that has no telephone-event.
+    pub convert_dtmf: bool,
 }
 
 fn is_all(spec: &str) -> bool {
@@ -133,7 +136,9 @@ fn spec_is_te(spec: &str) -> bool {
 /// A new format for a transcoded codec: its static payload type unless the offer uses it
 /// for something else, then a free dynamic one.
 fn added(spec: &str, used: &[Format]) -> Format {
-    let (pt, enc) = if spec
+    let (pt, enc) = if spec_is_te(spec) {
+        ("101", "telephone-event/8000")
+    } else if spec
         .split('/')
         .next()
         .unwrap_or("")
@@ -156,13 +161,7 @@ fn added(spec: &str, used: &[Format]) -> Format {
 /// Checks the operations against what the engine can do.
 fn check_ops(offered: &[Format], ops: &CodecOps) -> Result<(), String> {
     for spec in &ops.transcode {
-        if spec_is_te(spec) {
-            if let Some(e) =
-                engine_refusal(&format!("codec transcode '{spec}'"), Gap::DtmfConversion)
-            {
-                return Err(e);
-            }
-        } else if !spec_is_g711(spec) {
+        if !spec_is_g711(spec) && !spec_is_te(spec) {
             if let Some(e) =
                 engine_refusal(&format!("codec transcode '{spec}'"), Gap::PassThroughCodecs)
             {
@@ -279,6 +278,7 @@ pub(super) fn plan(
         accept: ops.accept.clone(),
         removed,
         reject,
+        convert_dtmf: ops.transcode.iter().any(|s| spec_is_te(s)),
     })
 }
 
@@ -402,7 +402,6 @@ mod tests {
         let a = offer(A);
         for o in [
             ops(|o| o.transcode = vec!["opus".into()]),
-            ops(|o| o.transcode = vec!["telephone-event".into()]),
             ops(|o| o.offer = vec!["G722".into()]),
             ops(|o| o.set = vec!["opus/48000/2/32000".into()]),
         ] {
@@ -417,6 +416,32 @@ mod tests {
                 false
             )
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn transcoding_telephone_event_offers_it_and_asks_for_conversion() {
+        let no_te = offer(&[("8", "PCMA/8000")]);
+        let p = plan(
+            &no_te,
+            &ops(|o| o.transcode = vec!["telephone-event".into()]),
+            false,
+        )
+        .unwrap();
+        assert!(p.convert_dtmf);
+        assert_eq!(p.caller_te(), None);
+        assert_eq!(p.outgoing_te(), Some(101));
+        assert_eq!(names(&p.outgoing), ["PCMA", "TELEPHONE-EVENT"]);
+        // A payload type the offer already uses is not taken.
+        let taken = offer(&[("8", "PCMA/8000"), ("101", "PCMU/8000")]);
+        let o = ops(|o| o.transcode = vec!["telephone-event/8000".into()]);
+        let p = plan(&taken, &o, false).unwrap();
+        assert_ne!(p.outgoing_te(), Some(101));
+        assert!(p.outgoing_te().is_some());
+        assert!(
+            !plan(&taken, &CodecOps::default(), false)
+                .unwrap()
+                .convert_dtmf
         );
     }
 

@@ -30,6 +30,7 @@ mod plan;
 mod recording;
 mod report;
 mod rewrite;
+mod sdes;
 mod select;
 mod sidecar;
 mod teardown;
@@ -183,8 +184,21 @@ struct Stream {
     offered_proto: String,
     /// The ptime the caller sends with.
     caller_ptime: u32,
-    /// `ptime-reverse` of the offer, checked against the answer.
+    /// The ptime the caller is sent (`ptime-reverse` or `repacketize`), put in the answer.
     ptime_reverse: Option<u32>,
+    /// The relay's `a=crypto` line in the answer to an SRTP caller.
+    caller_crypto: Option<tandem_srtp::sdes::Crypto>,
+    /// The `a=crypto` lines offered to the callee (none: plain RTP towards the callee).
+    callee_offer: Vec<tandem_srtp::sdes::Crypto>,
+    /// Keys a re-offer gave the caller leg, applied with the answer (when the caller gets
+    /// the relay's new key).
+    caller_rekey: Option<Option<tandem_engine::SrtpKeys>>,
+    /// The callee leg's keys from the last answer (an answer repeated with the same line
+    /// keeps the leg's contexts, so no key stream is used twice).
+    callee_keys: Option<tandem_engine::SrtpKeys>,
+    /// The ptime the callee is sent when it differs from the caller's (`ptime` or
+    /// `repacketize`): the callee's leg re-frames to it.
+    to_callee_ptime: Option<u32>,
 }
 
 impl Stream {

@@ -6,6 +6,7 @@ use tandem_engine::{ChannelId, Command, GroupKey, RtcpMode};
 
 use super::plan::Planned;
 use super::rewrite::{self, RtcpAdvert};
+use super::sdes;
 use super::{
     Call, Calls, Party, RecordingLog, RequestCtx, Side, Stream, check_fits, engine_err, finish,
 };
@@ -265,13 +266,14 @@ impl Calls {
                 .collect();
             sdp.set_formats(i, &formats);
             rewrite::strip_unrelayed(&mut sdp, i);
+            sdes::put_crypto(&mut sdp, i, &pl.callee_offer);
             let advert = RtcpAdvert {
                 port,
                 mux: pl.callee.rtcp == RtcpMode::Mux,
                 require: p.rtcp_mux("require"),
             };
             rewrite::advertise_rtcp(&mut sdp, i, advert, ip, p);
-            if let Some(pt) = p.ptime {
+            if let Some(pt) = pl.to_callee_ptime.or(p.ptime).or(p.repacketize) {
                 sdp.set_attribute(i, "ptime", Some(&pt.to_string()));
             }
             sdp.media[i].proto = match p.transport_protocol {
@@ -334,8 +336,10 @@ fn apply_offer(
                     plan: pl.plan.clone(),
                     caller_remote: pl.caller.remote,
                     offered_proto: pl.proto.clone(),
-                    caller_ptime: pl.caller.ptime_ms,
-                    ptime_reverse: pl.ptime_reverse,
+                    caller_ptime: pl.caller_ptime,
+                    caller_crypto: pl.caller_crypto.clone(),
+                    callee_offer: pl.callee_offer.clone(),
+                    caller_rekey: Some(pl.caller.srtp.as_deref().cloned()),
                     ..s.clone()
                 }
             }
@@ -363,8 +367,13 @@ fn apply_offer(
                     caller_remote: pl.caller.remote,
                     callee_remote: None,
                     offered_proto: pl.proto.clone(),
-                    caller_ptime: pl.caller.ptime_ms,
+                    caller_ptime: pl.caller_ptime,
                     ptime_reverse: pl.ptime_reverse,
+                    caller_crypto: pl.caller_crypto.clone(),
+                    callee_offer: pl.callee_offer.clone(),
+                    caller_rekey: None,
+                    callee_keys: None,
+                    to_callee_ptime: pl.to_callee_ptime,
                 }
             }
         };

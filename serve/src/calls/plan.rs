@@ -7,7 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelSpec, DtmfSettings, RtcpMode};
 
+use tandem_srtp::sdes::Crypto;
+
 use super::codecs::{self, CodecPlan};
+use super::sdes;
 use super::{Call, Calls, Stream};
 use crate::ng::options::{Gap, Kind, engine_refusal, refusal};
 use crate::ng::{Family, Params};
@@ -16,8 +19,8 @@ use crate::sdp::Sdp;
 /// The ptime of G.711 when an SDP does not say (RFC 3551).
 const DEFAULT_PTIME: u32 = 20;
 
-/// Whether media `i` is an audio stream the relay carries. SRTP and DTLS audio are refused
-/// (naming the protocol); other media are not relayed.
+/// Whether media `i` is an audio stream the relay carries (RTP, or SRTP keyed by SDES).
+/// DTLS-SRTP audio is refused (naming the protocol); other media are not relayed.
 pub(super) fn relayed_audio(sdp: &Sdp, i: usize) -> Result<bool, String> {
     let m = &sdp.media[i];
     if m.kind != "audio" {
@@ -31,14 +34,22 @@ pub(super) fn relayed_audio(sdp: &Sdp, i: usize) -> Result<bool, String> {
             &m.proto,
             "DTLS-SRTP is not supported",
         )),
-        "RTP/SAVP" | "RTP/SAVPF" => match engine_refusal(
-            &format!("audio stream {} with transport {}", i + 1, m.proto),
-            Gap::Srtp,
-        ) {
-            Some(e) => Err(e),
-            None => Ok(true),
-        },
+        "RTP/SAVP" | "RTP/SAVPF" => Ok(true),
         _ => Ok(false),
+    }
+}
+
+/// Longest and shortest ptime the engine re-frames to.
+const REPACKETISE_MS: std::ops::RangeInclusive<u32> = 10..=60;
+
+/// A ptime the engine can re-frame G.711 to.
+fn check_repacketise(ms: u32) -> Result<(), String> {
+    if REPACKETISE_MS.contains(&ms) {
+        Ok(())
+    } else {
+        Err(format!(
+            "ptime {ms} is not supported: packets are re-framed to 10 to 60 ms"
+        ))
     }
 }
 
@@ -71,8 +82,17 @@ pub(super) struct Planned {
     pub(super) callee: ChannelSpec,
     pub(super) plan: CodecPlan,
     pub(super) proto: String,
+    /// The ptime the caller sends with.
+    pub(super) caller_ptime: u32,
+    /// The ptime the caller is sent (`ptime-reverse` or `repacketize`).
     pub(super) ptime_reverse: Option<u32>,
+    /// The ptime the callee is sent when its leg re-frames.
+    pub(super) to_callee_ptime: Option<u32>,
     pub(super) existing: Option<Stream>,
+    /// The relay's line in the answer to an SRTP caller.
+    pub(super) caller_crypto: Option<Crypto>,
+    /// The lines offered to the callee (none: plain RTP).
+    pub(super) callee_offer: Vec<Crypto>,
 }
 
 impl Calls {
@@ -156,15 +176,28 @@ impl Calls {
                 self.check_not_own(media, &own, r)?;
             }
             let caller_ptime = ptime_of(sdp, i);
-            if let Some(want) = p.ptime.filter(|&w| w != caller_ptime) {
-                if let Some(e) = engine_refusal(
-                    &format!("ptime {want} (the caller sends {caller_ptime} ms packets)"),
-                    Gap::Repacketise,
-                ) {
-                    return Err(e);
-                }
+            // What each leg sends: towards the callee `ptime` (or `repacketize`), towards
+            // the caller `ptime-reverse` (or `repacketize`); re-framed when it differs
+            // from what the other party sends or is not known yet.
+            let to_callee = p.ptime.or(p.repacketize).filter(|&w| w != caller_ptime);
+            let to_caller = p.ptime_reverse.or(p.repacketize);
+            for want in [to_callee, to_caller].into_iter().flatten() {
+                check_repacketise(want)?;
             }
             let existing = existing.and_then(|c| c.streams.iter().find(|s| s.index == i).cloned());
+            if let Some(s) = &existing {
+                // A leg's re-framing is fixed when it is created: a re-offer may repeat it
+                // or leave it out, not change it.
+                let asked =
+                    p.ptime.is_some() || p.ptime_reverse.is_some() || p.repacketize.is_some();
+                if asked && (to_callee, to_caller) != (s.to_callee_ptime, s.ptime_reverse) {
+                    return Err(format!(
+                        "ptime of stream {} cannot change in a re-offer: its legs re-frame as \
+                         the first offer set",
+                        i + 1
+                    ));
+                }
+            }
             let offered_mux = sdp.has_attribute(i, "rtcp-mux");
             let (caller_mux, callee_mux) = match &existing {
                 // A leg's RTCP mode is fixed when it is created.
@@ -176,7 +209,17 @@ impl Calls {
                         || p.rtcp_mux("require"),
                 ),
             };
+            let (caller_srtp, caller_crypto) = match sdes::answer_offer(sdp, i)? {
+                Some((keys, line)) => (Some(keys), Some(line)),
+                None => (None, None),
+            };
+            let callee_proto = match p.transport_protocol {
+                Some(tp) if tp != "accept" => tp,
+                _ => &sdp.media[i].proto,
+            };
+            let callee_offer = sdes::offer_lines(callee_proto, &p.sdes)?;
             let inband = p.flag("detect dtmf");
+            let convert = plan.convert_dtmf;
             let base = ChannelSpec {
                 ptime_ms: caller_ptime,
                 strict_source: p.flag("strict source"),
@@ -184,9 +227,16 @@ impl Calls {
                 latching: self.cfg.latching,
                 dtmf: DtmfSettings {
                     inband,
+                    convert,
                     ..DtmfSettings::default()
                 },
                 ..ChannelSpec::default()
+            };
+            // With conversion, a leg that may lack telephone-event listens for tones (the
+            // callee's is not known before its answer).
+            let listen = |te: Option<u8>| DtmfSettings {
+                inband: inband || (convert && te.is_none()),
+                ..base.dtmf
             };
             let mode = |mux| {
                 if mux {
@@ -202,6 +252,10 @@ impl Calls {
                 telephone_event_pt: plan.caller_te(),
                 remote,
                 rtcp: mode(caller_mux),
+                srtp: caller_srtp.map(Box::new),
+                ptime_ms: to_caller.unwrap_or(caller_ptime),
+                repacketize: to_caller.is_some(),
+                dtmf: listen(plan.caller_te()),
                 ..base.clone()
             };
             let callee = ChannelSpec {
@@ -211,6 +265,9 @@ impl Calls {
                 telephone_event_pt: plan.outgoing_te(),
                 remote: None,
                 rtcp: mode(callee_mux),
+                ptime_ms: to_callee.unwrap_or(caller_ptime),
+                repacketize: to_callee.is_some(),
+                dtmf: listen(None),
                 ..base
             };
             planned.push(Planned {
@@ -219,8 +276,12 @@ impl Calls {
                 callee,
                 plan,
                 proto: sdp.media[i].proto.clone(),
-                ptime_reverse: p.ptime_reverse,
+                caller_ptime,
+                ptime_reverse: existing.as_ref().map_or(to_caller, |s| s.ptime_reverse),
+                to_callee_ptime: existing.as_ref().map_or(to_callee, |s| s.to_callee_ptime),
                 existing,
+                caller_crypto,
+                callee_offer,
             });
         }
         if planned.is_empty() {

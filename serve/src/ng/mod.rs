@@ -15,7 +15,7 @@ mod table;
 
 use thiserror::Error;
 
-pub use params::{CodecOps, Family, Params, Strictness};
+pub use params::{CodecOps, Family, Params, SdesOptions, Strictness};
 
 use crate::bencode::{self, BencodeError, Value};
 

@@ -60,12 +60,6 @@ impl Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Gap {
-    /// Changing the packetisation time between the legs (10/20/30/40/60 ms).
-    Repacketise,
-    /// Converting between RFC 4733 events and in-band tones.
-    DtmfConversion,
-    /// SRTP (SDES keys) on channels.
-    Srtp,
     /// Relaying codecs other than G.711 unchanged (G.722 and others).
     PassThroughCodecs,
     /// Binding the legs of one call on two interfaces.
@@ -74,25 +68,11 @@ pub enum Gap {
 
 impl Gap {
     /// Every gap, for docs.
-    pub const ALL: [Gap; 5] = [
-        Gap::Repacketise,
-        Gap::DtmfConversion,
-        Gap::Srtp,
-        Gap::PassThroughCodecs,
-        Gap::TwoInterfaces,
-    ];
+    pub const ALL: [Gap; 2] = [Gap::PassThroughCodecs, Gap::TwoInterfaces];
 
     /// What the engine lacks, as error replies and docs say it.
     pub fn needs(self) -> &'static str {
         match self {
-            Gap::Repacketise => {
-                "the media engine relays packets as they come and cannot repacketise between \
-                 different ptimes yet"
-            }
-            Gap::DtmfConversion => {
-                "the media engine cannot convert between RFC 4733 events and in-band tones yet"
-            }
-            Gap::Srtp => "the media engine has no SRTP on its channels yet",
             Gap::PassThroughCodecs => {
                 "the media engine relays PCMU, PCMA and telephone-event only (no pass-through \
                  of other codecs yet)"
@@ -106,11 +86,7 @@ impl Gap {
 /// entry in [`State::Engine`] reads as honoured once its gap is closed here.
 pub const fn engine_can(gap: Gap) -> bool {
     match gap {
-        Gap::Repacketise
-        | Gap::DtmfConversion
-        | Gap::Srtp
-        | Gap::PassThroughCodecs
-        | Gap::TwoInterfaces => false,
+        Gap::PassThroughCodecs | Gap::TwoInterfaces => false,
     }
 }
 
@@ -309,6 +285,8 @@ mod tests {
                 );
             }
         }
-        assert!(engine_refusal("ptime 30", Gap::Repacketise).is_some());
+        for g in Gap::ALL {
+            assert_eq!(engine_refusal("x", g).is_some(), !engine_can(g));
+        }
     }
 }

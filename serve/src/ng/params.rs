@@ -5,7 +5,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::normalise;
-use super::options::{Effective, Kind, Opt, lookup, lookup_prefix, refusal, unknown};
+use super::options::{
+    Effective, Kind, Opt, lookup, lookup_prefix, refusal, strip_prefix_loose, unknown,
+};
 use crate::bencode::Value;
 
 /// How strictly names are checked.
@@ -52,6 +54,17 @@ impl CodecOps {
     }
 }
 
+/// The SDES options of a request (`SDES` values or `SDES-…` flags).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SdesOptions {
+    /// `off`: no SDES towards the party the message goes to.
+    pub off: bool,
+    /// `no-<suite>`: suites left out of what is offered.
+    pub no: Vec<String>,
+    /// `only-<suite>`: only these suites are offered.
+    pub only: Vec<String>,
+}
+
 /// The parameters of a request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
@@ -73,6 +86,8 @@ pub struct Params {
     pub ice_remove: bool,
     /// `transport protocol`: `RTP/AVP`, `RTP/AVPF` or `accept`.
     pub transport_protocol: Option<&'static str>,
+    /// `SDES` values and `SDES-…` flags.
+    pub sdes: SdesOptions,
     /// `record call`.
     pub record_call: Option<bool>,
     /// `received from` address.
@@ -97,6 +112,8 @@ pub struct Params {
     pub ptime: Option<u32>,
     /// `ptime-reverse`.
     pub ptime_reverse: Option<u32>,
+    /// `repacketize`: the ptime both parties are sent.
+    pub repacketize: Option<u32>,
     /// `rtcp-mux` values, normalised canonical names.
     pub rtcp_mux: Vec<String>,
     /// `metadata`.
@@ -334,6 +351,7 @@ impl Params {
             "from-tags" => self.from_tags.extend(strings(key, v)?),
             "ptime" => self.ptime = Some(ranged(key, v, 1, 1000)? as u32),
             "ptime-reverse" => self.ptime_reverse = Some(ranged(key, v, 1, 1000)? as u32),
+            "repacketize" => self.repacketize = Some(ranged(key, v, 10, 60)? as u32),
             "rtcp-mux" => {
                 for s in strings(key, v)? {
                     self.rtcp_mux_item(&s)?;
@@ -382,7 +400,12 @@ impl Params {
                 self.dtmf_security_off =
                     value_of("DTMF-security", &s)?.map(|o| o.name) == Some("off");
             }
-            "DTLS" | "SDES" | "audio player" | "generate RTCP" => {
+            "SDES" => {
+                for s in strings(key, v)? {
+                    self.sdes_item(&s)?;
+                }
+            }
+            "DTLS" | "audio player" | "generate RTCP" => {
                 for s in strings(key, v)? {
                     value_of(key, &s)?;
                 }
@@ -462,10 +485,24 @@ impl Params {
             "from-tags-" => self.from_tags.push(rest),
             "replace-" => self.replace_item(&rest)?,
             "rtcp-mux-" => self.rtcp_mux_item(&rest)?,
-            "SDES-" => {
-                value_of("SDES", &rest)?;
-            }
+            "SDES-" => self.sdes_item(&rest)?,
             other => return Err(format!("flag prefix '{other}' has no reader")),
+        }
+        Ok(())
+    }
+
+    /// One `SDES` value (`off`, `no-<suite>`, `only-<suite>`; the others are refused by
+    /// the table).
+    fn sdes_item(&mut self, s: &str) -> Result<(), String> {
+        let Some(o) = value_of("SDES", s)? else {
+            return Ok(());
+        };
+        let rest = |prefix| strip_prefix_loose(s, prefix).map(str::to_string);
+        match o.name {
+            "off" => self.sdes.off = true,
+            "no-" => self.sdes.no.extend(rest("no-")),
+            "only-" => self.sdes.only.extend(rest("only-")),
+            _ => {}
         }
         Ok(())
     }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod srtp;
+
 use std::fmt::Write as _;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};

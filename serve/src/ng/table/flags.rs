@@ -1,11 +1,10 @@
 //! The strings of the `flags` list, then the prefix flags that carry a value (`codec-strip-PCMA`).
 
-use crate::ng::options::Gap::Srtp;
 use crate::ng::options::Kind::{Flag, FlagPrefix};
-use crate::ng::options::State::{Engine, Honoured, NotApplicable, Refused};
+use crate::ng::options::State::{Honoured, NotApplicable, Refused};
 use crate::ng::options::{Opt, alias, opt};
 
-use super::{NO_DB, NO_ICE, NO_PLAYER_MIX, NO_SUBSCRIPTIONS, NO_T38};
+use super::{NO_DB, NO_ICE, NO_OSRTP, NO_PLAYER_MIX, NO_SUBSCRIPTIONS, NO_T38};
 
 /// The strings of the `flags` list, then the prefix flags that carry a value (`codec-strip-PCMA`).
 pub(super) static FLAGS: &[Opt] = &[
@@ -171,7 +170,11 @@ pub(super) static FLAGS: &[Opt] = &[
         "original sendrecv",
         Honoured("direction attributes pass unchanged (Tandem's behaviour)"),
     ),
-    opt(Flag, "pad crypto", Engine(Srtp)),
+    opt(
+        Flag,
+        "pad crypto",
+        Refused("keys are printed unpadded, as RFC 4568 asks"),
+    ),
     opt(
         Flag,
         "pierce NAT",
@@ -193,7 +196,11 @@ pub(super) static FLAGS: &[Opt] = &[
         Honoured("same as `record call` = `on`"),
     ),
     opt(Flag, "recording announcement", Refused(NO_PLAYER_MIX)),
-    opt(Flag, "recrypt", Engine(Srtp)),
+    opt(
+        Flag,
+        "recrypt",
+        Honoured("SRTP is always decrypted and re-encrypted with each leg's own keys"),
+    ),
     alias(
         Flag,
         "reject ICE",
@@ -345,7 +352,7 @@ pub(super) static FLAGS: &[Opt] = &[
         Honoured("same as the `rtcp-mux` value"),
     ),
     opt(FlagPrefix, "SDES-", Honoured("same as the `SDES` value")),
-    opt(FlagPrefix, "OSRTP-", Engine(Srtp)),
+    opt(FlagPrefix, "OSRTP-", Refused(NO_OSRTP)),
     opt(
         FlagPrefix,
         "endpoint-learning-",

@@ -1,11 +1,10 @@
 //! The dictionary keys: those of `offer` as rtpengine's documentation lists them, then those of the other commands.
 
-use crate::ng::options::Gap::{Repacketise, Srtp};
 use crate::ng::options::Kind::Key;
-use crate::ng::options::State::{Engine, Honoured, NotApplicable, Refused};
+use crate::ng::options::State::{Honoured, NotApplicable, Refused};
 use crate::ng::options::{Opt, alias, opt};
 
-use super::{NO_DB, NO_DTLS, NO_DTMF_REPLACE, NO_ICE, NO_T38};
+use super::{NO_DB, NO_DTLS, NO_DTMF_REPLACE, NO_ICE, NO_OSRTP, NO_T38};
 
 /// The dictionary keys.
 pub(super) static KEYS: &[Opt] = &[
@@ -168,7 +167,7 @@ pub(super) static KEYS: &[Opt] = &[
             "kept with the call and written to the recording's metadata file; later messages replace it",
         ),
     ),
-    opt(Key, "OSRTP", Engine(Srtp)),
+    opt(Key, "OSRTP", Refused(NO_OSRTP)),
     alias(
         Key,
         "output-destination",
@@ -187,14 +186,14 @@ pub(super) static KEYS: &[Opt] = &[
         Key,
         "ptime",
         Honoured(
-            "the ptime towards the callee; only when it equals what the caller sends (default 20), otherwise refused until the engine repacketises",
+            "the ptime towards the callee, put in the offer; when it differs from what the caller sends, the caller's packets are re-framed (10 to 60 ms; other values are refused); a re-offer may repeat or omit it, not change it",
         ),
     ),
     opt(
         Key,
         "ptime-reverse",
         Honoured(
-            "the ptime towards the caller, put in the answer; only when it equals what the callee sends, otherwise the answer is refused until the engine repacketises",
+            "the ptime towards the caller, put in the answer; the callee's packets are re-framed to it (10 to 60 ms; other values are refused)",
         ),
     ),
     opt(
@@ -238,11 +237,7 @@ pub(super) static KEYS: &[Opt] = &[
         "set-label",
         Honoured("sets the label of the selected party"),
     ),
-    opt(
-        Key,
-        "SDES",
-        Honoured("see its values: Tandem never offers SDES"),
-    ),
+    opt(Key, "SDES", Honoured("see its values")),
     opt(
         Key,
         "supports",
@@ -405,5 +400,11 @@ pub(super) static KEYS: &[Opt] = &[
         "codecs-offer",
         Refused("belongs to `create`, which is refused"),
     ),
-    opt(Key, "repacketize", Engine(Repacketise)),
+    opt(
+        Key,
+        "repacketize",
+        Honoured(
+            "media to both parties is re-framed to this many milliseconds (10 to 60), and each party's SDP says so; `ptime` and `ptime-reverse` take precedence for their direction",
+        ),
+    ),
 ];

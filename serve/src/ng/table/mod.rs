@@ -7,13 +7,14 @@ mod flags;
 mod keys;
 mod values;
 
-use super::options::Gap::{
-    self, DtmfConversion, PassThroughCodecs, Repacketise, Srtp, TwoInterfaces,
-};
+use super::options::Gap::{self, PassThroughCodecs, TwoInterfaces};
 use super::options::Opt;
 
 pub(super) const NO_SUBSCRIPTIONS: &str = "Tandem has no publish/subscribe media forking";
 pub(super) const NO_DTLS: &str = "DTLS-SRTP is not supported";
+pub(super) const NO_OSRTP: &str = "opportunistic SRTP (RFC 8643) is not supported";
+pub(super) const NO_WEAK_SRTP: &str = "SRTP is always encrypted and authenticated";
+pub(super) const OWN_SUITES: &str = "the callee is offered the relay's own suites, 128-bit first (narrow them with SDES-only/SDES-no)";
 pub(super) const NO_ICE: &str = "Tandem does not do ICE; use ICE=remove";
 pub(super) const NO_T38: &str = "T.38 gatewaying is not supported";
 pub(super) const NO_DTMF_REPLACE: &str = "only dropping DTMF events is supported (no replacement modes, \
@@ -34,24 +35,12 @@ pub fn entries() -> impl Iterator<Item = &'static Opt> + Clone {
 /// request is carried out): what, and the gap. Listed in `docs/ng.md` with the table.
 pub static CONDITIONAL: &[(&str, Gap)] = &[
     (
-        "`ptime` or `ptime-reverse` different from what the sending party uses",
-        Repacketise,
-    ),
-    (
-        "`codec` `transcode` naming `telephone-event` (DTMF conversion)",
-        DtmfConversion,
-    ),
-    (
         "`codec` `transcode`, `offer`, `except` or `set` naming a codec other than PCMU or PCMA",
         PassThroughCodecs,
     ),
     (
         "an offer's codecs other than PCMU, PCMA and telephone-event: removed from the offer, named in the reply's `warning` (an offer with none of PCMU and PCMA is refused)",
         PassThroughCodecs,
-    ),
-    (
-        "an offer or answer with `RTP/SAVP` or `RTP/SAVPF` media",
-        Srtp,
     ),
     (
         "`direction`, `from-interface`/`to-interface` naming two different interfaces",

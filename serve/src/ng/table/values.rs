@@ -1,11 +1,12 @@
 //! The values of keys (and keys of sub-dictionaries such as `codec`), by key.
 
-use crate::ng::options::Gap::{DtmfConversion, Srtp};
 use crate::ng::options::Kind::{Value, ValuePrefix};
-use crate::ng::options::State::{Engine, Honoured, Refused};
+use crate::ng::options::State::{Honoured, Refused};
 use crate::ng::options::{Opt, alias, opt};
 
-use super::{NO_DTLS, NO_ICE, NO_PLAYER_MIX, NO_SUBSCRIPTIONS};
+use super::{
+    NO_DTLS, NO_DTMF_REPLACE, NO_ICE, NO_PLAYER_MIX, NO_SUBSCRIPTIONS, NO_WEAK_SRTP, OWN_SUITES,
+};
 
 /// The values of keys (and keys of sub-dictionaries such as `codec`), by key.
 pub(super) static VALUES: &[Opt] = &[
@@ -99,7 +100,7 @@ pub(super) static VALUES: &[Opt] = &[
         Value("codec"),
         "transcode",
         Honoured(
-            "PCMU or PCMA: added to the offer, transcoded if the callee picks it; other codecs wait for the engine",
+            "PCMU or PCMA: added to the offer, transcoded if the callee picks it; telephone-event: added to the offer, and digits are converted between RFC 4733 events and in-band tones for a party without it; other codecs wait for the engine",
         ),
     ),
     // ---- values: extmap ----
@@ -163,8 +164,16 @@ pub(super) static VALUES: &[Opt] = &[
         "RTP/AVPF",
         Honoured("the callee is offered RTP/AVPF"),
     ),
-    opt(Value("transport protocol"), "RTP/SAVP", Engine(Srtp)),
-    opt(Value("transport protocol"), "RTP/SAVPF", Engine(Srtp)),
+    opt(
+        Value("transport protocol"),
+        "RTP/SAVP",
+        Honoured("the callee is offered RTP/SAVP with the relay's own SDES keys"),
+    ),
+    opt(
+        Value("transport protocol"),
+        "RTP/SAVPF",
+        Honoured("the callee is offered RTP/SAVPF with the relay's own SDES keys"),
+    ),
     opt(
         Value("transport protocol"),
         "UDP/TLS/RTP/SAVP",
@@ -238,11 +247,11 @@ pub(super) static VALUES: &[Opt] = &[
         "off",
         Honoured("DTMF events pass (no blocking)"),
     ),
-    opt(Value("DTMF-security"), "silence", Engine(DtmfConversion)),
-    opt(Value("DTMF-security"), "tone", Engine(DtmfConversion)),
-    opt(Value("DTMF-security"), "random", Engine(DtmfConversion)),
-    opt(Value("DTMF-security"), "zero", Engine(DtmfConversion)),
-    opt(Value("DTMF-security"), "DTMF", Engine(DtmfConversion)),
+    opt(Value("DTMF-security"), "silence", Refused(NO_DTMF_REPLACE)),
+    opt(Value("DTMF-security"), "tone", Refused(NO_DTMF_REPLACE)),
+    opt(Value("DTMF-security"), "random", Refused(NO_DTMF_REPLACE)),
+    opt(Value("DTMF-security"), "zero", Refused(NO_DTMF_REPLACE)),
+    opt(Value("DTMF-security"), "DTMF", Refused(NO_DTMF_REPLACE)),
     opt(
         Value("generate RTCP"),
         "on",
@@ -275,23 +284,55 @@ pub(super) static VALUES: &[Opt] = &[
         Value("SDES"),
         "off",
         &["no", "disable", "disabled"],
-        Honoured("Tandem never offers SDES"),
+        Honoured("no SDES towards the callee: an SRTP offer to it is refused (no DTLS-SRTP)"),
     ),
-    opt(Value("SDES"), "unencrypted_srtp", Engine(Srtp)),
-    opt(Value("SDES"), "unencrypted_srtcp", Engine(Srtp)),
-    opt(Value("SDES"), "unauthenticated_srtp", Engine(Srtp)),
-    opt(Value("SDES"), "encrypted_srtp", Engine(Srtp)),
-    opt(Value("SDES"), "encrypted_srtcp", Engine(Srtp)),
-    opt(Value("SDES"), "authenticated_srtp", Engine(Srtp)),
-    opt(Value("SDES"), "nonew", Engine(Srtp)),
-    opt(Value("SDES"), "pad", Engine(Srtp)),
-    opt(Value("SDES"), "lifetime", Engine(Srtp)),
-    opt(Value("SDES"), "static", Engine(Srtp)),
-    opt(Value("SDES"), "prefer", Engine(Srtp)),
-    opt(ValuePrefix("SDES"), "no-", Engine(Srtp)),
-    opt(ValuePrefix("SDES"), "only-", Engine(Srtp)),
-    opt(ValuePrefix("SDES"), "order:", Engine(Srtp)),
-    opt(ValuePrefix("SDES"), "offerer_pref:", Engine(Srtp)),
+    opt(Value("SDES"), "unencrypted_srtp", Refused(NO_WEAK_SRTP)),
+    opt(Value("SDES"), "unencrypted_srtcp", Refused(NO_WEAK_SRTP)),
+    opt(Value("SDES"), "unauthenticated_srtp", Refused(NO_WEAK_SRTP)),
+    opt(
+        Value("SDES"),
+        "encrypted_srtp",
+        Honoured("SRTP is always encrypted (the default)"),
+    ),
+    opt(
+        Value("SDES"),
+        "encrypted_srtcp",
+        Honoured("SRTCP is always encrypted (the default)"),
+    ),
+    opt(
+        Value("SDES"),
+        "authenticated_srtp",
+        Honoured("SRTP is always authenticated (the default)"),
+    ),
+    opt(Value("SDES"), "nonew", Refused(OWN_SUITES)),
+    opt(
+        Value("SDES"),
+        "pad",
+        Refused("keys are printed unpadded, as RFC 4568 asks"),
+    ),
+    opt(
+        Value("SDES"),
+        "lifetime",
+        Refused("the relay's keys carry no lifetime"),
+    ),
+    opt(
+        Value("SDES"),
+        "static",
+        Refused("the relay's keys are fresh for every offer"),
+    ),
+    opt(Value("SDES"), "prefer", Refused(OWN_SUITES)),
+    opt(
+        ValuePrefix("SDES"),
+        "no-",
+        Honoured("the named suite is left out of the offer to the callee"),
+    ),
+    opt(
+        ValuePrefix("SDES"),
+        "only-",
+        Honoured("only the named suites are offered to the callee"),
+    ),
+    opt(ValuePrefix("SDES"), "order:", Refused(OWN_SUITES)),
+    opt(ValuePrefix("SDES"), "offerer_pref:", Refused(OWN_SUITES)),
     opt(
         Value("supports"),
         "load limit",

@@ -22,6 +22,8 @@
 
 mod conductor;
 mod events;
+pub mod flow;
+pub mod flow_rig;
 pub mod impaired;
 mod phones;
 pub mod prompts;

@@ -49,7 +49,27 @@ pub(super) struct Phone {
     pub rx: StreamRx,
     /// The engine's output stream as RTP (sequence numbers: loss on the downlink).
     pub rtp: RtpRx,
+    /// Keys still to press, and the packet of the key being pressed now.
+    keypad: Keypad,
 }
+
+/// Keys a phone presses as RFC 4733 telephone-events, in place of its voice: each key is
+/// [`KEY_UPDATES`] packets 20 ms apart with a growing duration, then three end packets
+/// with the final duration (the redundancy RFC 4733 asks for), all with the key's start
+/// timestamp.
+#[derive(Debug, Default)]
+struct Keypad {
+    queued: std::collections::VecDeque<u8>,
+    /// The key being sent, the packet number within it, and its start timestamp.
+    current: Option<(u8, u16, u32)>,
+}
+
+/// Telephone-event payload type the phones use (the engine's default for PCMU calls).
+pub(super) const EVENT_PT: u8 = 101;
+/// Update packets per key (100 ms of key), before the three end packets.
+const KEY_UPDATES: u16 = 5;
+/// Volume of the keys, −dBm0.
+const KEY_VOLUME: u8 = 10;
 
 impl Phone {
     /// From now on the phone hears `far`'s voice (a conversation starts): its measurements
@@ -57,6 +77,23 @@ impl Phone {
     pub fn listen_to(&mut self, far: Option<u32>) {
         self.expect = far;
         self.rx = StreamRx::default();
+    }
+
+    /// Presses `key` (`0`–`9`, `*`, `#`, `A`–`D`) after any keys still queued; returns
+    /// whether it is a key.
+    pub fn press(&mut self, key: char) -> bool {
+        match tandem_codecs::telephone_event::char_to_event(key) {
+            Some(e) => {
+                self.keypad.queued.push_back(e);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the phone has keys still to send.
+    pub fn keying(&self) -> bool {
+        self.keypad.current.is_some() || !self.keypad.queued.is_empty()
     }
 
     /// A supervisor's: the two parties whose unmixed frames it may hear.
@@ -114,6 +151,7 @@ impl Phones {
             overhear: [None; 2],
             rx: StreamRx::default(),
             rtp: RtpRx::default(),
+            keypad: Keypad::default(),
         };
         if self.phones.len() <= ep {
             self.phones.resize_with(ep + 1, || None);
@@ -198,6 +236,10 @@ impl Phones {
         if !phone.sends {
             return;
         }
+        if phone.keying() {
+            Self::transmit_key(net, ep, phone, c);
+            return;
+        }
         let voice = &self.voices[phone.voice];
         let (head, payload) = self.packet.split_at_mut(RTP_HEADER);
         write_rtp_header(
@@ -223,6 +265,38 @@ impl Phones {
         phone.ts = phone.ts.wrapping_add(FRAME_BYTES as u32);
         let to = phone.engine_addr;
         net.send(ep, to, &self.packet);
+        c.packets_sent += 1;
+    }
+
+    /// Sends the next packet of the key being pressed (in place of a voice frame).
+    fn transmit_key<N: Net>(net: &mut N, ep: usize, phone: &mut Phone, c: &mut Counters) {
+        let (event, n, start_ts) = match phone.keypad.current {
+            Some(k) => k,
+            None => {
+                let Some(e) = phone.keypad.queued.pop_front() else {
+                    return;
+                };
+                c.keys_pressed += 1;
+                (e, 0, phone.ts)
+            }
+        };
+        let end = n >= KEY_UPDATES;
+        let ev = tandem_codecs::telephone_event::TelephoneEvent {
+            event,
+            end,
+            volume: KEY_VOLUME,
+            duration: (n + 1).min(KEY_UPDATES) * FRAME_BYTES as u16,
+        };
+        let mut packet = [0u8; RTP_HEADER + 4];
+        let (head, payload) = packet.split_at_mut(RTP_HEADER);
+        write_rtp_header(head, EVENT_PT, n == 0, phone.rtp_seq, start_ts, phone.ssrc);
+        payload.copy_from_slice(&ev.to_bytes().expect("a key is a valid event"));
+        phone.keypad.current = (n + 1 < KEY_UPDATES + 3).then_some((event, n + 1, start_ts));
+        phone.first_packet = false;
+        phone.rtp_seq = phone.rtp_seq.wrapping_add(1);
+        phone.ts = phone.ts.wrapping_add(FRAME_BYTES as u32);
+        let to = phone.engine_addr;
+        net.send(ep, to, &packet);
         c.packets_sent += 1;
     }
 }

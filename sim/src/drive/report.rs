@@ -86,6 +86,8 @@ pub struct Counters {
     pub engine_packets_received: u64,
     /// RTP packets the engine's closed channels had sent.
     pub engine_packets_sent: u64,
+    /// Keys the phones pressed (RFC 4733 telephone-events).
+    pub keys_pressed: u64,
     /// Calls still up when the model finished (0 in a finished run).
     pub calls_open_at_end: u64,
     /// Errors (engine refusals, failed recordings, transport errors).

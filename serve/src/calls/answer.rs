@@ -7,6 +7,7 @@ use tandem_engine::MediaEngine;
 use tandem_engine::{Codec, Command, SrtpKeys};
 
 use super::codecs;
+use super::offer::Incoming;
 use super::plan::{party_address, relayed_audio};
 use super::rewrite::{self, RtcpAdvert};
 use super::sdes;
@@ -41,14 +42,10 @@ impl Calls {
         ctx: &RequestCtx,
     ) -> Result<Value, String> {
         let to_tag = p.to_tag.clone().ok_or("no to-tag")?;
-        let text = p.sdp.as_deref().ok_or("no sdp")?;
-        let sdp = Sdp::parse(text).map_err(|e| e.to_string())?;
-        if p.flag("loop protect") && sdp.session_attribute("rtpengine") == Some(&self.loop_mark()) {
-            return Ok(Value::dict().with("sdp", Value::str(text)));
-        }
-        self.check_interfaces(p)?;
-        self.check_family(p)?;
-        let dest = self.recording_dest(p)?;
+        let (text, sdp, dest) = match self.incoming(p)? {
+            Incoming::Looped(reply) => return Ok(reply),
+            Incoming::Sdp { text, sdp, dest } => (text, sdp, dest),
+        };
         let own = self.own_addresses(media);
         let call = self.call_mut(p)?.clone();
         if p.flag("detect dtmf") && !call.inband_dtmf {

@@ -5,6 +5,7 @@ use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelId, Command, GroupKey, RtcpMode};
 
 use super::plan::Planned;
+use super::recording::Destination;
 use super::rewrite::{self, RtcpAdvert};
 use super::sdes;
 use super::{
@@ -13,6 +14,18 @@ use super::{
 use crate::bencode::Value;
 use crate::ng::Params;
 use crate::sdp::Sdp;
+
+/// An offer's or answer's SDP, read.
+pub(super) enum Incoming<'p> {
+    /// The SDP bears this relay's loop mark already: the reply, nothing to do.
+    Looped(Value),
+    /// SDP to act on, and where a recording of the call goes.
+    Sdp {
+        text: &'p str,
+        sdp: Sdp,
+        dest: Option<Destination>,
+    },
+}
 
 impl Calls {
     /// The mark `loop protect` puts into SDP: this relay's identity.
@@ -27,6 +40,23 @@ impl Calls {
         format!("tandem-{h:016x}")
     }
 
+    /// Reads the SDP of an offer or answer and the checks both share: the loop mark, the
+    /// interfaces, the address family and the recording destination.
+    pub(super) fn incoming<'p>(&self, p: &'p Params) -> Result<Incoming<'p>, String> {
+        let text = p.sdp.as_deref().ok_or("no sdp")?;
+        let sdp = Sdp::parse(text).map_err(|e| e.to_string())?;
+        if p.flag("loop protect") && sdp.session_attribute("rtpengine") == Some(&self.loop_mark()) {
+            // This relay rewrote the SDP already: returned untouched, nothing created.
+            return Ok(Incoming::Looped(
+                Value::dict().with("sdp", Value::str(text)),
+            ));
+        }
+        self.check_interfaces(p)?;
+        self.check_family(p)?;
+        let dest = self.recording_dest(p)?;
+        Ok(Incoming::Sdp { text, sdp, dest })
+    }
+
     pub(super) fn offer(
         &mut self,
         media: &mut dyn MediaEngine,
@@ -35,15 +65,10 @@ impl Calls {
     ) -> Result<Value, String> {
         let call_id = p.call_id.clone().ok_or("no call-id")?;
         let from_tag = p.from_tag.clone().ok_or("no from-tag")?;
-        let text = p.sdp.as_deref().ok_or("no sdp")?;
-        let sdp = Sdp::parse(text).map_err(|e| e.to_string())?;
-        if p.flag("loop protect") && sdp.session_attribute("rtpengine") == Some(&self.loop_mark()) {
-            // This relay rewrote the SDP already: returned untouched, nothing created.
-            return Ok(Value::dict().with("sdp", Value::str(text)));
-        }
-        self.check_interfaces(p)?;
-        self.check_family(p)?;
-        let dest = self.recording_dest(p)?;
+        let (text, sdp, dest) = match self.incoming(p)? {
+            Incoming::Looped(reply) => return Ok(reply),
+            Incoming::Sdp { text, sdp, dest } => (text, sdp, dest),
+        };
         // A re-offer from the same side (re-INVITE) keeps the ports and updates addresses.
         let existing = match self.calls.get(&call_id) {
             Some(c) if c.caller.tag == from_tag => Some(c.clone()),

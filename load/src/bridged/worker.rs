@@ -290,13 +290,6 @@ impl PacedStreams for State<'_> {
             .and_then(|p| probe::read_probe(p.payload()))
         else {
             self.tally.malformed += 1;
-            eprintln!(
-                "DBG malformed on {:?} from {:?}: len {} first {:02x?}",
-                self.sockets[j].local_addr(),
-                self.sockets[j].peer_addr(),
-                datagram.len(),
-                &datagram[..datagram.len().min(16)]
-            );
             return;
         };
         // The sending socket's index in this worker; out of range (wrapped) if another
@@ -304,16 +297,6 @@ impl PacedStreams for State<'_> {
         let from = (probe.stream as usize).wrapping_sub(self.base);
         if from ^ 1 != j {
             self.tally.misrouted += 1;
-            eprintln!(
-                "DBG misrouted on j {} {:?} from {:?}: stream {} kind {:?} seq {} age_ms {}",
-                j,
-                self.sockets[j].local_addr(),
-                self.sockets[j].peer_addr(),
-                probe.stream,
-                probe.kind,
-                probe.seq,
-                probe::elapsed_ns(probe.sent_ns, rx_ns) / 1_000_000
-            );
             return;
         }
         if !self.primed[j] {

@@ -174,16 +174,7 @@ fn turn(
     } else {
         LoadGen::with_sockets(sockets, &targets, media.clone())
             .and_then(LoadGen::run)
-            .map(|r| {
-                eprintln!(
-                    "DBG cohort {k} turn {}: loss {:.3} p99 {:.0} ms max {:.0} ms",
-                    tally.turns,
-                    r.loss_ratio,
-                    r.latency_p99_us / 1e3,
-                    r.latency_max_us / 1e3
-                );
-                tally.add_media(&r)
-            })
+            .map(|r| tally.add_media(&r))
     };
     live.publish(k, Vec::new());
     for id in &ids {

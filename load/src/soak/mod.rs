@@ -17,6 +17,7 @@
 //! [`LoadGen`]: crate::LoadGen
 
 pub mod cohort;
+mod drift;
 pub mod hostile;
 pub mod report;
 pub mod watch;

@@ -3,7 +3,7 @@
 //! A call's flow runs in the engine, not in a model of it: a [`FlowLeg`] holds an
 //! [`IvrSession`] on the caller's channel, so prompts play through the channel's player,
 //! the caller's keys are the telephone-events the simulated phone sends
-//! ([`super::phones::Phone::press`]) as the engine detects them, and a voicemail is a tap
+//! (`Phone::press`) as the engine detects them, and a voicemail is a tap
 //! on the channel. The leg counts what the real run did, node by node ([`FlowMedia`]):
 //! entries, exits and abandons, survey scores, voicemails and queue entries.
 //!

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use tandem_engine::{MemoryEngine, Micros, NetworkConditions};
+use tandem_engine::{MediaEngine, MemoryEngine, Micros, NetworkConditions};
 use tandem_serve::bencode;
 use tandem_serve::calls::{Calls, CallsConfig};
 use tandem_serve::daemon::ControlPath;

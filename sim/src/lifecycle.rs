@@ -35,6 +35,10 @@ pub enum Ending {
     Overflow,
     /// Rejected (blacklisted: hears busy).
     Rejected,
+    /// The IVR flow ended the call after anything but self-service: a voicemail left, a
+    /// survey after the agent, a callback requested, a transfer, no input, a hang-up in the
+    /// flow.
+    FlowEnded,
 }
 
 /// One step of a call.
@@ -85,6 +89,34 @@ pub enum Transition {
     },
     /// The call left the centre (its channel is released).
     Ended(Ending),
+    /// The caller's walk through the IVR flow starts, with the dialled number at this index
+    /// of the scenario's `[ivr] dnis` (0 without any).
+    FlowStarted {
+        /// Index of the dialled number.
+        dnis: u16,
+        /// The caller's number (`u64::MAX`: withheld).
+        ani: u64,
+    },
+    /// The walk entered the flow's node at this index.
+    FlowNode {
+        /// The node's index in the flow.
+        node: u32,
+    },
+    /// The simulated caller keyed `key` (in the node the walk is in).
+    FlowKey {
+        /// The key: `0`-`9`, `*`, `#`, `A`-`D`.
+        key: char,
+    },
+    /// The simulated caller hung up during the flow (in the node the walk is in).
+    FlowHangup,
+    /// A survey node of the flow took its result (`None`: the caller keyed no score).
+    FlowSurvey {
+        /// The score keyed.
+        score: Option<u8>,
+    },
+    /// The agent hung up and the call stays in the flow (its survey): the caller's channel
+    /// stays up; an `Ended` follows when the flow ends.
+    AgentHungUp,
 }
 
 /// Watches a run's calls. Called in time order, after the model's own state has changed.

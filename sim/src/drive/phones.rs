@@ -62,6 +62,10 @@ struct Keypad {
     queued: std::collections::VecDeque<u8>,
     /// The key being sent, the packet number within it, and its start timestamp.
     current: Option<(u8, u16, u32)>,
+    /// In-band keys still to send: G.711 µ-law samples of their tones and pauses.
+    tones: std::collections::VecDeque<u8>,
+    /// In-band keys pressed whose tones have not started yet.
+    tone_keys: u64,
 }
 
 /// Telephone-event payload type the phones use (the engine's default for PCMU calls).
@@ -70,6 +74,11 @@ pub(super) const EVENT_PT: u8 = 101;
 const KEY_UPDATES: u16 = 5;
 /// Volume of the keys, −dBm0.
 const KEY_VOLUME: u8 = 10;
+/// An in-band key's tone, and the pause after it, ms.
+const INBAND_ON_MS: u32 = 100;
+const INBAND_OFF_MS: u32 = 60;
+/// G.711 µ-law silence.
+const ULAW_SILENCE: u8 = 0xFF;
 
 impl Phone {
     /// From now on the phone hears `far`'s voice (a conversation starts): its measurements
@@ -91,9 +100,35 @@ impl Phone {
         }
     }
 
+    /// Presses `key` as an in-band tone in the audio (ITU-T Q.23 frequencies, 100 ms at
+    /// −10 dBm0 per frequency, then 60 ms of silence) after any keys still queued; returns
+    /// whether it is a key.
+    pub fn press_inband(&mut self, key: char) -> bool {
+        if tandem_codecs::tone::dtmf_freqs(key).is_none() {
+            return false;
+        }
+        let pcm = tandem_codecs::tone::dtmf_sequence(
+            &key.to_string(),
+            INBAND_ON_MS,
+            INBAND_OFF_MS,
+            -10.0,
+        );
+        let k = &mut self.keypad;
+        k.tones
+            .extend(pcm.iter().map(|&x| tandem_codecs::g711::linear_to_ulaw(x)));
+        // Whole frames: the tones end on a frame boundary.
+        while k.tones.len() % FRAME_BYTES != 0 {
+            k.tones.push_back(ULAW_SILENCE);
+        }
+        k.tone_keys += 1;
+        true
+    }
+
     /// Whether the phone has keys still to send.
     pub fn keying(&self) -> bool {
-        self.keypad.current.is_some() || !self.keypad.queued.is_empty()
+        self.keypad.current.is_some()
+            || !self.keypad.queued.is_empty()
+            || !self.keypad.tones.is_empty()
     }
 
     /// A supervisor's: the two parties whose unmixed frames it may hear.
@@ -270,6 +305,10 @@ impl Phones {
 
     /// Sends the next packet of the key being pressed (in place of a voice frame).
     fn transmit_key<N: Net>(net: &mut N, ep: usize, phone: &mut Phone, c: &mut Counters) {
+        if !phone.keypad.tones.is_empty() {
+            Self::transmit_tone(net, ep, phone, c);
+            return;
+        }
         let (event, n, start_ts) = match phone.keypad.current {
             Some(k) => k,
             None => {
@@ -292,6 +331,30 @@ impl Phones {
         write_rtp_header(head, EVENT_PT, n == 0, phone.rtp_seq, start_ts, phone.ssrc);
         payload.copy_from_slice(&ev.to_bytes().expect("a key is a valid event"));
         phone.keypad.current = (n + 1 < KEY_UPDATES + 3).then_some((event, n + 1, start_ts));
+        phone.first_packet = false;
+        phone.rtp_seq = phone.rtp_seq.wrapping_add(1);
+        phone.ts = phone.ts.wrapping_add(FRAME_BYTES as u32);
+        let to = phone.engine_addr;
+        net.send(ep, to, &packet);
+        c.packets_sent += 1;
+    }
+
+    /// Sends the next frame of in-band key tones (audio, in place of a voice frame).
+    fn transmit_tone<N: Net>(net: &mut N, ep: usize, phone: &mut Phone, c: &mut Counters) {
+        c.keys_pressed += std::mem::take(&mut phone.keypad.tone_keys);
+        let mut packet = [0u8; RTP_HEADER + FRAME_BYTES];
+        let (head, payload) = packet.split_at_mut(RTP_HEADER);
+        write_rtp_header(
+            head,
+            0,
+            phone.first_packet,
+            phone.rtp_seq,
+            phone.ts,
+            phone.ssrc,
+        );
+        for b in payload.iter_mut() {
+            *b = phone.keypad.tones.pop_front().unwrap_or(ULAW_SILENCE);
+        }
         phone.first_packet = false;
         phone.rtp_seq = phone.rtp_seq.wrapping_add(1);
         phone.ts = phone.ts.wrapping_add(FRAME_BYTES as u32);

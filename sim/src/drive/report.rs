@@ -356,6 +356,8 @@ pub struct DriveReport {
     /// Per conversation (not in the JSON; see [`DriveReport::calls_csv`]).
     #[serde(skip)]
     pub calls: Vec<CallMedia>,
+    /// The scenario's IVR flow on media, if it runs one.
+    pub flow: Option<super::flow_report::FlowDriveReport>,
 }
 
 impl DriveReport {
@@ -506,6 +508,9 @@ impl DriveReport {
                     .as_ref()
                     .map_or("-".into(), |d| d.display().to_string())
             );
+        }
+        if let Some(f) = &self.flow {
+            s.push_str(&f.to_text());
         }
         if c.errors > 0 {
             let _ = writeln!(s, "  ERRORS: {}", c.errors);

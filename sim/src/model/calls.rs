@@ -392,11 +392,17 @@ impl Run<'_> {
         if let Some(id) = c.acd {
             self.acd.call_ended(Seconds(t), id).map_err(acd_err)?;
         }
-        self.note(t, i, Transition::Ended(Ending::TalkEnded));
+        let in_flow = flow && self.flow_calls.get(i as usize).is_some_and(Option::is_some);
+        if in_flow {
+            // The walk goes on (or ends, and says so).
+            self.note(t, i, Transition::AgentHungUp);
+        } else {
+            self.note(t, i, Transition::Ended(Ending::TalkEnded));
+        }
         let ag = &mut self.agents[c.agent as usize];
         ag.call = None;
         ag.token = ag.token.wrapping_add(1);
-        if flow && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+        if in_flow {
             self.flow_after_agent(t, i)?;
         } else {
             self.release(t, i);

@@ -284,13 +284,6 @@ impl<'s> Run<'s> {
         rep: u32,
         observer: &'s mut dyn CallObserver,
     ) -> Result<Run<'s>, SimError> {
-        if sc.ivr.as_ref().is_some_and(|i| i.flow().is_some()) {
-            return Err(SimError::Invalid(format!(
-                "scenario `{}`: drive mode does not run IVR flows (run it without --drive, \
-                 or give `[ivr]` a `time` instead of a `flow`)",
-                sc.name
-            )));
-        }
         let mut run = Run::new(sc, rep)?;
         run.observer = Some(observer);
         Ok(run)

@@ -9,6 +9,7 @@ use super::super::{Phase, Run, acd_err};
 use super::ivr_err;
 use crate::SimError;
 use crate::flow_metrics::{Exit, FlowEnd};
+use crate::lifecycle::{Ending, Transition};
 
 impl Run<'_> {
     /// The flow took call `i` out of the ACD (its longest wait, or a callback request).
@@ -69,6 +70,7 @@ impl Run<'_> {
                 .ivr_ports
                 .is_none_or(|p| self.m.ivr.value() < f64::from(p));
             if !free {
+                self.note(t, i, Transition::Ended(Ending::FlowEnded));
                 self.leave_node(t, i, Some(Exit::End(FlowEnd::NoPortAfterAgent)));
                 self.flow_calls[i as usize] = None;
                 self.release(t, i);
@@ -96,6 +98,7 @@ impl Run<'_> {
         c.acd = None;
         c.phase = Phase::Ivr;
         if rejected {
+            self.note(t, i, Transition::Ended(Ending::Rejected));
             self.leave_node(t, i, Some(Exit::End(FlowEnd::Rejected)));
             self.flow_end_walk(t, i);
             self.release(t, i);
@@ -159,6 +162,12 @@ impl Run<'_> {
         if self_service {
             self.at(t).ivr_completed += 1.0;
         }
+        let ending = match end {
+            _ if self_service => Ending::SelfService,
+            Some(FlowEnd::AgentHungUp) => Ending::TalkEnded,
+            _ => Ending::FlowEnded,
+        };
+        self.note(t, i, Transition::Ended(ending));
         self.flow_end_walk(t, i);
         self.release(t, i);
         Ok(())

@@ -21,6 +21,7 @@ use tandem_ivr::{Action, CallInfo, Event as IvrEvent, Micros, NodeKind, Session}
 use super::{Event, Phase, Run};
 use crate::SimError;
 use crate::flow_metrics::{Exit, FlowMetrics};
+use crate::lifecycle::Transition;
 use plan::DIGIT_GAP;
 
 mod acd;
@@ -80,12 +81,12 @@ impl Run<'_> {
             return Ok(());
         };
         let u = self.rng.ivr.random::<f64>();
-        let dnis = plan
+        let pick = plan
             .dnis
             .iter()
-            .find(|(_, c)| u < *c)
-            .or(plan.dnis.last())
-            .map_or("", |(n, _)| n);
+            .position(|(_, c)| u < *c)
+            .or(plan.dnis.len().checked_sub(1));
+        let dnis = pick.map_or("", |p| plan.dnis[p].0);
         let caller = self.calls[i as usize].caller;
         let call = CallInfo {
             dnis: dnis.to_string(),
@@ -123,6 +124,8 @@ impl Run<'_> {
         if counting && let Some(f) = &mut self.m.flow {
             f.callers += 1.0;
         }
+        let dnis = pick.unwrap_or(0) as u16;
+        self.note(t, i, Transition::FlowStarted { dnis, ani: caller });
         self.flow_drain(t, i)
     }
 
@@ -199,6 +202,11 @@ impl Run<'_> {
 
     /// Feeds the session what the caller or the network did at `t`.
     fn flow_feed(&mut self, t: f64, i: u32, p: Pending) -> Result<(), SimError> {
+        match p {
+            Pending::Key(key) => self.note(t, i, Transition::FlowKey { key }),
+            Pending::Hangup => self.note(t, i, Transition::FlowHangup),
+            _ => {}
+        }
         let now = Micros::from_secs_f64(t);
         let fc = self.fc(i);
         let s = &mut fc.session;
@@ -297,6 +305,7 @@ impl Run<'_> {
     fn flow_action(&mut self, t: f64, i: u32, a: Action) -> Result<(), SimError> {
         match a {
             Action::Entered { node } => {
+                self.note(t, i, Transition::FlowNode { node: node.0 });
                 self.leave_node(t, i, Some(Exit::Node(node.0)));
                 let fc = self.fc(i);
                 fc.node = Some(node.0);
@@ -371,6 +380,7 @@ impl Run<'_> {
                 }
             }
             Action::SurveyResult { score, .. } => {
+                self.note(t, i, Transition::FlowSurvey { score });
                 let node = self.fc(i).session.node().0;
                 if let Some(f) = self.tally(i)
                     && let Some(s) = f.survey_mut(node)

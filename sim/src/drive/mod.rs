@@ -167,6 +167,12 @@ pub fn drive(sc: &Scenario, cfg: &DriveConfig) -> Result<Drive, DriveError> {
             sc.name, cfg.time_scale
         )));
     }
+    if flow.is_none() && cfg.dtmf != flow_report::DtmfMode::default() {
+        return Err(DriveError::Invalid(format!(
+            "scenario `{}` runs no IVR flow: its phones key nothing, in band or otherwise",
+            sc.name
+        )));
+    }
     let record = if sc.record || flow.is_some() {
         let dir = cfg.record_dir.clone().unwrap_or_else(|| {
             let stamp = std::time::SystemTime::now()

@@ -41,6 +41,20 @@ pub enum Ending {
     FlowEnded,
 }
 
+/// What an outbound callback attempt finds at the far end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FarEnd {
+    /// The customer's phone rings, and the customer answers.
+    Answers,
+    /// The phone rings out unanswered.
+    NoAnswer,
+    /// The line is busy.
+    Busy,
+    /// The number is not assigned (a special information tone, vacant code).
+    Unassigned,
+}
+
 /// One step of a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Transition {
@@ -76,6 +90,12 @@ pub enum Transition {
     OutboundDialling {
         /// The agent.
         agent: u32,
+    },
+    /// A callback attempt was placed and finds `far` (key: [`OUTBOUND_DIAL`] | entry):
+    /// what the dialling agent hears until the attempt ends.
+    OutboundProgress {
+        /// The far end's state.
+        far: FarEnd,
     },
     /// A callback attempt did not connect (key: [`OUTBOUND_DIAL`] | entry).
     OutboundFailed,

@@ -14,8 +14,12 @@
 //! |                       | recording if the scenario records; a listening supervisor    |
 //! |                       | on the configured fraction of calls                          |
 //! | callback dialled      | agent channel + phone, hearing ringback                      |
+//! | callback placed       | the far end's signal (ringback, busy, SIT) to the agent, a   |
+//! |                       | call-progress detector on the agent's phone                   |
 //! | callback answered     | customer channel + phone (outbound), bridged to the agent    |
 //! | ended                 | recording stopped; channels, room and phones torn down       |
+//! | flow started          | the flow runs in the engine on the caller channel; the phone |
+//! |                       | keys what the model's caller keyed (`flow_calls`)            |
 //!
 //! The conductor only reads transitions: nothing it measures reaches the model, so the
 //! model's decisions are those of a pure run.
@@ -37,17 +41,19 @@ use tandem_engine::{
 };
 
 use super::DriveError;
+use super::call_progress::CallProgressReport;
 use super::phones::{Phone, Phones, Role};
 use super::prompts::PromptBank;
 use super::quality::MouthToEar;
 use super::report::{CallMedia, Counters};
 use super::signal::PTIME_US;
 use super::transport::Net;
-use crate::lifecycle::{CallKey, CallObserver, Transition};
+use crate::lifecycle::{CallKey, CallObserver, FarEnd, Transition};
 use flow_calls::FlowCalls;
 pub use flow_calls::FlowSetup;
 
 mod flow_calls;
+mod outbound;
 mod teardown;
 
 /// How often a queued caller hears the position again, µs of media time.
@@ -77,6 +83,8 @@ struct Call {
     talk_from_us: Option<u64>,
     agent_id: u32,
     outbound: bool,
+    /// A callback attempt's far end, once placed.
+    far: Option<FarEnd>,
 }
 
 /// Recording settings.
@@ -115,6 +123,8 @@ pub struct Conductor<N: Net> {
     engine_busy: Duration,
     /// The IVR flow's calls, in a scenario with a flow.
     flow: Option<FlowCalls>,
+    /// Call progress heard on the callback legs.
+    pub call_progress: CallProgressReport,
     /// Simulated time of the last transition, s.
     model_t: f64,
 }
@@ -154,6 +164,7 @@ impl<N: Net> Conductor<N> {
             engine_busy: Duration::ZERO,
             flow: None,
             model_t: 0.0,
+            call_progress: CallProgressReport::default(),
         }
     }
 
@@ -319,6 +330,7 @@ impl<N: Net> Conductor<N> {
             talk_from_us: None,
             agent_id: 0,
             outbound,
+            far: None,
         }
     }
 
@@ -512,8 +524,13 @@ impl<N: Net> Conductor<N> {
                 self.play(leg, spec);
                 self.counters.callbacks_dialled += 1;
             }
-            Transition::OutboundFailed => self.end_call(key),
+            Transition::OutboundProgress { far } => self.far_end(key, far),
+            Transition::OutboundFailed => {
+                self.judge_progress(key);
+                self.end_call(key);
+            }
             Transition::OutboundAnswered { agent, dial } => {
+                self.judge_progress(dial);
                 let mut call = match self.calls.remove(&dial) {
                     Some(c) => c,
                     None => self.new_call(true),

@@ -20,6 +20,7 @@
 //! [`report::DriveReport`]: per-call loss, jitter and latency, E-model R and
 //! MOS ([`crate::emodel`]), engine figures and recordings.
 
+pub mod call_progress;
 mod conductor;
 mod events;
 pub mod flow;
@@ -283,6 +284,7 @@ fn run_with<N: Net + 'static>(
         engine,
         calls: std::mem::take(&mut conductor.calls_media),
         flow: conductor.take_flow_report(),
+        call_progress: std::mem::take(&mut conductor.call_progress),
     };
     Ok(Drive {
         report,

@@ -11,12 +11,14 @@ use std::net::SocketAddr;
 use hdrhistogram::Histogram;
 use tandem_codecs::rtp::RtpPacket;
 
+use super::call_progress::MAX_HEARD;
 use super::quality::{RtpRx, StreamRx};
 use super::report::Counters;
 use super::signal::{
     AGENT_HZ, CALLER_HZ, FRAME_BYTES, Marker, Voice, read_marker, write_marker, write_rtp_header,
 };
 use super::transport::Net;
+use tandem_codecs::progress::{ProgressDetector, ProgressEvent};
 
 const RTP_HEADER: usize = 12;
 
@@ -51,6 +53,10 @@ pub(super) struct Phone {
     pub rtp: RtpRx,
     /// Keys still to press, and the packet of the key being pressed now.
     keypad: Keypad,
+    /// A call-progress detector on what the phone hears (a dialling agent's).
+    progress: Option<Box<ProgressDetector>>,
+    /// What the detector reported (at most [`MAX_HEARD`]).
+    heard: Vec<ProgressEvent>,
 }
 
 /// Keys a phone presses as RFC 4733 telephone-events, in place of its voice: each key is
@@ -131,6 +137,18 @@ impl Phone {
             || !self.keypad.tones.is_empty()
     }
 
+    /// From now on a call-progress detector listens to what the phone hears.
+    pub fn listen_for_progress(&mut self) {
+        self.progress = Some(Box::new(ProgressDetector::with_defaults()));
+        self.heard.clear();
+    }
+
+    /// What the call-progress detector reported; the detector stops listening.
+    pub fn take_heard(&mut self) -> Vec<ProgressEvent> {
+        self.progress = None;
+        std::mem::take(&mut self.heard)
+    }
+
     /// A supervisor's: the two parties whose unmixed frames it may hear.
     pub fn overhear(&mut self, parties: [Option<u32>; 2]) {
         self.overhear = parties;
@@ -187,6 +205,8 @@ impl Phones {
             rx: StreamRx::default(),
             rtp: RtpRx::default(),
             keypad: Keypad::default(),
+            progress: None,
+            heard: Vec::new(),
         };
         if self.phones.len() <= ep {
             self.phones.resize_with(ep + 1, || None);
@@ -252,6 +272,19 @@ impl Phones {
             if p.payload_type() != 0 {
                 counters.other_payload += 1;
                 return;
+            }
+            if let Some(d) = phone.progress.as_mut() {
+                let mut pcm = [0i16; FRAME_BYTES];
+                let n = p.payload().len().min(FRAME_BYTES);
+                for (o, &b) in pcm.iter_mut().zip(&p.payload()[..n]) {
+                    *o = tandem_codecs::g711::ulaw_to_linear(b);
+                }
+                let heard = &mut phone.heard;
+                d.process(&pcm[..n], |e| {
+                    if heard.len() < MAX_HEARD {
+                        heard.push(e);
+                    }
+                });
             }
             match read_marker(p.payload()) {
                 Some(m) if Some(m.stream) == phone.expect => {

@@ -358,6 +358,8 @@ pub struct DriveReport {
     pub calls: Vec<CallMedia>,
     /// The scenario's IVR flow on media, if it runs one.
     pub flow: Option<super::flow_report::FlowDriveReport>,
+    /// Call progress on the callback legs.
+    pub call_progress: super::call_progress::CallProgressReport,
 }
 
 impl DriveReport {
@@ -511,6 +513,9 @@ impl DriveReport {
         }
         if let Some(f) = &self.flow {
             s.push_str(&f.to_text());
+        }
+        if !self.call_progress.is_empty() {
+            s.push_str(&self.call_progress.to_text());
         }
         if c.errors > 0 {
             let _ = writeln!(s, "  ERRORS: {}", c.errors);

@@ -205,6 +205,7 @@ struct Rngs {
     types: SmallRng,
     balk: SmallRng,
     acceptance: SmallRng,
+    far_end: SmallRng,
 }
 
 /// One replication of a scenario.

@@ -49,6 +49,10 @@ callback = 0.2
 message = {{ kind = "deterministic", value = 3 }}
 [ivr.nodes.survey]
 choices = {{ "1" = 0.2, "2" = 0.2, "3" = 0.3, "4" = 0.3 }}
+[callback]
+answer_probability = 0.5
+busy_share = 1
+dial_time = {{ kind = "deterministic", value = 8 }}
 [queue]
 patience = {{ kind = "deterministic", value = 300 }}
 [agents]
@@ -104,6 +108,15 @@ fn the_engine_walks_the_flow_the_model_walked_with_rfc4733_keys() {
         f.media.callback_requests,
         node("callback_confirmed").media_entries
     );
+    // The requests went on the ACD's list, and the agent called back: busy lines heard as
+    // busy, answers bridged.
+    let tot = d.metrics.totals();
+    assert_eq!(tot.callback_offered, f.media.callback_requests as f64);
+    assert!(tot.callback_attempts > 0.0, "{tot:?}");
+    assert_eq!(c.callbacks_connected as f64, tot.callback_served);
+    let p = &d.drive.call_progress;
+    assert_eq!(p.busy.detected, p.busy.attempts);
+    assert_eq!(p.answered.attempts as f64, tot.callback_served);
     // Survey scores came back as the engine's events, each the model's.
     assert!(!f.media.survey_scores.is_empty());
     assert_eq!(f.surveys_mismatched, 0);

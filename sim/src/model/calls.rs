@@ -121,8 +121,9 @@ impl Run<'_> {
         c.deadline = t + patience;
         c.patience_at = f64::INFINITY;
         let caller = c.caller;
-        let accepts_callback =
-            self.acceptance >= 1.0 || self.rng.acceptance.random::<f64>() < self.acceptance;
+        // With an IVR flow, callbacks are asked for with the flow's key, never offered.
+        let accepts_callback = !self.flow_on
+            && (self.acceptance >= 1.0 || self.rng.acceptance.random::<f64>() < self.acceptance);
         let id = self
             .acd
             .call_arrived_with(
@@ -135,7 +136,7 @@ impl Run<'_> {
                 },
             )
             .map_err(acd_err)?;
-        if !accepts_callback {
+        if !accepts_callback && !self.flow_on {
             self.note_declined(t);
         }
         self.calls[i as usize].acd = Some(id);

@@ -19,12 +19,28 @@ impl Run<'_> {
             return Ok(());
         };
         c.phase = Phase::Ivr;
+        let (caller, ctype) = (c.caller, c.ctype);
         if let Some(tandem_acd::CallState::Ringing(a)) = self.acd.call_state(id) {
             let ag = &mut self.agents[a.0 as usize];
             ag.call = None;
             ag.token = ag.token.wrapping_add(1);
         }
-        self.acd.caller_abandoned(Seconds(t), id).map_err(acd_err)?;
+        let asked = std::mem::take(&mut self.fc(i).callback_asked);
+        if asked && self.sc.callback.is_some() && caller != u64::MAX {
+            // The caller's number goes on the ACD's callback list, for an agent to dial.
+            if self
+                .acd
+                .callback_requested(Seconds(t), id)
+                .map_err(acd_err)?
+            {
+                self.at(t).callback_offered += 1.0;
+                if self.types.len() > 1 {
+                    self.callback_types.insert(caller, ctype);
+                }
+            }
+        } else {
+            self.acd.caller_abandoned(Seconds(t), id).map_err(acd_err)?;
+        }
         self.actions(t)
     }
 

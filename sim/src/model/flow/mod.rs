@@ -6,7 +6,7 @@
 //! the caller thinks, then keys a choice (by the node's weights), an invalid entry, nothing,
 //! or hangs up; a voicemail takes a message of drawn length; a queue node puts the call in
 //! the ACD, where the caller may press the callback key when the repeat announcement offers
-//! it; after the agent hangs up the flow runs on (the survey). The session's own timers
+//! it (with a callback list, the number goes on the ACD's list); after the agent hangs up the flow runs on (the survey). The session's own timers
 //! (menu timeouts, the queue's longest wait) come due through the kernel.
 //!
 //! A call holds its IVR port from the IVR's answer until an agent answers it (the queue's
@@ -64,6 +64,8 @@ pub(super) struct FlowCall {
     reached_acd: bool,
     elsewhere: bool,
     port_from: f64,
+    /// The caller keyed the queue's callback key: leaving the queue is a callback request.
+    callback_asked: bool,
 }
 
 impl Run<'_> {
@@ -120,6 +122,7 @@ impl Run<'_> {
             reached_acd: false,
             elsewhere: false,
             port_from: t,
+            callback_asked: false,
         });
         if counting && let Some(f) = &mut self.m.flow {
             f.callers += 1.0;
@@ -259,6 +262,12 @@ impl Run<'_> {
         actions.clear();
         while let Some(a) = self.fc(i).session.poll_action() {
             actions.push(a);
+        }
+        if actions
+            .iter()
+            .any(|a| matches!(a, Action::RequestCallback { .. }))
+        {
+            self.fc(i).callback_asked = true;
         }
         for a in actions.drain(..) {
             if !self.flow_live(i, generation) {

@@ -364,11 +364,21 @@ impl Phones {
         write_rtp_header(head, EVENT_PT, n == 0, phone.rtp_seq, start_ts, phone.ssrc);
         payload.copy_from_slice(&ev.to_bytes().expect("a key is a valid event"));
         phone.keypad.current = (n + 1 < KEY_UPDATES + 3).then_some((event, n + 1, start_ts));
+        Self::send_frame(net, ep, phone, &packet, c);
+    }
+
+    /// Sends one 20 ms packet of the phone's stream, which moves on a frame.
+    fn send_frame<N: Net>(
+        net: &mut N,
+        ep: usize,
+        phone: &mut Phone,
+        packet: &[u8],
+        c: &mut Counters,
+    ) {
         phone.first_packet = false;
         phone.rtp_seq = phone.rtp_seq.wrapping_add(1);
         phone.ts = phone.ts.wrapping_add(FRAME_BYTES as u32);
-        let to = phone.engine_addr;
-        net.send(ep, to, &packet);
+        net.send(ep, phone.engine_addr, packet);
         c.packets_sent += 1;
     }
 
@@ -388,11 +398,6 @@ impl Phones {
         for b in payload.iter_mut() {
             *b = phone.keypad.tones.pop_front().unwrap_or(ULAW_SILENCE);
         }
-        phone.first_packet = false;
-        phone.rtp_seq = phone.rtp_seq.wrapping_add(1);
-        phone.ts = phone.ts.wrapping_add(FRAME_BYTES as u32);
-        let to = phone.engine_addr;
-        net.send(ep, to, &packet);
-        c.packets_sent += 1;
+        Self::send_frame(net, ep, phone, &packet, c);
     }
 }

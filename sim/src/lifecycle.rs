@@ -134,6 +134,9 @@ pub enum Transition {
         /// The score keyed.
         score: Option<u8>,
     },
+    /// An overflow rule of the ACD took the call out of its queue, back to the flow (the
+    /// queue node's overflow branch).
+    FlowOverflow,
     /// The agent hung up and the call stays in the flow (its survey): the caller's channel
     /// stays up; an `Ended` follows when the flow ends.
     AgentHungUp,

@@ -10,7 +10,7 @@ use tandem_sim::model::Run;
 /// A few minutes of a small line through the TV-shopping flow: one agent, so some callers
 /// wait out the queue's 45 s and leave a message; the rest order, track an order (ten
 /// digits and #) or ask for a person, and rate the call after the agent.
-fn small_flow(seed: u64) -> Scenario {
+fn small_flow(seed: u64, queue: &str) -> Scenario {
     let toml = format!(
         r#"
 name = "small-flow"
@@ -55,6 +55,7 @@ busy_share = 1
 dial_time = {{ kind = "deterministic", value = 8 }}
 [queue]
 patience = {{ kind = "deterministic", value = 300 }}
+{queue}
 [agents]
 count = 1
 talk = {{ kind = "deterministic", value = 15 }}
@@ -65,8 +66,8 @@ ring = {{ kind = "deterministic", value = 1 }}
     Scenario::from_toml(&toml, "small-flow.toml", None).expect("the scenario")
 }
 
-fn run(dtmf: DtmfMode, dir: &std::path::Path) -> tandem_sim::drive::Drive {
-    let sc = small_flow(3);
+fn run(dtmf: DtmfMode, queue: &str, dir: &std::path::Path) -> tandem_sim::drive::Drive {
+    let sc = small_flow(3, queue);
     let cfg = DriveConfig {
         record_dir: Some(dir.to_path_buf()),
         dtmf,
@@ -82,7 +83,7 @@ fn run(dtmf: DtmfMode, dir: &std::path::Path) -> tandem_sim::drive::Drive {
 #[test]
 fn the_engine_walks_the_flow_the_model_walked_with_rfc4733_keys() {
     let dir = tempfile::tempdir().expect("a directory");
-    let d = run(DtmfMode::Rfc4733, dir.path());
+    let d = run(DtmfMode::Rfc4733, "", dir.path());
     let f = d.drive.flow.as_ref().expect("a flow section");
     println!("{}", d.drive.to_text());
     let c = &d.drive.counters;
@@ -145,7 +146,7 @@ fn the_engine_walks_the_flow_the_model_walked_with_rfc4733_keys() {
 #[test]
 fn in_band_keys_are_found_by_the_engines_detector() {
     let dir = tempfile::tempdir().expect("a directory");
-    let d = run(DtmfMode::Inband, dir.path());
+    let d = run(DtmfMode::Inband, "", dir.path());
     let f = d.drive.flow.as_ref().expect("a flow section");
     println!("{}", d.drive.to_text());
     assert_eq!(d.drive.counters.errors, 0);
@@ -158,11 +159,28 @@ fn in_band_keys_are_found_by_the_engines_detector() {
 
 #[test]
 fn a_flow_is_driven_at_time_scale_one_only() {
-    let sc = small_flow(3);
+    let sc = small_flow(3, "");
     let cfg = DriveConfig {
         time_scale: 4.0,
         ..DriveConfig::default()
     };
     let e = drive(&sc, &cfg).expect_err("refused").to_string();
     assert!(e.contains("time scale 1"), "{e}");
+}
+
+#[test]
+fn an_acd_overflow_sends_the_engines_flow_to_its_overflow_branch() {
+    let dir = tempfile::tempdir().expect("a directory");
+    // The ACD's rule (30 s) comes before the flow's own longest wait (45 s).
+    let d = run(DtmfMode::Rfc4733, "voicemail_after_s = 30", dir.path());
+    let f = d.drive.flow.as_ref().expect("a flow section");
+    assert_eq!(d.drive.counters.errors, 0);
+    assert!(d.metrics.totals().voicemail > 0.0);
+    assert!(!f.media.voicemails.is_empty(), "{f:#?}");
+    assert_eq!((f.calls_mismatched, f.nodes_differing), (0, 0), "{f:#?}");
+    // Each message ended when the model's did: none of the engine's flows was left waiting
+    // for its own longest wait.
+    assert_eq!((f.legs_cut, f.actions_unanchored), (0, 0), "{f:#?}");
+    let node = |n: &str| f.nodes.iter().find(|x| x.name == n).expect("a node");
+    assert_eq!(node("voicemail").media_abandons, 0);
 }

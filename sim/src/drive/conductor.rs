@@ -555,6 +555,7 @@ impl<N: Net> Conductor<N> {
             | Transition::FlowKey { .. }
             | Transition::FlowHangup
             | Transition::FlowSurvey { .. }
+            | Transition::FlowOverflow
             | Transition::AgentHungUp => {}
         }
         Ok(())

@@ -42,6 +42,7 @@ enum Act {
     Hangup,
     Answer(u32),
     AgentHungUp,
+    Overflow,
     End(Ending),
 }
 
@@ -271,6 +272,7 @@ impl<N: Net> Conductor<N> {
             Transition::FlowHangup => Act::Hangup,
             Transition::Answered { agent } => Act::Answer(agent),
             Transition::AgentHungUp => Act::AgentHungUp,
+            Transition::FlowOverflow => Act::Overflow,
             Transition::Ended(e) => Act::End(e),
             _ => return Ok(false),
         };
@@ -409,6 +411,7 @@ impl<N: Net> Conductor<N> {
             Act::Hangup => Some(Ivr::CallerHungUp),
             Act::Answer(_) => Some(Ivr::QueueAnswered),
             Act::AgentHungUp => Some(Ivr::AgentHungUp),
+            Act::Overflow => Some(Ivr::QueueOverflow),
             Act::End(e) => {
                 fc.ended_since = Some(t.as_us());
                 matches!(

@@ -121,6 +121,7 @@ impl Run<'_> {
             return Ok(());
         }
         self.fc(i).pending = None;
+        self.note(t, i, Transition::FlowOverflow);
         self.fc(i)
             .session
             .event(Micros::from_secs_f64(t), IvrEvent::QueueOverflow)

@@ -184,3 +184,45 @@ fn an_acd_overflow_sends_the_engines_flow_to_its_overflow_branch() {
     let node = |n: &str| f.nodes.iter().find(|x| x.name == n).expect("a node");
     assert_eq!(node("voicemail").media_abandons, 0);
 }
+
+#[test]
+fn an_agent_free_at_once_answers_when_the_engines_queue_prompt_has_ended() {
+    // No ring time: the model's agent answers the moment the queue's prompt ends, which on
+    // the engine is a frame later.
+    let sc = Scenario::from_toml(
+        r#"
+name = "answer-at-once"
+duration_s = 30
+seed = 4
+[arrivals]
+kind = "poisson"
+per_min = 8
+[ivr]
+ports = 30
+flow = "tv-shopping"
+starts_at = "2025-03-10 20:30"
+dnis = [{ number = "4008101001", share = 1 }]
+think = { kind = "deterministic", value = 1.5 }
+prompt_s = { kind = "deterministic", value = 2 }
+[ivr.nodes.main]
+choices = { "1" = 1 }
+[ivr.nodes.survey]
+choices = { "4" = 1 }
+[queue]
+patience = { kind = "deterministic", value = 300 }
+[agents]
+count = 2
+talk = { kind = "deterministic", value = 5 }
+ring = { kind = "deterministic", value = 0 }
+"#,
+        "answer-at-once.toml",
+        None,
+    )
+    .expect("the scenario");
+    let d = drive(&sc, &DriveConfig::default()).expect("the run");
+    let f = d.drive.flow.as_ref().expect("a flow section");
+    assert!(f.legs > 0);
+    assert_eq!(f.calls_matched, f.legs, "{f:#?}");
+    assert_eq!((f.legs_cut, f.actions_unanchored), (0, 0), "{f:#?}");
+    assert_eq!(f.media.survey_scores.len() as u64, f.legs);
+}

@@ -23,7 +23,7 @@ use tandem_ivr::{CallInfo, Flow};
 
 use super::{Conductor, Leg};
 use crate::drive::DriveError;
-use crate::drive::flow::{FlowLeg, FlowMedia};
+use crate::drive::flow::{FlowLeg, FlowMedia, LegStep};
 use crate::drive::flow_report::{DtmfMode, FlowDriveReport, MAX_MISMATCHES, NodeCompare};
 use crate::drive::signal::PTIME_US;
 use crate::drive::transport::Net;
@@ -65,6 +65,9 @@ struct FlowCall {
     acts: VecDeque<Pending>,
     /// Since when the model's call has ended.
     ended_since: Option<u64>,
+    /// Whether the engine's flow has the call in its queue (an answer or an overflow
+    /// waits for it: the queue node's prompt may end a frame later on the engine).
+    in_queue: bool,
 }
 
 impl FlowCall {
@@ -240,6 +243,7 @@ impl<N: Net> Conductor<N> {
                     model_survey: None,
                     acts: VecDeque::new(),
                     ended_since: None,
+                    in_queue: false,
                 },
             );
             self.flow_steps(key);
@@ -344,6 +348,7 @@ impl<N: Net> Conductor<N> {
             return Ok(());
         };
         fc.leg.advance(self.net.engine(), t, &mut fl.figures)?;
+        self.flow_steps(key);
         while let Some((p, unanchored)) = self.flow_due(key, now) {
             if unanchored && let Some(fl) = self.flow.as_mut() {
                 fl.report.actions_unanchored += 1;
@@ -383,8 +388,14 @@ impl<N: Net> Conductor<N> {
         if now < at {
             return None;
         }
+        // The queue's answer or overflow waits for the engine's flow to be in its queue,
+        // up to the grace period.
+        let ready = fc.in_queue || !matches!(p.act, Act::Answer(_) | Act::Overflow);
+        if !ready && !unanchored && now < at + GRACE_US {
+            return None;
+        }
         fc.acts.pop_front();
-        Some((p, unanchored))
+        Some((p, unanchored || !ready))
     }
 
     fn flow_act(&mut self, key: CallKey, act: Act, t: Micros) -> Result<(), DriveError> {
@@ -409,9 +420,15 @@ impl<N: Net> Conductor<N> {
                 None
             }
             Act::Hangup => Some(Ivr::CallerHungUp),
-            Act::Answer(_) => Some(Ivr::QueueAnswered),
+            Act::Answer(_) => {
+                fc.in_queue = false;
+                Some(Ivr::QueueAnswered)
+            }
             Act::AgentHungUp => Some(Ivr::AgentHungUp),
-            Act::Overflow => Some(Ivr::QueueOverflow),
+            Act::Overflow => {
+                fc.in_queue = false;
+                Some(Ivr::QueueOverflow)
+            }
             Act::End(e) => {
                 fc.ended_since = Some(t.as_us());
                 matches!(
@@ -432,10 +449,13 @@ impl<N: Net> Conductor<N> {
         Ok(())
     }
 
-    /// Carries out what the call's leg asks (nothing: the model's ACD has the queue).
+    /// Takes what the call's leg asks: whether the call is in the flow's queue (the
+    /// model's ACD has the queue itself).
     fn flow_steps(&mut self, key: CallKey) {
         if let Some(fc) = self.flow.as_mut().and_then(|f| f.calls.get_mut(&key)) {
-            while fc.leg.poll_step().is_some() {}
+            while let Some(step) = fc.leg.poll_step() {
+                fc.in_queue = matches!(step, LegStep::EnterQueue(_));
+            }
         }
     }
 

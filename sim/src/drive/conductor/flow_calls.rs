@@ -14,11 +14,11 @@
 //! last prompt), else the caller hangs up on it (a cut leg). Per call, the conductor then
 //! compares the two walks: the same nodes in the same order and the same survey result.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tandem_engine::{Event, IvrConfig, Micros, PromptSet};
+use tandem_engine::{ChannelId, Event, IvrConfig, Micros, PlayTarget, PromptSet};
 use tandem_ivr::{CallInfo, Flow};
 
 use super::{Conductor, Leg};
@@ -97,6 +97,8 @@ pub struct FlowSetup {
 pub(in crate::drive) struct FlowCalls {
     setup: FlowSetup,
     calls: BTreeMap<CallKey, FlowCall>,
+    /// The call of each flow leg's channel.
+    by_channel: HashMap<ChannelId, CallKey>,
     /// Finished legs still taking their last events, until a media time.
     draining: Vec<(FlowLeg, u64)>,
     model_entries: Vec<u64>,
@@ -115,6 +117,7 @@ impl FlowCalls {
             },
             setup,
             calls: BTreeMap::new(),
+            by_channel: HashMap::new(),
             draining: Vec::new(),
         }
     }
@@ -228,6 +231,7 @@ impl<N: Net> Conductor<N> {
                 unix_time: fl.setup.start_unix.saturating_add(self.model_t as i64),
             };
             fl.report.legs += 1;
+            fl.by_channel.insert(caller.channel, key);
             leg.start(
                 self.net.engine(),
                 Micros::from_us(now),
@@ -301,10 +305,26 @@ impl<N: Net> Conductor<N> {
         };
         let now = Micros::from_us(self.now_us);
         let engine = self.net.engine();
-        if let Event::Dtmf { channel, .. } = event
-            && fl.calls.values().any(|c| c.caller.channel == *channel)
-        {
-            fl.report.keys_detected += 1;
+        // Keys and prompt ends name their channel: straight to its leg.
+        let channel = match event {
+            Event::Dtmf { channel, .. } => Some(*channel),
+            Event::PlayFinished {
+                target: PlayTarget::Channel(c),
+                ..
+            } => Some(*c),
+            _ => None,
+        };
+        if let Some(ch) = channel {
+            let Some(fc) = fl.by_channel.get(&ch).and_then(|k| fl.calls.get_mut(k)) else {
+                return;
+            };
+            if matches!(event, Event::Dtmf { .. }) {
+                fl.report.keys_detected += 1;
+            }
+            if let Err(e) = fc.leg.handle_event(engine, now, event, &mut fl.figures) {
+                self.counters.note_error(e.to_string());
+            }
+            return;
         }
         let legs = fl
             .calls
@@ -465,6 +485,7 @@ impl<N: Net> Conductor<N> {
         if let Some(fl) = self.flow.as_mut()
             && let Some(fc) = fl.calls.remove(&key)
         {
+            fl.by_channel.remove(&fc.caller.channel);
             fl.compare(serial, &fc);
             fl.draining.push((fc.leg, self.now_us + DRAIN_US));
         }

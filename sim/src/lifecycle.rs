@@ -35,6 +35,9 @@ pub enum Ending {
     Overflow,
     /// Rejected (blacklisted: hears busy).
     Rejected,
+    /// The agent hung up, and no IVR port was free for what the flow runs after the agent
+    /// (its survey): the call is released.
+    NoPortAfterAgent,
     /// The IVR flow ended the call after anything but self-service: a voicemail left, a
     /// survey after the agent, a callback requested, a transfer, no input, a hang-up in the
     /// flow.

@@ -5,6 +5,7 @@
 use tandem_sim::Scenario;
 use tandem_sim::drive::flow_report::DtmfMode;
 use tandem_sim::drive::{DriveConfig, drive};
+use tandem_sim::flow_metrics::{Exit, FlowEnd};
 use tandem_sim::model::Run;
 
 /// A few minutes of a small line through the TV-shopping flow: one agent, so some callers
@@ -185,44 +186,75 @@ fn an_acd_overflow_sends_the_engines_flow_to_its_overflow_branch() {
     assert_eq!(node("voicemail").media_abandons, 0);
 }
 
+/// A short line where an agent is free at once (no ring time), with `ports` IVR ports.
+fn answer_at_once(ports: u32) -> Scenario {
+    let text = format!(
+        r#"
+name = "answer-at-once"
+duration_s = 60
+seed = 4
+[arrivals]
+kind = "poisson"
+per_min = 12
+[ivr]
+ports = {ports}
+no_answer_hangup_s = 2
+flow = "tv-shopping"
+starts_at = "2025-03-10 20:30"
+dnis = [{{ number = "4008101001", share = 1 }}]
+think = {{ kind = "deterministic", value = 1.5 }}
+prompt_s = {{ kind = "deterministic", value = 2 }}
+[ivr.nodes.main]
+choices = {{ "1" = 1 }}
+[ivr.nodes.survey]
+choices = {{ "4" = 1 }}
+[queue]
+patience = {{ kind = "deterministic", value = 300 }}
+[agents]
+count = 2
+talk = {{ kind = "deterministic", value = 5 }}
+ring = {{ kind = "deterministic", value = 0 }}
+"#
+    );
+    Scenario::from_toml(&text, "answer-at-once.toml", None).expect("the scenario")
+}
+
 #[test]
 fn an_agent_free_at_once_answers_when_the_engines_queue_prompt_has_ended() {
     // No ring time: the model's agent answers the moment the queue's prompt ends, which on
     // the engine is a frame later.
-    let sc = Scenario::from_toml(
-        r#"
-name = "answer-at-once"
-duration_s = 30
-seed = 4
-[arrivals]
-kind = "poisson"
-per_min = 8
-[ivr]
-ports = 30
-flow = "tv-shopping"
-starts_at = "2025-03-10 20:30"
-dnis = [{ number = "4008101001", share = 1 }]
-think = { kind = "deterministic", value = 1.5 }
-prompt_s = { kind = "deterministic", value = 2 }
-[ivr.nodes.main]
-choices = { "1" = 1 }
-[ivr.nodes.survey]
-choices = { "4" = 1 }
-[queue]
-patience = { kind = "deterministic", value = 300 }
-[agents]
-count = 2
-talk = { kind = "deterministic", value = 5 }
-ring = { kind = "deterministic", value = 0 }
-"#,
-        "answer-at-once.toml",
-        None,
-    )
-    .expect("the scenario");
+    let sc = answer_at_once(30);
     let d = drive(&sc, &DriveConfig::default()).expect("the run");
     let f = d.drive.flow.as_ref().expect("a flow section");
     assert!(f.legs > 0);
     assert_eq!(f.calls_matched, f.legs, "{f:#?}");
     assert_eq!((f.legs_cut, f.actions_unanchored), (0, 0), "{f:#?}");
     assert_eq!(f.media.survey_scores.len() as u64, f.legs);
+}
+
+#[test]
+fn a_call_that_finds_no_port_after_the_agent_is_hung_up_on_the_engine_too() {
+    // Two IVR ports: some callers find both taken when the agent hangs up, and the model
+    // releases them before the survey; the engine's flow hears them hang up.
+    let sc = answer_at_once(2);
+    let d = drive(&sc, &DriveConfig::default()).expect("the run");
+    let no_port = d
+        .metrics
+        .flow
+        .as_ref()
+        .expect("flow figures")
+        .nodes
+        .iter()
+        .map(|n| {
+            n.exits
+                .iter()
+                .filter(|(e, _)| *e == Exit::End(FlowEnd::NoPortAfterAgent))
+                .map(|(_, k)| *k)
+                .sum::<f64>()
+        });
+    assert!(no_port.sum::<f64>() > 0.0);
+    let f = d.drive.flow.as_ref().expect("a flow section");
+    assert_eq!(f.calls_matched, f.legs, "{f:#?}");
+    assert_eq!((f.legs_cut, f.actions_unanchored), (0, 0), "{f:#?}");
+    assert_eq!(d.drive.counters.errors, 0);
 }

@@ -394,10 +394,7 @@ impl Run<'_> {
             self.acd.call_ended(Seconds(t), id).map_err(acd_err)?;
         }
         let in_flow = flow && self.flow_calls.get(i as usize).is_some_and(Option::is_some);
-        if in_flow {
-            // The walk goes on (or ends, and says so).
-            self.note(t, i, Transition::AgentHungUp);
-        } else {
+        if !in_flow {
             self.note(t, i, Transition::Ended(Ending::TalkEnded));
         }
         let ag = &mut self.agents[c.agent as usize];

@@ -451,9 +451,13 @@ impl<N: Net> Conductor<N> {
             }
             Act::End(e) => {
                 fc.ended_since = Some(t.as_us());
+                // The caller's hang-up: the model's call ended outside the flow's own course.
                 matches!(
                     e,
-                    Ending::QueueAbandoned | Ending::RingAbandoned | Ending::Rejected
+                    Ending::QueueAbandoned
+                        | Ending::RingAbandoned
+                        | Ending::Rejected
+                        | Ending::NoPortAfterAgent
                 )
                 .then_some(Ivr::CallerHungUp)
             }

@@ -86,7 +86,7 @@ impl Run<'_> {
                 .ivr_ports
                 .is_none_or(|p| self.m.ivr.value() < f64::from(p));
             if !free {
-                self.note(t, i, Transition::Ended(Ending::FlowEnded));
+                self.note(t, i, Transition::Ended(Ending::NoPortAfterAgent));
                 self.leave_node(t, i, Some(Exit::End(FlowEnd::NoPortAfterAgent)));
                 self.flow_calls[i as usize] = None;
                 self.release(t, i);
@@ -94,6 +94,8 @@ impl Run<'_> {
             }
             self.flow_port(t, i, true);
         }
+        // The walk goes on (or ends, and says so).
+        self.note(t, i, Transition::AgentHungUp);
         self.fc(i)
             .session
             .event(Micros::from_secs_f64(t), IvrEvent::AgentHungUp)

@@ -16,6 +16,7 @@ pub(crate) mod crypto;
 pub(crate) mod dtmf;
 pub(crate) mod dtmf_bridge;
 pub(crate) mod egress;
+pub(crate) mod held;
 pub(crate) mod ingress;
 pub(crate) mod latch;
 pub(crate) mod repack;
@@ -44,6 +45,7 @@ use self::crypto::Crypto;
 use self::dtmf::DtmfTracker;
 use self::dtmf_bridge::ToneTracker;
 pub(crate) use self::egress::Writer;
+use self::held::HeldSlot;
 pub(crate) use self::ingress::{Forward, Ingress};
 use self::rtcp::{REPORT_INTERVAL, RtcpState};
 use self::rx::Rx;
@@ -92,6 +94,8 @@ pub(crate) struct Channel {
     timeout_reported: bool,
     /// SRTP contexts, when the spec keys the channel.
     crypto: Option<Box<Crypto>>,
+    /// The first packet of an SSRC that has not yet taken over, until the next says.
+    held: HeldSlot,
 }
 
 impl Channel {
@@ -140,6 +144,7 @@ impl Channel {
             created: now,
             timeout_reported: false,
             crypto: spec.srtp.as_deref().map(|k| Box::new(Crypto::new(k))),
+            held: HeldSlot::default(),
             spec,
         }
     }

@@ -42,7 +42,25 @@ impl Shard {
             return;
         };
         let ch = self.channels.get_mut(slot).expect("mapped slot is live");
-        let Some(data) = ch.unprotect(rtcp_port, data, &mut self.scratch) else {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if let Some(data) = ch.unprotect(rtcp_port, data, &mut scratch) {
+            // A packet that confirms a new SSRC brings back the first one of it, which
+            // goes first.
+            if let Some(held) = ch.release_held(rtcp_port, from, data) {
+                self.relay(now, slot, false, held.from(), held.bytes());
+                if let Some(ch) = self.channels.get_mut(slot) {
+                    ch.restore_held(held);
+                }
+            }
+            self.relay(now, slot, rtcp_port, from, data);
+        }
+        self.scratch = scratch;
+    }
+
+    /// Gives one datagram (unprotected) to the channel in `slot` and forwards what it
+    /// leaves to its peer.
+    fn relay(&mut self, now: Micros, slot: u32, rtcp_port: bool, from: SocketAddr, data: &[u8]) {
+        let Some(ch) = self.channels.get_mut(slot) else {
             return;
         };
         let mut cx = Ingress {

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use tandem_codecs::g711::{self, Law};
+use tandem_codecs::g711;
 use tandem_codecs::rtp::RtpHeader;
 use tandem_codecs::telephone_event::TelephoneEvent;
 
@@ -162,30 +162,56 @@ impl Output<'_> {
     }
 
     /// Pass-through: re-stamps a packet from feed `key` onto the output stream,
-    /// transcoding when the source's law differs.
+    /// transcoding when the source's law differs. A pass-through codec's payload is copied
+    /// as it is, and only into a pass-through channel (a packet between a pass-through and a
+    /// G.711 channel has no conversion and is dropped).
     pub fn forward_audio(
         self,
         now: Micros,
         key: FeedKey,
         acc: &Accepted,
-        src_law: Law,
+        src: Codec,
         payload: &[u8],
         transmits: &mut TransmitQueue,
     ) {
+        let codec = self.ch.spec.codec;
+        if src.is_passthrough() || codec.is_passthrough() {
+            if src.is_passthrough() && codec.is_passthrough() {
+                self.opaque(now, key, acc, payload, transmits);
+            }
+            return;
+        }
         if self.ch.shaping.is_some() {
-            return self.shaped_audio(now, key, acc, src_law, payload, transmits);
+            return self.shaped_audio(now, key, acc, src.law, payload, transmits);
         }
         let ch = self.ch;
         let stamp = ch.tx.forward(now, key, acc.seq, acc.ts, acc.marker);
-        let codec = ch.spec.codec;
         ch.send_rtp(transmits, self.dest, codec.payload_type, stamp, |buf| {
-            if src_law == codec.law {
+            if src.law == codec.law {
                 buf.extend_from_slice(payload);
             } else {
                 let start = buf.len();
                 buf.resize(start + payload.len(), 0);
-                g711::transcode_frame(src_law, codec.law, payload, &mut buf[start..]);
+                g711::transcode_frame(src.law, codec.law, payload, &mut buf[start..]);
             }
+        });
+    }
+
+    /// A pass-through codec's packet: re-stamped, the payload untouched.
+    #[inline(never)]
+    fn opaque(
+        self,
+        now: Micros,
+        key: FeedKey,
+        acc: &Accepted,
+        payload: &[u8],
+        transmits: &mut TransmitQueue,
+    ) {
+        let ch = self.ch;
+        let stamp = ch.tx.forward(now, key, acc.seq, acc.ts, acc.marker);
+        let pt = ch.spec.codec.payload_type;
+        ch.send_rtp(transmits, self.dest, pt, stamp, |buf| {
+            buf.extend_from_slice(payload)
         });
     }
 

@@ -22,7 +22,7 @@ use crate::event::Event;
 use crate::ids::TapId;
 use crate::ports::OwnSockets;
 use crate::slab::Slab;
-use crate::spec::RtcpMode;
+use crate::spec::{Codec, RtcpMode};
 use crate::tap::Tap;
 use crate::time::Micros;
 
@@ -45,12 +45,13 @@ pub(crate) struct Ingress<'a> {
 pub(crate) enum Forward {
     /// Nothing: consumed (RTCP, a buffered frame, a digit), held back, or rejected.
     Nothing,
-    /// Audio in `law`; `silence` replaces it with silence of the same length.
+    /// Audio in `codec`; `silence` replaces it with silence of the same length (G.711 only:
+    /// a pass-through channel cannot be silenced).
     Audio {
         /// The packet as accepted.
         acc: Accepted,
-        /// Its companding law.
-        law: Law,
+        /// The source channel's codec.
+        codec: Codec,
         /// Forward silence instead (the party's media is silenced).
         silence: bool,
     },
@@ -211,7 +212,7 @@ impl Channel {
         if self.peer.is_some() {
             return Forward::Audio {
                 acc,
-                law,
+                codec: self.spec.codec,
                 silence: filter.silence_audio,
             };
         }

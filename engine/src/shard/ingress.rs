@@ -76,7 +76,7 @@ impl Shard {
             Forward::Nothing => return,
             Forward::Audio {
                 acc,
-                law,
+                codec,
                 silence: quiet,
             } => {
                 let Some(out) = peer
@@ -90,11 +90,11 @@ impl Shard {
                     epoch: acc.epoch,
                 };
                 if quiet {
-                    let (q, n) = silence(law, acc.payload_len);
-                    out.forward_audio(now, key, &acc, law, &q[..n], &mut self.transmits);
+                    let (q, n) = silence(codec.law, acc.payload_len);
+                    out.forward_audio(now, key, &acc, codec, &q[..n], &mut self.transmits);
                 } else {
                     let payload = &data[acc.payload_start..acc.payload_start + acc.payload_len];
-                    out.forward_audio(now, key, &acc, law, payload, &mut self.transmits);
+                    out.forward_audio(now, key, &acc, codec, payload, &mut self.transmits);
                 }
                 true
             }

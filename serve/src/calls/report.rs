@@ -169,7 +169,7 @@ impl Calls {
                     .with("ptime", Value::Int(i64::from(s.caller_ptime)))
                     .with("flags", Value::List(flags));
                 if let Some(c) = codec {
-                    m = m.with("codec", Value::str(super::recording::codec_name(c)));
+                    m = m.with("codec", Value::str(&s.encoding(c)));
                 }
                 m.with("streams", self.stream_blocks(s, side, sums))
             })

@@ -202,28 +202,6 @@ struct Stream {
 }
 
 impl Stream {
-    /// The encoding a leg of this stream carries (`PCMU/8000`, `G722/8000`): a codec
-    /// relayed without decoding is the same encoding on both legs, named as the caller
-    /// offered it.
-    fn encoding(&self, codec: Codec) -> String {
-        if !codec.is_passthrough() {
-            return recording::codec_name(codec).to_string();
-        }
-        let pt = self.caller_codec.payload_type.to_string();
-        self.plan
-            .caller
-            .iter()
-            .find(|f| f.is_passthrough() && f.pt == pt)
-            .map_or_else(|| format!("PT{}", codec.payload_type), |f| f.enc.clone())
-    }
-
-    /// The encoding relayed without decoding on this stream, if it is one.
-    fn passthrough_encoding(&self) -> Option<String> {
-        let c = self.callee_codec.unwrap_or(self.caller_codec);
-        (self.caller_codec.is_passthrough() || c.is_passthrough())
-            .then(|| self.encoding(self.caller_codec))
-    }
-
     fn leg(&self, side: Side) -> ChannelId {
         match side {
             Side::Caller => self.caller_leg.id,

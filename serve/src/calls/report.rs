@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 use std::ops::Bound;
 
 use tandem_engine::MediaEngine;
-use tandem_engine::{ChannelId, ChannelStats};
+use tandem_engine::{ChannelId, ChannelStats, Codec};
 
-use super::recording::Recording;
+use super::recording::{Recording, codec_name};
 use super::{Call, Calls, RequestCtx, Side, Stream, encoded_len};
 use crate::bencode::Value;
 use crate::ng::Params;
@@ -49,6 +49,30 @@ struct Sums {
     rtcp: u64,
     rtcp_bytes: u64,
     rtcp_errors: u64,
+}
+
+impl Stream {
+    /// The encoding a leg of this stream carries (`PCMU/8000`, `G722/8000`): a codec
+    /// relayed without decoding is the same encoding on both legs, named as the caller
+    /// offered it.
+    pub(super) fn encoding(&self, codec: Codec) -> String {
+        if !codec.is_passthrough() {
+            return codec_name(codec).to_string();
+        }
+        let pt = self.caller_codec.payload_type.to_string();
+        self.plan
+            .caller
+            .iter()
+            .find(|f| f.is_passthrough() && f.pt == pt)
+            .map_or_else(|| format!("PT{}", codec.payload_type), |f| f.enc.clone())
+    }
+
+    /// The encoding relayed without decoding on this stream, if it is one.
+    pub(super) fn passthrough_encoding(&self) -> Option<String> {
+        let c = self.callee_codec.unwrap_or(self.caller_codec);
+        (self.caller_codec.is_passthrough() || c.is_passthrough())
+            .then(|| self.encoding(self.caller_codec))
+    }
 }
 
 impl Calls {

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use tandem_codecs::g711;
+use tandem_codecs::g711::{self, Law};
 use tandem_codecs::rtp::RtpHeader;
 use tandem_codecs::telephone_event::TelephoneEvent;
 
@@ -165,39 +165,42 @@ impl Output<'_> {
     /// transcoding when the source's law differs. A pass-through codec's payload is copied
     /// as it is, and only into a pass-through channel (a packet between a pass-through and a
     /// G.711 channel has no conversion and is dropped).
+    /// `src` is the source's law and whether its codec is a pass-through one.
     pub fn forward_audio(
         self,
         now: Micros,
         key: FeedKey,
         acc: &Accepted,
-        src: Codec,
+        (src_law, src_opaque): (Law, bool),
         payload: &[u8],
         transmits: &mut TransmitQueue,
     ) {
-        let codec = self.ch.spec.codec;
-        if src.is_passthrough() || codec.is_passthrough() {
-            if src.is_passthrough() && codec.is_passthrough() {
+        let dst_opaque = self.ch.spec.codec.passthrough.is_some();
+        if src_opaque | dst_opaque {
+            if src_opaque & dst_opaque {
                 self.opaque(now, key, acc, payload, transmits);
             }
             return;
         }
         if self.ch.shaping.is_some() {
-            return self.shaped_audio(now, key, acc, src.law, payload, transmits);
+            return self.shaped_audio(now, key, acc, src_law, payload, transmits);
         }
         let ch = self.ch;
         let stamp = ch.tx.forward(now, key, acc.seq, acc.ts, acc.marker);
+        let codec = ch.spec.codec;
         ch.send_rtp(transmits, self.dest, codec.payload_type, stamp, |buf| {
-            if src.law == codec.law {
+            if src_law == codec.law {
                 buf.extend_from_slice(payload);
             } else {
                 let start = buf.len();
                 buf.resize(start + payload.len(), 0);
-                g711::transcode_frame(src.law, codec.law, payload, &mut buf[start..]);
+                g711::transcode_frame(src_law, codec.law, payload, &mut buf[start..]);
             }
         });
     }
 
     /// A pass-through codec's packet: re-stamped, the payload untouched.
+    #[cold]
     #[inline(never)]
     fn opaque(
         self,

@@ -65,6 +65,12 @@ impl HeldSlot {
         self.full = true;
     }
 
+    /// Whether a packet is kept.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
     /// The kept packet if `data`, just received from `from`, confirms its SSRC (same source,
     /// same SSRC); it is then no longer kept. Any other packet forgets it.
     #[inline]

@@ -22,7 +22,7 @@ use crate::event::Event;
 use crate::ids::TapId;
 use crate::ports::OwnSockets;
 use crate::slab::Slab;
-use crate::spec::{Codec, RtcpMode};
+use crate::spec::RtcpMode;
 use crate::tap::Tap;
 use crate::time::Micros;
 
@@ -45,13 +45,15 @@ pub(crate) struct Ingress<'a> {
 pub(crate) enum Forward {
     /// Nothing: consumed (RTCP, a buffered frame, a digit), held back, or rejected.
     Nothing,
-    /// Audio in `codec`; `silence` replaces it with silence of the same length (G.711 only:
-    /// a pass-through channel cannot be silenced).
+    /// Audio in `law` (or, `opaque`, in a pass-through codec); `silence` replaces it with
+    /// silence of the same length (G.711 only: a pass-through channel cannot be silenced).
     Audio {
         /// The packet as accepted.
         acc: Accepted,
-        /// The source channel's codec.
-        codec: Codec,
+        /// Its companding law.
+        law: Law,
+        /// Whether it is a pass-through codec (see `Codec::passthrough`).
+        opaque: bool,
         /// Forward silence instead (the party's media is silenced).
         silence: bool,
     },
@@ -127,6 +129,13 @@ impl Channel {
         if let Ok(p) = tandem_codecs::rtp::RtpPacket::parse(data) {
             self.held.hold(from, p.ssrc(), data);
         }
+    }
+
+    /// Whether a datagram must be prepared before [`receive`](Self::receive): unprotected
+    /// (SRTP), or checked against the packet kept by [`hold`](Self::hold).
+    #[inline]
+    pub fn unprotects_or_holds(&self) -> bool {
+        self.crypto.is_some() | self.held.is_full()
     }
 
     /// The packet kept by [`hold`](Self::hold) when `data`, an RTP datagram just received
@@ -212,7 +221,8 @@ impl Channel {
         if self.peer.is_some() {
             return Forward::Audio {
                 acc,
-                codec: self.spec.codec,
+                law,
+                opaque: self.spec.codec.is_passthrough(),
                 silence: filter.silence_audio,
             };
         }

@@ -113,6 +113,8 @@ pub(crate) struct Rx {
     samples_per_packet: u32,
     /// The codec's RTP clock, Hz.
     clock_rate: u32,
+    /// [`TS_JUMP_MS`] in timestamp units.
+    ts_jump: i64,
     epoch: u32,
     after_jump: bool,
     /// RFC 3550 jitter in timestamp units, scaled by 16.
@@ -146,6 +148,7 @@ impl Rx {
             last_in_order: None,
             samples_per_packet,
             clock_rate: 8000,
+            ts_jump: TS_JUMP_MS * 8,
             epoch: 0,
             after_jump: false,
             jitter_q4: 0,
@@ -183,6 +186,7 @@ impl Rx {
     /// and the jitter estimate.
     pub fn set_clock(&mut self, clock_rate: u32, samples_per_packet: u32) {
         self.clock_rate = clock_rate.max(1);
+        self.ts_jump = TS_JUMP_MS * i64::from(self.clock_rate) / 1000;
         self.samples_per_packet = samples_per_packet;
     }
 
@@ -371,7 +375,7 @@ impl Rx {
             }
             let predicted = dseq * self.samples_per_packet as i64;
             let actual = ts_diff(ts, last_ts) as i64;
-            if (actual - predicted).abs() > TS_JUMP_MS * i64::from(self.clock_rate) / 1000 {
+            if (actual - predicted).abs() > self.ts_jump {
                 stats.timestamp_jumps += 1;
                 self.epoch = self.epoch.wrapping_add(1);
                 self.last_transit = None;
@@ -387,7 +391,7 @@ impl Rx {
         if let Some(last) = self.last_transit {
             let d = transit.wrapping_sub(last).unsigned_abs();
             // Ignore absurd values (clock jumps) rather than poisoning the estimate.
-            if d < i64::from(self.clock_rate).unsigned_abs() * 60 {
+            if d < u64::from(self.clock_rate) * 60 {
                 let j = self.jitter_q4 as i64;
                 self.jitter_q4 = (j + (d as i64 * 16 - j) / 16).max(0) as u64;
             }

@@ -21,7 +21,8 @@
 //! - what is measured: [`target`] (a call's relay ports and the lists that name them),
 //!   [`relay`] (the relays' traits), [`raw_relay`], [`engine_relay`], [`daemon`] (relay
 //!   daemons started, pinned, measured and stopped by the harness), [`ng_relay`] (a daemon
-//!   driven over ng), [`shards`] (calls and datagrams per shard);
+//!   driven over ng), [`shards`] (calls and datagrams per shard), [`timing`] (tick
+//!   duration and packet dwell time in the shards);
 //! - the wire: [`probe`] (the one payload format both generators write and read),
 //!   [`track`] (the one receive tracker: loss, order, duplicates), [`rtp_out`] (outgoing
 //!   RTP), [`pacer`] (the send schedule);
@@ -71,6 +72,7 @@ pub mod shards;
 pub mod soak;
 pub mod table;
 pub mod target;
+pub mod timing;
 pub mod track;
 pub mod verdict;
 
@@ -91,4 +93,5 @@ pub use results::{LevelResult, json_line, table};
 pub use runner::{LoadGenMode, Prepared, prepare, run_loadgen};
 pub use shards::{ShardCounters, ShardSpread};
 pub use target::CallTarget;
+pub use timing::{Quantiles, ShardTiming};
 pub use verdict::{Target, Targets, TargetsMissed, Verdict};

@@ -32,6 +32,7 @@ use super::lab_progress::LabProgress;
 mod args;
 mod relays;
 mod summary;
+mod timing;
 
 pub use args::Args;
 use summary::Summary;

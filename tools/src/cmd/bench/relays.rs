@@ -200,6 +200,7 @@ pub(super) fn capacity(
         c.table(&refs)
     );
     print_shards(&c);
+    super::timing::print_timing(&c, summary);
     capacity_rows(args, targets, &c, &absent, summary, verdict);
     Ok(())
 }

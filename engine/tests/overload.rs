@@ -114,10 +114,11 @@ fn ticks_keep_running_while_a_port_is_flooded() {
         let sent: u64 = flooders.into_iter().map(|f| f.join().unwrap()).sum();
         eprintln!("{kind:?}: {during} ticks, {missed} missed, {received} received, {sent} sent");
         assert!(during >= 25, "{kind:?}: {during} ticks during the flood");
-        // A tick is missed when the shard comes to it more than a period late: a turn
-        // that drained the flood to the end misses many.
+        // A tick is missed when the shard comes to it more than a period late: turns that
+        // drain the flood to the end miss twenty or more per tick run (measured without
+        // limits); a busy machine, a few.
         assert!(
-            missed <= during,
+            missed <= 4 * during,
             "{kind:?}: {missed} ticks missed, {during} run"
         );
         assert!(
@@ -146,21 +147,14 @@ fn a_shard_over_its_packet_rate_refuses_new_channels_until_the_load_goes() {
         assert_eq!(eng.admission(None), Ok(()), "{kind:?}: idle");
         let stop = Arc::new(AtomicBool::new(false));
         let flooder = flood(a.local, stop.clone());
+        // The load is read once a second: wait for the reading to cross the limit.
         let until = Instant::now() + Duration::from_secs(20);
-        let refused = loop {
-            match eng.create_channel(GroupKey(1), ChannelSpec::default()) {
-                Err(EngineError::Overloaded(o)) => break Some(o),
-                Ok(c) => {
-                    eng.destroy(c.id).unwrap();
-                }
-                // Destroyed channels' ports come back at the shard's next turn.
-                Err(EngineError::NoFreePort(_)) => {}
-                Err(e) => panic!("{kind:?}: {e}"),
-            }
-            if Instant::now() > until {
-                break None;
-            }
+        while eng.admission(Some(0)).is_ok() && Instant::now() < until {
             thread::sleep(Duration::from_millis(50));
+        }
+        let refused = match eng.create_channel(GroupKey(1), ChannelSpec::default()) {
+            Err(EngineError::Overloaded(o)) => Some(o),
+            other => panic!("{kind:?}: {other:?}"),
         };
         let load = eng.load()[0];
         assert!(MediaEngine::admission(&eng).is_err(), "{kind:?}");
@@ -214,7 +208,7 @@ fn dwell_times_are_recorded_for_relayed_datagrams() {
             thread::sleep(Duration::from_millis(2));
         }
         assert_eq!(common::receive(&sink, 50).len(), 50, "{kind:?}");
-        // Merged into the shared histogram once a load window (a second).
+        // Merged into the shared histogram every 100 ms or so.
         let until = Instant::now() + Duration::from_secs(10);
         let h = loop {
             let h = eng.dwell().remove(0);

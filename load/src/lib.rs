@@ -35,6 +35,8 @@
 //!   [`results`] (a level's figures and their table), [`baseline`] (the raw relay's ladder as
 //!   a command), [`compare`] (relays alternated level by level, medians);
 //! - [`setup_rate`]: call set-ups per second over ng, with a window of requests in flight;
+//! - [`overload`]: a relay at twice its highest clean level (offers made meanwhile, what
+//!   it shed, the verdict on its delivered packets' latency);
 //! - [`verdict`]: the stated targets and the verdict on a run;
 //! - [`soak`]: a relay daemon under call churn and hostile traffic for a long time, watched
 //!   for drift (memory, descriptors), leftovers after the last delete and missed ticks;
@@ -56,6 +58,7 @@ mod endpoint;
 pub mod engine_relay;
 pub mod levels;
 pub mod ng_relay;
+pub mod overload;
 mod paced;
 pub mod pacer;
 pub mod probe;

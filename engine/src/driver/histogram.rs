@@ -4,7 +4,7 @@
 //! Tick histograms are fixed buckets of atomic counters, allocated with the thread and
 //! recorded into once per tick, read by the handle as a [`TickHistogram`] snapshot. Dwell
 //! times are recorded per datagram into the thread's own (unshared) HDR histogram, merged
-//! into a shared one about once a second ([`SharedHdr`]), so the media path touches no
+//! into a shared one every 100 ms or so ([`SharedHdr`]), so the media path touches no
 //! shared memory per packet.
 
 use std::sync::Mutex;

@@ -101,7 +101,7 @@ pub(crate) struct ThreadCounters {
     pub load_busy: AtomicU64,
     /// The smoothed packet rate (an `f64`'s bits), published with `load_busy`.
     pub load_rate: AtomicU64,
-    /// How long datagrams dwelt in the shard, µs, merged in once a load window.
+    /// How long datagrams dwelt in the shard, µs, merged in every 100 ms or so.
     pub dwell: SharedHdr,
 }
 
@@ -136,6 +136,10 @@ impl Default for DrainLimits {
         }
     }
 }
+
+/// How often a shard thread merges its dwell times into the shared histogram (a walk over
+/// its buckets and a lock the handle rarely takes).
+const DWELL_MERGE: Micros = Micros::from_ms(100);
 
 /// Arrival times kept per turn for the dwell histogram; datagrams beyond it in one turn
 /// (a flood bigger than the drain limits allow) are not timed.
@@ -224,6 +228,8 @@ pub(crate) struct ShardThread {
     arrivals: Vec<Micros>,
     /// Dwell times since the last merge into the shared histogram.
     dwell: Histogram<u64>,
+    /// When they were last merged.
+    dwell_merged: Micros,
 }
 
 impl ShardThread {
@@ -257,6 +263,7 @@ impl ShardThread {
             meter: LoadMeter::new(clock.now(), 0),
             arrivals: Vec::with_capacity(ARRIVALS_CAP),
             dwell: dwell_histogram(),
+            dwell_merged: Micros::ZERO,
         }
     }
 
@@ -416,8 +423,11 @@ impl ShardThread {
             c.load_busy.store(load.busy.to_bits(), Ordering::Relaxed);
             c.load_rate
                 .store(load.packet_rate.to_bits(), Ordering::Relaxed);
-            c.dwell.merge(&self.dwell);
+        }
+        if now.saturating_sub(self.dwell_merged) >= DWELL_MERGE && !self.dwell.is_empty() {
+            self.counters.dwell.merge(&self.dwell);
             self.dwell.reset();
+            self.dwell_merged = now;
         }
         for reply in self.barriers.drain(..) {
             // The handle may have given up waiting.

@@ -172,7 +172,7 @@ impl Engine {
 
     /// How long datagrams dwelt in each shard, µs: from their arrival at the host (the
     /// kernel's receive stamp) to the moment the shard's output of that turn went to the
-    /// kernel, merged about once a second.
+    /// kernel, merged every 100 ms or so.
     pub fn dwell(&self) -> Vec<hdrhistogram::Histogram<u64>> {
         self.shards
             .iter()

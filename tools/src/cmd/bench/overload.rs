@@ -7,38 +7,18 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use tandem_load::compare::{Contender, Progress, compare};
 use tandem_load::overload::{OfferProbe, OverloadResult};
-use tandem_load::{DaemonKind, DaemonSpec, NgRelay, Relay, Targets, Verdict, json_line, run_level};
-use tandem_udp::raise_open_files_limit;
+use tandem_load::{NgRelay, Relay, Targets, Verdict, json_line, run_level};
 
 use super::args::Args;
+use super::relays::{daemon_cpu, load_run, serve_spec_with};
 use super::summary::Summary;
 use crate::cmd::lab_progress::LabProgress;
-use crate::cmd::load::loadgen_subprocess;
 
 /// How often the probe offers a new call during the overloaded run.
 const OFFER_EVERY: Duration = Duration::from_millis(100);
-
-/// `tandem serve` with `--max-shard-busy`, pinned as in the capacity section.
-fn spec(args: &Args) -> Result<DaemonSpec> {
-    Ok(DaemonSpec {
-        kind: DaemonKind::Serve {
-            exe: std::env::current_exe()?,
-            // Options may follow the subcommand in any order: the admission limit rides
-            // with it.
-            args_prefix: vec![
-                "serve".into(),
-                "--max-shard-busy".into(),
-                args.overload_max_busy.to_string(),
-            ],
-            driver: args.serve_driver.clone(),
-        },
-        threads: args.shards,
-        cpu: (!args.no_pin && args.shards == 1).then_some(0),
-    })
-}
 
 /// The overload section.
 pub(super) fn overload(
@@ -47,14 +27,13 @@ pub(super) fn overload(
     summary: &mut Summary,
     verdict: &mut Verdict,
 ) -> Result<()> {
-    if args.calls.is_empty() || args.calls.contains(&0) {
-        bail!("--calls: levels of at least one call");
-    }
-    let top = args.calls.iter().copied().max().unwrap_or(0) as u64;
-    raise_open_files_limit(16 * top + 1024)?;
-    let mode = loadgen_subprocess(!args.no_pin, 1)?;
-    let spec = spec(args)?;
-    let duration = Duration::from_secs(args.seconds.max(1));
+    // Twice the highest level is run: twice the files.
+    let (mode, duration) = load_run(args, 16)?;
+    let limit = [
+        "--max-shard-busy".to_string(),
+        args.overload_max_busy.to_string(),
+    ];
+    let spec = serve_spec_with(args, daemon_cpu(args), &limit)?;
     let target = targets.get("overload-p99-ms");
     let progress = LabProgress::steps(args.quiet, "overload", args.calls.len() + 1);
     let climb_spec = spec.clone();

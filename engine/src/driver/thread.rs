@@ -260,7 +260,7 @@ impl ShardThread {
             taps,
             barriers: Vec::new(),
             drain,
-            meter: LoadMeter::new(clock.now(), 0),
+            meter: LoadMeter::new(clock.now(), 0, Micros::ZERO),
             arrivals: Vec::with_capacity(ARRIVALS_CAP),
             dwell: dwell_histogram(),
             dwell_merged: Micros::ZERO,
@@ -364,13 +364,22 @@ impl ShardThread {
     }
 
     /// Pins the thread (if asked) and publishes its TID.
-    pub fn start(&self) {
+    pub fn start(&mut self) {
         if let Some(core) = self.core {
             if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
                 tracing::warn!(core, "could not pin shard thread");
             }
         }
         self.counters.tid.store(current_tid(), Ordering::Relaxed);
+        let received = self.counters.datagrams_in.load(Ordering::Relaxed);
+        self.meter = LoadMeter::new(self.clock.now(), received, self.cpu_time());
+    }
+
+    /// The CPU time this thread has used (read from `/proc` once a load window; zero where
+    /// it cannot be read, which leaves the wall-clock measure).
+    fn cpu_time(&self) -> Micros {
+        let tid = self.counters.tid.load(Ordering::Relaxed);
+        tandem_udp::procfs::thread_cpu_time_precise(tid).map_or(Micros::ZERO, Micros::from)
     }
 
     /// End-of-turn bookkeeping: closes the sockets of deleted channels and returns their
@@ -418,7 +427,12 @@ impl ShardThread {
         self.counters.channels.store(s.channels, Ordering::Relaxed);
         let now = self.clock.now();
         let received = self.counters.datagrams_in.load(Ordering::Relaxed);
-        if let Some(load) = self.meter.roll(now, received) {
+        let load = if self.meter.due(now) {
+            self.meter.roll(now, received, self.cpu_time())
+        } else {
+            None
+        };
+        if let Some(load) = load {
             let c = &self.counters;
             c.load_busy.store(load.busy.to_bits(), Ordering::Relaxed);
             c.load_rate

@@ -3,8 +3,13 @@
 //! A [`LoadMeter`] measures two things over windows of about a second: the fraction of time
 //! the shard's thread spent working rather than waiting for input (its *busy* fraction),
 //! and the datagrams it received per second. Each window's figures are smoothed into a
-//! [`ShardLoad`]. The meter is sans-I/O like the shard: the driver tells it when it waited
-//! and how many datagrams it has received so far, on its own clock.
+//! [`ShardLoad`]. The meter is sans-I/O like the shard: the driver tells it when it waited,
+//! how many datagrams it has received so far and how much CPU time its thread has used, on
+//! its own clock.
+//!
+//! Work is counted two ways and the larger is taken: the wall time spent outside the wait
+//! (which includes time the thread was ready to run but another ran), and the thread's CPU
+//! time (which includes the kernel's socket work that io_uring does inside the wait).
 //!
 //! [`AdmissionLimits`] say how loaded a shard may be before new channels are refused with
 //! an [`Overload`] naming the limit; work already admitted (commands, teardown, statistics)
@@ -43,19 +48,27 @@ pub struct LoadMeter {
     window_start: Micros,
     waited: Micros,
     packets_at_start: u64,
+    cpu_at_start: Micros,
     load: Option<ShardLoad>,
 }
 
 impl LoadMeter {
     /// A meter whose first window starts at `now`, when `packets` datagrams had been
-    /// received.
-    pub fn new(now: Micros, packets: u64) -> LoadMeter {
+    /// received and the thread had used `cpu` of CPU time.
+    pub fn new(now: Micros, packets: u64, cpu: Micros) -> LoadMeter {
         LoadMeter {
             window_start: now,
             waited: Micros::ZERO,
             packets_at_start: packets,
+            cpu_at_start: cpu,
             load: None,
         }
+    }
+
+    /// Whether the window has lasted [`LOAD_WINDOW`] by `now` (time to read the CPU time
+    /// and [`roll`](Self::roll)).
+    pub fn due(&self, now: Micros) -> bool {
+        now.saturating_sub(self.window_start) >= LOAD_WINDOW
     }
 
     /// The thread waited for input from `from` to `to`.
@@ -64,17 +77,19 @@ impl LoadMeter {
     }
 
     /// Closes the window if it has lasted [`LOAD_WINDOW`] by `now` (when `packets`
-    /// datagrams have been received in all), folding it into the smoothed reading, which
-    /// is returned; `None` while the window is still open.
-    pub fn roll(&mut self, now: Micros, packets: u64) -> Option<ShardLoad> {
+    /// datagrams have been received in all and the thread has used `cpu` of CPU time),
+    /// folding it into the smoothed reading, which is returned; `None` while the window
+    /// is still open.
+    pub fn roll(&mut self, now: Micros, packets: u64, cpu: Micros) -> Option<ShardLoad> {
         let span = now.saturating_sub(self.window_start);
         if span < LOAD_WINDOW {
             return None;
         }
         let secs = span.as_us() as f64 / 1e6;
         let waited = self.waited.as_us().min(span.as_us()) as f64 / 1e6;
+        let used = cpu.saturating_sub(self.cpu_at_start).as_us() as f64 / 1e6;
         let sample = ShardLoad {
-            busy: 1.0 - waited / secs,
+            busy: (1.0 - waited / secs).max(used / secs).min(1.0),
             packet_rate: packets.saturating_sub(self.packets_at_start) as f64 / secs,
         };
         let load = match self.load {
@@ -88,6 +103,7 @@ impl LoadMeter {
         self.window_start = now;
         self.waited = Micros::ZERO;
         self.packets_at_start = packets;
+        self.cpu_at_start = cpu;
         Some(load)
     }
 
@@ -202,33 +218,54 @@ mod tests {
 
     #[test]
     fn busy_is_the_share_of_a_window_not_spent_waiting() {
-        let mut m = LoadMeter::new(ms(0), 0);
+        let mut m = LoadMeter::new(ms(0), 0, ms(7));
         // 5 ms of work per 20 ms turn: 25 % busy; 500 datagrams in the second.
         let t = second(&mut m, ms(0), 5, 15);
-        assert_eq!(m.roll(t - ms(1), 500), None, "the window is still open");
-        let l = m.roll(t, 500).expect("a second has passed");
+        assert!(!m.due(t - ms(1)));
+        assert_eq!(
+            m.roll(t - ms(1), 500, ms(7)),
+            None,
+            "the window is still open"
+        );
+        assert!(m.due(t));
+        let l = m.roll(t, 500, ms(7 + 250)).expect("a second has passed");
         assert!((l.busy - 0.25).abs() < 1e-9, "{l:?}");
         assert!((l.packet_rate - 500.0).abs() < 1e-9, "{l:?}");
         assert_eq!(m.load(), l);
     }
 
     #[test]
+    fn cpu_spent_inside_the_wait_counts_as_work() {
+        // io_uring does the socket work inside the wait: the thread waited 90% of the
+        // second by the wall clock but used 600 ms of CPU.
+        let mut m = LoadMeter::new(ms(0), 0, ms(0));
+        let t = second(&mut m, ms(0), 2, 18);
+        let l = m.roll(t, 0, ms(600)).unwrap();
+        assert!((l.busy - 0.6).abs() < 1e-9, "{l:?}");
+        // A thread ready to run but not run (another took the core) counts as busy by the
+        // wall clock though its CPU time is small.
+        let t2 = second(&mut m, t, 15, 5);
+        let l = m.roll(t2, 0, ms(650)).unwrap();
+        assert!((l.busy - (0.6 + (0.75 - 0.6) * 0.5)).abs() < 1e-9, "{l:?}");
+    }
+
+    #[test]
     fn a_load_is_smoothed_in_and_forgotten_by_half_each_window() {
-        let mut m = LoadMeter::new(ms(0), 0);
+        let mut m = LoadMeter::new(ms(0), 0, ms(0));
         let mut t = second(&mut m, ms(0), 0, 20);
-        assert_eq!(m.roll(t, 0).unwrap().busy, 0.0);
+        assert_eq!(m.roll(t, 0, ms(0)).unwrap().busy, 0.0);
         // Fully busy (no wait at all) for a window: half of it shows.
         t += ms(1_000);
-        let l = m.roll(t, 1_000).unwrap();
+        let l = m.roll(t, 1_000, ms(1_000)).unwrap();
         assert!((l.busy - 0.5).abs() < 1e-9, "{l:?}");
         assert!((l.packet_rate - 500.0).abs() < 1e-9, "{l:?}");
         t += ms(1_000);
-        assert!((m.roll(t, 2_000).unwrap().busy - 0.75).abs() < 1e-9);
+        assert!((m.roll(t, 2_000, ms(2_000)).unwrap().busy - 0.75).abs() < 1e-9);
         // Idle again: forgotten by half each window.
         let mut busy = Vec::new();
         for _ in 0..3 {
             t = second(&mut m, t, 0, 20);
-            busy.push(m.roll(t, 2_000).unwrap().busy);
+            busy.push(m.roll(t, 2_000, ms(2_000)).unwrap().busy);
         }
         let want = [0.375, 0.1875, 0.093_75];
         for (b, w) in busy.iter().zip(want) {
@@ -238,9 +275,9 @@ mod tests {
 
     #[test]
     fn a_wait_longer_than_the_window_reads_idle_not_negative() {
-        let mut m = LoadMeter::new(ms(0), 7);
+        let mut m = LoadMeter::new(ms(0), 7, ms(3));
         m.waited(ms(0), ms(5_000));
-        let l = m.roll(ms(1_000), 7).unwrap();
+        let l = m.roll(ms(1_000), 7, ms(3)).unwrap();
         assert_eq!(l, ShardLoad::new(0.0, 0.0));
     }
 

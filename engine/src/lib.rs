@@ -109,7 +109,7 @@ mod time;
 mod transmit;
 
 pub use command::Command;
-pub use driver::histogram::{TICK_BUCKETS_US, TickHistogram};
+pub use driver::histogram::{TICK_BUCKETS, TICK_BUCKETS_US, TickHistogram};
 pub use driver::memory::{Delivered, MemoryEngine};
 pub use error::{CommandError, EngineError};
 pub use event::Event;
@@ -122,6 +122,7 @@ pub use media_engine::{ChannelInfo, MediaEngine};
 pub use netsim::NetworkConditions;
 pub use player::{PlayItem, PlaySpec, Prompt, PromptCache, PromptError};
 pub use ports::{MediaAddresses, shard_of_port};
+pub use shard::{AdmissionLimits, Overload, ShardLoad};
 pub use spec::{
     ChannelSpec, Codec, DtmfSettings, Latching, MediaFilter, ParticipantOptions, PlayTarget,
     RoomOptions, RtcpMode, SrtpKeys, SuperviseMode, TapMode, TapSpec, TapTarget,
@@ -137,7 +138,7 @@ pub use time::Micros;
 /// the run loop above), and for benchmarks of its parts.
 pub mod sansio {
     pub use crate::room::mix;
-    pub use crate::shard::{Shard, ShardConfig, ShardStats};
+    pub use crate::shard::{LOAD_WINDOW, LoadMeter, Shard, ShardConfig, ShardStats};
     pub use crate::tap::TapHandoff;
     pub use crate::tap::writer::TapWriter;
     pub use crate::transmit::Transmit;

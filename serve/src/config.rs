@@ -102,6 +102,15 @@ pub struct ServeConfig {
     /// host), in ms; older ones are dropped and counted, so an overloaded daemon sheds
     /// stale audio instead of relaying it late. 0: no limit.
     pub max_queue_delay_ms: u32,
+    /// Highest busy percentage of a media shard (time its thread works rather than waits,
+    /// smoothed over the last seconds) at which offers for new calls are still taken; above
+    /// it they are refused, as rtpengine's `max-cpu` does with the process's CPU. 0: no
+    /// limit.
+    pub max_shard_busy: u32,
+    /// Highest rate of media packets a shard receives, per second (smoothed), at which
+    /// offers for new calls are still taken; above it they are refused (rtpengine's
+    /// `max-bandwidth` limits bytes per second instead). 0: no limit.
+    pub max_packet_rate: u64,
 }
 
 impl Default for ServeConfig {
@@ -133,6 +142,8 @@ impl Default for ServeConfig {
             ignore_unknown_keys: false,
             recording_allowed_dirs: Vec::new(),
             max_queue_delay_ms: 100,
+            max_shard_busy: 0,
+            max_packet_rate: 0,
         }
     }
 }
@@ -220,6 +231,13 @@ impl ServeConfig {
                 0,
                 60_000,
             ),
+            ("max-shard-busy", self.max_shard_busy as usize, 0, 100),
+            (
+                "max-packet-rate",
+                usize::try_from(self.max_packet_rate).unwrap_or(usize::MAX),
+                0,
+                100_000_000,
+            ),
         ] {
             if !(min..=max).contains(&v) {
                 return Err(ConfigError::Invalid(format!(
@@ -234,6 +252,18 @@ impl ServeConfig {
     pub fn max_queue_delay(&self) -> Option<Duration> {
         (self.max_queue_delay_ms > 0)
             .then(|| Duration::from_millis(u64::from(self.max_queue_delay_ms)))
+    }
+
+    /// The engine's admission limits (`max-shard-busy`, `max-packet-rate`).
+    pub fn admission(&self) -> tandem_engine::AdmissionLimits {
+        let mut limits = tandem_engine::AdmissionLimits::none();
+        if self.max_shard_busy > 0 {
+            limits = limits.max_busy(f64::from(self.max_shard_busy) / 100.0);
+        }
+        if self.max_packet_rate > 0 {
+            limits = limits.max_packet_rate(self.max_packet_rate as f64);
+        }
+        limits
     }
 
     /// A number of seconds from these settings as a duration.
@@ -283,12 +313,19 @@ mod tests {
             Some(Duration::from_millis(100))
         );
         assert_eq!(c.log_file, Some(PathBuf::from("/tmp/x.log")));
+        assert_eq!(c.admission(), tandem_engine::AdmissionLimits::none());
+        std::fs::write(&p, "max-shard-busy = 80\nmax-packet-rate = 20000\n").unwrap();
+        let c = ServeConfig::load(&p).unwrap();
+        let limits = c.admission();
+        assert_eq!(limits.max_busy, Some(0.8));
+        assert_eq!(limits.max_packet_rate, Some(20_000.0));
         for bad in [
             "tcp-idle-timeout = 0",
             "grace = -1",
             "max-pending-requests = 0",
             "max-message-bytes = 10",
             "tcp-backlog = 0",
+            "max-shard-busy = 101",
         ] {
             std::fs::write(&p, bad).unwrap();
             let e = ServeConfig::load(&p).unwrap_err().to_string();

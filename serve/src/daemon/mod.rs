@@ -235,6 +235,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
             .port_range(cfg.port_min, cfg.port_max)
             .driver(driver)
             .max_queue_delay(cfg.max_queue_delay())
+            .admission(cfg.admission())
             .build()?,
     );
     let metrics = Arc::new(Metrics::with_engine(Arc::downgrade(&engine)));

@@ -6,27 +6,21 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use support::{Daemon, Phone, cmd, error, many_streams, ok};
+use support::{Daemon, Phone, error, many_streams, ok};
 use tandem_serve::bencode::Value;
-
-fn offer(d: &Daemon, call: &str, sdp: &str) -> Value {
-    d.ng(&cmd("offer", call)
-        .with("from-tag", Value::str("caller"))
-        .with("sdp", Value::str(sdp)))
-}
 
 #[test]
 fn offers_over_a_limit_are_refused_and_create_nothing() {
     let d = Daemon::start("mio", 400, |c| c.max_sessions = 3).unwrap();
     for streams in [17, 1_000] {
-        let reason = error(&offer(&d, "wide", &many_streams(streams, 0)));
+        let reason = error(&d.offer_sdp("wide", &many_streams(streams, 0), &[]));
         assert!(reason.contains("max-streams-per-call"), "{reason}");
         assert!(reason.contains("16"), "{reason}");
         assert!(reason.contains(&streams.to_string()), "{reason}");
     }
     assert_eq!(d.current("channels"), 0);
     // Sixteen streams is within the limit.
-    ok(&offer(&d, "c0", &many_streams(16, 0)));
+    ok(&d.offer_sdp("c0", &many_streams(16, 0), &[]));
     assert_eq!(d.current("channels"), 32);
     let alice = Phone::new(1);
     ok(&d.offer("c1", alice.addr(), &[]));
@@ -60,13 +54,13 @@ fn an_offer_whose_reply_would_not_fit_a_datagram_is_refused_whole() {
     // fit in 65,000.
     let base = many_streams(16, 0).len();
     let too_big = many_streams(16, 65_330 - base);
-    let reason = error(&offer(&d, "big", &too_big));
+    let reason = error(&d.offer_sdp("big", &too_big, &[]));
     assert!(reason.contains("limit"), "{reason}");
     assert_eq!(d.current("channels"), 0, "no channel remains");
     assert_eq!(d.current("sessionsown"), 0);
     // A large offer that fits is carried out.
     let fits = many_streams(16, 60_000 - base);
-    let r = offer(&d, "big", &fits);
+    let r = d.offer_sdp("big", &fits, &[]);
     assert!(
         ok(&r).get("sdp").and_then(Value::as_str).unwrap().len() > 60_000,
         "the whole SDP comes back"

@@ -96,23 +96,6 @@ fn sdp(at: SocketAddr, formats: &str, attrs: &[&str]) -> String {
     s
 }
 
-fn offer(d: &Daemon, call: &str, sdp: &str, extra: &[(&str, Value)]) -> Value {
-    let mut body = cmd("offer", call)
-        .with("from-tag", Value::str("caller"))
-        .with("sdp", Value::str(sdp));
-    for (k, v) in extra {
-        body = body.with(k, v.clone());
-    }
-    d.ng(&body)
-}
-
-fn answer(d: &Daemon, call: &str, sdp: &str) -> Value {
-    d.ng(&cmd("answer", call)
-        .with("from-tag", Value::str("caller"))
-        .with("to-tag", Value::str("callee"))
-        .with("sdp", Value::str(sdp)))
-}
-
 /// The first media of a reply's SDP: (port, formats, attribute lines).
 fn media(reply: &Value) -> (u16, Vec<String>, Vec<String>) {
     let text = ok(reply).get("sdp").and_then(Value::as_str).unwrap();
@@ -146,8 +129,7 @@ fn talk(caller: &mut Party, to_caller: u16, callee: &mut Party, to_callee: u16, 
 fn g722_is_kept_and_relayed_bit_exact_both_ways() {
     let d = start();
     let (mut caller, mut callee) = (Party::new(1, 9), Party::new(2, 9));
-    let r = offer(
-        &d,
+    let r = d.offer_sdp(
         "g722",
         &sdp(
             caller.addr(),
@@ -159,7 +141,7 @@ fn g722_is_kept_and_relayed_bit_exact_both_ways() {
     assert!(ok(&r).get("warning").is_none(), "{r:?}");
     let (to_callee, formats, _) = media(&r);
     assert_eq!(formats, ["0", "9", "101"], "G.722 stays in the offer");
-    let r = answer(&d, "g722", &sdp(callee.addr(), "9 101", &[]));
+    let r = d.answer_sdp("g722", &sdp(callee.addr(), "9 101", &[]));
     let (to_caller, formats, attrs) = media(&r);
     assert_eq!(formats, ["9", "101"], "the caller is answered G.722");
     assert!(
@@ -184,10 +166,10 @@ fn g722_is_kept_and_relayed_bit_exact_both_ways() {
 fn a_g722_only_call_relays_and_refuses_what_needs_decoding() {
     let d = start();
     let (mut caller, mut callee) = (Party::new(3, 9), Party::new(4, 9));
-    let r = offer(&d, "only", &sdp(caller.addr(), "9", &[]), &[]);
+    let r = d.offer_sdp("only", &sdp(caller.addr(), "9", &[]), &[]);
     let (to_callee, formats, _) = media(&r);
     assert_eq!(formats, ["9"]);
-    let r = answer(&d, "only", &sdp(callee.addr(), "9", &[]));
+    let r = d.answer_sdp("only", &sdp(callee.addr(), "9", &[]));
     let (to_caller, _, _) = media(&r);
     talk(&mut caller, to_caller, &mut callee, to_callee, 30);
     for (command, extra) in [
@@ -215,7 +197,7 @@ fn a_g722_only_call_relays_and_refuses_what_needs_decoding() {
         } else {
             vec![("flags", Value::List(vec![Value::str("detect DTMF")]))]
         };
-        let e = error(&offer(&d, flag, &sdp(caller.addr(), "9", &[]), &extra));
+        let e = error(&d.offer_sdp(flag, &sdp(caller.addr(), "9", &[]), &extra));
         assert!(e.contains(name) && e.contains("G722/8000"), "{e}");
     }
     d.stop();
@@ -225,8 +207,7 @@ fn a_g722_only_call_relays_and_refuses_what_needs_decoding() {
 fn opus_is_kept_with_its_parameters_and_relayed() {
     let d = start();
     let (mut caller, mut callee) = (Party::new(5, 111), Party::new(6, 111));
-    let r = offer(
-        &d,
+    let r = d.offer_sdp(
         "opus",
         &sdp(
             caller.addr(),
@@ -250,8 +231,7 @@ fn opus_is_kept_with_its_parameters_and_relayed() {
             .any(|a| a == "a=fmtp:111 minptime=10;useinbandfec=1"),
         "{attrs:?}"
     );
-    let r = answer(
-        &d,
+    let r = d.answer_sdp(
         "opus",
         &sdp(
             callee.addr(),
@@ -263,8 +243,7 @@ fn opus_is_kept_with_its_parameters_and_relayed() {
     assert_eq!(formats, ["111"]);
     talk(&mut caller, to_caller, &mut callee, to_callee, 30);
     // Transcoding to opus is refused, naming it.
-    let e = error(&offer(
-        &d,
+    let e = error(&d.offer_sdp(
         "to-opus",
         &sdp(caller.addr(), "0", &[]),
         &[(
@@ -305,11 +284,11 @@ fn codec_operations_apply_to_codecs_that_pass_through() {
             codec = codec.with("strip", list(&["all"]));
         }
         let call = format!("ops-{op}");
-        let (_, formats, _) = media(&offer(&d, &call, &offered, &[("codec", codec)]));
+        let (_, formats, _) = media(&d.offer_sdp(&call, &offered, &[("codec", codec)]));
         assert_eq!(formats, want, "{op}");
     }
     // Recording keeps the call on G.711: the others leave the offer, named.
-    let r = offer(&d, "rec", &offered, &[("record call", Value::str("yes"))]);
+    let r = d.offer_sdp("rec", &offered, &[("record call", Value::str("yes"))]);
     let (_, formats, _) = media(&r);
     assert_eq!(formats, ["0", "101"]);
     let w = ok(&r)
@@ -326,15 +305,15 @@ fn an_answer_with_a_pass_through_codec_is_refused_when_the_audio_must_be_decoded
     let d = start();
     let (caller, callee) = (Party::new(8, 9), Party::new(9, 9));
     let offered = sdp(caller.addr(), "0 9", &["rtpmap:0 PCMU/8000"]);
-    ok(&offer(&d, "silenced", &offered, &[]));
+    ok(&d.offer_sdp("silenced", &offered, &[]));
     ok(&d.ng(&cmd("silence media", "silenced").with("from-tag", Value::str("caller"))));
-    let e = error(&answer(&d, "silenced", &sdp(callee.addr(), "9", &[])));
+    let e = error(&d.answer_sdp("silenced", &sdp(callee.addr(), "9", &[])));
     assert!(
         e.contains("silence media") && e.contains("G722/8000"),
         "{e}"
     );
     // The same callee answering PCMU is fine.
-    let (_, formats, _) = media(&answer(&d, "silenced", &sdp(callee.addr(), "0", &[])));
+    let (_, formats, _) = media(&d.answer_sdp("silenced", &sdp(callee.addr(), "0", &[])));
     assert_eq!(formats, ["0"]);
     d.stop();
 }

@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use support::srtp::{Party, reply_media, sdp_with, talk};
-use support::{Daemon, cmd, error, local, marked, ok, rtp};
+use support::{Daemon, error, local, marked, ok, rtp};
 use tandem_serve::bencode::Value;
 use tandem_srtp::negotiate;
 use tandem_srtp::sdes::Crypto;
@@ -21,23 +21,6 @@ fn start() -> Daemon {
 
 fn keying(suite: Suite) -> Keying {
     Keying::generate(suite, &mut rand::rng())
-}
-
-fn offer(d: &Daemon, call: &str, sdp: &str, extra: &[(&str, Value)]) -> Value {
-    let mut body = cmd("offer", call)
-        .with("from-tag", Value::str("caller"))
-        .with("sdp", Value::str(sdp));
-    for (k, v) in extra {
-        body = body.with(k, v.clone());
-    }
-    d.ng(&body)
-}
-
-fn answer(d: &Daemon, call: &str, sdp: &str) -> Value {
-    d.ng(&cmd("answer", call)
-        .with("from-tag", Value::str("caller"))
-        .with("to-tag", Value::str("callee"))
-        .with("sdp", Value::str(sdp)))
 }
 
 /// The caller's offer line with its key; the answer's line must have the same tag and suite
@@ -62,8 +45,7 @@ fn srtp_caller_bridges_to_a_plain_rtp_callee() {
         let k = keying(suite);
         caller.send = Some(SendContext::new(&k));
         let line = Crypto::for_keying(1, &k).to_string();
-        let r = offer(
-            &d,
+        let r = d.offer_sdp(
             "s2p",
             &sdp_with(caller.addr(), "RTP/SAVP", &[line]),
             &[("transport-protocol", Value::str("RTP/AVP"))],
@@ -74,7 +56,7 @@ fn srtp_caller_bridges_to_a_plain_rtp_callee() {
             crypto.is_empty(),
             "no keys towards a plain callee: {crypto:?}"
         );
-        let r = answer(&d, "s2p", &sdp_with(callee.addr(), "RTP/AVP", &[]));
+        let r = d.answer_sdp("s2p", &sdp_with(callee.addr(), "RTP/AVP", &[]));
         let (proto, to_caller_port, crypto) = reply_media(&r);
         assert_eq!(proto, "RTP/SAVP", "the caller keeps its protocol");
         assert_eq!(crypto.len(), 1, "{crypto:?}");
@@ -95,8 +77,7 @@ fn srtp_caller_bridges_to_a_plain_rtp_callee() {
 fn plain_caller_bridges_to_an_srtp_callee_with_transport_protocol() {
     let d = start();
     let (mut caller, mut callee) = (Party::new(1), Party::new(2));
-    let r = offer(
-        &d,
+    let r = d.offer_sdp(
         "p2s",
         &sdp_with(caller.addr(), "RTP/AVP", &[]),
         &[("transport-protocol", Value::str("RTP/SAVP"))],
@@ -121,8 +102,7 @@ fn plain_caller_bridges_to_an_srtp_callee_with_transport_protocol() {
     let n = negotiate::answer(picked, &mut rand::rng()).unwrap();
     callee.send = Some(SendContext::new(&n.send));
     callee.recv = Some(RecvContext::new(&n.receive));
-    let r = answer(
-        &d,
+    let r = d.answer_sdp(
         "p2s",
         &sdp_with(callee.addr(), "RTP/SAVP", &[n.answer.to_string()]),
     );
@@ -146,8 +126,7 @@ fn srtp_to_srtp_re_keys_each_leg_and_drops_what_does_not_authenticate() {
     let k = keying(Suite::AesCm128HmacSha1_80);
     caller.send = Some(SendContext::new(&k));
     let line = Crypto::for_keying(7, &k).to_string();
-    let r = offer(
-        &d,
+    let r = d.offer_sdp(
         "s2s",
         &sdp_with(caller.addr(), "RTP/SAVP", std::slice::from_ref(&line)),
         &[],
@@ -162,8 +141,7 @@ fn srtp_to_srtp_re_keys_each_leg_and_drops_what_does_not_authenticate() {
     assert_eq!(n.suite(), Suite::AesCm128HmacSha1_80);
     callee.send = Some(SendContext::new(&n.send));
     callee.recv = Some(RecvContext::new(&n.receive));
-    let r = answer(
-        &d,
+    let r = d.answer_sdp(
         "s2s",
         &sdp_with(callee.addr(), "RTP/SAVP", &[n.answer.to_string()]),
     );
@@ -212,8 +190,7 @@ fn sdes_only_and_no_narrow_the_suites_offered() {
             .map(|l| Crypto::parse(l).unwrap().suite)
             .collect()
     };
-    let r = offer(
-        &d,
+    let r = d.offer_sdp(
         "only",
         &plain,
         &[
@@ -225,8 +202,7 @@ fn sdes_only_and_no_narrow_the_suites_offered() {
         ],
     );
     assert_eq!(suites(&r), [Suite::AesCm128HmacSha1_32]);
-    let r = offer(
-        &d,
+    let r = d.offer_sdp(
         "no",
         &plain,
         &[
@@ -245,8 +221,7 @@ fn sdes_only_and_no_narrow_the_suites_offered() {
     assert!(!got.contains(&Suite::AesCm128HmacSha1_80));
     assert!(!got.contains(&Suite::Aes256CmHmacSha1_32));
     // `off` leaves an SRTP offer to the callee without keys: refused by name.
-    let e = error(&offer(
-        &d,
+    let e = error(&d.offer_sdp(
         "off",
         &plain,
         &[
@@ -256,8 +231,7 @@ fn sdes_only_and_no_narrow_the_suites_offered() {
     ));
     assert!(e.contains("SDES") && e.contains("off"), "{e}");
     // An unknown suite name is an error naming it.
-    let e = error(&offer(
-        &d,
+    let e = error(&d.offer_sdp(
         "bogus",
         &plain,
         &[
@@ -299,34 +273,32 @@ fn refused_srtp_options_and_bad_keying_are_errors_naming_them() {
         ),
     ];
     for (k, v, name) in cases {
-        let e = error(&offer(&d, "refused", &plain, &[(k, v)]));
+        let e = error(&d.offer_sdp("refused", &plain, &[(k, v)]));
         assert!(e.contains(name), "{k}: {e}");
     }
     // DTLS-SRTP media and an SRTP offer with no usable key are refused.
     let dtls = sdp_with(caller.addr(), "UDP/TLS/RTP/SAVP", &[]);
-    let e = error(&offer(&d, "dtls", &dtls, &[]));
+    let e = error(&d.offer_sdp("dtls", &dtls, &[]));
     assert!(e.contains("DTLS"), "{e}");
     let no_key = sdp_with(caller.addr(), "RTP/SAVP", &[]);
-    let e = error(&offer(&d, "nokey", &no_key, &[]));
+    let e = error(&d.offer_sdp("nokey", &no_key, &[]));
     assert!(e.contains("a=crypto"), "{e}");
     let f8 = sdp_with(
         caller.addr(),
         "RTP/SAVP",
         &["1 F8_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR".into()],
     );
-    let e = error(&offer(&d, "f8", &f8, &[]));
+    let e = error(&d.offer_sdp("f8", &f8, &[]));
     assert!(e.contains("F8_128_HMAC_SHA1_80"), "{e}");
     // An answer naming a tag that was not offered is refused.
-    ok(&offer(
-        &d,
+    ok(&d.offer_sdp(
         "badtag",
         &plain,
         &[("transport-protocol", Value::str("RTP/SAVP"))],
     ));
     let k = keying(Suite::AesCm128HmacSha1_80);
     let callee = Party::new(7);
-    let e = error(&answer(
-        &d,
+    let e = error(&d.answer_sdp(
         "badtag",
         &sdp_with(
             callee.addr(),
@@ -336,11 +308,7 @@ fn refused_srtp_options_and_bad_keying_are_errors_naming_them() {
     ));
     assert!(e.contains("99"), "{e}");
     // A callee offered SRTP that answers plain RTP is refused.
-    let e = error(&answer(
-        &d,
-        "badtag",
-        &sdp_with(callee.addr(), "RTP/AVP", &[]),
-    ));
+    let e = error(&d.answer_sdp("badtag", &sdp_with(callee.addr(), "RTP/AVP", &[])));
     assert!(e.contains("RTP/AVP"), "{e}");
     d.stop();
 }

@@ -141,9 +141,14 @@ impl Daemon {
 
     /// `offer` for a call whose caller sends from `from`; returns the reply.
     pub fn offer(&self, call: &str, from: SocketAddr, extra: &[(&str, Value)]) -> Value {
+        self.offer_sdp(call, &sdp(from), extra)
+    }
+
+    /// `offer` with the caller's SDP as given and `extra` keys; returns the reply.
+    pub fn offer_sdp(&self, call: &str, sdp: &str, extra: &[(&str, Value)]) -> Value {
         let mut body = cmd("offer", call)
             .with("from-tag", Value::str("caller"))
-            .with("sdp", Value::str(&sdp(from)));
+            .with("sdp", Value::str(sdp));
         for (k, v) in extra {
             body = body.with(k, v.clone());
         }
@@ -152,10 +157,15 @@ impl Daemon {
 
     /// `answer` for a call whose callee sends from `from`; returns the reply.
     pub fn answer(&self, call: &str, from: SocketAddr) -> Value {
+        self.answer_sdp(call, &sdp(from))
+    }
+
+    /// `answer` with the callee's SDP as given; returns the reply.
+    pub fn answer_sdp(&self, call: &str, sdp: &str) -> Value {
         self.ng(&cmd("answer", call)
             .with("from-tag", Value::str("caller"))
             .with("to-tag", Value::str("callee"))
-            .with("sdp", Value::str(&sdp(from))))
+            .with("sdp", Value::str(sdp)))
     }
 
     /// Sets up a call between two phones; returns (where the caller sends, where the

@@ -18,6 +18,7 @@ pub(crate) mod dtmf_bridge;
 pub(crate) mod egress;
 pub(crate) mod ingress;
 pub(crate) mod latch;
+pub(crate) mod offload;
 pub(crate) mod repack;
 pub(crate) mod rtcp;
 pub(crate) mod rx;

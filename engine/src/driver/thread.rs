@@ -14,6 +14,7 @@ use super::histogram::AtomicHistogram;
 use crate::command::Command;
 use crate::event::Event;
 use crate::ids::{ChannelId, RequestId};
+use crate::offload::executor::Executor;
 use crate::ports::PortAllocator;
 use crate::shard::Shard;
 use crate::spec::ChannelSpec;
@@ -173,6 +174,8 @@ pub(crate) struct ShardThread {
     taps: Sender<TapHandoff>,
     /// Barriers answered at the end of the turn.
     barriers: Vec<Sender<()>>,
+    /// The kernel fast path, when on.
+    pub offload: Option<Executor>,
 }
 
 impl ShardThread {
@@ -201,6 +204,7 @@ impl ShardThread {
             released: Vec::new(),
             taps,
             barriers: Vec::new(),
+            offload: None,
         }
     }
 
@@ -281,6 +285,10 @@ impl ShardThread {
     /// (counted) if the application does not keep up: media never waits for events. Last,
     /// barriers waiting since this turn's messages are answered.
     pub fn finish_turn(&mut self, mut close_port: impl FnMut(u16)) {
+        if let Some(x) = &self.offload {
+            let clock = self.clock;
+            x.run(&mut self.shard, || clock.now());
+        }
         self.released.extend(self.shard.drain_released_ports());
         if !self.released.is_empty() {
             for &port in &self.released {

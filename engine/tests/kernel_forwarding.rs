@@ -123,12 +123,13 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// Everything `sock` receives until it has `n` packets or stays quiet for 300 ms.
+/// Everything `sock` receives until it has `n` packets or stays quiet for 2 s (a loaded
+/// machine may hold the shard thread back for a while).
 fn drain(sock: &UdpSocket, n: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = [0u8; 2048];
     let mut quiet_since = Instant::now();
-    while out.len() < n && quiet_since.elapsed() < Duration::from_millis(300) {
+    while out.len() < n && quiet_since.elapsed() < Duration::from_secs(2) {
         if let Ok(len) = sock.recv(&mut buf) {
             out.push(buf[..len].to_vec());
             quiet_since = Instant::now();
@@ -352,16 +353,16 @@ fn a_strangers_packets_are_dropped_in_the_kernel() {
             stranger.send_to(&pkt, call.a_port).unwrap();
         }
         call.send(10);
-        let got = drain(&call.b, call.sent as usize + 50);
-        assert_continuous(&got, call.sent, 0, |b| b);
         assert_eq!(
             call.kernel_streams(),
             1,
             "still in the kernel: userspace saw nothing"
         );
         let s = call.query_a();
-        assert_eq!(s.wrong_source, 0, "dropped before userspace");
+        assert_eq!(s.wrong_source, 50, "the kernel's drops are read back");
         assert_eq!(s.packets_received, u64::from(call.sent));
+        let got = drain(&call.b, call.sent as usize + 50);
+        assert_continuous(&got, call.sent, 0, |b| b);
     });
 }
 

@@ -102,6 +102,10 @@ pub struct ServeConfig {
     /// host), in ms; older ones are dropped and counted, so an overloaded daemon sheds
     /// stale audio instead of relaying it late. 0: no limit.
     pub max_queue_delay_ms: u32,
+    /// Forward pass-through calls in the kernel (`--kernel-forwarding`): `auto` where the
+    /// eBPF program loads (else userspace, with the reason logged), `on` (start fails
+    /// with the reason where it cannot), `off`.
+    pub kernel_forwarding: String,
 }
 
 impl Default for ServeConfig {
@@ -133,6 +137,7 @@ impl Default for ServeConfig {
             ignore_unknown_keys: false,
             recording_allowed_dirs: Vec::new(),
             max_queue_delay_ms: 100,
+            kernel_forwarding: "auto".into(),
         }
     }
 }
@@ -181,6 +186,16 @@ impl ServeConfig {
             return Err(ConfigError::Invalid(format!(
                 "driver {:?}: use auto, mio or io-uring",
                 self.driver
+            )));
+        }
+        if self
+            .kernel_forwarding
+            .parse::<tandem_engine::KernelForwarding>()
+            .is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "kernel-forwarding {:?}: use auto, on or off",
+                self.kernel_forwarding
             )));
         }
         for (name, v, min) in [
@@ -283,7 +298,11 @@ mod tests {
             Some(Duration::from_millis(100))
         );
         assert_eq!(c.log_file, Some(PathBuf::from("/tmp/x.log")));
+        assert_eq!(c.kernel_forwarding, "auto");
+        std::fs::write(&p, "kernel-forwarding = \"off\"\n").unwrap();
+        assert_eq!(ServeConfig::load(&p).unwrap().kernel_forwarding, "off");
         for bad in [
+            "kernel-forwarding = \"yes\"",
             "tcp-idle-timeout = 0",
             "grace = -1",
             "max-pending-requests = 0",

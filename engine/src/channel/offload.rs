@@ -58,6 +58,33 @@ impl Channel {
         self.rx.offload_source()
     }
 
+    /// Marks its incoming stream as forwarded by the kernel (its source live, so no other
+    /// may take over) or not.
+    pub(crate) fn set_kernel_held(&mut self, held: bool) {
+        self.rx.set_held_elsewhere(held);
+    }
+
+    /// Whether its source has been silent at `now` for longer than another source needs
+    /// to take over (the latching idle time).
+    pub(crate) fn source_idle(&self, now: crate::time::Micros) -> bool {
+        let idle = crate::time::Micros::from_ms(u64::from(self.spec.latching.idle_ms));
+        now.saturating_sub(self.rx.last_rx()) >= idle
+    }
+
+    /// How often the kernel's counters must be read for this channel's media timeout to
+    /// see packets the kernel forwards: a third of the timeout, at most `max`.
+    pub(crate) fn kernel_read_interval(&self, max: crate::time::Micros) -> crate::time::Micros {
+        match self.spec.media_timeout_ms {
+            0 => max,
+            ms => max.min(crate::time::Micros::from_ms(u64::from(ms) / 3)),
+        }
+    }
+
+    /// Adds packets from other sources the kernel dropped under a strict source check.
+    pub(crate) fn dropped_in_kernel(&mut self, wrong_source: u64) {
+        self.stats.wrong_source += wrong_source;
+    }
+
     /// Takes in what the kernel received for this channel (`base` is the incoming stream
     /// as handed to the kernel).
     pub(crate) fn received_in_kernel(&mut self, base: RxPosition, p: &Progress) {

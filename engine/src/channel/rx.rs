@@ -135,6 +135,9 @@ pub(crate) struct Rx {
     /// RFC 3550 jitter in timestamp units, scaled by 16.
     jitter_q4: u64,
     last_transit: Option<i64>,
+    /// The kernel fast path forwards this stream from the confirmed remote: it is live
+    /// whatever `last_rx` says, so no other source may take over.
+    held_elsewhere: bool,
 }
 
 impl Rx {
@@ -166,6 +169,7 @@ impl Rx {
             after_jump: false,
             jitter_q4: 0,
             last_transit: None,
+            held_elsewhere: false,
         }
     }
 
@@ -207,6 +211,11 @@ impl Rx {
             last_in_order,
             jitter_q4: self.jitter_q4.min(u64::from(u32::MAX)) as u32,
         })
+    }
+
+    /// Marks the stream as forwarded by the kernel fast path (live) or not.
+    pub(crate) fn set_held_elsewhere(&mut self, held: bool) {
+        self.held_elsewhere = held;
     }
 
     /// Takes over what another receiver (the kernel fast path) accepted of this stream:
@@ -285,7 +294,7 @@ impl Rx {
             }
             let idle = Micros::from_ms(u64::from(self.latching.idle_ms));
             let run = self.candidates.observe(now, from, ssrc, seq, idle);
-            let live = latched && now.saturating_sub(self.last_rx) < idle;
+            let live = latched && (self.held_elsewhere || now.saturating_sub(self.last_rx) < idle);
             if run < self.latching.packets || live {
                 if self.strict {
                     stats.wrong_source += 1;

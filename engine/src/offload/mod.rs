@@ -89,7 +89,8 @@ impl KernelForwardingStats {
     }
 }
 
-/// How often the counters of a stream in the kernel are read back.
+/// How often the counters of a stream in the kernel are read back (more often where the
+/// receiving channel's media timeout is shorter than three times this).
 pub const READ_INTERVAL: Micros = Micros::from_secs(1);
 /// How long a stream that had to come back because media reached userspace (a new source,
 /// SSRC or payload type, a jump) stays in userspace before it may go to the kernel again.
@@ -151,6 +152,9 @@ pub(crate) struct Stream {
     pub seen: Seen,
     /// When the counters are next read.
     pub next_read: Micros,
+    /// How often they are read (at most [`READ_INTERVAL`], and often enough for the
+    /// receiving channel's media timeout).
+    pub read_every: Micros,
 }
 
 /// The shard's kernel forwarding state.

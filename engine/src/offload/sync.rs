@@ -36,6 +36,8 @@ pub(crate) struct Progress {
     pub packets: u64,
     /// Payload octets forwarded.
     pub octets: u64,
+    /// Packets from other sources dropped under a strict source check.
+    pub wrong_source: u64,
     /// The incoming stream: highest extended sequence number, last in-order `(seq, ts)`,
     /// jitter × 16.
     pub source: Option<(u64, (u16, u32), u32)>,
@@ -50,6 +52,7 @@ pub(crate) struct Progress {
 pub(crate) struct Seen {
     packets: u64,
     octets: u64,
+    wrong_source: u64,
     passed_media: u64,
 }
 
@@ -66,6 +69,7 @@ impl Seen {
         let p = Progress {
             packets: c.packets.saturating_sub(self.packets),
             octets: c.octets.saturating_sub(self.octets),
+            wrong_source: c.dropped.wrong_source.saturating_sub(self.wrong_source),
             source: c
                 .source
                 .filter(|_| c.packets > self.packets)
@@ -81,6 +85,7 @@ impl Seen {
         };
         self.packets = self.packets.max(c.packets);
         self.octets = self.octets.max(c.octets);
+        self.wrong_source = self.wrong_source.max(c.dropped.wrong_source);
         p
     }
 

@@ -49,8 +49,15 @@ impl Shard {
             Ok(bits) => {
                 if let Some(s) = o.streams.get_mut(&channel) {
                     s.state = State::Kernel(bits);
-                    s.next_read = now + READ_INTERVAL;
+                    s.next_read = now + s.read_every;
                     o.totals.added += 1;
+                    if let Some(ch) = self
+                        .channels
+                        .slot(channel)
+                        .and_then(|x| self.channels.get_mut(x))
+                    {
+                        ch.set_kernel_held(true);
+                    }
                 }
             }
             Err(reason) => {
@@ -74,6 +81,13 @@ impl Shard {
             return;
         };
         self.offload.totals.removed += 1;
+        if let Some(ch) = self
+            .channels
+            .slot(channel)
+            .and_then(|x| self.channels.get_mut(x))
+        {
+            ch.set_kernel_held(false);
+        }
         match result {
             Ok(c) => self.take_in(clock, channel, &mut s, &c),
             Err(reason) => tracing::warn!(%channel, %reason, "kernel stream lost"),
@@ -94,11 +108,18 @@ impl Shard {
             return;
         };
         s.state = State::Kernel(bits);
-        s.next_read = clock.now + READ_INTERVAL;
+        s.next_read = clock.now + s.read_every;
         match result {
             Ok(c) => {
                 self.take_in(clock, channel, &mut s, &c);
-                if s.seen.media_passed_up(&c) {
+                // A source silent for the latching idle time may be replaced: that is
+                // userspace's to judge, with the packets of the newcomer.
+                let quiet = self
+                    .channels
+                    .slot(channel)
+                    .and_then(|x| self.channels.get(x))
+                    .is_none_or(|ch| ch.source_idle(clock.now));
+                if s.seen.media_passed_up(&c) || quiet {
                     self.reclaim(clock.now, channel, &mut s);
                 }
             }
@@ -210,6 +231,7 @@ impl Shard {
             .and_then(|x| self.channels.get_mut(x))
         {
             ch.received_in_kernel(s.rx, &p);
+            ch.dropped_in_kernel(p.wrong_source);
         }
         if let Some(ch) = self
             .channels
@@ -294,6 +316,7 @@ impl Shard {
                 rx,
                 seen: Seen::default(),
                 next_read: Micros::ZERO,
+                read_every: a.kernel_read_interval(READ_INTERVAL),
             },
         );
         self.offload.requests.push(OffloadRequest::Add {

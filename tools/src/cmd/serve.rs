@@ -61,6 +61,10 @@ pub struct Args {
     /// counted (0: no limit).
     #[arg(long)]
     max_queue_delay_ms: Option<u32>,
+    /// Forward pass-through calls in the kernel (eBPF): auto (where the program loads),
+    /// on (fail to start where it cannot) or off.
+    #[arg(long)]
+    kernel_forwarding: Option<String>,
     /// Bytes of ng replies kept for retransmitted requests (0: no cache).
     #[arg(long)]
     reply_cache_bytes: Option<usize>,
@@ -209,7 +213,8 @@ pub fn run(a: Args) -> Result<()> {
         max_streams_per_call,
         latch_packets,
         latch_idle_ms,
-        max_queue_delay_ms
+        max_queue_delay_ms,
+        kernel_forwarding
     );
     if let Some(v) = a.log_file {
         cfg.log_file = Some(v);
@@ -224,11 +229,16 @@ pub fn run(a: Args) -> Result<()> {
     }
     let running = daemon::start(cfg.clone())?;
     eprintln!(
-        "tandem serve: ng on {} (UDP and TCP), media {} ports {}-{}, metrics {}",
+        "tandem serve: ng on {} (UDP and TCP), media {} ports {}-{}, kernel forwarding {}, metrics {}",
         running.ng_addr,
         cfg.interface,
         cfg.port_min,
         cfg.port_max,
+        if running.kernel_forwarding {
+            "on"
+        } else {
+            "off"
+        },
         running
             .metrics_addr
             .map_or("off".to_string(), |m| format!("http://{m}/metrics"))

@@ -248,9 +248,8 @@ impl Shard {
         let Some(bind) = self.offload.bind else {
             return;
         };
-        let keys: Vec<ChannelId> = self.offload.streams.keys().copied().collect();
-        for key in keys {
-            let mut s = self.offload.streams[&key];
+        let o = &mut self.offload;
+        for (&key, s) in o.streams.iter_mut() {
             let State::Kernel(bits) = s.state else {
                 continue;
             };
@@ -265,15 +264,19 @@ impl Shard {
                 (r.confirmed, r.ssrc, r.epoch) == (s.rx.confirmed, s.rx.ssrc, s.rx.epoch)
             });
             if !same {
-                self.reclaim(now, key, &mut s);
+                s.state = State::Removing(bits);
+                o.requests.push(OffloadRequest::Remove {
+                    channel: key,
+                    stream: bits,
+                });
+                o.cooldown.insert(key, now + COOLDOWN);
             } else if now >= s.next_read {
                 s.state = State::Reading(bits);
-                self.offload.requests.push(OffloadRequest::Read {
+                o.requests.push(OffloadRequest::Read {
                     channel: key,
                     stream: bits,
                 });
             }
-            self.offload.streams.insert(key, s);
         }
         self.offload.cooldown.retain(|_, until| *until > now);
         let bound = self.channels.slot_bound();

@@ -28,8 +28,8 @@ pub(crate) use sync::{Progress, Seen};
 
 use crate::channel::rx::RxPosition;
 use crate::command::Command;
-use crate::ids::{ChannelId, RequestId};
-use crate::spec::{PlayTarget, TapTarget};
+use crate::ids::{ChannelId, Object, RequestId};
+use crate::spec::TapTarget;
 use crate::time::Micros;
 
 /// Whether the engine forwards pass-through streams in the kernel.
@@ -205,31 +205,27 @@ impl Offloads {
 }
 
 /// The channels a command acts on (at most two), for deciding which streams must come
-/// back first. `QueryStats` is reported apart: it needs fresh counters, not userspace.
+/// back first (for `QueryStats` the caller reads the counters instead).
 pub(crate) fn channels_of(cmd: &Command) -> [Option<ChannelId>; 2] {
     match cmd {
-        Command::SetRemote { channel, .. }
-        | Command::SetCodec { channel, .. }
-        | Command::SetFilter { channel, .. }
-        | Command::SetSrtp { channel, .. }
-        | Command::Unbridge { channel }
-        | Command::QueryStats { channel }
-        | Command::DestroyChannel { channel }
-        | Command::LeaveRoom { channel }
-        | Command::JoinRoom { channel, .. } => [Some(*channel), None],
         Command::Bridge { a, b } => [Some(*a), Some(*b)],
         Command::Supervise {
             agent, supervisor, ..
         } => [Some(*agent), Some(*supervisor)],
-        Command::StartTap { target, .. } | Command::StartFork { target, .. } => match target {
-            TapTarget::Channel(c) => [Some(*c), None],
+        Command::JoinRoom { channel, .. } => [Some(*channel), None],
+        Command::StartTap {
+            target: TapTarget::Channel(c),
+            ..
+        }
+        | Command::StartFork {
+            target: TapTarget::Channel(c),
+            ..
+        } => [Some(*c), None],
+        // The rest act on the one object they name (a channel, or none of a bridge's).
+        _ => match cmd.object() {
+            Object::Channel(c) => [Some(c), None],
             _ => [None, None],
         },
-        Command::Play { target, .. } | Command::StopPlay { target } => match target {
-            PlayTarget::Channel(c) => [Some(*c), None],
-            _ => [None, None],
-        },
-        _ => [None, None],
     }
 }
 
@@ -260,5 +256,9 @@ mod tests {
             }),
             [None, None]
         );
+        let play = Command::StopPlay {
+            target: crate::spec::PlayTarget::Channel(b),
+        };
+        assert_eq!(channels_of(&play), [Some(b), None]);
     }
 }

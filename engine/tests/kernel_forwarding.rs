@@ -415,3 +415,27 @@ fn a_stream_flowing_in_the_kernel_does_not_time_out() {
         assert_eq!(timeouts, vec![cb.id], "only the silent leg timed out");
     });
 }
+
+#[test]
+fn on_refuses_to_start_without_the_fast_path_and_auto_falls_back() {
+    // Media bound to every address cannot be matched by the kernel: unavailable anywhere.
+    let unspecified = std::net::IpAddr::from([0, 0, 0, 0]);
+    let build = |mode| {
+        Engine::builder()
+            .shards(1)
+            .driver(DriverKind::Mio)
+            .bind(unspecified)
+            .port_range(41_100, 41_199)
+            .kernel_forwarding(mode)
+            .build()
+    };
+    let err = build(KernelForwarding::On).err().expect("refused");
+    assert!(
+        err.to_string().contains("kernel forwarding") && err.to_string().contains("IPv4"),
+        "the reason is given: {err}"
+    );
+    let engine = build(KernelForwarding::Auto).expect("falls back to userspace");
+    assert!(engine.kernel_forwarding().is_none());
+    let engine = build(KernelForwarding::Off).expect("off");
+    assert!(engine.kernel_forwarding().is_none());
+}

@@ -4,7 +4,8 @@
 #
 # 1. One node: 50 calls (PCMA, 1.5 s of speech and one RFC 4733 digit each). Passes when
 #    every call completes, the callee side (an RTP sink that echoes what it gets) received
-#    the digit's end-of-event packets on every call's relay leg, Kamailio logged a filled
+#    all ten RFC 4733 packets of the digit (the first comes on a new SSRC) on every call's
+#    relay leg, Kamailio logged a filled
 #    `$rtpstat` for every call, tandem wrote one complete recording with its metadata file
 #    (carrying the ng `metadata` Kamailio sent) per call, and no call is left in `list`.
 # 2. Two nodes in one rtpengine set (weights 2 and 1): 120 calls; once both nodes carry
@@ -147,7 +148,7 @@ start_calls "$uac_port1" 50 10
 wait_calls
 sleep 0.5
 stop "$pid_sink" || true
-ck sink "$work/sink-one.json" 50 1
+ck sink "$work/sink-one.json" 50 1 10
 ck kamailio "$work/kamailio.log" 50
 left=$(ck ng "127.0.0.1:$ng_a" list)
 echo "list after the calls: $left"

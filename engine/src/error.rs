@@ -110,4 +110,16 @@ pub enum CommandError {
     /// A stop for a player that is not playing (it may have just finished).
     #[error("nothing is playing")]
     NothingPlaying,
+    /// A channel spec with a pass-through codec and something that needs decoded samples.
+    #[error("a channel relaying its codec without decoding it cannot have {0}")]
+    PassThroughSpec(&'static str),
+    /// The channel relays a codec without decoding it (see `Codec::passthrough`), and what
+    /// was asked needs its samples.
+    #[error("{channel} relays its codec without decoding it: {feature} needs PCMU or PCMA")]
+    PassThrough {
+        /// The channel.
+        channel: ChannelId,
+        /// What needs the samples.
+        feature: &'static str,
+    },
 }

@@ -18,12 +18,22 @@ use crate::jitter::JitterConfig;
 
 /// The audio codec of a channel with its RTP payload type (the payload type is negotiated,
 /// so PCMU need not be 0 on the wire, though it nearly always is).
+///
+/// A **pass-through** codec ([`Codec::passthrough`]: G.722, opus, G.729, anything the engine
+/// does not decode) is relayed unchanged between two pass-through channels: each packet's
+/// payload is copied, only the RTP header is re-stamped. Nothing that needs the samples
+/// applies to such a channel (transcoding, a jitter buffer, repacketisation, in-band DTMF,
+/// DTMF conversion, silencing, recording, rooms, players): the engine refuses those with
+/// [`CommandError::PassThrough`](crate::CommandError::PassThrough). Which codec two bridged
+/// pass-through channels carry is the signalling's business: they must agree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Codec {
-    /// Companding law.
+    /// Companding law of a G.711 codec (not used by a pass-through codec).
     pub law: Law,
     /// RTP payload type carrying it.
     pub payload_type: u8,
+    /// `Some(RTP clock rate in Hz)` for a pass-through codec; `None` for G.711.
+    pub passthrough: Option<u32>,
 }
 
 impl Codec {
@@ -31,12 +41,43 @@ impl Codec {
     pub const PCMU: Codec = Codec {
         law: Law::Ulaw,
         payload_type: 0,
+        passthrough: None,
     };
     /// PCMA on its static payload type 8.
     pub const PCMA: Codec = Codec {
         law: Law::Alaw,
         payload_type: 8,
+        passthrough: None,
     };
+
+    /// G.711 in `law` on `payload_type`.
+    pub const fn g711(law: Law, payload_type: u8) -> Codec {
+        Codec {
+            law,
+            payload_type,
+            passthrough: None,
+        }
+    }
+
+    /// A codec relayed without decoding, on `payload_type` with an RTP clock of
+    /// `clock_rate` Hz (8000 for G.722, as RFC 3551 fixes it; 48000 for opus).
+    pub const fn passthrough(payload_type: u8, clock_rate: u32) -> Codec {
+        Codec {
+            law: Law::Ulaw,
+            payload_type,
+            passthrough: Some(clock_rate),
+        }
+    }
+
+    /// Whether it is relayed without decoding.
+    pub const fn is_passthrough(&self) -> bool {
+        self.passthrough.is_some()
+    }
+
+    /// Its RTP clock rate, Hz (8000 for G.711).
+    pub fn clock_rate(&self) -> u32 {
+        self.passthrough.unwrap_or(8000).max(1)
+    }
 }
 
 /// Where RTCP travels.
@@ -177,9 +218,25 @@ impl ChannelSpec {
         }
     }
 
-    /// Samples per packet sent.
+    /// Samples per packet sent (timestamp units of the codec's clock).
     pub fn samples_per_packet(&self) -> u32 {
-        self.ptime_ms * 8
+        self.ptime_ms * (self.codec.clock_rate() / 1000).max(1)
+    }
+
+    /// What of the spec needs decoded samples, which a pass-through codec does not give:
+    /// the first such feature, by name.
+    pub fn needs_samples(&self) -> Option<&'static str> {
+        if self.jitter.is_some() {
+            Some("a jitter buffer")
+        } else if self.repacketize {
+            Some("repacketisation")
+        } else if self.dtmf.inband {
+            Some("in-band DTMF detection")
+        } else if self.dtmf.convert {
+            Some("DTMF conversion")
+        } else {
+            None
+        }
     }
 }
 

@@ -12,7 +12,7 @@ pub struct ChannelStats {
     /// Packets from a source other than the remote, dropped in strict mode.
     pub wrong_source: u64,
     /// Packets from a source that has not taken over from the remote (not strict mode),
-    /// dropped; RTCP from a host other than the remote's is counted here too.
+    /// dropped.
     pub unlatched_source: u64,
     /// Packets from one of the engine's own media sockets (a loop), dropped.
     pub own_source: u64,
@@ -53,6 +53,10 @@ pub struct ChannelStats {
     pub bytes_sent: u64,
     /// RTCP compound packets received and parsed.
     pub rtcp_received: u64,
+    /// Bytes of those RTCP packets (whole datagrams, after SRTCP).
+    pub rtcp_bytes_received: u64,
+    /// RTCP datagrams dropped: not parseable RTCP, or from a host other than the remote's.
+    pub rtcp_errors: u64,
     /// RTCP compound packets sent.
     pub rtcp_sent: u64,
     /// Fraction lost the peer last reported for our stream, 0..=1.

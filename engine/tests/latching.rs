@@ -240,9 +240,19 @@ fn rtcp_from_another_host_is_ignored() {
     eng.send(addr(STRANGER), rtcp_port, &rr);
     eng.send(addr(STRANGER), rtcp_port, &[0xFF; 40]);
     eng.send(addr("192.0.2.1:4001"), rtcp_port, &rr);
+    // Garbage from the remote's host is an RTCP error too.
+    eng.send(addr("192.0.2.1:4001"), rtcp_port, &[0xFF; 40]);
     eng.advance_by(Micros::from_us(20_000));
     let st = eng.channel_stats(a.id).unwrap();
-    assert_eq!((st.rtcp_received, st.unlatched_source), (1, 2));
+    assert_eq!(
+        (st.rtcp_received, st.rtcp_bytes_received, st.rtcp_errors),
+        (1, 8, 3)
+    );
+    assert_eq!(
+        (st.unlatched_source, st.malformed),
+        (0, 0),
+        "RTCP drops are not RTP errors"
+    );
 }
 
 #[test]

@@ -249,3 +249,73 @@ fn media_timeout_fires_once_and_rearms_on_media() {
     eng.advance_to(Micros::from_us(4_100_000));
     assert_eq!(timeouts(&mut eng), 1);
 }
+
+/// A caller that stops its speech stream and at once starts a digit on a stream of its own
+/// (a new SSRC, as SIPp does when it plays a second capture): every event packet reaches
+/// the callee, the first one included, in order.
+#[test]
+fn the_first_event_after_an_ssrc_switch_is_relayed() {
+    let spec_b = ChannelSpec {
+        telephone_event_pt: Some(101),
+        ..ChannelSpec::default()
+    };
+    let spec_a = ChannelSpec {
+        telephone_event_pt: Some(101),
+        ..ChannelSpec::default()
+    };
+    let mut c = call(spec_a, spec_b, NetworkConditions::default(), 5);
+    let mut speech = Sender::new(0xA0A0, 100, 5_000, 0);
+    let mut sb = Sender::new(2, 0, 0, 0);
+    c.eng.send(c.pb, c.b.local, &sb.audio(&payload(0)));
+    let step = |eng: &mut MemoryEngine| eng.advance_to(Micros::from_us(eng.now().as_us() + 20_000));
+    for n in 0..10 {
+        c.eng.send(c.pa, c.a.local, &speech.audio(&payload(n)));
+        step(&mut c.eng);
+    }
+    // The digit's stream: another SSRC, sequence and timestamp, 20 ms after the last
+    // speech packet (the old stream is still live).
+    let mut digit = Sender::new(0xD7D7, 30_000, 900_000, 101);
+    let event_ts = digit.ts;
+    let durations = [160u16, 320, 480, 640, 800, 960, 1120];
+    for d in durations {
+        let p = digit.event(101, event_ts, '1', false, d);
+        c.eng.send(c.pa, c.a.local, &p);
+        step(&mut c.eng);
+    }
+    for _ in 0..3 {
+        let p = digit.event(101, event_ts, '1', true, 1280);
+        c.eng.send(c.pa, c.a.local, &p);
+    }
+    step(&mut c.eng);
+    let events: Vec<Got> = drain(&mut c.eng, c.pb)
+        .into_iter()
+        .filter(|g| g.pt == 101)
+        .collect();
+    assert_eq!(events.len(), 10, "all ten event packets reach the callee");
+    let got: Vec<u16> = events
+        .iter()
+        .map(|g| u16::from_be_bytes([g.payload[2], g.payload[3]]))
+        .collect();
+    assert_eq!(got, [160, 320, 480, 640, 800, 960, 1120, 1280, 1280, 1280]);
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[1].seq == w[0].seq.wrapping_add(1))
+    );
+    assert!(
+        events[0].marker,
+        "the event's first packet keeps its marker"
+    );
+    let digits: Vec<char> = std::iter::from_fn(|| c.eng.poll_event())
+        .filter_map(|e| match e {
+            Event::Dtmf { digit, .. } => Some(digit),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digits, ['1']);
+    let s = c.eng.channel_stats(c.a.id).unwrap();
+    assert_eq!(
+        s.packets_received, 20,
+        "every packet of both streams is counted once"
+    );
+}

@@ -259,11 +259,7 @@ impl Sdp {
                 }
             }
         }
-        match pt {
-            "0" => Some("PCMU/8000".into()),
-            "8" => Some("PCMA/8000".into()),
-            _ => None,
-        }
+        static_encoding(pt).map(str::to_string)
     }
 
     /// Points every connection line at `ip` and sets media `i`'s port.
@@ -362,6 +358,31 @@ impl Sdp {
             }
         }
     }
+}
+
+/// The audio encodings of RFC 3551's static payload types (table 4), as `a=rtpmap` writes
+/// them (upper case), for an `m=` line that gives a static type without an rtpmap.
+fn static_encoding(pt: &str) -> Option<&'static str> {
+    Some(match pt {
+        "0" => "PCMU/8000",
+        "3" => "GSM/8000",
+        "4" => "G723/8000",
+        "5" => "DVI4/8000",
+        "6" => "DVI4/16000",
+        "7" => "LPC/8000",
+        "8" => "PCMA/8000",
+        "9" => "G722/8000",
+        "10" => "L16/44100/2",
+        "11" => "L16/44100",
+        "12" => "QCELP/8000",
+        "13" => "CN/8000",
+        "14" => "MPA/90000",
+        "15" => "G728/8000",
+        "16" => "DVI4/11025",
+        "17" => "DVI4/22050",
+        "18" => "G729/8000",
+        _ => return None,
+    })
 }
 
 impl std::fmt::Display for Sdp {

@@ -312,8 +312,8 @@ fn bad_requests_get_error_replies_and_change_nothing() {
         (
             cmd("offer", "x")
                 .with("from-tag", Value::str("a"))
-                .with("sdp", Value::str(&sdp("192.0.2.1", 4000, "18", ""))),
-            "no G.711",
+                .with("sdp", Value::str(&sdp("192.0.2.1", 4000, "13", ""))),
+            "comfort noise only: no codec to relay",
         ),
         (
             cmd("offer", "x").with("sdp", Value::str(&sdp("192.0.2.1", 4000, "0", ""))),

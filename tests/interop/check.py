@@ -7,7 +7,9 @@
   bound PORT           succeeds when a UDP port on 127.0.0.1 is taken (a server is up)
   ng HOST:PORT CMD     sends an ng command (bencoded {command: CMD}) and prints the reply as JSON
   metric URL NAME      the sum of a Prometheus metric's samples
-  sink FILE N DIGIT    the RTP sink's counts: N sources, each with an end of DIGIT
+  sink FILE N DIGIT [EVENTS]
+                       the RTP sink's counts: N sources, each with an end of DIGIT (and at
+                       least EVENTS RFC 4733 packets: every packet of the digit arrived)
   recordings DIR N     N recordings, each with its metadata file, complete, one per call-id
   kamailio LOG N       N `$rtpstat` lines, each with packets counted
 """
@@ -105,9 +107,13 @@ def fail(msg):
     sys.exit(f"FAIL: {msg}")
 
 
-def sink(path, n, digit):
+def sink(path, n, digit, events_each=0):
     sources = json.load(open(path))
-    with_digit = [s for s in sources.values() if s["event_ends"].get(digit, 0) > 0]
+    with_digit = [
+        s
+        for s in sources.values()
+        if s["event_ends"].get(digit, 0) > 0 and s["events"] >= events_each
+    ]
     events = sum(s["events"] for s in sources.values())
     rtp = sum(s["rtp"] for s in sources.values())
     print(
@@ -115,7 +121,7 @@ def sink(path, n, digit):
         f" {len(with_digit)} legs with an end of digit {digit}"
     )
     if len(sources) != n or len(with_digit) != n:
-        fail(f"expected {n} legs, each ending digit {digit}")
+        fail(f"expected {n} legs, each ending digit {digit} with {events_each}+ RFC 4733 packets")
 
 
 def recordings(d, n):
@@ -164,7 +170,7 @@ cmd, args = sys.argv[1], sys.argv[2:]
     "bound": lambda: sys.exit(0 if not free(int(args[0]), tcp=False) else 1),
     "ng": lambda: ng(args[0], args[1]),
     "metric": lambda: metric(args[0], args[1]),
-    "sink": lambda: sink(args[0], int(args[1]), args[2]),
+    "sink": lambda: sink(args[0], int(args[1]), args[2], int(args[3]) if len(args) > 3 else 0),
     "recordings": lambda: recordings(args[0], int(args[1])),
     "kamailio": lambda: kamailio(args[0], int(args[1])),
 }[cmd]()

@@ -4,6 +4,15 @@
 mod cmd;
 mod ui;
 
+/// The process's allocator: jemalloc. `tandem serve` churns calls, replies and requests of
+/// every size for days. glibc's allocator keeps the pages such churn frees inside its arenas:
+/// in a soak at 1,000 calls its arenas grew by 2.9 MB in five minutes while the bytes in use
+/// fell by 2.3 MB, and resident memory kept rising in steps. jemalloc gives pages that stay
+/// free back to the system after a few seconds, so resident memory follows what is in use
+/// (flat in the same soak), at the same level.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Tandem: a media switching core and a call-centre capacity lab.

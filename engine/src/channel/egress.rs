@@ -162,16 +162,26 @@ impl Output<'_> {
     }
 
     /// Pass-through: re-stamps a packet from feed `key` onto the output stream,
-    /// transcoding when the source's law differs.
+    /// transcoding when the source's law differs. A pass-through codec's payload is copied
+    /// as it is, and only into a pass-through channel (a packet between a pass-through and a
+    /// G.711 channel has no conversion and is dropped).
+    /// `src` is the source's law and whether its codec is a pass-through one.
     pub fn forward_audio(
         self,
         now: Micros,
         key: FeedKey,
         acc: &Accepted,
-        src_law: Law,
+        (src_law, src_opaque): (Law, bool),
         payload: &[u8],
         transmits: &mut TransmitQueue,
     ) {
+        let dst_opaque = self.ch.spec.codec.passthrough.is_some();
+        if src_opaque | dst_opaque {
+            if src_opaque & dst_opaque {
+                self.opaque(now, key, acc, payload, transmits);
+            }
+            return;
+        }
         if self.ch.shaping.is_some() {
             return self.shaped_audio(now, key, acc, src_law, payload, transmits);
         }
@@ -186,6 +196,25 @@ impl Output<'_> {
                 buf.resize(start + payload.len(), 0);
                 g711::transcode_frame(src_law, codec.law, payload, &mut buf[start..]);
             }
+        });
+    }
+
+    /// A pass-through codec's packet: re-stamped, the payload untouched.
+    #[cold]
+    #[inline(never)]
+    fn opaque(
+        self,
+        now: Micros,
+        key: FeedKey,
+        acc: &Accepted,
+        payload: &[u8],
+        transmits: &mut TransmitQueue,
+    ) {
+        let ch = self.ch;
+        let stamp = ch.tx.forward(now, key, acc.seq, acc.ts, acc.marker);
+        let pt = ch.spec.codec.payload_type;
+        ch.send_rtp(transmits, self.dest, pt, stamp, |buf| {
+            buf.extend_from_slice(payload)
         });
     }
 

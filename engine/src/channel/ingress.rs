@@ -15,8 +15,9 @@ use tandem_codecs::g711::{self, Law};
 use tandem_codecs::rtp::looks_like_rtcp;
 
 use super::Channel;
+use super::held::Held;
 use super::rtcp::ntp_from_unix;
-use super::rx::{Accepted, MediaKind};
+use super::rx::{Accepted, MediaKind, Rejected};
 use crate::event::Event;
 use crate::ids::TapId;
 use crate::ports::OwnSockets;
@@ -44,12 +45,15 @@ pub(crate) struct Ingress<'a> {
 pub(crate) enum Forward {
     /// Nothing: consumed (RTCP, a buffered frame, a digit), held back, or rejected.
     Nothing,
-    /// Audio in `law`; `silence` replaces it with silence of the same length.
+    /// Audio in `law` (or, `opaque`, in a pass-through codec); `silence` replaces it with
+    /// silence of the same length (G.711 only: a pass-through channel cannot be silenced).
     Audio {
         /// The packet as accepted.
         acc: Accepted,
         /// Its companding law.
         law: Law,
+        /// Whether it is a pass-through codec (see `Codec::passthrough`).
+        opaque: bool,
         /// Forward silence instead (the party's media is silenced).
         silence: bool,
     },
@@ -77,7 +81,7 @@ impl Channel {
         let mux = self.spec.rtcp == RtcpMode::Mux;
         if rtcp_port || (mux && looks_like_rtcp(data)) {
             if !self.rx.rtcp_source_ok(from, cx.own) {
-                self.stats.unlatched_source += 1;
+                self.stats.rtcp_errors += 1;
                 return Forward::Nothing;
             }
             let ssrc = self.tx.ssrc;
@@ -86,8 +90,13 @@ impl Channel {
                 .receive(now, ntp, from, data, ssrc, &mut self.stats);
             return Forward::Nothing;
         }
-        let Ok(acc) = self.rx.accept(now, from, data, cx.own, &mut self.stats) else {
-            return Forward::Nothing;
+        let acc = match self.rx.accept(now, from, data, cx.own, &mut self.stats) {
+            Ok(acc) => acc,
+            Err(Rejected::Ssrc) => {
+                self.hold(from, data);
+                return Forward::Nothing;
+            }
+            Err(_) => return Forward::Nothing,
         };
         self.report_arrival(cx.events, &acc, from);
         let payload = &data[acc.payload_start..acc.payload_start + acc.payload_len];
@@ -111,6 +120,39 @@ impl Channel {
             }
             MediaKind::Audio => self.receive_audio(cx, acc, payload),
         }
+    }
+
+    /// Keeps the first packet of an SSRC that has not taken over (see [`super::held`]).
+    #[cold]
+    #[inline(never)]
+    fn hold(&mut self, from: SocketAddr, data: &[u8]) {
+        if let Ok(p) = tandem_codecs::rtp::RtpPacket::parse(data) {
+            self.held.hold(from, p.ssrc(), data);
+        }
+    }
+
+    /// Whether a datagram must be prepared before [`receive`](Self::receive): unprotected
+    /// (SRTP), or checked against the packet kept by [`hold`](Self::hold).
+    #[inline]
+    pub fn unprotects_or_holds(&self) -> bool {
+        self.crypto.is_some() | self.held.is_full()
+    }
+
+    /// The packet kept by [`hold`](Self::hold) when `data`, an RTP datagram just received
+    /// from `from` (and not yet given to [`receive`](Self::receive)), confirms its SSRC:
+    /// the caller receives it first, then `data`, and gives the buffer back with
+    /// [`restore_held`](Self::restore_held).
+    #[inline]
+    pub fn release_held(&mut self, rtcp_port: bool, from: SocketAddr, data: &[u8]) -> Option<Held> {
+        if rtcp_port || (self.spec.rtcp == RtcpMode::Mux && looks_like_rtcp(data)) {
+            return None;
+        }
+        self.held.release(from, data)
+    }
+
+    /// Takes back the buffer of a released packet.
+    pub fn restore_held(&mut self, held: Held) {
+        self.held.restore(held);
     }
 
     /// The events an accepted packet causes: media back, first packet or a new source, a
@@ -180,6 +222,7 @@ impl Channel {
             return Forward::Audio {
                 acc,
                 law,
+                opaque: self.spec.codec.is_passthrough(),
                 silence: filter.silence_audio,
             };
         }

@@ -16,6 +16,7 @@ pub(crate) mod crypto;
 pub(crate) mod dtmf;
 pub(crate) mod dtmf_bridge;
 pub(crate) mod egress;
+pub(crate) mod held;
 pub(crate) mod ingress;
 pub(crate) mod latch;
 pub(crate) mod offload;
@@ -45,6 +46,7 @@ use self::crypto::Crypto;
 use self::dtmf::DtmfTracker;
 use self::dtmf_bridge::ToneTracker;
 pub(crate) use self::egress::Writer;
+use self::held::HeldSlot;
 pub(crate) use self::ingress::{Forward, Ingress};
 use self::rtcp::{REPORT_INTERVAL, RtcpState};
 use self::rx::Rx;
@@ -93,6 +95,8 @@ pub(crate) struct Channel {
     timeout_reported: bool,
     /// SRTP contexts, when the spec keys the channel.
     crypto: Option<Box<Crypto>>,
+    /// The first packet of an SSRC that has not yet taken over, until the next says.
+    held: HeldSlot,
 }
 
 impl Channel {
@@ -105,7 +109,7 @@ impl Channel {
         (ssrc, seq0, ts0): (u32, u16, u32),
         first_report: Micros,
     ) -> Channel {
-        let rx = Rx::new(
+        let mut rx = Rx::new(
             spec.remote,
             spec.strict_source,
             spec.latching,
@@ -113,12 +117,13 @@ impl Channel {
             spec.telephone_event_pt,
             spec.samples_per_packet(),
         );
+        rx.set_clock(spec.codec.clock_rate(), spec.samples_per_packet());
         let jitter = spec.jitter.map(JitterBuffer::new);
         Channel {
             id,
             port,
             rx,
-            tx: Tx::new(ssrc, seq0, ts0),
+            tx: Tx::new(ssrc, seq0, ts0, spec.codec.clock_rate()),
             rtcp: RtcpState::new(first_report),
             dtmf: DtmfTracker::default(),
             jitter,
@@ -141,6 +146,7 @@ impl Channel {
             created: now,
             timeout_reported: false,
             crypto: spec.srtp.as_deref().map(|k| Box::new(Crypto::new(k))),
+            held: HeldSlot::default(),
             spec,
         }
     }
@@ -200,6 +206,33 @@ impl Channel {
         self.spec.telephone_event_pt = telephone_event_pt;
         self.rx
             .set_payload_types(codec.payload_type, telephone_event_pt);
+        self.rx
+            .set_clock(codec.clock_rate(), self.spec.samples_per_packet());
+        self.tx.clock_rate = codec.clock_rate();
+    }
+
+    /// Its codec.
+    pub fn codec(&self) -> Codec {
+        self.spec.codec
+    }
+
+    /// What the channel does now that needs decoded samples (so a pass-through codec
+    /// cannot be set), by name.
+    pub fn uses_samples(&self) -> Option<&'static str> {
+        if let Some(f) = self.spec.needs_samples() {
+            return Some(f);
+        }
+        if self.room.is_some() || self.jitter.is_some() {
+            Some("a room")
+        } else if !self.taps.is_empty() {
+            Some("recording")
+        } else if self.player.is_some() {
+            Some("a player")
+        } else if self.filter.silence_audio {
+            Some("silencing")
+        } else {
+            None
+        }
     }
 
     /// What is held back from this channel's party from now on.
@@ -368,7 +401,8 @@ impl Channel {
     /// Counters with the jitter buffer's figures folded in.
     pub fn snapshot_stats(&self) -> ChannelStats {
         let mut s = self.stats;
-        s.jitter_us = u64::from(self.rx.jitter_units()) * 125;
+        s.jitter_us =
+            u64::from(self.rx.jitter_units()) * 1_000_000 / u64::from(self.spec.codec.clock_rate());
         if let Some(jb) = &self.jitter {
             let j = jb.stats();
             s.duplicates = j.duplicates;

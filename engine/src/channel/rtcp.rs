@@ -50,7 +50,7 @@ impl RtcpState {
     }
 
     /// Parses a received compound packet and folds the peer's view of our stream into
-    /// `stats`. Returns false (counted as malformed) when the packet is invalid.
+    /// `stats`. Returns false (counted as an RTCP error) when the packet is invalid.
     pub fn receive(
         &mut self,
         now: Micros,
@@ -61,10 +61,11 @@ impl RtcpState {
         stats: &mut ChannelStats,
     ) -> bool {
         let Ok(compound) = Compound::parse(data) else {
-            stats.malformed += 1;
+            stats.rtcp_errors += 1;
             return false;
         };
         stats.rtcp_received += 1;
+        stats.rtcp_bytes_received += data.len() as u64;
         self.source = Some(from);
         for p in compound.packets() {
             let blocks = match &p {

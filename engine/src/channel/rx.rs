@@ -18,9 +18,9 @@ use crate::time::Micros;
 /// never displaces the real stream.
 const SSRC_IDLE: Micros = Micros::from_ms(60);
 
-/// A timestamp that moves more than this many samples away from where the sequence
-/// number says it should be is a discontinuity (2.5 s at 8 kHz), re-based on output.
-const TS_JUMP_SAMPLES: i64 = 20_000;
+/// A timestamp that moves more than this long away from where the sequence number says it
+/// should be is a discontinuity, re-based on output: 2.5 s, in milliseconds.
+const TS_JUMP_MS: i64 = 2_500;
 
 /// Why a datagram was not accepted as media. Each is counted in [`ChannelStats`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +130,10 @@ pub(crate) struct Rx {
     /// Last (seq, ts) accepted in order, to predict the next timestamp.
     last_in_order: Option<(u16, u32)>,
     samples_per_packet: u32,
+    /// The codec's RTP clock, Hz.
+    clock_rate: u32,
+    /// [`TS_JUMP_MS`] in timestamp units.
+    ts_jump: i64,
     epoch: u32,
     after_jump: bool,
     /// RFC 3550 jitter in timestamp units, scaled by 16.
@@ -165,6 +169,8 @@ impl Rx {
             seq: SeqExtender::without_probation(),
             last_in_order: None,
             samples_per_packet,
+            clock_rate: 8000,
+            ts_jump: TS_JUMP_MS * 8,
             epoch: 0,
             after_jump: false,
             jitter_q4: 0,
@@ -243,6 +249,14 @@ impl Rx {
     pub fn set_payload_types(&mut self, audio_pt: u8, event_pt: Option<u8>) {
         self.audio_pt = audio_pt;
         self.event_pt = event_pt;
+    }
+
+    /// The codec's RTP clock (Hz) and packet length in its units, for the timestamp checks
+    /// and the jitter estimate.
+    pub fn set_clock(&mut self, clock_rate: u32, samples_per_packet: u32) {
+        self.clock_rate = clock_rate.max(1);
+        self.ts_jump = TS_JUMP_MS * i64::from(self.clock_rate) / 1000;
+        self.samples_per_packet = samples_per_packet;
     }
 
     /// Takes a new signalled remote (a re-INVITE). The same address again changes nothing,
@@ -421,7 +435,7 @@ impl Rx {
     }
 
     /// Detects a timestamp that disagrees with the sequence number by more than
-    /// [`TS_JUMP_SAMPLES`] (a 2^31 jump, a sender restart) and starts a new epoch for it.
+    /// [`TS_JUMP_MS`] (a 2^31 jump, a sender restart) and starts a new epoch for it.
     fn check_timestamp(&mut self, seq: u16, ts: u32, stats: &mut ChannelStats) {
         if let Some((last_seq, last_ts)) = self.last_in_order {
             let dseq = seq_diff(seq, last_seq) as i64;
@@ -430,7 +444,7 @@ impl Rx {
             }
             let predicted = dseq * self.samples_per_packet as i64;
             let actual = ts_diff(ts, last_ts) as i64;
-            if (actual - predicted).abs() > TS_JUMP_SAMPLES {
+            if (actual - predicted).abs() > self.ts_jump {
                 stats.timestamp_jumps += 1;
                 self.epoch = self.epoch.wrapping_add(1);
                 self.last_transit = None;
@@ -439,14 +453,14 @@ impl Rx {
         self.last_in_order = Some((seq, ts));
     }
 
-    /// RFC 3550 §6.4.1: J += (|D| - J) / 16, in timestamp units at 8 kHz.
+    /// RFC 3550 §6.4.1: J += (|D| - J) / 16, in timestamp units.
     fn update_jitter(&mut self, now: Micros, ts: u32) {
-        let arrival = (now.as_us() * 8 / 1000) as i64;
+        let arrival = (now.as_us() * u64::from(self.clock_rate) / 1_000_000) as i64;
         let transit = arrival.wrapping_sub(ts as i64);
         if let Some(last) = self.last_transit {
             let d = transit.wrapping_sub(last).unsigned_abs();
             // Ignore absurd values (clock jumps) rather than poisoning the estimate.
-            if d < 8_000 * 60 {
+            if d < u64::from(self.clock_rate) * 60 {
                 let j = self.jitter_q4 as i64;
                 self.jitter_q4 = (j + (d as i64 * 16 - j) / 16).max(0) as u64;
             }

@@ -42,6 +42,8 @@ pub(crate) struct Tx {
     /// The last telephone-event start timestamp seen from the tick-driven feed, and where
     /// it was placed on our timeline.
     event_map: Option<(u32, u32)>,
+    /// The codec's RTP clock, Hz (how far the timestamp moves per second).
+    pub clock_rate: u32,
     /// RTP packets and payload octets sent (for SR).
     pub packets: u64,
     /// Payload octets sent.
@@ -62,8 +64,9 @@ pub(crate) struct Stamp {
 impl Tx {
     /// A fresh stream with the given SSRC and random initial sequence and timestamp (RFC
     /// 3550 §5.1 wants both unpredictable).
-    pub fn new(ssrc: u32, initial_seq: u16, initial_ts: u32) -> Tx {
+    pub fn new(ssrc: u32, initial_seq: u16, initial_ts: u32, clock_rate: u32) -> Tx {
         Tx {
+            clock_rate,
             ssrc,
             last_seq: initial_seq.wrapping_sub(1),
             last_ts: initial_ts,
@@ -84,7 +87,8 @@ impl Tx {
         if !self.sent_any {
             return (seq, self.last_ts);
         }
-        let elapsed = now.saturating_sub(self.last_send).as_us() * 8 / 1000;
+        let elapsed =
+            now.saturating_sub(self.last_send).as_us() * u64::from(self.clock_rate) / 1_000_000;
         let ts = self
             .last_ts
             .wrapping_add(elapsed.clamp(1, u32::MAX as u64 / 2) as u32);
@@ -254,7 +258,8 @@ impl Tx {
 
     /// The RTP timestamp our timeline has at `now` (for the SR's NTP/RTP pair).
     pub fn timestamp_at(&self, now: Micros) -> u32 {
-        let elapsed = now.saturating_sub(self.last_send).as_us() * 8 / 1000;
+        let elapsed =
+            now.saturating_sub(self.last_send).as_us() * u64::from(self.clock_rate) / 1_000_000;
         self.last_ts.wrapping_add(elapsed as u32)
     }
 
@@ -319,7 +324,7 @@ mod tests {
 
     #[test]
     fn a_steady_feed_keeps_its_offsets_so_gaps_show_through() {
-        let mut tx = Tx::new(7, 1000, 50_000);
+        let mut tx = Tx::new(7, 1000, 50_000, 8000);
         let s0 = tx.forward(us(0), A, 10, 800, false);
         assert_eq!((s0.seq, s0.ts, s0.marker), (1000, 50_000, true));
         let s1 = tx.forward(us(20_000), A, 11, 960, false);
@@ -331,7 +336,7 @@ mod tests {
 
     #[test]
     fn a_new_feed_continues_the_sequence_and_the_clock() {
-        let mut tx = Tx::new(7, 65_535, u32::MAX - 100);
+        let mut tx = Tx::new(7, 65_535, u32::MAX - 100, 8000);
         tx.forward(us(0), A, 500, 9_000, false);
         tx.forward(us(20_000), A, 501, 9_160, false);
         // Transfer: B starts 100 ms after A's last packet, from unrelated numbers.
@@ -343,7 +348,7 @@ mod tests {
 
     #[test]
     fn tick_frames_advance_by_their_length_and_events_hold_their_start() {
-        let mut tx = Tx::new(7, 0, 0);
+        let mut tx = Tx::new(7, 0, 0, 8000);
         let k = FeedKey {
             source: 0,
             epoch: 0,

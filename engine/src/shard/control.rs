@@ -106,6 +106,9 @@ impl Shard {
         if spec.ptime_ms == 0 || spec.ptime_ms > 200 {
             return Err(CommandError::Ptime(spec.ptime_ms));
         }
+        if let Some(f) = spec.codec.passthrough.and(spec.needs_samples()) {
+            return Err(CommandError::PassThroughSpec(f));
+        }
         if let Some(r) = spec.remote {
             self.check_remote(r)?;
         }
@@ -142,6 +145,9 @@ impl Shard {
                 telephone_event_pt,
             } => {
                 let slot = self.slot(channel)?;
+                if codec.is_passthrough() {
+                    self.decodes(slot)?;
+                }
                 self.ch_mut(slot).set_codec(codec, telephone_event_pt);
             }
             Command::SetSrtp { channel, keys } => {
@@ -150,6 +156,9 @@ impl Shard {
             }
             Command::SetFilter { channel, filter } => {
                 let slot = self.slot(channel)?;
+                if filter.silence_audio {
+                    self.needs_samples(slot, "silencing")?;
+                }
                 self.ch_mut(slot).set_filter(filter);
             }
             Command::Bridge { a, b } => {
@@ -185,6 +194,7 @@ impl Shard {
             } => {
                 let rs = self.room_slot(room)?;
                 let slot = self.slot(channel)?;
+                self.needs_samples(slot, "a room")?;
                 self.join(rs, slot, options);
             }
             Command::LeaveRoom { channel } => {
@@ -231,6 +241,7 @@ impl Shard {
             Command::Play { target, spec } => match target {
                 PlayTarget::Channel(c) => {
                     let slot = self.slot(c)?;
+                    self.needs_samples(slot, "a player")?;
                     let ch = self.ch_mut(slot);
                     let player = Player::new(spec, ch.has_telephone_events());
                     if let Some(old) = ch.play(player) {
@@ -290,6 +301,30 @@ impl Shard {
             tap,
             shard: self.cfg.index,
         })
+    }
+
+    /// Refuses `feature` for a channel that relays its codec without decoding it.
+    fn needs_samples(&mut self, slot: u32, feature: &'static str) -> Result<(), CommandError> {
+        let ch = self.ch_mut(slot);
+        if ch.codec().is_passthrough() {
+            return Err(CommandError::PassThrough {
+                channel: ch.id(),
+                feature,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a pass-through codec for a channel that uses its samples.
+    fn decodes(&mut self, slot: u32) -> Result<(), CommandError> {
+        let ch = self.ch_mut(slot);
+        match ch.uses_samples() {
+            Some(feature) => Err(CommandError::PassThrough {
+                channel: ch.id(),
+                feature,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn ch_mut(&mut self, slot: u32) -> &mut Channel {
@@ -378,6 +413,12 @@ impl Shard {
         if sa == ss {
             return Err(CommandError::SuperviseItself);
         }
+        for slot in [Some(sa), Some(ss), self.ch_mut(sa).peer()]
+            .into_iter()
+            .flatten()
+        {
+            self.needs_samples(slot, "supervision (a room)")?;
+        }
         let (in_room, peer) = (self.ch_mut(sa).room(), self.ch_mut(sa).peer());
         let rs = match (in_room, peer) {
             (Some(rs), _) => rs,
@@ -432,6 +473,9 @@ impl Shard {
                     .unwrap_or_default()
             }
         };
+        for &slot in &slots {
+            self.needs_samples(slot, "recording")?;
+        }
         let recorded: Vec<ChannelId> = slots.iter().map(|&s| self.ch_mut(s).id()).collect();
         let (tap, handoff) = Tap::new(id, sink, &recorded, self.pcm.len());
         let ts = self.taps.insert(id, tap);

@@ -42,7 +42,39 @@ impl Shard {
             return;
         };
         let ch = self.channels.get_mut(slot).expect("mapped slot is live");
-        let Some(data) = ch.unprotect(rtcp_port, data, &mut self.scratch) else {
+        if ch.unprotects_or_holds() {
+            return self.prepare(now, slot, rtcp_port, from, data);
+        }
+        self.relay(now, slot, rtcp_port, from, data);
+    }
+
+    /// The datagram of a channel that speaks SRTP (unprotected into the scratch buffer
+    /// first) or keeps the first packet of a new SSRC (which goes first when this one
+    /// confirms it).
+    #[cold]
+    #[inline(never)]
+    fn prepare(&mut self, now: Micros, slot: u32, rtcp_port: bool, from: SocketAddr, data: &[u8]) {
+        let Some(ch) = self.channels.get_mut(slot) else {
+            return;
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if let Some(data) = ch.unprotect(rtcp_port, data, &mut scratch) {
+            if let Some(held) = ch.release_held(rtcp_port, from, data) {
+                self.relay(now, slot, false, held.from(), held.bytes());
+                if let Some(ch) = self.channels.get_mut(slot) {
+                    ch.restore_held(held);
+                }
+            }
+            self.relay(now, slot, rtcp_port, from, data);
+        }
+        self.scratch = scratch;
+    }
+
+    /// Gives one datagram (unprotected) to the channel in `slot` and forwards what it
+    /// leaves to its peer.
+    #[inline(always)]
+    fn relay(&mut self, now: Micros, slot: u32, rtcp_port: bool, from: SocketAddr, data: &[u8]) {
+        let Some(ch) = self.channels.get_mut(slot) else {
             return;
         };
         let mut cx = Ingress {
@@ -59,6 +91,7 @@ impl Shard {
             Forward::Audio {
                 acc,
                 law,
+                opaque,
                 silence: quiet,
             } => {
                 let Some(out) = peer
@@ -73,10 +106,10 @@ impl Shard {
                 };
                 if quiet {
                     let (q, n) = silence(law, acc.payload_len);
-                    out.forward_audio(now, key, &acc, law, &q[..n], &mut self.transmits);
+                    out.forward_audio(now, key, &acc, (law, opaque), &q[..n], &mut self.transmits);
                 } else {
                     let payload = &data[acc.payload_start..acc.payload_start + acc.payload_len];
-                    out.forward_audio(now, key, &acc, law, payload, &mut self.transmits);
+                    out.forward_audio(now, key, &acc, (law, opaque), payload, &mut self.transmits);
                 }
                 true
             }

@@ -196,6 +196,9 @@ impl Engine {
         if spec.ptime_ms == 0 || spec.ptime_ms > 200 {
             return Err(CommandError::Ptime(spec.ptime_ms).into());
         }
+        if let Some(f) = spec.codec.passthrough.and(spec.needs_samples()) {
+            return Err(CommandError::PassThroughSpec(f).into());
+        }
         if let Some(r) = spec.remote.filter(|&r| self.own.contains(r)) {
             return Err(CommandError::OwnAddress(r).into());
         }

@@ -141,11 +141,14 @@ fn turn(
     tally: &mut CohortTally,
 ) -> io::Result<()> {
     let mut sockets = Vec::with_capacity(2 * n);
+    // Held for the turn and never read: the relay's RTCP lands there and nowhere else.
+    let mut rtcp = Vec::with_capacity(2 * n);
     let mut targets = Vec::with_capacity(n);
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let id = format!("soak-{}-{k}-{}-{i}", std::process::id(), tally.turns);
-        let (a, b) = (UdpSocket::bind((ip, 0))?, UdpSocket::bind((ip, 0))?);
+        let ((a, a_rtcp), (b, b_rtcp)) = (endpoint(ip)?, endpoint(ip)?);
+        rtcp.extend([a_rtcp, b_rtcp]);
         match client.setup_call(&id, a.local_addr()?, b.local_addr()?) {
             Ok(p) => {
                 tally.calls_set_up += 1;
@@ -183,12 +186,50 @@ fn turn(
             tally.failed(format!("deleting {id}: {e}"));
         }
     }
+    drop(rtcp);
     streamed
+}
+
+/// Tries at binding an endpoint's port pair before giving up.
+const PAIR_ATTEMPTS: usize = 256;
+
+/// An endpoint's RTP socket on an even port and its RTCP socket on the next one, as a
+/// phone binds them. The relay sends its RTCP to the RTP port + 1 (RFC 3550 section 11):
+/// with only the RTP port bound, that port may be another call's endpoint in the next turn,
+/// which would then count the relay's sender reports as foreign media.
+fn endpoint(ip: IpAddr) -> io::Result<(UdpSocket, UdpSocket)> {
+    for _ in 0..PAIR_ATTEMPTS {
+        let rtp = UdpSocket::bind((ip, 0))?;
+        let port = rtp.local_addr()?.port();
+        if port % 2 != 0 || port == u16::MAX {
+            continue;
+        }
+        match UdpSocket::bind((ip, port + 1)) {
+            Ok(rtcp) => return Ok((rtp, rtcp)),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AddrNotAvailable,
+        format!("no free RTP/RTCP port pair on {ip} in {PAIR_ATTEMPTS} tries"),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endpoint_holds_an_even_port_and_the_next_one() {
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        for _ in 0..20 {
+            let (rtp, rtcp) = endpoint(ip).unwrap();
+            let p = rtp.local_addr().unwrap().port();
+            assert_eq!(p % 2, 0);
+            assert_eq!(rtcp.local_addr().unwrap().port(), p + 1);
+        }
+    }
 
     #[test]
     fn live_ports_are_found_in_any_cohort_and_none_when_all_are_empty() {

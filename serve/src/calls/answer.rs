@@ -72,10 +72,11 @@ impl Calls {
                 ));
             }
             let formats = codecs::formats(&sdp, i);
-            let callee_codec = match formats.iter().find_map(codecs::Format::codec) {
+            let chosen = formats.iter().find(|f| f.codec().is_some());
+            let callee_codec = match chosen.and_then(codecs::Format::codec) {
                 Some(c) => c,
                 None if rejected => s.plan.outgoing_first().unwrap_or(s.caller_codec),
-                None => return Err("no supported codec (PCMU or PCMA) in answer".into()),
+                None => return Err("no supported codec in answer".into()),
             };
             // Digits reach the callee with the offer's payload type even when its answer
             // lists no telephone-event, as rtpengine forwards them; with DTMF conversion
@@ -92,10 +93,53 @@ impl Calls {
             if let Some(r) = remote {
                 self.check_not_own(media, &own, r)?;
             }
-            let caller_codec = s
-                .plan
-                .caller_codec_for(callee_codec.law)
-                .ok_or("no codec left for the caller")?;
+            if let Some(f) = chosen.filter(|f| f.is_passthrough() && !rejected) {
+                let silenced = [Some(&call.caller), call.callee.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p.filter.silence_audio)
+                    || call.call_filter.silence_audio;
+                let what = if call.recording.live_tap().is_some() {
+                    Some("the recording in progress")
+                } else if silenced {
+                    Some("silence media")
+                } else {
+                    None
+                };
+                if let Some(what) = what {
+                    return Err(format!(
+                        "answer stream {}: {what} needs PCMU or PCMA, and the callee answered \
+                         {}, relayed without decoding",
+                        i + 1,
+                        f.enc
+                    ));
+                }
+            }
+            let caller_codec = match chosen {
+                Some(f) => {
+                    let (codec, _) = s.plan.caller_codec_for(f).ok_or_else(|| {
+                        if f.is_passthrough() {
+                            format!(
+                                "answer stream {}: the callee answered {}, which the caller \
+                                 did not offer ({})",
+                                i + 1,
+                                f.enc,
+                                codecs::NOT_TRANSCODED
+                            )
+                        } else {
+                            format!(
+                                "answer stream {}: the callee answered {}, and the caller \
+                                 offered no PCMU or PCMA to transcode to ({})",
+                                i + 1,
+                                f.enc,
+                                codecs::NOT_TRANSCODED
+                            )
+                        }
+                    })?;
+                    codec
+                }
+                None => s.caller_codec,
+            };
             if s.callee_mux && !rejected && !sdp.has_attribute(i, "rtcp-mux") {
                 warnings.push(format!(
                     "stream {}: the callee declined rtcp-mux; its leg keeps RTCP on the RTP \
@@ -274,12 +318,14 @@ impl Calls {
                 continue;
             }
             let codec = a.caller_codec;
-            let name = if codec.law == tandem_codecs::g711::Law::Ulaw {
-                "PCMU"
-            } else {
-                "PCMA"
-            };
-            let mut formats = vec![(codec.payload_type.to_string(), format!("{name}/8000"))];
+            let pt = codec.payload_type.to_string();
+            let enc = s
+                .plan
+                .caller
+                .iter()
+                .find(|f| f.pt == pt)
+                .map_or_else(|| s.encoding(codec), |f| f.enc.clone());
+            let mut formats = vec![(pt, enc)];
             if let Some(te) = s.caller_te {
                 let enc = s
                     .plan

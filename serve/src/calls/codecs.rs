@@ -1,17 +1,23 @@
 //! Codec negotiation: what the callee is offered and what the caller may be answered with,
-//! from the caller's offer and the `codec` operations, within what the engine can relay
-//! (PCMU and PCMA, transcoded between each other, and RFC 4733 telephone-event).
+//! from the caller's offer and the `codec` operations, within what the engine can relay:
+//! PCMU and PCMA (transcoded between each other), RFC 4733 telephone-event, and any other
+//! audio codec passed through unchanged (G.722, opus, G.729, ...) when the callee answers
+//! with one the caller offered.
 //!
-//! Codecs the engine cannot relay are removed from the offer and named, so the reply can
-//! say so; an offer with neither PCMU nor PCMA is refused. An operation that would need one
-//! of those codecs (offering, keeping or transcoding to it) is refused until the engine can.
+//! Comfort noise and formats whose encoding is not known (a dynamic payload type without
+//! `a=rtpmap`) are removed from the offer and named, so the reply can say so; an offer with
+//! no audio codec left is refused. Transcoding to or from a codec other than G.711 is
+//! refused, naming the codec.
 
 use tandem_codecs::g711::Law;
 use tandem_engine::Codec;
 
 use crate::ng::CodecOps;
-use crate::ng::options::{Gap, engine_refusal};
 use crate::sdp::Sdp;
+
+/// Why codecs other than G.711 cannot be transcoded, as error replies say it.
+pub(super) const NOT_TRANSCODED: &str = "Tandem transcodes between PCMU and PCMA only; other codecs pass through unchanged when \
+     both sides share them";
 
 /// One format of an `m=` line: payload type and encoding (`PCMU/8000`, upper case).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +39,11 @@ impl Format {
         self.enc.split('/').next().unwrap_or("")
     }
 
+    /// The RTP clock rate the encoding names (`opus/48000/2`: 48000).
+    fn clock_rate(&self) -> Option<u32> {
+        self.enc.split('/').nth(1)?.parse().ok().filter(|&r| r > 0)
+    }
+
     /// The G.711 law, if it is PCMU or PCMA.
     pub fn law(&self) -> Option<Law> {
         match self.name() {
@@ -47,17 +58,45 @@ impl Format {
         self.name() == "TELEPHONE-EVENT"
     }
 
-    /// Whether the engine relays it.
-    fn relayable(&self) -> bool {
-        self.law().is_some() || self.is_te()
+    /// Whether it is an audio codec the engine relays without decoding: not G.711, not
+    /// telephone-event, not comfort noise, with a known encoding and clock rate.
+    pub fn is_passthrough(&self) -> bool {
+        self.law().is_none()
+            && !self.is_te()
+            && self.name() != "CN"
+            && !self.enc.starts_with("PT")
+            && self.clock_rate().is_some()
     }
 
-    /// The engine codec, if G.711 with a numeric payload type.
+    /// Whether the engine relays it.
+    fn relayable(&self) -> bool {
+        self.law().is_some() || self.is_te() || self.is_passthrough()
+    }
+
+    /// The engine codec of a G.711 format with a numeric payload type.
+    pub fn g711(&self) -> Option<Codec> {
+        Some(Codec::g711(self.law()?, self.pt.parse().ok()?))
+    }
+
+    /// The engine codec of an audio format (G.711, or a pass-through codec) with a numeric
+    /// payload type.
     pub fn codec(&self) -> Option<Codec> {
-        Some(Codec {
-            law: self.law()?,
-            payload_type: self.pt.parse().ok()?,
-        })
+        if self.is_passthrough() {
+            return Some(Codec::passthrough(
+                self.pt.parse().ok()?,
+                self.clock_rate()?,
+            ));
+        }
+        self.g711()
+    }
+
+    /// Whether two formats are the same encoding (name, rate and channels; the payload
+    /// types may differ).
+    pub fn same_encoding(&self, other: &Format) -> bool {
+        let channels = |f: &Format| f.enc.split('/').nth(2).unwrap_or("1").to_string();
+        self.name() == other.name()
+            && self.clock_rate() == other.clock_rate()
+            && channels(self) == channels(other)
     }
 
     /// Whether a codec specification names this format: a payload type number, or
@@ -162,35 +201,33 @@ fn added(spec: &str, used: &[Format]) -> Format {
 fn check_ops(offered: &[Format], ops: &CodecOps) -> Result<(), String> {
     for spec in &ops.transcode {
         if !spec_is_g711(spec) && !spec_is_te(spec) {
-            if let Some(e) =
-                engine_refusal(&format!("codec transcode '{spec}'"), Gap::PassThroughCodecs)
-            {
-                return Err(e);
-            }
+            return Err(format!(
+                "codec transcode '{spec}' is not supported: {NOT_TRANSCODED}"
+            ));
+        }
+        if spec_is_g711(spec) && !offered.iter().any(|f| f.law().is_some()) {
+            return Err(format!(
+                "codec transcode '{spec}' is not supported for this offer: it has no PCMU or \
+                 PCMA to transcode from ({NOT_TRANSCODED})"
+            ));
         }
     }
     for spec in &ops.set {
         if !spec_is_g711(spec) {
-            if let Some(e) = engine_refusal(&format!("codec set '{spec}'"), Gap::PassThroughCodecs)
-            {
-                return Err(e);
-            }
+            return Err(format!(
+                "codec set '{spec}' is not supported: {NOT_TRANSCODED}"
+            ));
         }
     }
-    // Keeping or preferring a codec of the offer that the engine cannot relay.
-    for (op, list) in [
-        ("offer", &ops.offer),
-        ("except", &ops.except),
-        ("accept", &ops.accept),
-    ] {
-        for spec in list.iter().filter(|s| !is_all(s)) {
-            if offered.iter().any(|f| !f.relayable() && f.matches(spec)) {
-                if let Some(e) =
-                    engine_refusal(&format!("codec {op} '{spec}'"), Gap::PassThroughCodecs)
-                {
-                    return Err(e);
-                }
-            }
+    // Keeping a caller codec towards the caller when the callee picks another transcodes.
+    for spec in ops.accept.iter().filter(|s| !is_all(s)) {
+        if offered
+            .iter()
+            .any(|f| f.is_passthrough() && f.matches(spec))
+        {
+            return Err(format!(
+                "codec accept '{spec}' is not supported: {NOT_TRANSCODED}"
+            ));
         }
     }
     Ok(())
@@ -209,16 +246,16 @@ pub(super) fn plan(
             removed.push(f.enc.clone());
         }
     }
+    let audio = |f: &Format| f.law().is_some() || f.is_passthrough();
     let relayable: Vec<Format> = offered.iter().filter(|f| f.relayable()).cloned().collect();
-    if !relayable.iter().any(|f| f.law().is_some()) {
+    if !relayable.iter().any(audio) {
         return Err(if removed.is_empty() {
-            "no supported codec (PCMU or PCMA) in offer".to_string()
+            "no supported codec in offer".to_string()
         } else {
-            engine_refusal(
-                &format!("an offer without PCMU or PCMA ({})", removed.join(", ")),
-                Gap::PassThroughCodecs,
+            format!(
+                "no supported codec in offer ({} cannot be relayed)",
+                removed.join(", ")
             )
-            .unwrap_or_else(|| "no supported codec in offer".into())
         });
     }
     let matches_any = |f: &Format, list: &[String]| list.iter().any(|s| !is_all(s) && f.matches(s));
@@ -227,8 +264,8 @@ pub(super) fn plan(
         .filter(|f| !matches_any(f, &ops.ignore))
         .cloned()
         .collect();
-    if !caller.iter().any(|f| f.law().is_some()) {
-        return Err("codec ignore leaves the caller no PCMU or PCMA".into());
+    if !caller.iter().any(audio) {
+        return Err("codec ignore leaves the caller no codec".into());
     }
     let strip_all = ops.strip.iter().chain(&ops.mask).any(|s| is_all(s));
     let keep = |f: &Format| {
@@ -263,7 +300,7 @@ pub(super) fn plan(
         }
     }
     let mut reject = false;
-    if !outgoing.iter().any(|f| f.law().is_some()) {
+    if !outgoing.iter().any(audio) {
         if allow_no_codec {
             outgoing.clear();
             reject = true;
@@ -293,31 +330,84 @@ impl CodecPlan {
         self.outgoing.iter().find(|f| f.is_te())?.pt.parse().ok()
     }
 
-    /// The caller's first G.711 codec.
+    /// The caller's first codec: G.711 if it offered any (so what needs the samples can
+    /// work if the callee takes it), else its first pass-through codec.
     pub fn caller_first(&self) -> Option<Codec> {
-        self.caller.iter().find_map(Format::codec)
+        first_codec(&self.caller)
     }
 
-    /// The callee's first G.711 codec offered.
+    /// The callee's first codec offered, G.711 first as for the caller.
     pub fn outgoing_first(&self) -> Option<Codec> {
-        self.outgoing.iter().find_map(Format::codec)
+        first_codec(&self.outgoing)
     }
 
-    /// The codec the caller is answered with when the callee chose `law`: the same law if
-    /// the caller offered it (no transcoding), else the first `accept`ed caller codec, else
-    /// the caller's first.
-    pub fn caller_codec_for(&self, law: Law) -> Option<Codec> {
+    /// Keeps only codecs the engine decodes (G.711), because `feature` needs the audio:
+    /// the others are removed from both lists and named in `removed`. An error naming
+    /// `feature` when the callee would be left no G.711 codec.
+    pub fn keep_decodable(&mut self, feature: &str) -> Result<(), String> {
+        let others = self.passthrough_names();
+        if others.is_empty() {
+            return Ok(());
+        }
+        if !self.outgoing.iter().any(|f| f.law().is_some()) {
+            return Err(format!(
+                "{feature} needs PCMU or PCMA, and the offer's codecs ({}) are relayed \
+                 without decoding",
+                others.join(", ")
+            ));
+        }
+        self.outgoing.retain(|f| !f.is_passthrough());
+        self.caller.retain(|f| !f.is_passthrough());
+        for enc in others {
+            if !self.removed.contains(&enc) {
+                self.removed.push(enc);
+            }
+        }
+        Ok(())
+    }
+
+    /// The encodings of the offer relayed without decoding, for messages.
+    pub fn passthrough_names(&self) -> Vec<String> {
+        self.caller
+            .iter()
+            .filter(|f| f.is_passthrough())
+            .map(|f| f.enc.clone())
+            .collect()
+    }
+
+    /// The codec the caller is answered with when the callee chose `callee`. G.711: the
+    /// same law if the caller offered it (no transcoding), else the first `accept`ed caller
+    /// G.711 codec, else the caller's first G.711 codec (transcoded). A pass-through codec:
+    /// the caller's format of the same encoding (its own payload type), or none (there is
+    /// no transcoding).
+    pub fn caller_codec_for(&self, callee: &Format) -> Option<(Codec, Format)> {
+        if callee.is_passthrough() {
+            let f = self
+                .caller
+                .iter()
+                .find(|f| f.is_passthrough() && f.same_encoding(callee))?;
+            return Some((f.codec()?, f.clone()));
+        }
+        let law = callee.law()?;
         let g711 = || self.caller.iter().filter(|f| f.law().is_some());
-        g711()
+        let f = g711()
             .find(|f| f.law() == Some(law))
             .or_else(|| {
                 self.accept
                     .iter()
                     .find_map(|spec| g711().find(|f| is_all(spec) || f.matches(spec)))
             })
-            .or_else(|| g711().next())
-            .and_then(Format::codec)
+            .or_else(|| g711().next())?;
+        Some((f.g711()?, f.clone()))
     }
+}
+
+/// The first G.711 codec of `formats`, else the first pass-through one.
+fn first_codec(formats: &[Format]) -> Option<Codec> {
+    formats
+        .iter()
+        .find_map(Format::g711)
+        .or_else(|| formats.iter().find_map(Format::codec))
 }
 
 #[cfg(test)]
@@ -346,23 +436,49 @@ mod tests {
     ];
 
     #[test]
-    fn unrelayable_codecs_are_removed_and_named() {
+    fn other_codecs_are_kept_and_only_cn_or_unknown_ones_removed() {
         let p = plan(&offer(A), &CodecOps::default(), false).unwrap();
-        assert_eq!(names(&p.outgoing), ["PCMU", "PCMA", "TELEPHONE-EVENT"]);
-        assert_eq!(p.removed, ["G722/8000"]);
-        let only = offer(&[("9", "G722/8000")]);
-        let e = plan(&only, &CodecOps::default(), false).unwrap_err();
-        assert!(e.contains("G722") && e.contains("PCMU"), "{e}");
+        assert_eq!(
+            names(&p.outgoing),
+            ["G722", "PCMU", "PCMA", "TELEPHONE-EVENT"]
+        );
+        assert!(p.removed.is_empty());
+        assert_eq!(
+            p.caller_first(),
+            Some(Codec::PCMU),
+            "G.711 first for the leg"
+        );
+        let odd = offer(&[
+            ("9", "G722/8000"),
+            ("13", "CN/8000"),
+            ("97", "PT97"),
+            ("111", "opus/48000/2"),
+        ]);
+        let p = plan(&odd, &CodecOps::default(), false).unwrap();
+        assert_eq!(names(&p.outgoing), ["G722", "OPUS"]);
+        assert_eq!(p.removed, ["CN/8000", "PT97"]);
+        assert_eq!(p.caller_first(), Some(Codec::passthrough(9, 8000)));
+        let opus = &p.outgoing[1];
+        assert_eq!(opus.codec(), Some(Codec::passthrough(111, 48_000)));
+        let only_cn = offer(&[("13", "CN/8000")]);
+        let e = plan(&only_cn, &CodecOps::default(), false).unwrap_err();
+        assert!(e.contains("CN/8000"), "{e}");
     }
 
     #[test]
     fn strip_mask_offer_except_transcode() {
         let a = offer(A);
         let p = plan(&a, &ops(|o| o.strip = vec!["PCMU".into()]), false).unwrap();
-        assert_eq!(names(&p.outgoing), ["PCMA", "TELEPHONE-EVENT"]);
-        assert_eq!(names(&p.caller), ["PCMU", "PCMA", "TELEPHONE-EVENT"]);
+        assert_eq!(names(&p.outgoing), ["G722", "PCMA", "TELEPHONE-EVENT"]);
+        assert_eq!(
+            names(&p.caller),
+            ["G722", "PCMU", "PCMA", "TELEPHONE-EVENT"]
+        );
         let p = plan(&a, &ops(|o| o.offer = vec!["pcma".into()]), false).unwrap();
-        assert_eq!(names(&p.outgoing), ["PCMA", "PCMU", "TELEPHONE-EVENT"]);
+        assert_eq!(
+            names(&p.outgoing),
+            ["PCMA", "G722", "PCMU", "TELEPHONE-EVENT"]
+        );
         let p = plan(
             &a,
             &ops(|o| {
@@ -398,25 +514,34 @@ mod tests {
     }
 
     #[test]
-    fn operations_the_engine_cannot_do_are_refused_naming_them() {
+    fn transcoding_other_codecs_is_refused_naming_them() {
         let a = offer(A);
-        for o in [
-            ops(|o| o.transcode = vec!["opus".into()]),
-            ops(|o| o.offer = vec!["G722".into()]),
-            ops(|o| o.set = vec!["opus/48000/2/32000".into()]),
+        for (o, name) in [
+            (ops(|o| o.transcode = vec!["opus".into()]), "opus"),
+            (ops(|o| o.set = vec!["opus/48000/2/32000".into()]), "opus"),
+            (ops(|o| o.accept = vec!["G722".into()]), "G722"),
         ] {
             let e = plan(&a, &o, false).unwrap_err();
-            assert!(e.contains("not supported"), "{e}");
+            assert!(e.contains("not supported") && e.contains(name), "{e}");
         }
-        // A codec the offer does not have: no effect, as documented.
-        assert!(
-            plan(
-                &offer(&A[1..]),
-                &ops(|o| o.offer = vec!["G722".into()]),
-                false
-            )
-            .is_ok()
-        );
+        let g722 = offer(&[("9", "G722/8000")]);
+        let e = plan(&g722, &ops(|o| o.transcode = vec!["PCMU".into()]), false).unwrap_err();
+        assert!(e.contains("no PCMU or PCMA to transcode from"), "{e}");
+        // Other codecs take part in the other operations.
+        let p = plan(&a, &ops(|o| o.offer = vec!["G722".into()]), false).unwrap();
+        assert_eq!(names(&p.outgoing)[0], "G722");
+        let p = plan(&a, &ops(|o| o.strip = vec!["G722".into()]), false).unwrap();
+        assert_eq!(names(&p.outgoing), ["PCMU", "PCMA", "TELEPHONE-EVENT"]);
+        let p = plan(
+            &a,
+            &ops(|o| {
+                o.strip = vec!["all".into()];
+                o.except = vec!["G722".into()];
+            }),
+            false,
+        )
+        .unwrap();
+        assert_eq!(names(&p.outgoing), ["G722", "TELEPHONE-EVENT"]);
     }
 
     #[test]
@@ -447,20 +572,45 @@ mod tests {
 
     #[test]
     fn the_caller_keeps_its_law_or_an_accepted_one() {
+        let mu = Format::new("0", "PCMU/8000");
+        let codec_for = |p: &CodecPlan, f: &Format| p.caller_codec_for(f).map(|(c, _)| c);
         let both = offer(&[("8", "PCMA/8000"), ("0", "PCMU/8000")]);
         let p = plan(&both, &CodecOps::default(), false).unwrap();
-        assert_eq!(p.caller_codec_for(Law::Ulaw), Some(Codec::PCMU));
+        assert_eq!(codec_for(&p, &mu), Some(Codec::PCMU));
         let a_only = offer(&[("8", "PCMA/8000")]);
         let p = plan(&a_only, &CodecOps::default(), false).unwrap();
-        assert_eq!(
-            p.caller_codec_for(Law::Ulaw),
-            Some(Codec::PCMA),
-            "transcoded"
-        );
+        assert_eq!(codec_for(&p, &mu), Some(Codec::PCMA), "transcoded");
         let p = plan(&both, &ops(|o| o.ignore = vec!["PCMU".into()]), false).unwrap();
-        assert_eq!(p.caller_codec_for(Law::Ulaw), Some(Codec::PCMA), "ignored");
+        assert_eq!(codec_for(&p, &mu), Some(Codec::PCMA), "ignored");
         assert!(Format::new("98", "opus/48000/2").matches("OPUS/48000/2"));
         assert!(!Format::new("98", "opus/48000/2").matches("opus/48000/1"));
         assert!(Format::new("0", "PCMU/8000").matches("PCMU/8000/1"));
+    }
+
+    #[test]
+    fn a_pass_through_codec_reaches_the_caller_only_as_itself() {
+        let p = plan(
+            &offer(&[("0", "PCMU/8000"), ("111", "opus/48000/2")]),
+            &CodecOps::default(),
+            false,
+        )
+        .unwrap();
+        // The callee answers opus on another payload type: the caller keeps its own.
+        let (c, f) = p
+            .caller_codec_for(&Format::new("96", "OPUS/48000/2"))
+            .unwrap();
+        assert_eq!((c, f.pt.as_str()), (Codec::passthrough(111, 48_000), "111"));
+        assert_eq!(
+            p.caller_codec_for(&Format::new("96", "opus/48000/1")),
+            None,
+            "mono opus is another encoding"
+        );
+        assert_eq!(
+            p.caller_codec_for(&Format::new("9", "G722/8000")),
+            None,
+            "not offered: no transcoding"
+        );
+        let g722 = plan(&offer(&[("9", "G722/8000")]), &CodecOps::default(), false).unwrap();
+        assert_eq!(g722.caller_codec_for(&Format::new("0", "PCMU/8000")), None);
     }
 }

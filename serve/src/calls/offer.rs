@@ -327,8 +327,10 @@ impl Calls {
             reply = reply.with(
                 "warning",
                 Value::str(&format!(
-                    "codecs removed from the offer (this relay carries PCMU, PCMA and \
-                     telephone-event): {}",
+                    "codecs removed from the offer: {} (comfort noise and formats without a \
+                     known encoding are not relayed; codecs other than PCMU and PCMA are not \
+                     offered when recording, DTMF detection or conversion, or a ptime change \
+                     needs the audio decoded)",
                     removed.join(", ")
                 )),
             );

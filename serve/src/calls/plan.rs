@@ -163,7 +163,7 @@ impl Calls {
         }
         let mut planned = Vec::with_capacity(audio.len());
         for i in audio {
-            let plan = codecs::plan(
+            let mut plan = codecs::plan(
                 &codecs::formats(sdp, i),
                 &p.codec,
                 p.flag("allow no codec media"),
@@ -184,8 +184,9 @@ impl Calls {
             for want in [to_callee, to_caller].into_iter().flatten() {
                 check_repacketise(want)?;
             }
-            let existing = existing.and_then(|c| c.streams.iter().find(|s| s.index == i).cloned());
-            if let Some(s) = &existing {
+            let existing_stream =
+                existing.and_then(|c| c.streams.iter().find(|s| s.index == i).cloned());
+            if let Some(s) = &existing_stream {
                 // A leg's re-framing is fixed when it is created: a re-offer may repeat it
                 // or leave it out, not change it.
                 let asked =
@@ -199,7 +200,7 @@ impl Calls {
                 }
             }
             let offered_mux = sdp.has_attribute(i, "rtcp-mux");
-            let (caller_mux, callee_mux) = match &existing {
+            let (caller_mux, callee_mux) = match &existing_stream {
                 // A leg's RTCP mode is fixed when it is created.
                 Some(s) => (s.caller_mux, s.callee_mux),
                 None => (
@@ -220,6 +221,26 @@ impl Calls {
             let callee_offer = sdes::offer_lines(callee_proto, &p.sdes)?;
             let inband = p.flag("detect dtmf");
             let convert = plan.convert_dtmf;
+            // What needs the audio decoded keeps the stream on G.711 (the engine relays
+            // other codecs without decoding them).
+            let record = match p.record_call {
+                Some(r) => r,
+                None => existing.is_some_and(|c| c.record),
+            };
+            let needs_samples = if inband {
+                Some("detect DTMF")
+            } else if convert {
+                Some("DTMF conversion (codec transcode telephone-event)")
+            } else if to_callee.is_some() || to_caller.is_some() {
+                Some("a ptime change (repacketisation)")
+            } else if record {
+                Some("recording")
+            } else {
+                None
+            };
+            if let Some(feature) = needs_samples {
+                plan.keep_decodable(feature)?;
+            }
             let base = ChannelSpec {
                 ptime_ms: caller_ptime,
                 strict_source: p.flag("strict source"),
@@ -246,9 +267,7 @@ impl Calls {
                 }
             };
             let caller = ChannelSpec {
-                codec: plan
-                    .caller_first()
-                    .ok_or("no PCMU or PCMA for the caller")?,
+                codec: plan.caller_first().ok_or("no codec for the caller")?,
                 telephone_event_pt: plan.caller_te(),
                 remote,
                 rtcp: mode(caller_mux),
@@ -259,9 +278,7 @@ impl Calls {
                 ..base.clone()
             };
             let callee = ChannelSpec {
-                codec: plan
-                    .outgoing_first()
-                    .ok_or("no PCMU or PCMA for the callee")?,
+                codec: plan.outgoing_first().ok_or("no codec for the callee")?,
                 telephone_event_pt: plan.outgoing_te(),
                 remote: None,
                 rtcp: mode(callee_mux),
@@ -277,9 +294,13 @@ impl Calls {
                 plan,
                 proto: sdp.media[i].proto.clone(),
                 caller_ptime,
-                ptime_reverse: existing.as_ref().map_or(to_caller, |s| s.ptime_reverse),
-                to_callee_ptime: existing.as_ref().map_or(to_callee, |s| s.to_callee_ptime),
-                existing,
+                ptime_reverse: existing_stream
+                    .as_ref()
+                    .map_or(to_caller, |s| s.ptime_reverse),
+                to_callee_ptime: existing_stream
+                    .as_ref()
+                    .map_or(to_callee, |s| s.to_callee_ptime),
+                existing: existing_stream,
                 caller_crypto,
                 callee_offer,
             });

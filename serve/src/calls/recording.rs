@@ -362,12 +362,14 @@ impl Calls {
                 "the call has {MAX_SEGMENTS} recording segments already"
             ));
         }
-        let leg = call
-            .streams
-            .first()
-            .ok_or("call has no audio")?
-            .caller_leg
-            .id;
+        let stream = call.streams.first().ok_or("call has no audio")?;
+        if let Some(enc) = stream.passthrough_encoding() {
+            return Err(format!(
+                "recording needs PCMU or PCMA: the call's audio is {enc}, relayed without \
+                 decoding"
+            ));
+        }
+        let leg = stream.caller_leg.id;
         let segment = call.recording.segments.len() as u32 + 1;
         let d = &call.recording.dest;
         let path = match (&d.file, &d.dir) {

@@ -3,16 +3,17 @@
 //! tag, per media, per stream blocks.
 //!
 //! A tag's streams are the legs that receive that party's media, so its `stats` count what
-//! the party sent. The RTCP blocks carry packet counts only: the engine does not count
-//! RTCP bytes or RTCP errors apart from RTP, so those keys are left out rather than made up.
+//! the party sent. RTCP counts are the party's RTCP: compound packets, their bytes (whole
+//! datagrams), and datagrams dropped (not RTCP, or from another host). An SRTP leg's RTP
+//! block adds `SRTP` with the packets dropped by cause (authentication, replay, other).
 
 use std::net::SocketAddr;
 use std::ops::Bound;
 
 use tandem_engine::MediaEngine;
-use tandem_engine::{ChannelId, ChannelStats};
+use tandem_engine::{ChannelId, ChannelStats, Codec};
 
-use super::recording::Recording;
+use super::recording::{Recording, codec_name};
 use super::{Call, Calls, RequestCtx, Side, Stream, encoded_len};
 use crate::bencode::Value;
 use crate::ng::Params;
@@ -46,20 +47,58 @@ struct Sums {
     bytes: u64,
     errors: u64,
     rtcp: u64,
+    rtcp_bytes: u64,
+    rtcp_errors: u64,
+}
+
+impl Stream {
+    /// The encoding a leg of this stream carries (`PCMU/8000`, `G722/8000`): a codec
+    /// relayed without decoding is the same encoding on both legs, named as the caller
+    /// offered it.
+    pub(super) fn encoding(&self, codec: Codec) -> String {
+        if !codec.is_passthrough() {
+            return codec_name(codec).to_string();
+        }
+        let pt = self.caller_codec.payload_type.to_string();
+        self.plan
+            .caller
+            .iter()
+            .find(|f| f.is_passthrough() && f.pt == pt)
+            .map_or_else(|| format!("PT{}", codec.payload_type), |f| f.enc.clone())
+    }
+
+    /// The encoding relayed without decoding on this stream, if it is one.
+    pub(super) fn passthrough_encoding(&self) -> Option<String> {
+        let c = self.callee_codec.unwrap_or(self.caller_codec);
+        (self.caller_codec.is_passthrough() || c.is_passthrough())
+            .then(|| self.encoding(self.caller_codec))
+    }
 }
 
 impl Calls {
     /// The RTP and RTCP stream blocks of one leg (the party on `side` sends to it).
     fn stream_blocks(&self, s: &Stream, side: Side, sums: &mut Sums) -> Value {
-        let (leg, advertised, mux) = match side {
-            Side::Caller => (&s.caller_leg, s.caller_remote, s.caller_mux),
-            Side::Callee => (&s.callee_leg, s.callee_remote, s.callee_mux),
+        let (leg, advertised, mux, srtp) = match side {
+            Side::Caller => (
+                &s.caller_leg,
+                s.caller_remote,
+                s.caller_mux,
+                s.caller_crypto.is_some(),
+            ),
+            Side::Callee => (
+                &s.callee_leg,
+                s.callee_remote,
+                s.callee_mux,
+                s.callee_keys.is_some(),
+            ),
         };
         let st = self.stats.get(&leg.id).copied().unwrap_or_default();
         sums.packets += st.packets_received;
         sums.bytes += st.bytes_received;
         sums.errors += errors(&st);
         sums.rtcp += st.rtcp_received;
+        sums.rtcp_bytes += st.rtcp_bytes_received;
+        sums.rtcp_errors += st.rtcp_errors;
         let heard = self.sources.get(&leg.id).copied();
         let mut rtp_flags = vec![Value::str("RTP")];
         if advertised.is_some() || heard.is_some() {
@@ -78,17 +117,26 @@ impl Calls {
         if let Some(&(_, at)) = self.last_packet.get(&leg.id).filter(|(n, _)| *n > 0) {
             rtp = rtp.with("last packet", int(at));
         }
-        let rtp = rtp.with("flags", Value::List(rtp_flags)).with(
-            "stats",
-            Value::dict()
-                .with("packets", int(st.packets_received))
-                .with("bytes", int(st.bytes_received))
-                .with("errors", int(errors(&st)))
-                .with("lost", Value::Int(st.packets_lost))
-                .with("jitter us", int(st.jitter_us))
-                .with("source changes", int(st.source_changes))
-                .with("DTMF", int(st.dtmf_received)),
-        );
+        let mut rtp_stats = Value::dict()
+            .with("packets", int(st.packets_received))
+            .with("bytes", int(st.bytes_received))
+            .with("errors", int(errors(&st)))
+            .with("lost", Value::Int(st.packets_lost))
+            .with("jitter us", int(st.jitter_us))
+            .with("source changes", int(st.source_changes))
+            .with("DTMF", int(st.dtmf_received));
+        if srtp {
+            rtp_stats = rtp_stats.with(
+                "SRTP",
+                Value::dict()
+                    .with("authentication failures", int(st.srtp_auth_failures))
+                    .with("replays", int(st.srtp_replays))
+                    .with("errors", int(st.srtp_errors)),
+            );
+        }
+        let rtp = rtp
+            .with("flags", Value::List(rtp_flags))
+            .with("stats", rtp_stats);
         let rtcp_port = if mux {
             leg.local.port()
         } else {
@@ -107,7 +155,10 @@ impl Calls {
             .with("flags", Value::List(vec![Value::str("RTCP")]))
             .with(
                 "stats",
-                Value::dict().with("packets", int(st.rtcp_received)),
+                Value::dict()
+                    .with("packets", int(st.rtcp_received))
+                    .with("bytes", int(st.rtcp_bytes_received))
+                    .with("errors", int(st.rtcp_errors)),
             );
         Value::List(vec![rtp, rtcp])
     }
@@ -142,7 +193,7 @@ impl Calls {
                     .with("ptime", Value::Int(i64::from(s.caller_ptime)))
                     .with("flags", Value::List(flags));
                 if let Some(c) = codec {
-                    m = m.with("codec", Value::str(super::recording::codec_name(c)));
+                    m = m.with("codec", Value::str(&s.encoding(c)));
                 }
                 m.with("streams", self.stream_blocks(s, side, sums))
             })
@@ -192,7 +243,13 @@ impl Calls {
                             .with("bytes", int(sums.bytes))
                             .with("errors", int(sums.errors)),
                     )
-                    .with("RTCP", Value::dict().with("packets", int(sums.rtcp))),
+                    .with(
+                        "RTCP",
+                        Value::dict()
+                            .with("packets", int(sums.rtcp))
+                            .with("bytes", int(sums.rtcp_bytes))
+                            .with("errors", int(sums.rtcp_errors)),
+                    ),
             )
             .with("recording", Recording::report(call.recording.current()))
             .with("recordings", call.recording.files());

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tandem_engine::MediaEngine;
 use tandem_engine::{ChannelId, Command, PlayItem, PlaySpec, PlayTarget};
 
-use super::{Call, Calls, Side, engine_err};
+use super::{Call, Calls, Side, Stream, engine_err};
 use crate::bencode::Value;
 use crate::ng::Params;
 
@@ -113,6 +113,9 @@ impl Calls {
         on: bool,
     ) -> Result<Value, String> {
         let call = self.call_mut(p)?;
+        if what == Block::Silence && on {
+            decoded(call, "silence media")?;
+        }
         let side = select(call, p, true)?;
         // `DTMF-security` = `off`: blocking mode off, so nothing is blocked.
         let on = on && !(what == Block::Dtmf && p.dtmf_security_off);
@@ -184,6 +187,7 @@ impl Calls {
             .file
             .as_deref()
             .ok_or("no file (only file playback is supported)")?;
+        decoded(self.call_mut(p)?, "play media")?;
         let legs = self.hearing_legs(p, false)?;
         let prompt = self
             .prompts
@@ -249,6 +253,7 @@ impl Calls {
                 "bad DTMF code '{digits}': one of 0-9 * # A-D, or 0-15"
             ));
         }
+        decoded(self.call_mut(p)?, "play DTMF")?;
         for ch in self.hearing_legs(p, true)? {
             let spec = PlaySpec::once(vec![PlayItem::Digits {
                 digits: digits.clone(),
@@ -262,5 +267,16 @@ impl Calls {
                 .map_err(engine_err)?;
         }
         Ok(Value::dict())
+    }
+}
+
+/// Refuses `what`, which needs the audio decoded, on a call whose audio is relayed without
+/// decoding.
+fn decoded(call: &Call, what: &str) -> Result<(), String> {
+    match call.streams.iter().find_map(Stream::passthrough_encoding) {
+        Some(enc) => Err(format!(
+            "{what} needs PCMU or PCMA: the call's audio is {enc}, relayed without decoding"
+        )),
+        None => Ok(()),
     }
 }

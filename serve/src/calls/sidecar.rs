@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value as Json, json};
 use tandem_engine::TapId;
 
-use super::recording::{State, codec_name};
+use super::recording::State;
 use super::{Call, Calls};
 
 /// A segment still being completed after its call was deleted.
@@ -37,8 +37,8 @@ fn document(id: &str, call: &Call, stop: Option<u64>) -> Json {
         .map(|s| {
             json!({
                 "index": s.index + 1,
-                "caller_codec": codec_name(s.caller_codec),
-                "callee_codec": s.callee_codec.map(codec_name),
+                "caller_codec": s.encoding(s.caller_codec),
+                "callee_codec": s.callee_codec.map(|c| s.encoding(c)),
                 "telephone_event": s.caller_te,
             })
         })

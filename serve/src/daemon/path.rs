@@ -17,7 +17,7 @@ use tandem_engine::{ChannelStats, Event, TapId};
 use super::cache::ReplyCache;
 use crate::bencode::Value;
 use crate::calls::{Calls, RequestCtx, Totals};
-use crate::metrics::Metrics;
+use crate::metrics::{MEDIA_COUNTERS, Metrics};
 use crate::ng;
 
 /// How long a reply stays cached for retransmissions (rtpengine's window).
@@ -72,6 +72,8 @@ pub struct ControlPath<M: MediaEngine> {
     pending_taps: HashSet<TapId>,
     closed: ChannelStats,
     reported: ChannelStats,
+    /// What [`MEDIA_COUNTERS`] have published so far.
+    reported_media: [u64; MEDIA_COUNTERS.len()],
     /// When a malformed message was last logged, and how many went unlogged since: a
     /// stranger's garbage must not flood the log (the metric counts every one).
     malformed_logged: Option<Instant>,
@@ -144,6 +146,7 @@ impl<M: MediaEngine> ControlPath<M> {
             pending_taps: HashSet::new(),
             closed: ChannelStats::default(),
             reported: ChannelStats::default(),
+            reported_media: [0; MEDIA_COUNTERS.len()],
             malformed_logged: None,
             malformed_quiet: 0,
         }
@@ -323,6 +326,14 @@ impl<M: MediaEngine> ControlPath<M> {
         r.bytes_received = r.bytes_received.max(total.bytes_received);
         r.packets_sent = r.packets_sent.max(total.packets_sent);
         r.bytes_sent = r.bytes_sent.max(total.bytes_sent);
+        for ((_, _, _, pick), (c, done)) in MEDIA_COUNTERS
+            .iter()
+            .zip(m.media.iter().zip(&mut self.reported_media))
+        {
+            let now = pick(&total);
+            c.inc_by(now.saturating_sub(*done));
+            *done = (*done).max(now);
+        }
     }
 
     /// Starts a shutdown: from now on offers are refused; every recording is stopped and
@@ -381,4 +392,10 @@ fn add(total: &mut ChannelStats, s: &ChannelStats) {
     total.bytes_received += s.bytes_received;
     total.packets_sent += s.packets_sent;
     total.bytes_sent += s.bytes_sent;
+    total.rtcp_received += s.rtcp_received;
+    total.rtcp_bytes_received += s.rtcp_bytes_received;
+    total.rtcp_errors += s.rtcp_errors;
+    total.srtp_auth_failures += s.srtp_auth_failures;
+    total.srtp_replays += s.srtp_replays;
+    total.srtp_errors += s.srtp_errors;
 }

@@ -97,7 +97,58 @@ pub struct Metrics {
     pub packets_lost: Gauge,
     /// Highest interarrival jitter of a live channel, seconds.
     pub jitter_max: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// The channel counters of [`MEDIA_COUNTERS`], summed over calls, in that order.
+    pub media: [Counter; MEDIA_COUNTERS.len()],
 }
+
+/// A channel counter published as a daemon-wide total: name, help, unit, the field.
+pub type MediaCounter = (
+    &'static str,
+    &'static str,
+    Option<Unit>,
+    fn(&tandem_engine::ChannelStats) -> u64,
+);
+
+/// Channel counters summed over every call the daemon carried (live and ended): RTCP
+/// received and dropped, and SRTP/SRTCP packets dropped by cause.
+pub const MEDIA_COUNTERS: [MediaCounter; 6] = [
+    (
+        "tandem_rtcp_packets_in",
+        "RTCP compound packets received on calls.",
+        None,
+        |s| s.rtcp_received,
+    ),
+    (
+        "tandem_rtcp_in",
+        "RTCP bytes received on calls.",
+        Some(Unit::Bytes),
+        |s| s.rtcp_bytes_received,
+    ),
+    (
+        "tandem_rtcp_errors",
+        "RTCP datagrams dropped on calls: not RTCP, or from a host other than the party's.",
+        None,
+        |s| s.rtcp_errors,
+    ),
+    (
+        "tandem_srtp_auth_failures",
+        "SRTP and SRTCP packets dropped because their authentication tag did not match.",
+        None,
+        |s| s.srtp_auth_failures,
+    ),
+    (
+        "tandem_srtp_replays",
+        "SRTP and SRTCP packets dropped as replays (seen before, or behind the replay window).",
+        None,
+        |s| s.srtp_replays,
+    ),
+    (
+        "tandem_srtp_errors",
+        "SRTP and SRTCP packets dropped for another reason (too short, unknown key), or not protected and so not sent.",
+        None,
+        |s| s.srtp_errors,
+    ),
+];
 
 /// Why requests are refused: a limit (calls, streams per call), a media address that is
 /// the relay's own (a loop), an offer during a shutdown.
@@ -182,6 +233,7 @@ impl Metrics {
             rtp_bytes_out: Counter::default(),
             packets_lost: Gauge::default(),
             jitter_max: Gauge::default(),
+            media: Default::default(),
         };
         let counters: [(&str, &str, Option<Unit>, &Counter); 19] = [
             (
@@ -303,6 +355,12 @@ impl Metrics {
             match unit {
                 Some(u) => r.register_with_unit(name, help, u, c.clone()),
                 None => r.register(name, help, c.clone()),
+            }
+        }
+        for ((name, help, unit, _), c) in MEDIA_COUNTERS.iter().zip(&m.media) {
+            match unit {
+                Some(u) => r.register_with_unit(*name, *help, u.clone(), c.clone()),
+                None => r.register(*name, *help, c.clone()),
             }
         }
         r.register_with_unit(

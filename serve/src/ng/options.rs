@@ -74,8 +74,7 @@ impl Gap {
     pub fn needs(self) -> &'static str {
         match self {
             Gap::PassThroughCodecs => {
-                "the media engine relays PCMU, PCMA and telephone-event only (no pass-through \
-                 of other codecs yet)"
+                "the media engine relays codecs other than PCMU and PCMA unchanged (pass-through)"
             }
             Gap::TwoInterfaces => "the media engine binds every call on one interface",
         }
@@ -86,7 +85,8 @@ impl Gap {
 /// entry in [`State::Engine`] reads as honoured once its gap is closed here.
 pub const fn engine_can(gap: Gap) -> bool {
     match gap {
-        Gap::PassThroughCodecs | Gap::TwoInterfaces => false,
+        Gap::PassThroughCodecs => true,
+        Gap::TwoInterfaces => false,
     }
 }
 

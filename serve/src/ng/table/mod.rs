@@ -35,11 +35,11 @@ pub fn entries() -> impl Iterator<Item = &'static Opt> + Clone {
 /// request is carried out): what, and the gap. Listed in `docs/ng.md` with the table.
 pub static CONDITIONAL: &[(&str, Gap)] = &[
     (
-        "`codec` `transcode`, `offer`, `except` or `set` naming a codec other than PCMU or PCMA",
+        "`codec` `offer`, `except`, `strip`, `mask` or `ignore` naming a codec other than PCMU or PCMA (G.722, opus, G.729, ...): applied like any codec; `transcode`, `set` or `accept` naming one is refused (Tandem transcodes between PCMU and PCMA only)",
         PassThroughCodecs,
     ),
     (
-        "an offer's codecs other than PCMU, PCMA and telephone-event: removed from the offer, named in the reply's `warning` (an offer with none of PCMU and PCMA is refused)",
+        "an offer's codecs other than PCMU, PCMA and telephone-event: kept, and relayed unchanged (no decoding) when the callee answers with one the caller offered; recording, `detect DTMF`, DTMF conversion and ptime changes need the audio decoded, so with them such codecs are removed from the offer (named in the reply's `warning`), or the offer is refused when it has no PCMU or PCMA; `play media`, `play DTMF` and `silence media` are refused on such a call; comfort noise and formats without a known encoding are removed and named in the `warning`",
         PassThroughCodecs,
     ),
     (

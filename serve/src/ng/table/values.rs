@@ -58,7 +58,7 @@ pub(super) static VALUES: &[Opt] = &[
         Value("codec"),
         "accept",
         Honoured(
-            "these caller codecs are kept towards the caller when the callee picks another (transcoding)",
+            "these caller codecs are kept towards the caller when the callee picks another (transcoding; PCMU and PCMA only, others are refused)",
         ),
     ),
     opt(Value("codec"), "consume", Honoured("like `mask`")),
@@ -87,7 +87,9 @@ pub(super) static VALUES: &[Opt] = &[
     opt(
         Value("codec"),
         "set",
-        Honoured("G.711 has no options to set: `PCMU`/`PCMA` entries are accepted, others refused"),
+        Honoured(
+            "G.711 has no options to set: `PCMU`/`PCMA` entries are accepted, others refused (other codecs pass through untouched)",
+        ),
     ),
     opt(
         Value("codec"),
@@ -100,7 +102,7 @@ pub(super) static VALUES: &[Opt] = &[
         Value("codec"),
         "transcode",
         Honoured(
-            "PCMU or PCMA: added to the offer, transcoded if the callee picks it; telephone-event: added to the offer, and digits are converted between RFC 4733 events and in-band tones for a party without it; other codecs wait for the engine",
+            "PCMU or PCMA: added to the offer, transcoded if the callee picks it (the offer must have PCMU or PCMA); telephone-event: added to the offer, and digits are converted between RFC 4733 events and in-band tones for a party without it; other codecs are refused (they pass through untranscoded)",
         ),
     ),
     // ---- values: extmap ----

@@ -54,6 +54,9 @@ pub enum NotOffloadable {
     NoFeed,
     /// A payload longer than the kernel transcodes.
     PayloadTooLong,
+    /// A codec the kernel does not forward: an RTP clock other than 8 kHz (the kernel's
+    /// jitter and jump checks assume it), or a pass-through codec bridged to G.711.
+    Codec,
 }
 
 /// What the decision needs of one channel (gathered by the channel itself).
@@ -126,10 +129,15 @@ pub(crate) fn decide(
         return Err(NotOffloadable::NotIpv4);
     }
     let (seq_offset, ts_offset) = feed.ok_or(NotOffloadable::NoFeed)?;
-    let transcode = match (from.codec.law, to.codec.law) {
-        (Law::Ulaw, Law::Alaw) => Transcode::UlawToAlaw,
-        (Law::Alaw, Law::Ulaw) => Transcode::AlawToUlaw,
-        _ => Transcode::None,
+    let transcode = match (from.codec.passthrough, to.codec.passthrough) {
+        (None, None) => match (from.codec.law, to.codec.law) {
+            (Law::Ulaw, Law::Alaw) => Transcode::UlawToAlaw,
+            (Law::Alaw, Law::Ulaw) => Transcode::AlawToUlaw,
+            _ => Transcode::None,
+        },
+        // Copied as it is, like userspace relays it (G.722's RTP clock is 8 kHz).
+        (Some(8000), Some(8000)) => Transcode::None,
+        _ => return Err(NotOffloadable::Codec),
     };
     let samples =
         u16::try_from(from.samples_per_packet).map_err(|_| NotOffloadable::PayloadTooLong)?;
@@ -282,6 +290,28 @@ mod tests {
         assert_eq!(
             decide(&a, &b, feed, Ipv4Addr::UNSPECIFIED).unwrap_err(),
             NotOffloadable::NotIpv4
+        );
+    }
+
+    #[test]
+    fn pass_through_codecs_go_to_the_kernel_only_on_an_8_khz_clock() {
+        let g722 = Codec::passthrough(9, 8000);
+        let opus = Codec::passthrough(111, 48_000);
+        let (a, b) = (leg(1, 2, 30_000, g722), leg(2, 1, 30_002, g722));
+        let r = decide(&a, &b, Some((0, 0)), BIND).unwrap().rule;
+        assert_eq!(
+            (r.output.transcode, r.output.payload_type),
+            (Transcode::None, 9)
+        );
+        let (a, b) = (leg(1, 2, 30_000, opus), leg(2, 1, 30_002, opus));
+        assert_eq!(
+            decide(&a, &b, Some((0, 0)), BIND).unwrap_err(),
+            NotOffloadable::Codec
+        );
+        let (a, b) = (leg(1, 2, 30_000, g722), leg(2, 1, 30_002, Codec::PCMU));
+        assert_eq!(
+            decide(&a, &b, Some((0, 0)), BIND).unwrap_err(),
+            NotOffloadable::Codec
         );
     }
 

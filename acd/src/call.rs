@@ -1,6 +1,7 @@
 //! Call commands: arrival, abandon, end of talk, timers and callback outcomes.
 
 use crate::acd::{Acd, Call, VIP_PRIORITY};
+use crate::callback::AddOutcome;
 use crate::config::CallOptions;
 use crate::config::OverflowTrigger;
 use crate::time::Seconds;
@@ -163,6 +164,53 @@ impl Acd {
                 command: "abandon",
             }),
         }
+    }
+
+    /// The caller of a waiting or ringing call asked to be called back (a key in the IVR's
+    /// queue announcement) and hangs up: the call leaves the queue, and the caller's number
+    /// goes on the callback list as an accepted offer's would (counted in
+    /// [`AcdStats::callback_offered`](crate::AcdStats::callback_offered)). Returns whether
+    /// the number is on the list (now or already); `false` when the list is full, and the
+    /// call counts as abandoned. A ringing agent is free again.
+    pub fn callback_requested(&mut self, now: Seconds, c: CallId) -> Result<bool, AcdError> {
+        let cb = self.cfg.callback.ok_or(AcdError::NoCallbackList)?;
+        let call = *self.call(c).ok_or(AcdError::UnknownCall(c))?;
+        let ringing = match call.state {
+            CallState::Queued(q) => {
+                self.waiting.remove(q.0 as usize, c.index() as u32);
+                None
+            }
+            CallState::Ringing(a) => {
+                self.agents[a.0 as usize].call = None;
+                Some(a)
+            }
+            state => {
+                return Err(AcdError::CallState {
+                    call: c,
+                    state,
+                    command: "callback request",
+                });
+            }
+        };
+        self.clear_sticky(c);
+        let listed = match self.callbacks.add(&cb, call.caller, call.queue, now) {
+            AddOutcome::Added => {
+                self.arm_callback_expiry(now + Seconds(cb.expire_after_s));
+                true
+            }
+            AddOutcome::AlreadyListed => true,
+            AddOutcome::Full => false,
+        };
+        let terminal = if listed {
+            Terminal::CallbackReleased
+        } else {
+            Terminal::AbandonedInQueue
+        };
+        self.finish(now, c, terminal, None);
+        if let Some(a) = ringing {
+            self.agent_free(now, a);
+        }
+        Ok(listed)
     }
 
     /// A timer the ACD armed has come due: call it at or after the timer's `at` with the

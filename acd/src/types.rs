@@ -263,4 +263,7 @@ pub enum AcdError {
     /// The configuration is inconsistent.
     #[error("invalid ACD configuration: {0}")]
     Config(String),
+    /// A callback was asked for, and the ACD keeps no callback list.
+    #[error("no callback list is configured")]
+    NoCallbackList,
 }

@@ -26,6 +26,9 @@ pub enum EngineError {
     /// A shard's command queue is full (the shard is overloaded or stalled).
     #[error("command queue of shard {0} is full")]
     QueueFull(usize),
+    /// The shard is over one of the engine's load limits: it takes no new channel now.
+    #[error("overloaded: {0}")]
+    Overloaded(#[from] crate::shard::Overload),
     /// A shard did not answer a request in time (it is overloaded or stalled).
     #[error("shard {0} did not answer in time")]
     Timeout(usize),

@@ -110,7 +110,7 @@ mod time;
 mod transmit;
 
 pub use command::Command;
-pub use driver::histogram::{TICK_BUCKETS_US, TickHistogram};
+pub use driver::histogram::{TICK_BUCKETS, TICK_BUCKETS_US, TickHistogram};
 pub use driver::memory::{Delivered, MemoryEngine};
 pub use error::{CommandError, EngineError};
 pub use event::Event;
@@ -127,6 +127,7 @@ pub use offload::{
 };
 pub use player::{PlayItem, PlaySpec, Prompt, PromptCache, PromptError};
 pub use ports::{MediaAddresses, shard_of_port};
+pub use shard::{AdmissionLimits, Overload, ShardLoad};
 pub use spec::{
     ChannelSpec, Codec, DtmfSettings, Latching, MediaFilter, ParticipantOptions, PlayTarget,
     RoomOptions, RtcpMode, SrtpKeys, SuperviseMode, TapMode, TapSpec, TapTarget,
@@ -143,7 +144,7 @@ pub use time::Micros;
 pub mod sansio {
     pub use crate::offload::{KernelClock, OffloadRequest, Plan};
     pub use crate::room::mix;
-    pub use crate::shard::{Shard, ShardConfig, ShardStats};
+    pub use crate::shard::{LOAD_WINDOW, LoadMeter, Shard, ShardConfig, ShardStats};
     pub use crate::tap::TapHandoff;
     pub use crate::tap::writer::TapWriter;
     pub use crate::transmit::Transmit;

@@ -17,6 +17,7 @@ use crate::error::EngineError;
 use crate::event::Event;
 use crate::ids::{ChannelId, GroupKey, RequestId, RoomId, TapId};
 use crate::ports::MediaAddresses;
+use crate::shard::Overload;
 use crate::spec::{ChannelSpec, RoomOptions, TapSpec, TapTarget};
 use crate::stats::ChannelStats;
 use crate::tap::fork::ForkSpec;
@@ -85,4 +86,11 @@ pub trait MediaEngine {
     /// Returns once every command given before has been carried out by its shard and
     /// the events they caused can be polled.
     fn barrier(&mut self) -> Result<(), EngineError>;
+
+    /// Whether new work (a new call) is admitted now: an error names a shard over one of
+    /// the engine's load limits. Work already admitted is never refused for load. An engine
+    /// without limits admits everything.
+    fn admission(&self) -> Result<(), Overload> {
+        Ok(())
+    }
 }

@@ -27,6 +27,7 @@ use tandem_serve::client::NgClient;
 use tandem_udp::procfs::{process_cpu_time_precise, process_threads};
 
 use crate::shards::{ShardCounters, scrape_metrics, shard_counters};
+use crate::timing::ShardTiming;
 
 /// Lowest and highest media port the harness hands a daemon: below the kernel's default
 /// ephemeral range (32768-60999), where the load generator's own sockets land.
@@ -284,6 +285,15 @@ impl RelayDaemon {
         match self.metrics {
             Some(addr) => shard_counters(&scrape_metrics(addr)?),
             None => Ok(Vec::new()),
+        }
+    }
+
+    /// Its shards' tick-duration and dwell histograms (`tandem serve`'s metrics); `None`
+    /// for rtpengine.
+    pub fn timing(&self) -> io::Result<Option<ShardTiming>> {
+        match self.metrics {
+            Some(addr) => Ok(ShardTiming::from_metrics(&scrape_metrics(addr)?)),
+            None => Ok(None),
         }
     }
 

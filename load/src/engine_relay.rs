@@ -17,6 +17,7 @@ use tandem_udp::procfs::threads_cpu_time;
 
 use crate::relay::{ConferenceRelay, Relay, RelayJitter};
 use crate::target::CallTarget;
+use crate::timing::ShardTiming;
 
 /// One shard on `driver` on 127.0.0.1, pinned to core 0 when `pin`.
 fn build_engine(driver: DriverKind, pin: bool) -> io::Result<Engine> {
@@ -160,6 +161,10 @@ impl Relay for EngineRelay {
 
     fn cpu_time(&self) -> io::Result<Duration> {
         shard_cpu(&self.engine)
+    }
+
+    fn timing(&self) -> io::Result<Option<ShardTiming>> {
+        Ok(Some(ShardTiming::from_engine(&self.engine)))
     }
 
     fn packets_relayed(&self) -> u64 {

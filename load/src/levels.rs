@@ -15,6 +15,7 @@ use crate::relay::Relay;
 use crate::results::LevelResult;
 use crate::runner::{LoadGenMode, Prepared, prepare};
 use crate::shards::ShardSpread;
+use crate::timing::{Quantiles, ShardTiming};
 
 /// A default ladder of call counts, from light load to beyond one core of a small machine.
 pub const DEFAULT_LEVELS: &[usize] = &[100, 250, 500, 1000, 1500, 2000, 3000, 4000, 5000];
@@ -121,6 +122,10 @@ pub fn run_level(
         m.machine_after.steal.saturating_sub(m.machine_before.steal),
     );
     result.shards = m.shards;
+    if let Some(t) = m.timing {
+        result.tick_duration = Quantiles::of(&t.tick_duration);
+        result.dwell = Quantiles::of(&t.dwell);
+    }
     Ok(result)
 }
 
@@ -133,6 +138,8 @@ struct Measured {
     machine_after: procfs::MachineCpu,
     wall: Duration,
     shards: Option<ShardSpread>,
+    /// The shards' tick and dwell histograms over the run.
+    timing: Option<ShardTiming>,
 }
 
 fn measure(
@@ -146,6 +153,7 @@ fn measure(
     // reading's own work falls outside the window.
     let relayed_before = relay.packets_relayed();
     let shards_before = relay.shard_counters()?;
+    let timing_before = relay.timing()?;
     let machine_before = procfs::machine_cpu()?;
     let wall = Instant::now();
     let cpu_before = relay.cpu_time()?;
@@ -155,6 +163,10 @@ fn measure(
     let wall = wall.elapsed();
     let relayed = relay.packets_relayed().saturating_sub(relayed_before);
     let shards_after = relay.shard_counters()?;
+    let timing = match (relay.timing()?, timing_before) {
+        (Some(after), Some(before)) => Some(after.since(&before)),
+        _ => None,
+    };
     let shards = (!shards_after.is_empty()).then(|| {
         ShardSpread::measure(
             &targets,
@@ -171,6 +183,7 @@ fn measure(
         machine_after: machine_after?,
         wall,
         shards,
+        timing,
     })
 }
 

@@ -21,7 +21,8 @@
 //! - what is measured: [`target`] (a call's relay ports and the lists that name them),
 //!   [`relay`] (the relays' traits), [`raw_relay`], [`engine_relay`], [`daemon`] (relay
 //!   daemons started, pinned, measured and stopped by the harness), [`ng_relay`] (a daemon
-//!   driven over ng), [`shards`] (calls and datagrams per shard);
+//!   driven over ng), [`shards`] (calls and datagrams per shard), [`timing`] (tick
+//!   duration and packet dwell time in the shards);
 //! - the wire: [`probe`] (the one payload format both generators write and read),
 //!   [`track`] (the one receive tracker: loss, order, duplicates), [`rtp_out`] (outgoing
 //!   RTP), [`pacer`] (the send schedule);
@@ -34,6 +35,8 @@
 //!   [`results`] (a level's figures and their table), [`baseline`] (the raw relay's ladder as
 //!   a command), [`compare`] (relays alternated level by level, medians);
 //! - [`setup_rate`]: call set-ups per second over ng, with a window of requests in flight;
+//! - [`overload`]: a relay at twice its highest clean level (offers made meanwhile, what
+//!   it shed, the verdict on its delivered packets' latency);
 //! - [`verdict`]: the stated targets and the verdict on a run;
 //! - [`soak`]: a relay daemon under call churn and hostile traffic for a long time, watched
 //!   for drift (memory, descriptors), leftovers after the last delete and missed ticks;
@@ -55,6 +58,7 @@ mod endpoint;
 pub mod engine_relay;
 pub mod levels;
 pub mod ng_relay;
+pub mod overload;
 mod paced;
 pub mod pacer;
 pub mod probe;
@@ -71,6 +75,7 @@ pub mod shards;
 pub mod soak;
 pub mod table;
 pub mod target;
+pub mod timing;
 pub mod track;
 pub mod verdict;
 
@@ -91,4 +96,5 @@ pub use results::{LevelResult, json_line, table};
 pub use runner::{LoadGenMode, Prepared, prepare, run_loadgen};
 pub use shards::{ShardCounters, ShardSpread};
 pub use target::CallTarget;
+pub use timing::{Quantiles, ShardTiming};
 pub use verdict::{Target, Targets, TargetsMissed, Verdict};

@@ -20,6 +20,7 @@ use crate::daemon::{DaemonSpec, RelayDaemon};
 use crate::relay::Relay;
 use crate::shards::ShardCounters;
 use crate::target::CallTarget;
+use crate::timing::ShardTiming;
 
 /// A relay daemon with `calls` calls to set up over ng.
 pub struct NgRelay {
@@ -148,6 +149,10 @@ impl Relay for NgRelay {
 
     fn shard_counters(&self) -> io::Result<Vec<ShardCounters>> {
         self.daemon.shard_counters()
+    }
+
+    fn timing(&self) -> io::Result<Option<ShardTiming>> {
+        self.daemon.timing()
     }
 
     fn shard_of(&self, port: SocketAddr) -> Option<usize> {

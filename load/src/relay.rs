@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::shards::ShardCounters;
 use crate::target::CallTarget;
+use crate::timing::ShardTiming;
 
 /// A relay of bridged calls under test: the engine, the [`RawRelay`](crate::RawRelay)
 /// baseline, or a daemon driven over ng ([`NgRelay`](crate::NgRelay)).
@@ -48,6 +49,11 @@ pub trait Relay {
     fn shard_of(&self, port: SocketAddr) -> Option<usize> {
         let _ = port;
         None
+    }
+    /// The shards' tick-duration and dwell histograms so far, for a relay that reports
+    /// them (`None` if not).
+    fn timing(&self) -> io::Result<Option<ShardTiming>> {
+        Ok(None)
     }
     /// CPU time (user + system) used so far by the threads that relay packets.
     fn cpu_time(&self) -> io::Result<Duration>;

@@ -9,6 +9,7 @@ use crate::bridged::LoadReport;
 use crate::rates::{LOSS_LIMIT, pps_offered};
 use crate::shards::ShardSpread;
 use crate::table::aligned_table;
+use crate::timing::Quantiles;
 
 /// What one level measured for one relay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,6 +43,13 @@ pub struct LevelResult {
     /// per-shard counters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shards: Option<ShardSpread>,
+    /// How long the relay's shard ticks took during the level, for a relay that reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick_duration: Option<Quantiles>,
+    /// How long packets dwelt in the relay's shards during the level (arrival at the host
+    /// to the shard's send), for a relay that reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dwell: Option<Quantiles>,
 }
 
 impl LevelResult {
@@ -72,6 +80,8 @@ impl LevelResult {
             steal_s: 0.0,
             other_cpu_s: 0.0,
             shards: None,
+            tick_duration: None,
+            dwell: None,
             report,
         }
     }

@@ -33,6 +33,9 @@ pub struct ShardCounters {
     /// Sends the kernel refused so far.
     #[serde(default)]
     pub send_errors: u64,
+    /// Datagrams dropped unread so far because they had waited too long (shed).
+    #[serde(default)]
+    pub stale_dropped: u64,
 }
 
 /// One shard's share of a level.
@@ -47,6 +50,9 @@ pub struct ShardLoad {
     /// Sends the kernel refused during the level.
     #[serde(default)]
     pub send_errors: u64,
+    /// Datagrams it dropped unread during the level because they had waited too long.
+    #[serde(default)]
+    pub stale_dropped: u64,
 }
 
 /// How a level's calls and traffic spread over the relay's shards.
@@ -77,6 +83,7 @@ impl ShardSpread {
                     datagrams_in: a.datagrams_in.saturating_sub(b.datagrams_in),
                     datagrams_out: a.datagrams_out.saturating_sub(b.datagrams_out),
                     send_errors: a.send_errors.saturating_sub(b.send_errors),
+                    stale_dropped: a.stale_dropped.saturating_sub(b.stale_dropped),
                 }
             })
             .collect();
@@ -93,8 +100,8 @@ impl ShardSpread {
         }
     }
 
-    /// Datagrams shards received beyond what they sent or tried to send themselves,
-    /// summed: what a shard would have had to hand to another to forward.
+    /// Datagrams shards received beyond what they sent or tried to send themselves or
+    /// shed as stale, summed: what a shard would have had to hand to another to forward.
     pub fn unforwarded(&self) -> u64 {
         self.shards
             .iter()
@@ -102,6 +109,7 @@ impl ShardSpread {
                 s.datagrams_in
                     .saturating_sub(s.datagrams_out)
                     .saturating_sub(s.send_errors)
+                    .saturating_sub(s.stale_dropped)
             })
             .sum()
     }
@@ -172,6 +180,7 @@ pub fn shard_counters(metrics: &str) -> io::Result<Vec<ShardCounters>> {
             "tandem_shard_datagrams_in" => 0,
             "tandem_shard_datagrams_out" => 1,
             "tandem_shard_send_errors" => 2,
+            "tandem_shard_stale_dropped" => 3,
             _ => continue,
         };
         let bad = || {
@@ -203,7 +212,8 @@ pub fn shard_counters(metrics: &str) -> io::Result<Vec<ShardCounters>> {
         *match field {
             0 => &mut c.datagrams_in,
             1 => &mut c.datagrams_out,
-            _ => &mut c.send_errors,
+            2 => &mut c.send_errors,
+            _ => &mut c.stale_dropped,
         } = value;
     }
     if out.is_empty() {
@@ -242,6 +252,7 @@ mod tests {
             datagrams_in,
             datagrams_out,
             send_errors,
+            stale_dropped: 0,
         }
     }
 

@@ -106,6 +106,15 @@ pub struct ServeConfig {
     /// eBPF program loads (else userspace, with the reason logged), `on` (start fails
     /// with the reason where it cannot), `off`.
     pub kernel_forwarding: String,
+    /// Highest busy percentage of a media shard (time its thread works rather than waits,
+    /// smoothed over the last seconds) at which offers for new calls are still taken; above
+    /// it they are refused, as rtpengine's `max-cpu` does with the process's CPU. 0: no
+    /// limit.
+    pub max_shard_busy: u32,
+    /// Highest rate of media packets a shard receives, per second (smoothed), at which
+    /// offers for new calls are still taken; above it they are refused (rtpengine's
+    /// `max-bandwidth` limits bytes per second instead). 0: no limit.
+    pub max_packet_rate: u64,
 }
 
 impl Default for ServeConfig {
@@ -138,6 +147,8 @@ impl Default for ServeConfig {
             recording_allowed_dirs: Vec::new(),
             max_queue_delay_ms: 100,
             kernel_forwarding: "auto".into(),
+            max_shard_busy: 0,
+            max_packet_rate: 0,
         }
     }
 }
@@ -235,6 +246,13 @@ impl ServeConfig {
                 0,
                 60_000,
             ),
+            ("max-shard-busy", self.max_shard_busy as usize, 0, 100),
+            (
+                "max-packet-rate",
+                usize::try_from(self.max_packet_rate).unwrap_or(usize::MAX),
+                0,
+                100_000_000,
+            ),
         ] {
             if !(min..=max).contains(&v) {
                 return Err(ConfigError::Invalid(format!(
@@ -249,6 +267,18 @@ impl ServeConfig {
     pub fn max_queue_delay(&self) -> Option<Duration> {
         (self.max_queue_delay_ms > 0)
             .then(|| Duration::from_millis(u64::from(self.max_queue_delay_ms)))
+    }
+
+    /// The engine's admission limits (`max-shard-busy`, `max-packet-rate`).
+    pub fn admission(&self) -> tandem_engine::AdmissionLimits {
+        let mut limits = tandem_engine::AdmissionLimits::none();
+        if self.max_shard_busy > 0 {
+            limits = limits.max_busy(f64::from(self.max_shard_busy) / 100.0);
+        }
+        if self.max_packet_rate > 0 {
+            limits = limits.max_packet_rate(self.max_packet_rate as f64);
+        }
+        limits
     }
 
     /// A number of seconds from these settings as a duration.
@@ -301,6 +331,12 @@ mod tests {
         assert_eq!(c.kernel_forwarding, "auto");
         std::fs::write(&p, "kernel-forwarding = \"off\"\n").unwrap();
         assert_eq!(ServeConfig::load(&p).unwrap().kernel_forwarding, "off");
+        assert_eq!(c.admission(), tandem_engine::AdmissionLimits::none());
+        std::fs::write(&p, "max-shard-busy = 80\nmax-packet-rate = 20000\n").unwrap();
+        let c = ServeConfig::load(&p).unwrap();
+        let limits = c.admission();
+        assert_eq!(limits.max_busy, Some(0.8));
+        assert_eq!(limits.max_packet_rate, Some(20_000.0));
         for bad in [
             "kernel-forwarding = \"yes\"",
             "tcp-idle-timeout = 0",
@@ -308,6 +344,7 @@ mod tests {
             "max-pending-requests = 0",
             "max-message-bytes = 10",
             "tcp-backlog = 0",
+            "max-shard-busy = 101",
         ] {
             std::fs::write(&p, bad).unwrap();
             let e = ServeConfig::load(&p).unwrap_err().to_string();

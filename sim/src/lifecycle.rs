@@ -35,6 +35,27 @@ pub enum Ending {
     Overflow,
     /// Rejected (blacklisted: hears busy).
     Rejected,
+    /// The agent hung up, and no IVR port was free for what the flow runs after the agent
+    /// (its survey): the call is released.
+    NoPortAfterAgent,
+    /// The IVR flow ended the call after anything but self-service: a voicemail left, a
+    /// survey after the agent, a callback requested, a transfer, no input, a hang-up in the
+    /// flow.
+    FlowEnded,
+}
+
+/// What an outbound callback attempt finds at the far end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FarEnd {
+    /// The customer's phone rings, and the customer answers.
+    Answers,
+    /// The phone rings out unanswered.
+    NoAnswer,
+    /// The line is busy.
+    Busy,
+    /// The number is not assigned (a special information tone, vacant code).
+    Unassigned,
 }
 
 /// One step of a call.
@@ -73,6 +94,12 @@ pub enum Transition {
         /// The agent.
         agent: u32,
     },
+    /// A callback attempt was placed and finds `far` (key: [`OUTBOUND_DIAL`] | entry):
+    /// what the dialling agent hears until the attempt ends.
+    OutboundProgress {
+        /// The far end's state.
+        far: FarEnd,
+    },
     /// A callback attempt did not connect (key: [`OUTBOUND_DIAL`] | entry).
     OutboundFailed,
     /// A callback connected: the customer and the agent talk. The key is the new call's;
@@ -85,6 +112,37 @@ pub enum Transition {
     },
     /// The call left the centre (its channel is released).
     Ended(Ending),
+    /// The caller's walk through the IVR flow starts, with the dialled number at this index
+    /// of the scenario's `[ivr] dnis` (0 without any).
+    FlowStarted {
+        /// Index of the dialled number.
+        dnis: u16,
+        /// The caller's number (`u64::MAX`: withheld).
+        ani: u64,
+    },
+    /// The walk entered the flow's node at this index.
+    FlowNode {
+        /// The node's index in the flow.
+        node: u32,
+    },
+    /// The simulated caller keyed `key` (in the node the walk is in).
+    FlowKey {
+        /// The key: `0`-`9`, `*`, `#`, `A`-`D`.
+        key: char,
+    },
+    /// The simulated caller hung up during the flow (in the node the walk is in).
+    FlowHangup,
+    /// A survey node of the flow took its result (`None`: the caller keyed no score).
+    FlowSurvey {
+        /// The score keyed.
+        score: Option<u8>,
+    },
+    /// An overflow rule of the ACD took the call out of its queue, back to the flow (the
+    /// queue node's overflow branch).
+    FlowOverflow,
+    /// The agent hung up and the call stays in the flow (its survey): the caller's channel
+    /// stays up; an `Ended` follows when the flow ends.
+    AgentHungUp,
 }
 
 /// Watches a run's calls. Called in time order, after the model's own state has changed.

@@ -38,6 +38,8 @@ pub enum Stream {
     Acceptance = 12,
     /// The day's busyness factor.
     Busyness = 13,
+    /// What an unanswered callback attempt finds: busy, unassigned or ringing out.
+    FarEnd = 14,
     /// A call type's own arrival stream: this id plus the type's index.
     TypeArrivals = 64,
 }

@@ -272,6 +272,13 @@ pub struct Callback {
     /// customer's attempts are not used up).
     #[serde(default = "default_trunk_retry")]
     pub trunk_retry_s: f64,
+    /// Of the attempts the customer does not answer, the share that find the line busy.
+    #[serde(default)]
+    pub busy_share: f64,
+    /// Of the attempts the customer does not answer, the share that find the number not
+    /// assigned (a special information tone). The rest ring out.
+    #[serde(default)]
+    pub unassigned_share: f64,
 }
 
 fn one() -> f64 {

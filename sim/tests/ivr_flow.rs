@@ -292,8 +292,8 @@ fn flow_keys_are_checked_against_the_flow() {
         ),
         (
             "[queue]",
-            "[callback]\nstart_at_s = 0\n[queue]",
-            "callbacks are the flow's",
+            "[callback]\noffer_when_expected_wait_s = 30\n[queue]",
+            "the ACD's own offer",
         ),
     ] {
         assert!(base.contains(from), "{from}");

@@ -1,9 +1,16 @@
-//! Histograms of a shard thread's ticks: how long each took and how late it started.
+//! Histograms of a shard thread: how long each tick took and how late it started, and how
+//! long each datagram dwelt in the shard.
 //!
-//! Fixed buckets of atomic counters, allocated with the thread and recorded into once per
-//! tick (never per packet), read by the handle as a [`TickHistogram`] snapshot.
+//! Tick histograms are fixed buckets of atomic counters, allocated with the thread and
+//! recorded into once per tick, read by the handle as a [`TickHistogram`] snapshot. Dwell
+//! times are recorded per datagram into the thread's own (unshared) HDR histogram, merged
+//! into a shared one every 100 ms or so ([`SharedHdr`]), so the media path touches no
+//! shared memory per packet.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use hdrhistogram::Histogram;
 
 use crate::time::Micros;
 
@@ -12,7 +19,9 @@ use crate::time::Micros;
 pub const TICK_BUCKETS_US: [u64; 14] = [
     25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000, 500_000,
 ];
-const N: usize = TICK_BUCKETS_US.len() + 1;
+/// Buckets of a [`TickHistogram`]: one per bound, and the unbounded last one.
+pub const TICK_BUCKETS: usize = TICK_BUCKETS_US.len() + 1;
+const N: usize = TICK_BUCKETS;
 
 /// A snapshot of a histogram of durations: counts per bucket of [`TICK_BUCKETS_US`] (the
 /// last one unbounded), their sum and their number.
@@ -49,6 +58,76 @@ impl TickHistogram {
             }
         }
         Some(u64::MAX)
+    }
+}
+
+impl TickHistogram {
+    /// A histogram of these bucket counts (see [`counts`](Self::counts)) and sum.
+    pub fn from_counts(counts: [u64; N], sum_us: u64) -> TickHistogram {
+        TickHistogram { counts, sum_us }
+    }
+
+    /// This histogram and `other` together (two shards, say).
+    pub fn plus(&self, other: &TickHistogram) -> TickHistogram {
+        TickHistogram {
+            counts: std::array::from_fn(|i| self.counts[i].saturating_add(other.counts[i])),
+            sum_us: self.sum_us.saturating_add(other.sum_us),
+        }
+    }
+
+    /// What was recorded since `before`, an earlier snapshot of the same histogram.
+    pub fn since(&self, before: &TickHistogram) -> TickHistogram {
+        TickHistogram {
+            counts: std::array::from_fn(|i| self.counts[i].saturating_sub(before.counts[i])),
+            sum_us: self.sum_us.saturating_sub(before.sum_us),
+        }
+    }
+
+    /// The bucket counts of an HDR histogram of µs.
+    pub fn from_hdr(h: &Histogram<u64>) -> TickHistogram {
+        let mut counts = [0u64; N];
+        let mut sum = 0u64;
+        for v in h.iter_recorded() {
+            let us = v.value_iterated_to();
+            let n = v.count_at_value();
+            counts[TICK_BUCKETS_US.partition_point(|&b| b < us)] += n;
+            sum = sum.saturating_add(us.saturating_mul(n));
+        }
+        TickHistogram {
+            counts,
+            sum_us: sum,
+        }
+    }
+}
+
+/// An HDR histogram of µs, 1 µs to 60 s at 2 significant digits: the resolution of the
+/// dwell times of a shard thread.
+pub fn dwell_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 2).expect("valid bounds")
+}
+
+/// An HDR histogram a shard thread merges its own into now and then, read by the handle.
+#[derive(Debug)]
+pub(crate) struct SharedHdr(Mutex<Histogram<u64>>);
+
+impl Default for SharedHdr {
+    fn default() -> Self {
+        SharedHdr(Mutex::new(dwell_histogram()))
+    }
+}
+
+impl SharedHdr {
+    /// Adds `local`'s counts (values beyond the range are clamped to it).
+    pub fn merge(&self, local: &Histogram<u64>) {
+        let mut h = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for v in local.iter_recorded() {
+            h.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+        }
+    }
+
+    /// A copy.
+    pub fn snapshot(&self) -> Histogram<u64> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

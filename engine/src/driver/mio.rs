@@ -1,7 +1,8 @@
 //! The portable UDP driver: `mio` (epoll) readiness, `recvmmsg` to drain each readable
-//! socket in batches, `sendmmsg` for runs of datagrams from the same socket.
+//! socket in batches (up to the thread's drain limits per socket and per turn, so the
+//! tick runs between floods), `sendmmsg` for runs of datagrams from the same socket.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::AsRawFd;
@@ -13,6 +14,7 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::thread::{Clock, ShardThread, Wake, received_at};
+use crate::time::Micros;
 use tandem_udp::{RecvBatch, SendBatch, enable_rx_timestamps};
 
 const WAKE: Token = Token(usize::MAX);
@@ -47,14 +49,22 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
     let mut events = Events::with_capacity(1024);
     let mut rb = RecvBatch::with_rx_timestamps(BATCH);
     let mut sb = SendBatch::new(BATCH);
+    // Readable ports not yet drained to `WouldBlock` (edge-triggered readiness will not
+    // report them again): served first next turn, which then does not wait.
+    let mut ready: VecDeque<u16> = VecDeque::new();
     loop {
         let now = st.clock.now();
-        let wait = st.shard.next_deadline().saturating_sub(now);
+        let wait = if ready.is_empty() {
+            st.shard.next_deadline().saturating_sub(now)
+        } else {
+            Micros::ZERO
+        };
         match poll.poll(&mut events, Some(wait.to_duration())) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
+        st.waited(now, st.clock.now());
         for ev in events.iter() {
             if ev.token() == WAKE {
                 if !apply_control(&mut st, &poll, &mut sockets)? {
@@ -62,40 +72,9 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                 }
                 continue;
             }
-            let port = ev.token().0 as u16;
-            let Some(sock) = sockets.get(&port) else {
-                continue;
-            };
-            let fd = sock.as_raw_fd();
-            // Edge-triggered: drain the socket until it would block.
-            loop {
-                let n = match rb.recv(fd) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        tracing::debug!(port, error = %e, "receive error");
-                        break;
-                    }
-                };
-                if n == 0 {
-                    break;
-                }
-                let (now, rt) = (st.clock.now(), Clock::realtime_ns());
-                st.counters
-                    .datagrams_in
-                    .fetch_add(n as u64, Ordering::Relaxed);
-                for i in 0..n {
-                    // A datagram cut to fit the buffer is larger than any RTP or RTCP
-                    // packet: dropped unread, as the io_uring driver does.
-                    if let (Some(from), data) = rb.get(i) {
-                        if !rb.truncated(i) {
-                            let at = received_at(now, rt, rb.rx_realtime_ns(i));
-                            st.shard.handle_received(now, at, port, from, data);
-                        }
-                    }
-                }
-                flush(&mut st, &sockets, &mut sb);
-            }
+            ready.push_back(ev.token().0 as u16);
         }
+        drain(&mut st, &sockets, &mut ready, (&mut rb, &mut sb));
         let now = st.clock.now();
         st.tick(now);
         flush(&mut st, &sockets, &mut sb);
@@ -104,6 +83,67 @@ fn run(mut st: ShardThread, mut poll: Poll) -> io::Result<()> {
                 let _ = poll.registry().deregister(&mut s);
             }
         });
+    }
+}
+
+/// Receives from the ready ports, in turn, up to the thread's drain limits: a port still
+/// readable at its limit goes to the back of the queue, and what the turn's limit leaves
+/// waits for the next turn.
+fn drain(
+    st: &mut ShardThread,
+    sockets: &HashMap<u16, UdpSocket>,
+    ready: &mut VecDeque<u16>,
+    (rb, sb): (&mut RecvBatch, &mut SendBatch),
+) {
+    let limits = st.drain;
+    let mut turn = 0;
+    // Each port present now is served at most once this turn.
+    let mut left = ready.len();
+    while left > 0 && turn < limits.per_turn {
+        left -= 1;
+        let Some(port) = ready.pop_front() else {
+            break;
+        };
+        let Some(sock) = sockets.get(&port) else {
+            continue;
+        };
+        let fd = sock.as_raw_fd();
+        let mut taken = 0;
+        let drained = loop {
+            if taken >= limits.per_socket || turn >= limits.per_turn {
+                break false;
+            }
+            let n = match rb.recv(fd) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::debug!(port, error = %e, "receive error");
+                    break true;
+                }
+            };
+            if n == 0 {
+                break true;
+            }
+            taken += n;
+            turn += n;
+            let (now, rt) = (st.clock.now(), Clock::realtime_ns());
+            st.counters
+                .datagrams_in
+                .fetch_add(n as u64, Ordering::Relaxed);
+            for i in 0..n {
+                // A datagram cut to fit the buffer is larger than any RTP or RTCP
+                // packet: dropped unread, as the io_uring driver does.
+                if let (Some(from), data) = rb.get(i) {
+                    if !rb.truncated(i) {
+                        let at = received_at(now, rt, rb.rx_realtime_ns(i));
+                        st.receive((now, at), port, from, data);
+                    }
+                }
+            }
+            flush(st, sockets, sb);
+        };
+        if !drained {
+            ready.push_back(port);
+        }
     }
 }
 
@@ -131,6 +171,7 @@ fn flush(st: &mut ShardThread, sockets: &HashMap<u16, UdpSocket>, sb: &mut SendB
     let q = st.shard.transmit_queue();
     let total = q.len();
     if total == 0 {
+        st.sent();
         return;
     }
     let unspecified = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
@@ -159,6 +200,7 @@ fn flush(st: &mut ShardThread, sockets: &HashMap<u16, UdpSocket>, sb: &mut SendB
         }
     }
     st.counters.datagrams_out.fetch_add(sent, Ordering::Relaxed);
+    st.sent();
     if failed > 0 {
         st.counters.send_errors.fetch_add(failed, Ordering::Relaxed);
     }

@@ -10,13 +10,15 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use tandem_udp::current_tid;
 
-use super::histogram::AtomicHistogram;
+use hdrhistogram::Histogram;
+
+use super::histogram::{AtomicHistogram, SharedHdr, dwell_histogram};
 use crate::command::Command;
 use crate::event::Event;
 use crate::ids::{ChannelId, RequestId};
 use crate::offload::executor::Executor;
 use crate::ports::PortAllocator;
-use crate::shard::Shard;
+use crate::shard::{LoadMeter, Shard, ShardLoad};
 use crate::spec::ChannelSpec;
 use crate::stats::ChannelStats;
 use crate::tap::TapHandoff;
@@ -96,7 +98,53 @@ pub(crate) struct ThreadCounters {
     pub control_waits: AtomicU64,
     /// Those that still found it full at the end of the wait (the caller got an error).
     pub control_timeouts: AtomicU64,
+    /// The smoothed busy fraction (an `f64`'s bits), published once a load window.
+    pub load_busy: AtomicU64,
+    /// The smoothed packet rate (an `f64`'s bits), published with `load_busy`.
+    pub load_rate: AtomicU64,
+    /// How long datagrams dwelt in the shard, µs, merged in every 100 ms or so.
+    pub dwell: SharedHdr,
 }
+
+impl ThreadCounters {
+    /// The last published load.
+    pub fn load(&self) -> ShardLoad {
+        ShardLoad::new(
+            f64::from_bits(self.load_busy.load(Ordering::Relaxed)),
+            f64::from_bits(self.load_rate.load(Ordering::Relaxed)),
+        )
+    }
+}
+
+/// How many datagrams one driver turn may take from the sockets before it runs the tick
+/// (when due) and sends: a flood on one port cannot starve the shard's timers, nor take
+/// every turn from the other ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DrainLimits {
+    /// From any one socket in a turn.
+    pub per_socket: usize,
+    /// From all sockets in a turn.
+    pub per_turn: usize,
+}
+
+impl Default for DrainLimits {
+    fn default() -> Self {
+        // A turn of 1,024 datagrams takes a few ms of work: the tick is late by that much
+        // at worst, while a turn amortises its system calls over many datagrams.
+        DrainLimits {
+            per_socket: 256,
+            per_turn: 1_024,
+        }
+    }
+}
+
+/// How often a shard thread merges its dwell times into the shared histogram (a walk over
+/// its buckets and a lock the handle rarely takes).
+const DWELL_MERGE: Micros = Micros::from_ms(100);
+
+/// Arrival times kept per turn for the dwell histogram; datagrams beyond it in one turn
+/// (a flood bigger than the drain limits allow) are not timed.
+const ARRIVALS_CAP: usize = 8_192;
 
 /// Time since the driver started, and the matching Unix time for RTCP.
 #[derive(Clone, Copy, Debug)]
@@ -176,6 +224,15 @@ pub(crate) struct ShardThread {
     barriers: Vec<Sender<()>>,
     /// The kernel fast path, when on.
     pub offload: Option<Executor>,
+    /// How many datagrams a turn may take.
+    pub drain: DrainLimits,
+    meter: LoadMeter,
+    /// Arrival times of the datagrams handled since the last send.
+    arrivals: Vec<Micros>,
+    /// Dwell times since the last merge into the shared histogram.
+    dwell: Histogram<u64>,
+    /// When they were last merged.
+    dwell_merged: Micros,
 }
 
 impl ShardThread {
@@ -186,6 +243,7 @@ impl ShardThread {
         clock: Clock,
         counters: Arc<ThreadCounters>,
         core: Option<usize>,
+        drain: DrainLimits,
     ) -> ShardThread {
         let ShardLinks {
             messages,
@@ -205,6 +263,46 @@ impl ShardThread {
             taps,
             barriers: Vec::new(),
             offload: None,
+            drain,
+            meter: LoadMeter::new(clock.now(), 0, Micros::ZERO),
+            arrivals: Vec::with_capacity(ARRIVALS_CAP),
+            dwell: dwell_histogram(),
+            dwell_merged: Micros::ZERO,
+        }
+    }
+
+    /// The thread waited for input from `from` to `to` (for the load meter).
+    pub fn waited(&mut self, from: Micros, to: Micros) {
+        self.meter.waited(from, to);
+    }
+
+    /// Hands the shard a datagram received at `port` from `from` at `now`, which arrived at
+    /// the host at `at`, and notes its arrival for the dwell histogram if it was handled.
+    #[inline]
+    pub fn receive(
+        &mut self,
+        (now, at): (Micros, Micros),
+        port: u16,
+        from: std::net::SocketAddr,
+        data: &[u8],
+    ) {
+        if self.shard.handle_received(now, at, port, from, data)
+            && self.arrivals.len() < ARRIVALS_CAP
+        {
+            self.arrivals.push(at);
+        }
+    }
+
+    /// The shard's output has just been handed to the kernel: the datagrams handled since
+    /// the last send have left the shard (one clock read, when there were any).
+    pub fn sent(&mut self) {
+        if self.arrivals.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        for at in self.arrivals.drain(..) {
+            self.dwell
+                .saturating_record(now.saturating_sub(at).as_us().max(1));
         }
     }
 
@@ -270,13 +368,22 @@ impl ShardThread {
     }
 
     /// Pins the thread (if asked) and publishes its TID.
-    pub fn start(&self) {
+    pub fn start(&mut self) {
         if let Some(core) = self.core {
             if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
                 tracing::warn!(core, "could not pin shard thread");
             }
         }
         self.counters.tid.store(current_tid(), Ordering::Relaxed);
+        let received = self.counters.datagrams_in.load(Ordering::Relaxed);
+        self.meter = LoadMeter::new(self.clock.now(), received, self.cpu_time());
+    }
+
+    /// The CPU time this thread has used (read from `/proc` once a load window; zero where
+    /// it cannot be read, which leaves the wall-clock measure).
+    fn cpu_time(&self) -> Micros {
+        let tid = self.counters.tid.load(Ordering::Relaxed);
+        tandem_udp::procfs::thread_cpu_time_precise(tid).map_or(Micros::ZERO, Micros::from)
     }
 
     /// End-of-turn bookkeeping: closes the sockets of deleted channels and returns their
@@ -326,6 +433,24 @@ impl ShardThread {
             .stale_dropped
             .store(s.stale_dropped, Ordering::Relaxed);
         self.counters.channels.store(s.channels, Ordering::Relaxed);
+        let now = self.clock.now();
+        let received = self.counters.datagrams_in.load(Ordering::Relaxed);
+        let load = if self.meter.due(now) {
+            self.meter.roll(now, received, self.cpu_time())
+        } else {
+            None
+        };
+        if let Some(load) = load {
+            let c = &self.counters;
+            c.load_busy.store(load.busy.to_bits(), Ordering::Relaxed);
+            c.load_rate
+                .store(load.packet_rate.to_bits(), Ordering::Relaxed);
+        }
+        if now.saturating_sub(self.dwell_merged) >= DWELL_MERGE && !self.dwell.is_empty() {
+            self.counters.dwell.merge(&self.dwell);
+            self.dwell.reset();
+            self.dwell_merged = now;
+        }
         for reply in self.barriers.drain(..) {
             // The handle may have given up waiting.
             let _ = reply.try_send(());

@@ -15,7 +15,8 @@ impl Shard {
     /// Handles one datagram that arrived at the host at `received` (the kernel's receive
     /// time stamp, on the shard's clock): one that has waited longer than
     /// [`max_queue_delay`](super::ShardConfig::max_queue_delay) is dropped and counted, the
-    /// rest go to [`handle_datagram`](Shard::handle_datagram).
+    /// rest go to [`handle_datagram`](Shard::handle_datagram). Returns whether it was
+    /// handled (false: dropped as stale).
     #[inline]
     pub fn handle_received(
         &mut self,
@@ -24,14 +25,15 @@ impl Shard {
         local_port: u16,
         from: SocketAddr,
         data: &[u8],
-    ) {
+    ) -> bool {
         if let Some(limit) = self.cfg.max_queue_delay {
             if now.saturating_sub(received) > limit {
                 self.stats.stale_dropped += 1;
-                return;
+                return false;
             }
         }
         self.handle_datagram(now, local_port, from, data);
+        true
     }
 
     /// Handles one datagram received on `local_port` from `from`.

@@ -12,6 +12,7 @@
 
 mod control;
 mod ingress;
+pub(crate) mod load;
 mod offload;
 mod tick;
 
@@ -33,6 +34,8 @@ use crate::stats::ChannelStats;
 use crate::tap::{Tap, TapHandoff};
 use crate::time::Micros;
 use crate::transmit::{Transmit, TransmitQueue};
+
+pub use load::{AdmissionLimits, LOAD_WINDOW, LoadMeter, Overload, ShardLoad};
 
 /// The default of [`ShardConfig::max_queue_delay`]: voice later than this is worth less
 /// than the capacity it takes to relay it.

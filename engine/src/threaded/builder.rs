@@ -10,12 +10,12 @@ use std::time::Duration;
 use crossbeam_channel::bounded;
 
 use super::{Engine, ShardHandle};
-use crate::driver::thread::{Clock, ShardLinks, ShardThread, ThreadCounters};
+use crate::driver::thread::{Clock, DrainLimits, ShardLinks, ShardThread, ThreadCounters};
 use crate::error::EngineError;
 use crate::offload::KernelForwarding;
 use crate::offload::executor::{self, Executor};
 use crate::ports::{self, MediaAddresses, OwnSockets};
-use crate::shard::{DEFAULT_MAX_QUEUE_DELAY, Shard, ShardConfig};
+use crate::shard::{AdmissionLimits, DEFAULT_MAX_QUEUE_DELAY, Shard, ShardConfig};
 use crate::tap::writer::TapWriter;
 use crate::time::Micros;
 
@@ -65,6 +65,8 @@ pub struct EngineBuilder {
     control_wait: Duration,
     max_queue_delay: Option<Duration>,
     kernel_forwarding: KernelForwarding,
+    admission: AdmissionLimits,
+    drain: DrainLimits,
 }
 
 impl Default for EngineBuilder {
@@ -85,6 +87,8 @@ impl Default for EngineBuilder {
             control_wait: Duration::from_secs(2),
             max_queue_delay: Some(DEFAULT_MAX_QUEUE_DELAY.to_duration()),
             kernel_forwarding: KernelForwarding::Off,
+            admission: AdmissionLimits::none(),
+            drain: DrainLimits::default(),
         }
     }
 }
@@ -150,6 +154,26 @@ impl EngineBuilder {
         self.kernel_forwarding = mode;
         self
     }
+    /// Load limits over which a shard refuses new channels
+    /// ([`EngineError::Overloaded`]); see [`Engine::load`](crate::Engine::load). None by
+    /// default.
+    pub fn admission(mut self, limits: AdmissionLimits) -> Self {
+        self.admission = limits;
+        self
+    }
+    /// How many datagrams one turn of a shard thread may receive before it runs its tick
+    /// (when due) and sends: at most `per_socket` from one socket and `per_turn` in all
+    /// (default 256 and 1,024). A port flooded faster than the shard can read then cannot
+    /// hold off the tick or the other ports; what is left waits in the socket buffers, and
+    /// what waits too long is shed ([`max_queue_delay`](Self::max_queue_delay)). The
+    /// io_uring driver applies `per_turn` (its completions come in order of arrival).
+    pub fn drain_limits(mut self, per_socket: usize, per_turn: usize) -> Self {
+        self.drain = DrainLimits {
+            per_socket,
+            per_turn,
+        };
+        self
+    }
     /// Fixed seed for SSRCs and sequence numbers (default: from the clock).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -174,6 +198,12 @@ impl EngineBuilder {
         }
         if self.shards == 0 || self.shards > 1024 {
             return Err(EngineError::Config(format!("{} shards", self.shards)));
+        }
+        if self.drain.per_socket == 0 || self.drain.per_turn == 0 {
+            return Err(EngineError::Config(format!(
+                "drain limits of {} per socket, {} per turn",
+                self.drain.per_socket, self.drain.per_turn
+            )));
         }
         if !(1..=100).contains(&self.tick_ms) {
             return Err(EngineError::Config(format!("tick of {} ms", self.tick_ms)));
@@ -210,6 +240,7 @@ impl EngineBuilder {
             control_wait: self.control_wait,
             own: own.clone(),
             kernel: kernel.clone(),
+            admission: self.admission,
         };
         for (i, alloc) in allocators.into_iter().enumerate() {
             let ports = Arc::new(Mutex::new(alloc));
@@ -241,6 +272,7 @@ impl EngineBuilder {
                 clock,
                 counters.clone(),
                 self.pin_cores.then_some(i),
+                self.drain,
             );
             st.offload = kernel.clone().map(Executor::new);
             let spawned = match self.driver {

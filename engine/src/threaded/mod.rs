@@ -43,6 +43,7 @@ use crate::event::Event;
 use crate::ids::{ChannelId, GroupKey, RequestId, RoomId, TapId};
 use crate::media_engine::{ChannelInfo, MediaEngine};
 use crate::ports::{MediaAddresses, OwnSockets, PortAllocator};
+use crate::shard::{AdmissionLimits, Overload, ShardLoad};
 use crate::spec::{ChannelSpec, RoomOptions, RtcpMode, TapSpec, TapTarget};
 use crate::stats::ChannelStats;
 use crate::tap::fork::ForkSpec;
@@ -79,6 +80,9 @@ pub struct ShardThreadStats {
     pub tick_duration: TickHistogram,
     /// How late the thread's ticks started after their deadlines.
     pub tick_lateness: TickHistogram,
+    /// How long datagrams dwelt in the shard, in the tick buckets ([`Engine::dwell`] has
+    /// the finer histogram).
+    pub dwell: TickHistogram,
     /// Live channels (as of the thread's last turn).
     pub channels: u64,
     /// Teardown commands and statistics reads that found the queue full and waited.
@@ -101,6 +105,7 @@ pub struct Engine {
     own: OwnSockets,
     /// The kernel fast path, when on.
     kernel: Option<Arc<tandem_kfwd::KernelForwarder>>,
+    admission: AdmissionLimits,
 }
 
 impl Engine {
@@ -159,12 +164,45 @@ impl Engine {
                     stale_dropped: c.stale_dropped.load(Ordering::Relaxed),
                     tick_duration: c.tick_duration.snapshot(),
                     tick_lateness: c.tick_lateness.snapshot(),
+                    dwell: TickHistogram::from_hdr(&c.dwell.snapshot()),
                     channels: c.channels.load(Ordering::Relaxed),
                     control_waits: c.control_waits.load(Ordering::Relaxed),
                     control_timeouts: c.control_timeouts.load(Ordering::Relaxed),
                 }
             })
             .collect()
+    }
+
+    /// The measured load of every shard (busy fraction and packet rate, smoothed over the
+    /// last seconds; zero during the first second).
+    pub fn load(&self) -> Vec<ShardLoad> {
+        self.shards.iter().map(|s| s.counters.load()).collect()
+    }
+
+    /// How long datagrams dwelt in each shard, µs: from their arrival at the host (the
+    /// kernel's receive stamp) to the moment the shard's output of that turn went to the
+    /// kernel, merged every 100 ms or so.
+    pub fn dwell(&self) -> Vec<hdrhistogram::Histogram<u64>> {
+        self.shards
+            .iter()
+            .map(|s| s.counters.dwell.snapshot())
+            .collect()
+    }
+
+    /// Whether new channels are admitted on `shard`, or (`None`) on every shard: the
+    /// first shard over one of the builder's [`AdmissionLimits`] is named.
+    pub fn admission(&self, shard: Option<usize>) -> Result<(), Overload> {
+        match shard {
+            Some(i) => self
+                .shards
+                .get(i)
+                .map_or(Ok(()), |s| self.admission.check(i, s.counters.load())),
+            None => self
+                .shards
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, s)| self.admission.check(i, s.counters.load())),
+        }
     }
 
     /// RTP/RTCP port pairs of each shard, in shard order: `(in use, free)`.
@@ -187,7 +225,8 @@ impl Engine {
     }
 
     /// Creates a channel on the shard of `group`: binds its RTP (and RTCP) socket now, so
-    /// a bind failure is returned here, and queues its creation on the shard.
+    /// a bind failure is returned here, and queues its creation on the shard. A shard over
+    /// one of the builder's admission limits refuses it ([`EngineError::Overloaded`]).
     pub fn create_channel(
         &self,
         group: GroupKey,
@@ -203,6 +242,7 @@ impl Engine {
             return Err(CommandError::OwnAddress(r).into());
         }
         let shard = group.shard(self.shards.len());
+        self.admission(Some(shard))?;
         let (port, sockets) = self.bind_pair(shard, spec.rtcp)?;
         for (p, _) in &sockets {
             self.own.hold(*p);
@@ -443,6 +483,9 @@ macro_rules! threaded_media_engine {
             }
             fn barrier(&mut self) -> Result<(), EngineError> {
                 Engine::barrier(self)
+            }
+            fn admission(&self) -> Result<(), Overload> {
+                Engine::admission(self, None)
             }
         }
     };

@@ -428,6 +428,11 @@ impl Calls {
         self.calls.is_empty()
     }
 
+    /// Whether a call with this Call-ID exists.
+    pub fn contains(&self, call_id: &str) -> bool {
+        self.calls.contains_key(call_id)
+    }
+
     /// Totals since start.
     pub fn totals(&self) -> Totals {
         self.totals

@@ -244,6 +244,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
             .driver(driver)
             .max_queue_delay(cfg.max_queue_delay())
             .kernel_forwarding(kernel)
+            .admission(cfg.admission())
             .build()?,
     );
     let kernel_forwarding = engine.kernel_forwarding().is_some();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tandem_engine::MediaEngine;
-use tandem_engine::{ChannelStats, Event, TapId};
+use tandem_engine::{ChannelStats, Event, Overload, TapId};
 
 use super::cache::ReplyCache;
 use crate::bencode::Value;
@@ -100,9 +100,9 @@ fn unix_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The reply to an offer while shutting down: `load limit` for a proxy that supports it (it
-/// then tries another relay of its set), else an error.
-fn shutting_down(body: &Value) -> Value {
+/// The reply to an offer refused for `why` (shutting down, a load limit): `load limit` for a
+/// proxy that supports it (it then tries another relay of its set), else an error.
+fn refusal(body: &Value, why: &str) -> Value {
     let load_limit = body
         .get("supports")
         .and_then(Value::as_list)
@@ -114,9 +114,36 @@ fn shutting_down(body: &Value) -> Value {
     if load_limit {
         Value::dict()
             .with("result", Value::str("load limit"))
-            .with("message", Value::str("shutting down"))
+            .with("message", Value::str(why))
     } else {
-        ng::error_reply("shutting down")
+        ng::error_reply(why)
+    }
+}
+
+/// The Call-ID of a request, under any spelling of the key that ng accepts.
+fn call_id(body: &Value) -> Option<&str> {
+    match body {
+        Value::Dict(d) => d
+            .iter()
+            .find(|(k, _)| std::str::from_utf8(k).is_ok_and(|k| ng::normalise(k) == "call id"))
+            .and_then(|(_, v)| v.as_str()),
+        _ => None,
+    }
+}
+
+/// The metrics reason and the reply text for an offer refused because a shard is over a
+/// load limit, naming the setting.
+fn overload_refusal(o: &Overload) -> (&'static str, String) {
+    match o {
+        Overload::Busy { limit, .. } => (
+            "max_shard_busy",
+            format!("load limit (max-shard-busy {:.0}%): {o}", limit * 100.0),
+        ),
+        Overload::PacketRate { limit, .. } => (
+            "max_packet_rate",
+            format!("load limit (max-packet-rate {limit:.0}): {o}"),
+        ),
+        _ => ("max_shard_busy", format!("load limit: {o}")),
     }
 }
 
@@ -206,9 +233,23 @@ impl<M: MediaEngine> ControlPath<M> {
                 from_cache: true,
             };
         }
+        // Offers for new calls are refused while shutting down or while a shard is over a
+        // load limit; nothing else is (work already admitted must be able to finish).
+        let new_call =
+            command == "offer" && call_id(&req.body).is_none_or(|id| !self.calls.contains(id));
+        let overload = if new_call && !self.draining {
+            self.media.admission().err()
+        } else {
+            None
+        };
         let body = if self.draining && command == "offer" {
             m.refused("shutting_down", 1);
-            shutting_down(&req.body)
+            refusal(&req.body, "shutting down")
+        } else if let Some(o) = overload {
+            let (reason, why) = overload_refusal(&o);
+            m.refused(reason, 1);
+            tracing::debug!(%why, "offer refused");
+            refusal(&req.body, &why)
         } else {
             let ctx = RequestCtx {
                 now_unix_s: unix_seconds(),

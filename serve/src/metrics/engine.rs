@@ -9,7 +9,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use tandem_engine::{Engine, ShardThreadStats, TICK_BUCKETS_US, TickHistogram};
+use tandem_engine::{Engine, ShardLoad, ShardThreadStats, TICK_BUCKETS_US, TickHistogram};
 
 /// Reads a running engine's counters when the metrics are rendered.
 pub struct EngineCollector {
@@ -86,6 +86,7 @@ impl Collector for EngineCollector {
         let stats = engine.thread_stats();
         let ports = engine.ports_in_use();
         let kernel = engine.kernel_forwarding();
+        let load = engine.load();
         drop(engine);
         encode_kernel(&mut encoder, kernel.as_ref())?;
         for (name, help, read) in SHARD_COUNTERS {
@@ -122,8 +123,27 @@ impl Collector for EngineCollector {
                 ConstGauge::new(v).encode(m.encode_family(&shard_label(i))?)?;
             }
         }
+        type Reading = fn(&ShardLoad) -> f64;
+        let readings: [(&str, &str, Reading); 2] = [
+            (
+                "tandem_shard_busy_ratio",
+                "Fraction of the time each shard's thread works rather than waits, smoothed over the last seconds (max-shard-busy refuses new calls above it).",
+                |l| l.busy,
+            ),
+            (
+                "tandem_shard_packet_rate",
+                "Media packets each shard receives per second, smoothed over the last seconds (max-packet-rate refuses new calls above it).",
+                |l| l.packet_rate,
+            ),
+        ];
+        for (name, help, read) in readings {
+            let mut m = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (i, l) in load.iter().enumerate() {
+                ConstGauge::new(read(l)).encode(m.encode_family(&shard_label(i))?)?;
+            }
+        }
         type Pick = fn(&ShardThreadStats) -> TickHistogram;
-        let histograms: [(&str, &str, Pick); 2] = [
+        let histograms: [(&str, &str, Pick); 3] = [
             (
                 "tandem_shard_tick_duration_seconds",
                 "How long each shard tick (playout, mixing, players, timeouts, RTCP) took.",
@@ -133,6 +153,11 @@ impl Collector for EngineCollector {
                 "tandem_shard_tick_lateness_seconds",
                 "How late each shard tick started after its deadline (a tick more than one period late is missed).",
                 |s| s.tick_lateness,
+            ),
+            (
+                "tandem_shard_dwell_seconds",
+                "How long each media packet dwelt in its shard: from its arrival at the host (the kernel's receive stamp) to the shard handing its turn's output to the kernel.",
+                |s| s.dwell,
             ),
         ];
         for (name, help, pick) in histograms {

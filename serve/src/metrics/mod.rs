@@ -46,7 +46,7 @@ pub struct Metrics {
     pub recordings_finished: Counter,
     /// Recordings that stopped on an error.
     pub recordings_failed: Counter,
-    /// Requests refused, by reason (`limit`, `loop`, `shutting_down`).
+    /// Requests refused, by reason (one of [`REFUSE_REASONS`]).
     pub refused: Labelled<Counter>,
     /// Requests whose reply would not fit the transport (answered with an error).
     pub replies_too_large: Counter,
@@ -151,8 +151,15 @@ pub const MEDIA_COUNTERS: [MediaCounter; 6] = [
 ];
 
 /// Why requests are refused: a limit (calls, streams per call), a media address that is
-/// the relay's own (a loop), an offer during a shutdown.
-pub const REFUSE_REASONS: [&str; 3] = ["limit", "loop", "shutting_down"];
+/// the relay's own (a loop), an offer during a shutdown, an offer for a new call while a
+/// media shard is over a load limit (`max-shard-busy`, `max-packet-rate`).
+pub const REFUSE_REASONS: [&str; 5] = [
+    "limit",
+    "loop",
+    "shutting_down",
+    "max_shard_busy",
+    "max_packet_rate",
+];
 /// Why calls are deleted: an ng `delete`, a media timeout, a shutdown, anything else.
 pub const DELETE_REASONS: [&str; 4] = ["delete", "timeout", "shutdown", "other"];
 /// Why ng TCP connections close.
@@ -410,7 +417,7 @@ impl Metrics {
             ),
             (
                 "tandem_ng_refused",
-                "Requests refused, by reason: limit (calls, streams per call), loop (a media address that is the relay's own), shutting_down (an offer during a shutdown).",
+                "Requests refused, by reason: limit (calls, streams per call), loop (a media address that is the relay's own), shutting_down (an offer during a shutdown), max_shard_busy and max_packet_rate (an offer for a new call while a media shard is over that load limit).",
                 &m.refused,
             ),
             (

@@ -54,6 +54,19 @@ pub fn sum(text: &str, name: &str) -> Option<f64> {
 /// as the upper bound of the bucket it falls in (`le`, `f64::INFINITY` for `+Inf`): no more
 /// than `1 - q` of the observations exceed it. `None` without observations.
 pub fn histogram_quantile(text: &str, name: &str, q: f64) -> Option<f64> {
+    let bounds = histogram_buckets(text, name)?;
+    let total = bounds.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let want = (q.clamp(0.0, 1.0) * total).ceil().max(1.0);
+    bounds.iter().find(|(_, c)| *c >= want).map(|(b, _)| *b)
+}
+
+/// The buckets of histogram `name` summed over all its label sets (shards): each upper
+/// bound (`le`, `f64::INFINITY` for `+Inf`) with its cumulative count, in order of bound.
+/// `None` if a bucket line is malformed; empty if there are none.
+pub fn histogram_buckets(text: &str, name: &str) -> Option<Vec<(f64, f64)>> {
     let prefix = format!("{name}_bucket{{");
     // Cumulative counts per bound, summed over label sets.
     let mut bounds: Vec<(f64, f64)> = Vec::new();
@@ -75,12 +88,7 @@ pub fn histogram_quantile(text: &str, name: &str, q: f64) -> Option<f64> {
         }
     }
     bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let total = bounds.last()?.1;
-    if total <= 0.0 {
-        return None;
-    }
-    let want = (q.clamp(0.0, 1.0) * total).ceil().max(1.0);
-    bounds.iter().find(|(_, c)| *c >= want).map(|(b, _)| *b)
+    Some(bounds)
 }
 
 #[cfg(test)]

@@ -14,8 +14,12 @@
 //! |                       | recording if the scenario records; a listening supervisor    |
 //! |                       | on the configured fraction of calls                          |
 //! | callback dialled      | agent channel + phone, hearing ringback                      |
+//! | callback placed       | the far end's signal (ringback, busy, SIT) to the agent, a   |
+//! |                       | call-progress detector on the agent's phone                   |
 //! | callback answered     | customer channel + phone (outbound), bridged to the agent    |
 //! | ended                 | recording stopped; channels, room and phones torn down       |
+//! | flow started          | the flow runs in the engine on the caller channel; the phone |
+//! |                       | keys what the model's caller keyed (`flow_calls`)            |
 //!
 //! The conductor only reads transitions: nothing it measures reaches the model, so the
 //! model's decisions are those of a pure run.
@@ -37,13 +41,20 @@ use tandem_engine::{
 };
 
 use super::DriveError;
+use super::call_progress::CallProgressReport;
 use super::phones::{Phone, Phones, Role};
 use super::prompts::PromptBank;
-use super::quality::{MouthToEar, StreamSummary};
+use super::quality::MouthToEar;
 use super::report::{CallMedia, Counters};
 use super::signal::PTIME_US;
 use super::transport::Net;
-use crate::lifecycle::{CallKey, CallObserver, Transition};
+use crate::lifecycle::{CallKey, CallObserver, FarEnd, Transition};
+use flow_calls::FlowCalls;
+pub use flow_calls::FlowSetup;
+
+mod flow_calls;
+mod outbound;
+mod teardown;
 
 /// How often a queued caller hears the position again, µs of media time.
 const ANNOUNCE_EVERY_US: u64 = 30_000_000;
@@ -58,6 +69,7 @@ struct Leg {
 }
 
 /// A call's media.
+#[derive(Clone)]
 struct Call {
     serial: u32,
     group: GroupKey,
@@ -71,6 +83,8 @@ struct Call {
     talk_from_us: Option<u64>,
     agent_id: u32,
     outbound: bool,
+    /// A callback attempt's far end, once placed.
+    far: Option<FarEnd>,
 }
 
 /// Recording settings.
@@ -107,6 +121,12 @@ pub struct Conductor<N: Net> {
     channels_live: u64,
     /// Wall time spent in the engine's commands.
     engine_busy: Duration,
+    /// The IVR flow's calls, in a scenario with a flow.
+    flow: Option<FlowCalls>,
+    /// Call progress heard on the callback legs.
+    pub call_progress: CallProgressReport,
+    /// Simulated time of the last transition, s.
+    model_t: f64,
 }
 
 impl<N: Net> Conductor<N> {
@@ -142,7 +162,20 @@ impl<N: Net> Conductor<N> {
             counters: Counters::default(),
             channels_live: 0,
             engine_busy: Duration::ZERO,
+            flow: None,
+            model_t: 0.0,
+            call_progress: CallProgressReport::default(),
         }
+    }
+
+    /// Runs the scenario's IVR flow on the engine for every call that walks it.
+    pub fn set_flow(&mut self, setup: FlowSetup) {
+        self.flow = Some(FlowCalls::new(setup));
+    }
+
+    /// What the flow did on media, in a scenario with a flow.
+    pub fn take_flow_report(&mut self) -> Option<super::flow_report::FlowDriveReport> {
+        self.flow.take().map(FlowCalls::into_report)
     }
 
     /// The transport.
@@ -189,6 +222,7 @@ impl<N: Net> Conductor<N> {
             self.net.run_until(next);
             self.now_us = next;
             self.handle_events();
+            self.flow_tick();
             if next == self.next_frame_us {
                 self.phones.frame(&mut self.net, next, &mut self.counters);
                 self.next_frame_us += PTIME_US;
@@ -203,23 +237,27 @@ impl<N: Net> Conductor<N> {
 
     fn handle_events(&mut self) {
         while let Some(e) = self.net.engine().poll_event() {
+            self.flow_event(&e);
             self.counters.count(e);
         }
     }
 
-    fn spec(remote: SocketAddr) -> ChannelSpec {
-        ChannelSpec {
+    fn spec(remote: SocketAddr, inband_keys: bool) -> ChannelSpec {
+        let mut spec = ChannelSpec {
             codec: Codec::PCMU,
             remote: Some(remote),
             rtcp: RtcpMode::Mux,
             ..ChannelSpec::default()
-        }
+        };
+        spec.dtmf.inband = inband_keys;
+        spec
     }
 
     fn open_leg(&mut self, group: GroupKey, role: Role, serial: u32) -> Result<Leg, DriveError> {
         let ep = self.net.open_endpoint()?;
         let addr = self.net.endpoint_addr(ep);
-        let info = match self.engine(|e| e.create_channel(group, Self::spec(addr))) {
+        let inband = role == Role::Caller && self.flow.as_ref().is_some_and(FlowCalls::inband);
+        let info = match self.engine(|e| e.create_channel(group, Self::spec(addr, inband))) {
             Ok(i) => i,
             Err(e) => {
                 self.net.close_endpoint(ep);
@@ -292,6 +330,7 @@ impl<N: Net> Conductor<N> {
             talk_from_us: None,
             agent_id: 0,
             outbound,
+            far: None,
         }
     }
 
@@ -334,7 +373,10 @@ impl<N: Net> Conductor<N> {
         // Whoever is waiting hears a player (ringback) until now: the caller of an inbound
         // call, the agent of a callback.
         let outbound = call.outbound;
-        self.stop_play(if outbound { agent } else { caller });
+        // A flow call's queue node stopped its own prompts at the answer.
+        if outbound || !self.flow.as_ref().is_some_and(|f| f.has(key)) {
+            self.stop_play(if outbound { agent } else { caller });
+        }
         self.command(Command::Bridge {
             a: caller.channel,
             b: agent.channel,
@@ -399,51 +441,28 @@ impl<N: Net> Conductor<N> {
         Ok(())
     }
 
-    fn end_call(&mut self, key: CallKey) {
+    /// An agent answered: the agent's leg opens and the two talk.
+    fn answered(&mut self, key: CallKey, agent: u32) -> Result<(), DriveError> {
         self.leave_queue(key);
-        let Some(call) = self.calls.remove(&key) else {
-            return;
+        let Some(call) = self.calls.get_mut(&key) else {
+            return Ok(());
         };
-        if let Some((tap, _)) = call.tap {
-            let r = self.command(Command::StopTap { tap });
-            self.engine_result(r);
+        call.agent_id = agent;
+        let (group, serial) = (call.group, call.serial);
+        let leg = self.open_leg(group, Role::Agent, serial)?;
+        if let Some(call) = self.calls.get_mut(&key) {
+            call.agent = Some(leg);
         }
-        let caller = call.caller.and_then(|l| self.close_leg(l));
-        let agent = call.agent.and_then(|l| self.close_leg(l));
-        if let Some(s) = call.supervisor {
-            self.close_leg(s);
-        }
-        if let Some(room) = call.room {
-            let r = self.command(Command::DestroyRoom { room });
-            self.engine_result(r);
-        }
-        if let (Some(from), Some(caller), Some(agent)) = (call.talk_from_us, caller, agent) {
-            let down = caller.rx.summary();
-            let up = agent.rx.summary();
-            self.record_call(&call, from, up, down);
-        }
-    }
-
-    fn record_call(&mut self, call: &Call, from_us: u64, up: StreamSummary, down: StreamSummary) {
-        let ru = self.mouth_to_ear.rate(&up);
-        let rd = self.mouth_to_ear.rate(&down);
-        let worse = if ru.r <= rd.r { ru } else { rd };
-        self.calls_media.push(CallMedia {
-            serial: call.serial,
-            agent: call.agent_id,
-            outbound: call.outbound,
-            supervised: call.supervisor.is_some(),
-            talk_s: (self.now_us.saturating_sub(from_us)) as f64 / 1e6,
-            uplink: up,
-            downlink: down,
-            r: worse.r,
-            mos: worse.mos,
-            recording: call.tap.as_ref().map(|(_, p)| p.clone()),
-        });
+        self.counters.answered += 1;
+        self.connect(key)?;
+        Ok(())
     }
 
     /// Applies one transition at media time `now_us`.
     fn apply(&mut self, key: CallKey, step: Transition) -> Result<(), DriveError> {
+        if self.flow_apply(key, step)? {
+            return Ok(());
+        }
         match step {
             Transition::TrunkBlocked => self.counters.trunk_blocked += 1,
             Transition::Seized { .. } => {
@@ -494,20 +513,7 @@ impl<N: Net> Conductor<N> {
                     }
                 }
             }
-            Transition::Answered { agent } => {
-                self.leave_queue(key);
-                let Some(call) = self.calls.get_mut(&key) else {
-                    return Ok(());
-                };
-                call.agent_id = agent;
-                let (group, serial) = (call.group, call.serial);
-                let leg = self.open_leg(group, Role::Agent, serial)?;
-                if let Some(call) = self.calls.get_mut(&key) {
-                    call.agent = Some(leg);
-                }
-                self.counters.answered += 1;
-                self.connect(key)?;
-            }
+            Transition::Answered { agent } => self.answered(key, agent)?,
             Transition::OutboundDialling { agent } => {
                 let mut call = self.new_call(true);
                 call.agent_id = agent;
@@ -518,8 +524,13 @@ impl<N: Net> Conductor<N> {
                 self.play(leg, spec);
                 self.counters.callbacks_dialled += 1;
             }
-            Transition::OutboundFailed => self.end_call(key),
+            Transition::OutboundProgress { far } => self.far_end(key, far),
+            Transition::OutboundFailed => {
+                self.judge_progress(key);
+                self.end_call(key);
+            }
             Transition::OutboundAnswered { agent, dial } => {
+                self.judge_progress(dial);
                 let mut call = match self.calls.remove(&dial) {
                     Some(c) => c,
                     None => self.new_call(true),
@@ -538,6 +549,14 @@ impl<N: Net> Conductor<N> {
                 self.connect(key)?;
             }
             Transition::Ended(_) => self.end_call(key),
+            // Without a flow (or for a call not in it): nothing to play.
+            Transition::FlowStarted { .. }
+            | Transition::FlowNode { .. }
+            | Transition::FlowKey { .. }
+            | Transition::FlowHangup
+            | Transition::FlowSurvey { .. }
+            | Transition::FlowOverflow
+            | Transition::AgentHungUp => {}
         }
         Ok(())
     }
@@ -547,12 +566,14 @@ impl<N: Net> Conductor<N> {
     pub fn finish(&mut self, end_t: f64, settle_us: u64) {
         let end = self.media_us(end_t).max(self.now_us);
         self.run_media_until(end + settle_us / 2);
+        self.flow_settle();
+        self.counters.calls_open_at_end = self.calls.len() as u64;
+        self.flow_finish();
         let keys: Vec<CallKey> = self.calls.keys().copied().collect();
-        self.counters.calls_open_at_end = keys.len() as u64;
         for k in keys {
             self.end_call(k);
         }
-        self.run_media_until(end + settle_us);
+        self.run_media_until(self.now_us.max(end) + settle_us / 2);
     }
 }
 
@@ -560,6 +581,7 @@ impl<N: Net> CallObserver for Conductor<N> {
     fn transition(&mut self, t: f64, call: CallKey, step: Transition) {
         let at = self.media_us(t);
         self.run_media_until(at);
+        self.model_t = t;
         if let Err(e) = self.apply(call, step) {
             self.counters.note_error(e.to_string());
         }

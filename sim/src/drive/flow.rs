@@ -161,6 +161,10 @@ pub struct FlowLeg {
     /// The node the call is in and when it entered it.
     node: Option<(usize, Micros)>,
     steps: VecDeque<LegStep>,
+    /// Every node entered, with the media time, µs (at most the flow's `max_steps` + 1).
+    path: Vec<(u32, u64)>,
+    /// The survey's result, once a survey node took one (`Some(None)`: no score).
+    survey: Option<Option<u8>>,
 }
 
 impl FlowLeg {
@@ -176,6 +180,8 @@ impl FlowLeg {
             ivr,
             node: None,
             steps: VecDeque::new(),
+            path: Vec::new(),
+            survey: None,
         })
     }
 
@@ -272,6 +278,16 @@ impl FlowLeg {
         &s.flow().node(s.node()).name
     }
 
+    /// The nodes the flow entered, in order, each with the media time of the entry, µs.
+    pub fn path(&self) -> &[(u32, u64)] {
+        &self.path
+    }
+
+    /// The survey's result, once a survey node took one (`Some(None)`: no score keyed).
+    pub fn survey(&self) -> Option<Option<u8>> {
+        self.survey
+    }
+
     /// Whether the flow has ended.
     pub fn is_finished(&self) -> bool {
         self.ivr.is_finished()
@@ -296,6 +312,7 @@ impl FlowLeg {
                     fig.nodes[n].time_s += spent(from, now);
                 }
                 fig.nodes[node.index()].entries += 1;
+                self.path.push((node.0, now.as_us()));
             }
             Action::EnterQueue { queue, .. } => {
                 fig.queue_entries += 1;
@@ -303,10 +320,13 @@ impl FlowLeg {
             }
             Action::LeaveQueue { .. } => self.steps.push_back(LegStep::LeaveQueue),
             Action::RequestCallback { .. } => fig.callback_requests += 1,
-            Action::SurveyResult { score, .. } => match score {
-                Some(s) => fig.survey_scores.push(s),
-                None => fig.surveys_unanswered += 1,
-            },
+            Action::SurveyResult { score, .. } => {
+                self.survey = Some(score);
+                match score {
+                    Some(s) => fig.survey_scores.push(s),
+                    None => fig.surveys_unanswered += 1,
+                }
+            }
             Action::Hangup => self.steps.push_back(LegStep::Hangup),
             Action::End(o) => {
                 fig.ended += 1;

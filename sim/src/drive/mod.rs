@@ -20,9 +20,11 @@
 //! [`report::DriveReport`]: per-call loss, jitter and latency, E-model R and
 //! MOS ([`crate::emodel`]), engine figures and recordings.
 
+pub mod call_progress;
 mod conductor;
 mod events;
 pub mod flow;
+pub mod flow_report;
 pub mod flow_rig;
 pub mod impaired;
 mod phones;
@@ -34,6 +36,7 @@ pub mod transport;
 pub mod udp;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tandem_codecs::wav::Encoding;
@@ -110,6 +113,8 @@ pub struct DriveConfig {
     pub udp_ports: (u16, u16),
     /// Media time allowed after the last call for the last packets and files, ms.
     pub settle_ms: u64,
+    /// How the phones key an IVR flow's choices.
+    pub dtmf: flow_report::DtmfMode,
 }
 
 impl Default for DriveConfig {
@@ -125,6 +130,7 @@ impl Default for DriveConfig {
             mouth_to_ear: MouthToEar::default(),
             udp_ports: (20_000, 29_999),
             settle_ms: 500,
+            dtmf: flow_report::DtmfMode::default(),
         }
     }
 }
@@ -154,7 +160,21 @@ pub fn drive(sc: &Scenario, cfg: &DriveConfig) -> Result<Drive, DriveError> {
             cfg.time_scale
         )));
     }
-    let record = if sc.record {
+    let flow = sc.ivr.as_ref().and_then(|i| i.flow());
+    if flow.is_some() && cfg.time_scale != 1.0 {
+        return Err(DriveError::Invalid(format!(
+            "scenario `{}` runs an IVR flow, whose prompts, timeouts and keys take their own \
+             time on the engine: drive it with time scale 1 (got {})",
+            sc.name, cfg.time_scale
+        )));
+    }
+    if flow.is_none() && cfg.dtmf != flow_report::DtmfMode::default() {
+        return Err(DriveError::Invalid(format!(
+            "scenario `{}` runs no IVR flow: its phones key nothing, in band or otherwise",
+            sc.name
+        )));
+    }
+    let record = if sc.record || flow.is_some() {
         let dir = cfg.record_dir.clone().unwrap_or_else(|| {
             let stamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -201,6 +221,26 @@ fn run_with<N: Net + 'static>(
     crate::budget::check(sc, 1)?;
     let started = Instant::now();
     let record_dir = record.as_ref().map(|r| r.dir.clone());
+    let flow = match (sc.ivr.as_ref(), &record_dir) {
+        (Some(ivr), Some(dir)) => match ivr.flow() {
+            Some(f) => {
+                let length = |name: &str| flow::scenario_prompt_length(sc, name);
+                let prompts = flow::synthetic_prompts(f, &length, &dir.join("prompts"))?;
+                Some(conductor::FlowSetup {
+                    flow: Arc::clone(f),
+                    prompts: Arc::new(prompts),
+                    voicemail_dir: dir.join("voicemail"),
+                    dnis: ivr.dnis.iter().map(|d| d.number.clone()).collect(),
+                    start_unix: ivr.start_unix(),
+                    dtmf: cfg.dtmf,
+                })
+            }
+            None => None,
+        },
+        _ => None,
+    };
+    // Calls are recorded only when the scenario asks; the directory may be the flow's.
+    let record = record.filter(|_| sc.record);
     let mut conductor = Conductor::new(
         net,
         sc.seed,
@@ -209,6 +249,9 @@ fn run_with<N: Net + 'static>(
         sc.supervisor_fraction,
         cfg.mouth_to_ear,
     );
+    if let Some(f) = flow {
+        conductor.set_flow(f);
+    }
     let metrics = model::Run::with_observer(sc, 0, &mut conductor)?.run()?;
     conductor.finish(metrics.end_time, cfg.settle_ms * 1000);
     let wall_s = started.elapsed().as_secs_f64();
@@ -240,6 +283,8 @@ fn run_with<N: Net + 'static>(
         media,
         engine,
         calls: std::mem::take(&mut conductor.calls_media),
+        flow: conductor.take_flow_report(),
+        call_progress: std::mem::take(&mut conductor.call_progress),
     };
     Ok(Drive {
         report,

@@ -11,12 +11,14 @@ use std::net::SocketAddr;
 use hdrhistogram::Histogram;
 use tandem_codecs::rtp::RtpPacket;
 
+use super::call_progress::MAX_HEARD;
 use super::quality::{RtpRx, StreamRx};
 use super::report::Counters;
 use super::signal::{
     AGENT_HZ, CALLER_HZ, FRAME_BYTES, Marker, Voice, read_marker, write_marker, write_rtp_header,
 };
 use super::transport::Net;
+use tandem_codecs::progress::{ProgressDetector, ProgressEvent};
 
 const RTP_HEADER: usize = 12;
 
@@ -51,6 +53,10 @@ pub(super) struct Phone {
     pub rtp: RtpRx,
     /// Keys still to press, and the packet of the key being pressed now.
     keypad: Keypad,
+    /// A call-progress detector on what the phone hears (a dialling agent's).
+    progress: Option<Box<ProgressDetector>>,
+    /// What the detector reported (at most [`MAX_HEARD`]).
+    heard: Vec<ProgressEvent>,
 }
 
 /// Keys a phone presses as RFC 4733 telephone-events, in place of its voice: each key is
@@ -62,6 +68,10 @@ struct Keypad {
     queued: std::collections::VecDeque<u8>,
     /// The key being sent, the packet number within it, and its start timestamp.
     current: Option<(u8, u16, u32)>,
+    /// In-band keys still to send: G.711 µ-law samples of their tones and pauses.
+    tones: std::collections::VecDeque<u8>,
+    /// In-band keys pressed whose tones have not started yet.
+    tone_keys: u64,
 }
 
 /// Telephone-event payload type the phones use (the engine's default for PCMU calls).
@@ -70,6 +80,11 @@ pub(super) const EVENT_PT: u8 = 101;
 const KEY_UPDATES: u16 = 5;
 /// Volume of the keys, −dBm0.
 const KEY_VOLUME: u8 = 10;
+/// An in-band key's tone, and the pause after it, ms.
+const INBAND_ON_MS: u32 = 100;
+const INBAND_OFF_MS: u32 = 60;
+/// G.711 µ-law silence.
+const ULAW_SILENCE: u8 = 0xFF;
 
 impl Phone {
     /// From now on the phone hears `far`'s voice (a conversation starts): its measurements
@@ -91,9 +106,47 @@ impl Phone {
         }
     }
 
+    /// Presses `key` as an in-band tone in the audio (ITU-T Q.23 frequencies, 100 ms at
+    /// −10 dBm0 per frequency, then 60 ms of silence) after any keys still queued; returns
+    /// whether it is a key.
+    pub fn press_inband(&mut self, key: char) -> bool {
+        if tandem_codecs::tone::dtmf_freqs(key).is_none() {
+            return false;
+        }
+        let pcm = tandem_codecs::tone::dtmf_sequence(
+            &key.to_string(),
+            INBAND_ON_MS,
+            INBAND_OFF_MS,
+            -10.0,
+        );
+        let k = &mut self.keypad;
+        k.tones
+            .extend(pcm.iter().map(|&x| tandem_codecs::g711::linear_to_ulaw(x)));
+        // Whole frames: the tones end on a frame boundary.
+        while k.tones.len() % FRAME_BYTES != 0 {
+            k.tones.push_back(ULAW_SILENCE);
+        }
+        k.tone_keys += 1;
+        true
+    }
+
     /// Whether the phone has keys still to send.
     pub fn keying(&self) -> bool {
-        self.keypad.current.is_some() || !self.keypad.queued.is_empty()
+        self.keypad.current.is_some()
+            || !self.keypad.queued.is_empty()
+            || !self.keypad.tones.is_empty()
+    }
+
+    /// From now on a call-progress detector listens to what the phone hears.
+    pub fn listen_for_progress(&mut self) {
+        self.progress = Some(Box::new(ProgressDetector::with_defaults()));
+        self.heard.clear();
+    }
+
+    /// What the call-progress detector reported; the detector stops listening.
+    pub fn take_heard(&mut self) -> Vec<ProgressEvent> {
+        self.progress = None;
+        std::mem::take(&mut self.heard)
     }
 
     /// A supervisor's: the two parties whose unmixed frames it may hear.
@@ -152,6 +205,8 @@ impl Phones {
             rx: StreamRx::default(),
             rtp: RtpRx::default(),
             keypad: Keypad::default(),
+            progress: None,
+            heard: Vec::new(),
         };
         if self.phones.len() <= ep {
             self.phones.resize_with(ep + 1, || None);
@@ -218,6 +273,19 @@ impl Phones {
                 counters.other_payload += 1;
                 return;
             }
+            if let Some(d) = phone.progress.as_mut() {
+                let mut pcm = [0i16; FRAME_BYTES];
+                let n = p.payload().len().min(FRAME_BYTES);
+                for (o, &b) in pcm.iter_mut().zip(&p.payload()[..n]) {
+                    *o = tandem_codecs::g711::ulaw_to_linear(b);
+                }
+                let heard = &mut phone.heard;
+                d.process(&pcm[..n], |e| {
+                    if heard.len() < MAX_HEARD {
+                        heard.push(e);
+                    }
+                });
+            }
             match read_marker(p.payload()) {
                 Some(m) if Some(m.stream) == phone.expect => {
                     phone.rx.on_packet(m.seq, m.sent_us, at_us, latencies);
@@ -270,6 +338,10 @@ impl Phones {
 
     /// Sends the next packet of the key being pressed (in place of a voice frame).
     fn transmit_key<N: Net>(net: &mut N, ep: usize, phone: &mut Phone, c: &mut Counters) {
+        if !phone.keypad.tones.is_empty() {
+            Self::transmit_tone(net, ep, phone, c);
+            return;
+        }
         let (event, n, start_ts) = match phone.keypad.current {
             Some(k) => k,
             None => {
@@ -292,11 +364,40 @@ impl Phones {
         write_rtp_header(head, EVENT_PT, n == 0, phone.rtp_seq, start_ts, phone.ssrc);
         payload.copy_from_slice(&ev.to_bytes().expect("a key is a valid event"));
         phone.keypad.current = (n + 1 < KEY_UPDATES + 3).then_some((event, n + 1, start_ts));
+        Self::send_frame(net, ep, phone, &packet, c);
+    }
+
+    /// Sends one 20 ms packet of the phone's stream, which moves on a frame.
+    fn send_frame<N: Net>(
+        net: &mut N,
+        ep: usize,
+        phone: &mut Phone,
+        packet: &[u8],
+        c: &mut Counters,
+    ) {
         phone.first_packet = false;
         phone.rtp_seq = phone.rtp_seq.wrapping_add(1);
         phone.ts = phone.ts.wrapping_add(FRAME_BYTES as u32);
-        let to = phone.engine_addr;
-        net.send(ep, to, &packet);
+        net.send(ep, phone.engine_addr, packet);
         c.packets_sent += 1;
+    }
+
+    /// Sends the next frame of in-band key tones (audio, in place of a voice frame).
+    fn transmit_tone<N: Net>(net: &mut N, ep: usize, phone: &mut Phone, c: &mut Counters) {
+        c.keys_pressed += std::mem::take(&mut phone.keypad.tone_keys);
+        let mut packet = [0u8; RTP_HEADER + FRAME_BYTES];
+        let (head, payload) = packet.split_at_mut(RTP_HEADER);
+        write_rtp_header(
+            head,
+            0,
+            phone.first_packet,
+            phone.rtp_seq,
+            phone.ts,
+            phone.ssrc,
+        );
+        for b in payload.iter_mut() {
+            *b = phone.keypad.tones.pop_front().unwrap_or(ULAW_SILENCE);
+        }
+        Self::send_frame(net, ep, phone, &packet, c);
     }
 }

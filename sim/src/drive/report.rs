@@ -356,6 +356,10 @@ pub struct DriveReport {
     /// Per conversation (not in the JSON; see [`DriveReport::calls_csv`]).
     #[serde(skip)]
     pub calls: Vec<CallMedia>,
+    /// The scenario's IVR flow on media, if it runs one.
+    pub flow: Option<super::flow_report::FlowDriveReport>,
+    /// Call progress on the callback legs.
+    pub call_progress: super::call_progress::CallProgressReport,
 }
 
 impl DriveReport {
@@ -506,6 +510,12 @@ impl DriveReport {
                     .as_ref()
                     .map_or("-".into(), |d| d.display().to_string())
             );
+        }
+        if let Some(f) = &self.flow {
+            s.push_str(&f.to_text());
+        }
+        if !self.call_progress.is_empty() {
+            s.push_str(&self.call_progress.to_text());
         }
         if c.errors > 0 {
             let _ = writeln!(s, "  ERRORS: {}", c.errors);

@@ -13,7 +13,7 @@ use tandem_acd::{CallState, CallbackId, Seconds};
 
 use super::{Dial, Event, Phase, Run, SimCall, acd_err};
 use crate::SimError;
-use crate::lifecycle::{OUTBOUND_DIAL, Transition};
+use crate::lifecycle::{FarEnd, OUTBOUND_DIAL, Transition};
 
 impl Run<'_> {
     /// The ACD asks agent `agent` to dial callback `entry` to `number`.
@@ -65,7 +65,22 @@ impl Run<'_> {
         let attempt = d.attempt;
         self.attempts.insert(d.entry.0, attempt);
         d.answered = self.rng.callback.random::<f64>() < cb.answer_probability_of(attempt);
+        let far = if d.answered {
+            FarEnd::Answers
+        } else {
+            // Its own stream: the far end's state changes no other draw.
+            let u = self.rng.far_end.random::<f64>();
+            if u < cb.busy_share {
+                FarEnd::Busy
+            } else if u < cb.busy_share + cb.unassigned_share {
+                FarEnd::Unassigned
+            } else {
+                FarEnd::NoAnswer
+            }
+        };
+        let key = OUTBOUND_DIAL | d.entry.0;
         let dial_time = cb.dial_time.sample(&mut self.rng.callback);
+        self.note_key(t, key, Transition::OutboundProgress { far });
         self.at(t).callback_attempts += 1.0;
         if self.m.counting(t) {
             self.m.breakdown.attempt(attempt).attempts += 1.0;

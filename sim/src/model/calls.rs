@@ -121,8 +121,9 @@ impl Run<'_> {
         c.deadline = t + patience;
         c.patience_at = f64::INFINITY;
         let caller = c.caller;
-        let accepts_callback =
-            self.acceptance >= 1.0 || self.rng.acceptance.random::<f64>() < self.acceptance;
+        // With an IVR flow, callbacks are asked for with the flow's key, never offered.
+        let accepts_callback = !self.flow_on
+            && (self.acceptance >= 1.0 || self.rng.acceptance.random::<f64>() < self.acceptance);
         let id = self
             .acd
             .call_arrived_with(
@@ -135,7 +136,7 @@ impl Run<'_> {
                 },
             )
             .map_err(acd_err)?;
-        if !accepts_callback {
+        if !accepts_callback && !self.flow_on {
             self.note_declined(t);
         }
         self.calls[i as usize].acd = Some(id);
@@ -392,11 +393,14 @@ impl Run<'_> {
         if let Some(id) = c.acd {
             self.acd.call_ended(Seconds(t), id).map_err(acd_err)?;
         }
-        self.note(t, i, Transition::Ended(Ending::TalkEnded));
+        let in_flow = flow && self.flow_calls.get(i as usize).is_some_and(Option::is_some);
+        if !in_flow {
+            self.note(t, i, Transition::Ended(Ending::TalkEnded));
+        }
         let ag = &mut self.agents[c.agent as usize];
         ag.call = None;
         ag.token = ag.token.wrapping_add(1);
-        if flow && self.flow_calls.get(i as usize).is_some_and(Option::is_some) {
+        if in_flow {
             self.flow_after_agent(t, i)?;
         } else {
             self.release(t, i);

@@ -205,6 +205,7 @@ struct Rngs {
     types: SmallRng,
     balk: SmallRng,
     acceptance: SmallRng,
+    far_end: SmallRng,
 }
 
 /// One replication of a scenario.
@@ -284,13 +285,6 @@ impl<'s> Run<'s> {
         rep: u32,
         observer: &'s mut dyn CallObserver,
     ) -> Result<Run<'s>, SimError> {
-        if sc.ivr.as_ref().is_some_and(|i| i.flow().is_some()) {
-            return Err(SimError::Invalid(format!(
-                "scenario `{}`: drive mode does not run IVR flows (run it without --drive, \
-                 or give `[ivr]` a `time` instead of a `flow`)",
-                sc.name
-            )));
-        }
         let mut run = Run::new(sc, rep)?;
         run.observer = Some(observer);
         Ok(run)

@@ -284,6 +284,7 @@ pub(super) fn build(sc: &Scenario, rep: u32) -> Result<Run<'_>, SimError> {
             types: s(Source::CallTypes),
             balk: s(Source::Balk),
             acceptance: s(Source::Acceptance),
+            far_end: s(Source::FarEnd),
         },
         calls: Vec::new(),
         free: Vec::new(),

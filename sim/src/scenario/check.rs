@@ -265,6 +265,14 @@ impl Scenario {
             )?;
             probability("callback.answer_probability", cb.answer_probability)?;
             probability("callback.acceptance", cb.acceptance)?;
+            probability("callback.busy_share", cb.busy_share)?;
+            probability("callback.unassigned_share", cb.unassigned_share)?;
+            if cb.busy_share + cb.unassigned_share > 1.0 {
+                return problem(
+                    "callback.unassigned_share",
+                    "busy_share + unassigned_share must be at most 1",
+                );
+            }
             if cb.attempt_answer_probabilities.len() > MAX_ATTEMPTS as usize {
                 return problem(
                     "callback.attempt_answer_probabilities",

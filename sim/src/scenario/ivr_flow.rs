@@ -251,12 +251,16 @@ pub(super) fn check(sc: &Scenario) -> Result<(), Problem> {
     let Some(flow) = ivr.flow() else {
         return problem("ivr.flow", format!("flow `{spec}` is not loaded"));
     };
-    if sc.callback.is_some() {
-        return problem(
-            "callback",
-            "with an IVR flow, callbacks are the flow's: its queue node's callback key \
-             (the ACD's own callback offer does not combine with a flow)",
-        );
+    if let Some(cb) = &sc.callback {
+        // The list is filled by the flow's callback key: the ACD's own offer does not apply.
+        if cb.offer_when_expected_wait_s != 0.0 || cb.acceptance != 1.0 {
+            return problem(
+                "callback",
+                "with an IVR flow, callers ask for a callback with its queue node's callback \
+                 key, so the ACD's own offer (`offer_when_expected_wait_s`, `acceptance`) does \
+                 not apply: drop them",
+            );
+        }
     }
     if let Some(s) = &ivr.starts_at
         && parse_local(s).is_none()

@@ -65,6 +65,14 @@ pub struct Args {
     /// on (fail to start where it cannot) or off.
     #[arg(long)]
     kernel_forwarding: Option<String>,
+    /// Refuse offers for new calls while a media shard is busy more than this percentage
+    /// of the time (0: no limit).
+    #[arg(long, value_name = "PERCENT")]
+    max_shard_busy: Option<u32>,
+    /// Refuse offers for new calls while a media shard receives more packets per second
+    /// than this (0: no limit).
+    #[arg(long, value_name = "PPS")]
+    max_packet_rate: Option<u64>,
     /// Bytes of ng replies kept for retransmitted requests (0: no cache).
     #[arg(long)]
     reply_cache_bytes: Option<usize>,
@@ -214,7 +222,9 @@ pub fn run(a: Args) -> Result<()> {
         latch_packets,
         latch_idle_ms,
         max_queue_delay_ms,
-        kernel_forwarding
+        kernel_forwarding,
+        max_shard_busy,
+        max_packet_rate
     );
     if let Some(v) = a.log_file {
         cfg.log_file = Some(v);

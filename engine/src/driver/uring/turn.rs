@@ -41,14 +41,25 @@ impl Driver {
                     ) => {}
                 Err(e) => return Err(e),
             }
+            let waited_from = now;
+            // Completions of the turn, up to the drain limit of datagrams: the rest stay
+            // queued for the next turn (which then does not wait), so a flood cannot hold
+            // the tick off. Fairness between ports is the kernel's order of arrival.
             self.completions.clear();
-            self.completions.extend(
-                self.ring
-                    .completion()
-                    .map(|c| (c.user_data(), c.result(), c.flags())),
-            );
+            let mut datagrams = 0;
+            for c in self.ring.completion() {
+                let ud = c.user_data();
+                self.completions.push((ud, c.result(), c.flags()));
+                if ud >> 56 == KIND_RECV {
+                    datagrams += 1;
+                    if datagrams >= st.drain.per_turn {
+                        break;
+                    }
+                }
+            }
             // One clock read for the whole batch, as the mio driver does per recvmmsg.
             let now = st.clock.now();
+            st.waited(waited_from, now);
             let rt = Clock::realtime_ns();
             let mut shutdown = false;
             for i in 0..self.completions.len() {
@@ -120,8 +131,7 @@ impl Driver {
                         if let Some(from) = addr::parse(msg.name_data()) {
                             self.received += 1;
                             let at = received_at(now, rt, rx_stamp_ns(msg.control_data()));
-                            st.shard
-                                .handle_received(now, at, port, from, msg.payload_data());
+                            st.receive((now, at), port, from, msg.payload_data());
                         }
                     }
                 }
@@ -213,6 +223,8 @@ impl Driver {
             unsafe { self.push(&e)? };
         }
         st.shard.clear_transmits();
+        // Queued: the next wait submits them, at the top of the loop.
+        st.sent();
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use super::super::{Phase, Run, acd_err};
 use super::ivr_err;
 use crate::SimError;
 use crate::flow_metrics::{Exit, FlowEnd};
+use crate::lifecycle::{Ending, Transition};
 
 impl Run<'_> {
     /// The flow took call `i` out of the ACD (its longest wait, or a callback request).
@@ -18,12 +19,28 @@ impl Run<'_> {
             return Ok(());
         };
         c.phase = Phase::Ivr;
+        let (caller, ctype) = (c.caller, c.ctype);
         if let Some(tandem_acd::CallState::Ringing(a)) = self.acd.call_state(id) {
             let ag = &mut self.agents[a.0 as usize];
             ag.call = None;
             ag.token = ag.token.wrapping_add(1);
         }
-        self.acd.caller_abandoned(Seconds(t), id).map_err(acd_err)?;
+        let asked = std::mem::take(&mut self.fc(i).callback_asked);
+        if asked && self.sc.callback.is_some() && caller != u64::MAX {
+            // The caller's number goes on the ACD's callback list, for an agent to dial.
+            if self
+                .acd
+                .callback_requested(Seconds(t), id)
+                .map_err(acd_err)?
+            {
+                self.at(t).callback_offered += 1.0;
+                if self.types.len() > 1 {
+                    self.callback_types.insert(caller, ctype);
+                }
+            }
+        } else {
+            self.acd.caller_abandoned(Seconds(t), id).map_err(acd_err)?;
+        }
         self.actions(t)
     }
 
@@ -69,6 +86,7 @@ impl Run<'_> {
                 .ivr_ports
                 .is_none_or(|p| self.m.ivr.value() < f64::from(p));
             if !free {
+                self.note(t, i, Transition::Ended(Ending::NoPortAfterAgent));
                 self.leave_node(t, i, Some(Exit::End(FlowEnd::NoPortAfterAgent)));
                 self.flow_calls[i as usize] = None;
                 self.release(t, i);
@@ -76,6 +94,8 @@ impl Run<'_> {
             }
             self.flow_port(t, i, true);
         }
+        // The walk goes on (or ends, and says so).
+        self.note(t, i, Transition::AgentHungUp);
         self.fc(i)
             .session
             .event(Micros::from_secs_f64(t), IvrEvent::AgentHungUp)
@@ -96,12 +116,14 @@ impl Run<'_> {
         c.acd = None;
         c.phase = Phase::Ivr;
         if rejected {
+            self.note(t, i, Transition::Ended(Ending::Rejected));
             self.leave_node(t, i, Some(Exit::End(FlowEnd::Rejected)));
             self.flow_end_walk(t, i);
             self.release(t, i);
             return Ok(());
         }
         self.fc(i).pending = None;
+        self.note(t, i, Transition::FlowOverflow);
         self.fc(i)
             .session
             .event(Micros::from_secs_f64(t), IvrEvent::QueueOverflow)
@@ -159,6 +181,12 @@ impl Run<'_> {
         if self_service {
             self.at(t).ivr_completed += 1.0;
         }
+        let ending = match end {
+            _ if self_service => Ending::SelfService,
+            Some(FlowEnd::AgentHungUp) => Ending::TalkEnded,
+            _ => Ending::FlowEnded,
+        };
+        self.note(t, i, Transition::Ended(ending));
         self.flow_end_walk(t, i);
         self.release(t, i);
         Ok(())

@@ -6,7 +6,7 @@
 //! the caller thinks, then keys a choice (by the node's weights), an invalid entry, nothing,
 //! or hangs up; a voicemail takes a message of drawn length; a queue node puts the call in
 //! the ACD, where the caller may press the callback key when the repeat announcement offers
-//! it; after the agent hangs up the flow runs on (the survey). The session's own timers
+//! it (with a callback list, the number goes on the ACD's list); after the agent hangs up the flow runs on (the survey). The session's own timers
 //! (menu timeouts, the queue's longest wait) come due through the kernel.
 //!
 //! A call holds its IVR port from the IVR's answer until an agent answers it (the queue's
@@ -21,6 +21,7 @@ use tandem_ivr::{Action, CallInfo, Event as IvrEvent, Micros, NodeKind, Session}
 use super::{Event, Phase, Run};
 use crate::SimError;
 use crate::flow_metrics::{Exit, FlowMetrics};
+use crate::lifecycle::Transition;
 use plan::DIGIT_GAP;
 
 mod acd;
@@ -63,6 +64,8 @@ pub(super) struct FlowCall {
     reached_acd: bool,
     elsewhere: bool,
     port_from: f64,
+    /// The caller keyed the queue's callback key: leaving the queue is a callback request.
+    callback_asked: bool,
 }
 
 impl Run<'_> {
@@ -80,12 +83,12 @@ impl Run<'_> {
             return Ok(());
         };
         let u = self.rng.ivr.random::<f64>();
-        let dnis = plan
+        let pick = plan
             .dnis
             .iter()
-            .find(|(_, c)| u < *c)
-            .or(plan.dnis.last())
-            .map_or("", |(n, _)| n);
+            .position(|(_, c)| u < *c)
+            .or(plan.dnis.len().checked_sub(1));
+        let dnis = pick.map_or("", |p| plan.dnis[p].0);
         let caller = self.calls[i as usize].caller;
         let call = CallInfo {
             dnis: dnis.to_string(),
@@ -119,10 +122,13 @@ impl Run<'_> {
             reached_acd: false,
             elsewhere: false,
             port_from: t,
+            callback_asked: false,
         });
         if counting && let Some(f) = &mut self.m.flow {
             f.callers += 1.0;
         }
+        let dnis = pick.unwrap_or(0) as u16;
+        self.note(t, i, Transition::FlowStarted { dnis, ani: caller });
         self.flow_drain(t, i)
     }
 
@@ -199,6 +205,11 @@ impl Run<'_> {
 
     /// Feeds the session what the caller or the network did at `t`.
     fn flow_feed(&mut self, t: f64, i: u32, p: Pending) -> Result<(), SimError> {
+        match p {
+            Pending::Key(key) => self.note(t, i, Transition::FlowKey { key }),
+            Pending::Hangup => self.note(t, i, Transition::FlowHangup),
+            _ => {}
+        }
         let now = Micros::from_secs_f64(t);
         let fc = self.fc(i);
         let s = &mut fc.session;
@@ -252,6 +263,12 @@ impl Run<'_> {
         while let Some(a) = self.fc(i).session.poll_action() {
             actions.push(a);
         }
+        if actions
+            .iter()
+            .any(|a| matches!(a, Action::RequestCallback { .. }))
+        {
+            self.fc(i).callback_asked = true;
+        }
         for a in actions.drain(..) {
             if !self.flow_live(i, generation) {
                 break;
@@ -297,6 +314,7 @@ impl Run<'_> {
     fn flow_action(&mut self, t: f64, i: u32, a: Action) -> Result<(), SimError> {
         match a {
             Action::Entered { node } => {
+                self.note(t, i, Transition::FlowNode { node: node.0 });
                 self.leave_node(t, i, Some(Exit::Node(node.0)));
                 let fc = self.fc(i);
                 fc.node = Some(node.0);
@@ -371,6 +389,7 @@ impl Run<'_> {
                 }
             }
             Action::SurveyResult { score, .. } => {
+                self.note(t, i, Transition::FlowSurvey { score });
                 let node = self.fc(i).session.node().0;
                 if let Some(f) = self.tally(i)
                     && let Some(s) = f.survey_mut(node)

@@ -51,6 +51,14 @@ pub struct Args {
     /// Set-up rounds per daemon.
     #[arg(long, default_value_t = 5)]
     pub(crate) setup_rounds: usize,
+    /// Only the overload benchmark: tandem serve climbs the --calls levels, then carries
+    /// twice the highest level within 0.1% loss; reports the delivered packets' p99 added
+    /// latency (target overload-p99-ms), datagrams shed and offers refused.
+    #[arg(long)]
+    pub(crate) overload: bool,
+    /// tandem serve's --max-shard-busy (percent) in the overload benchmark.
+    #[arg(long, default_value_t = 90, value_name = "PERCENT")]
+    pub(crate) overload_max_busy: u32,
     /// Sections to skip: capacity, setup, media, sim.
     #[arg(long, value_delimiter = ',')]
     pub(crate) skip: Vec<String>,

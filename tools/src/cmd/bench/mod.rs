@@ -16,6 +16,10 @@
 //! - **sim**: simulated calls per second on the 1,000,000-call M/M/500+M model, and the
 //!   default scenario's wall time.
 //!
+//! - **overload** (only with `--overload`, alone): `tandem serve` at twice the highest level
+//!   it carries within 0.1% loss, with admission control on; the delivered packets' p99
+//!   added latency, the datagrams shed and the offers refused.
+//!
 //! The targets are [`tandem_load::verdict::BENCH_TARGETS`]; a missed one makes the exit
 //! status 3 unless `--no-verdict` is given.
 
@@ -30,8 +34,10 @@ use tandem_sim::{Scenario, simulate};
 use super::lab_progress::LabProgress;
 
 mod args;
+mod overload;
 mod relays;
 mod summary;
+mod timing;
 
 pub use args::Args;
 use summary::Summary;
@@ -62,6 +68,9 @@ pub fn run(mut args: Args) -> Result<()> {
     if args.setup {
         args.skip = vec!["capacity".into(), "media".into(), "sim".into()];
     }
+    if args.overload {
+        args.skip = SECTIONS.iter().map(|s| s.to_string()).collect();
+    }
     if args.shards == 0 || args.rounds == 0 {
         bail!("--shards and --rounds must be at least 1");
     }
@@ -80,6 +89,9 @@ pub fn run(mut args: Args) -> Result<()> {
     }
     if runs("sim") {
         sim(&args, &targets, &mut summary, &mut verdict)?;
+    }
+    if args.overload {
+        overload::overload(&args, &targets, &mut summary, &mut verdict)?;
     }
     println!(
         "\n## tandem bench summary ({} cores; load average {} before, {} after)\n",

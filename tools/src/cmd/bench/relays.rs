@@ -11,7 +11,7 @@ use tandem_load::compare::{Comparison, Contender, Progress, compare};
 use tandem_load::setup_rate::{SetupComparison, SetupConfig, compare_setups};
 use tandem_load::table::aligned_table;
 use tandem_load::{
-    DaemonKind, DaemonSpec, EngineRelay, NgRelay, RawRelay, Relay, Targets, Verdict,
+    DaemonKind, DaemonSpec, EngineRelay, LoadGenMode, NgRelay, RawRelay, Relay, Targets, Verdict,
     find_rtpengine, json_line,
 };
 use tandem_udp::raise_open_files_limit;
@@ -26,15 +26,39 @@ const ENGINE_RELAYS: [&str; 3] = ["engine-mio", "engine-uring", "serve"];
 
 /// `tandem serve` as this executable's `serve` subcommand, with `threads` shards.
 fn serve_spec(args: &Args, cpu: Option<usize>) -> Result<DaemonSpec> {
+    serve_spec_with(args, cpu, &[])
+}
+
+/// [`serve_spec`] with more serve `options` (they may follow the subcommand in any order).
+pub(super) fn serve_spec_with(
+    args: &Args,
+    cpu: Option<usize>,
+    options: &[String],
+) -> Result<DaemonSpec> {
+    let mut args_prefix = vec!["serve".to_string()];
+    args_prefix.extend_from_slice(options);
     Ok(DaemonSpec {
         kind: DaemonKind::Serve {
             exe: std::env::current_exe()?,
-            args_prefix: vec!["serve".into()],
+            args_prefix,
             driver: args.serve_driver.clone(),
         },
         threads: args.shards,
         cpu,
     })
+}
+
+/// Checks the `--calls` levels and readies a load run: enough open files for
+/// `files_per_call` per call at the highest level, the generator's mode and the duration
+/// of a level.
+pub(super) fn load_run(args: &Args, files_per_call: u64) -> Result<(LoadGenMode, Duration)> {
+    if args.calls.is_empty() || args.calls.contains(&0) {
+        bail!("--calls: levels of at least one call");
+    }
+    let max = args.calls.iter().copied().max().unwrap_or(0) as u64;
+    raise_open_files_limit(files_per_call * max + 1024)?;
+    let mode = loadgen_subprocess(!args.no_pin, 1)?;
+    Ok((mode, Duration::from_secs(args.seconds.max(1))))
 }
 
 fn rtpengine_spec(args: &Args, cpu: Option<usize>) -> Result<DaemonSpec, String> {
@@ -49,7 +73,7 @@ fn rtpengine_spec(args: &Args, cpu: Option<usize>) -> Result<DaemonSpec, String>
 
 /// Where the daemons' threads are pinned: core 0 with one media thread (the load generator
 /// is on core 1), nowhere with several.
-fn daemon_cpu(args: &Args) -> Option<usize> {
+pub(super) fn daemon_cpu(args: &Args) -> Option<usize> {
     (!args.no_pin && args.shards == 1).then_some(0)
 }
 
@@ -132,14 +156,8 @@ pub(super) fn capacity(
     summary: &mut Summary,
     verdict: &mut Verdict,
 ) -> Result<()> {
-    if args.calls.is_empty() || args.calls.contains(&0) {
-        bail!("--calls: levels of at least one call");
-    }
-    let max = args.calls.iter().copied().max().unwrap_or(0) as u64;
-    raise_open_files_limit(8 * max + 1024)?;
-    let mode = loadgen_subprocess(!args.no_pin, 1)?;
+    let (mode, duration) = load_run(args, 8)?;
     let (mut contenders, absent) = contenders(args)?;
-    let duration = Duration::from_secs(args.seconds.max(1));
     let steps = args.calls.len() * args.rounds * contenders.len();
     let progress = LabProgress::steps(args.quiet, "capacity", steps);
     for (name, why) in &absent {
@@ -200,6 +218,7 @@ pub(super) fn capacity(
         c.table(&refs)
     );
     print_shards(&c);
+    super::timing::print_timing(&c, summary);
     capacity_rows(args, targets, &c, &absent, summary, verdict);
     Ok(())
 }

@@ -45,6 +45,7 @@ pub(super) fn run(args: &Args, mut sc: Scenario) -> Result<()> {
             loss: args.net_loss_pct / 100.0,
         },
         time_scale: args.time_scale,
+        dtmf: args.dtmf.parse().map_err(anyhow::Error::msg)?,
         record_dir: args.record_dir.clone(),
         record_encoding: match args.record_encoding.as_str() {
             "pcm16" => Encoding::Pcm16,

@@ -95,6 +95,10 @@ pub struct Args {
     /// Drive mode: engine shards.
     #[arg(long, default_value_t = 1, requires = "drive")]
     shards: usize,
+    /// Drive mode, a scenario with an IVR flow: how the phones key the callers' choices,
+    /// rfc4733 (telephone-events) or inband (tones in the audio).
+    #[arg(long, default_value = "rfc4733", requires = "drive")]
+    dtmf: String,
     /// Drive mode: write one CSV line per conversation (loss, jitter, latency, R, MOS).
     #[arg(long, requires = "drive")]
     calls_csv: Option<PathBuf>,

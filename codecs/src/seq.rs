@@ -180,6 +180,21 @@ impl SeqExtender {
     pub fn lost(&self) -> i64 {
         self.expected() as i64 - self.received as i64
     }
+
+    /// Takes over what another receiver of this source saw while it held the stream (the
+    /// kernel fast path): the highest extended sequence number `ext_max` (ignored if not
+    /// beyond the current one) and `received` more packets accepted.
+    pub fn advance_to(&mut self, ext_max: u64, received: u64) {
+        if !self.started || self.probation > 0 {
+            return;
+        }
+        if ext_max > self.extended_max() {
+            self.cycles = ext_max & !0xffff;
+            self.max_seq = ext_max as u16;
+            self.bad_seq = u32::MAX;
+        }
+        self.received += received;
+    }
 }
 
 /// Extends 32-bit RTP timestamps to 64 bits across wraparound.

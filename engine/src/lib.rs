@@ -96,6 +96,7 @@ mod ivr_session;
 pub mod jitter;
 mod media_engine;
 pub mod netsim;
+mod offload;
 mod player;
 mod ports;
 mod room;
@@ -120,6 +121,10 @@ pub use ivr_session::{
 };
 pub use media_engine::{ChannelInfo, MediaEngine};
 pub use netsim::NetworkConditions;
+pub use offload::{
+    Feature, KernelForwarding, KernelForwardingStats, NotOffloadable, OffloadTotals,
+    UnknownKernelForwarding,
+};
 pub use player::{PlayItem, PlaySpec, Prompt, PromptCache, PromptError};
 pub use ports::{MediaAddresses, shard_of_port};
 pub use shard::{AdmissionLimits, Overload, ShardLoad};
@@ -137,6 +142,7 @@ pub use time::Micros;
 /// The sans-I/O core, for an embedder that runs shards on its own sockets and clock (see
 /// the run loop above), and for benchmarks of its parts.
 pub mod sansio {
+    pub use crate::offload::{KernelClock, OffloadRequest, Plan};
     pub use crate::room::mix;
     pub use crate::shard::{LOAD_WINDOW, LoadMeter, Shard, ShardConfig, ShardStats};
     pub use crate::tap::TapHandoff;

@@ -184,6 +184,11 @@ struct {
     __type(value, __u64);
 } kfwd_global SEC(".maps");
 
+/* A packet this program leaves alone: TC_ACT_UNSPEC is TCX_NEXT under TCX and "next filter"
+ * under cls_bpf, so programs attached after this one (another relay's, a CNI's) still see
+ * it; at the end of the chain the packet carries on into the stack. */
+#define KFWD_NEXT TC_ACT_UNSPEC
+
 static __always_inline void count_global(__u32 which)
 {
     __u64 *c = bpf_map_lookup_elem(&kfwd_global, &which);
@@ -195,7 +200,7 @@ static __always_inline int pass_up(struct kfwd_stats *st, __u32 why)
 {
     if (why < PASS_MAX)
         __sync_fetch_and_add(&st->passed[why], 1);
-    return TC_ACT_OK;
+    return KFWD_NEXT;
 }
 
 /* Folds a 32-bit one's-complement accumulator to 16 bits. */
@@ -313,15 +318,15 @@ int kfwd_ingress(struct __sk_buff *skb)
 
     struct ethhdr *eth = data;
     if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
-        return TC_ACT_OK;
+        return KFWD_NEXT;
     struct iphdr *ip = (void *)(eth + 1);
     if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_UDP)
-        return TC_ACT_OK;
+        return KFWD_NEXT;
     /* Only a header without options has the UDP header at a fixed offset. */
     int has_options = ip->ihl != 5;
     struct udphdr *udp = (void *)(ip + 1);
     if ((void *)(udp + 1) > data_end)
-        return TC_ACT_OK;
+        return KFWD_NEXT;
 
     struct kfwd_key key = {.addr = ip->daddr, .port = udp->dest, .pad = 0};
     struct kfwd_rule *r = bpf_map_lookup_elem(&kfwd_rules, &key);
@@ -329,14 +334,14 @@ int kfwd_ingress(struct __sk_buff *skb)
         key.addr = 0; /* a rule for a port bound to every address */
         r = bpf_map_lookup_elem(&kfwd_rules, &key);
         if (!r)
-            return TC_ACT_OK;
+            return KFWD_NEXT;
     }
     count_global(GLOBAL_MATCHED);
     __u32 slot = r->slot;
     struct kfwd_stats *st = bpf_map_lookup_elem(&kfwd_stats, &slot);
     if (!st || st->gen != r->gen) {
         count_global(GLOBAL_STALE);
-        return TC_ACT_OK;
+        return KFWD_NEXT;
     }
 
     if (ip->saddr != r->src_addr || udp->source != r->src_port) {

@@ -41,6 +41,7 @@
 
 mod counters;
 mod error;
+mod ifaces;
 // Without the program (no clang at build time) only the types and their tests use these.
 #[cfg_attr(not(kfwd_bpf), allow(dead_code))]
 mod layout;
@@ -55,6 +56,7 @@ mod loaded;
 
 pub use counters::{Dropped, GlobalCounters, Passed, ProgramStats, StreamCounters};
 pub use error::{Error, Unavailable};
+pub use ifaces::interfaces_for;
 pub use rule::{
     Discontinuity, MAX_TRANSCODE_PAYLOAD, Output, OutputPosition, SourceCheck, SourcePosition,
     StreamRule, Transcode,
@@ -71,6 +73,22 @@ pub const BUILD_NOTE: &str = env!("TANDEM_KFWD_BUILD_NOTE");
 pub struct StreamHandle {
     slot: u32,
     generation: u32,
+}
+
+impl StreamHandle {
+    /// The handle as one number (for a caller that stores handles as plain data).
+    pub fn to_bits(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.slot)
+    }
+
+    /// The handle [`to_bits`](StreamHandle::to_bits) gave. Bits that name no current
+    /// stream are refused by the forwarder with [`Error::UnknownStream`].
+    pub fn from_bits(bits: u64) -> StreamHandle {
+        StreamHandle {
+            slot: bits as u32,
+            generation: (bits >> 32) as u32,
+        }
+    }
 }
 
 /// The kernel's monotonic clock (`CLOCK_MONOTONIC`, the clock of `bpf_ktime_get_ns`) in
@@ -231,6 +249,15 @@ impl KernelForwarder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_handle_survives_its_bits() {
+        let h = StreamHandle {
+            slot: 7,
+            generation: u32::MAX,
+        };
+        assert_eq!(StreamHandle::from_bits(h.to_bits()), h);
+    }
 
     #[test]
     fn the_monotonic_clock_advances() {

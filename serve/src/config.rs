@@ -102,6 +102,10 @@ pub struct ServeConfig {
     /// host), in ms; older ones are dropped and counted, so an overloaded daemon sheds
     /// stale audio instead of relaying it late. 0: no limit.
     pub max_queue_delay_ms: u32,
+    /// Forward pass-through calls in the kernel (`--kernel-forwarding`): `auto` where the
+    /// eBPF program loads (else userspace, with the reason logged), `on` (start fails
+    /// with the reason where it cannot), `off`.
+    pub kernel_forwarding: String,
     /// Highest busy percentage of a media shard (time its thread works rather than waits,
     /// smoothed over the last seconds) at which offers for new calls are still taken; above
     /// it they are refused, as rtpengine's `max-cpu` does with the process's CPU. 0: no
@@ -142,6 +146,7 @@ impl Default for ServeConfig {
             ignore_unknown_keys: false,
             recording_allowed_dirs: Vec::new(),
             max_queue_delay_ms: 100,
+            kernel_forwarding: "auto".into(),
             max_shard_busy: 0,
             max_packet_rate: 0,
         }
@@ -192,6 +197,16 @@ impl ServeConfig {
             return Err(ConfigError::Invalid(format!(
                 "driver {:?}: use auto, mio or io-uring",
                 self.driver
+            )));
+        }
+        if self
+            .kernel_forwarding
+            .parse::<tandem_engine::KernelForwarding>()
+            .is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "kernel-forwarding {:?}: use auto, on or off",
+                self.kernel_forwarding
             )));
         }
         for (name, v, min) in [
@@ -313,6 +328,9 @@ mod tests {
             Some(Duration::from_millis(100))
         );
         assert_eq!(c.log_file, Some(PathBuf::from("/tmp/x.log")));
+        assert_eq!(c.kernel_forwarding, "auto");
+        std::fs::write(&p, "kernel-forwarding = \"off\"\n").unwrap();
+        assert_eq!(ServeConfig::load(&p).unwrap().kernel_forwarding, "off");
         assert_eq!(c.admission(), tandem_engine::AdmissionLimits::none());
         std::fs::write(&p, "max-shard-busy = 80\nmax-packet-rate = 20000\n").unwrap();
         let c = ServeConfig::load(&p).unwrap();
@@ -320,6 +338,7 @@ mod tests {
         assert_eq!(limits.max_busy, Some(0.8));
         assert_eq!(limits.max_packet_rate, Some(20_000.0));
         for bad in [
+            "kernel-forwarding = \"yes\"",
             "tcp-idle-timeout = 0",
             "grace = -1",
             "max-pending-requests = 0",

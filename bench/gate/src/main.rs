@@ -13,6 +13,7 @@
 mod baseline;
 mod callgrind;
 mod measure;
+mod offload;
 mod workloads;
 
 use std::path::PathBuf;

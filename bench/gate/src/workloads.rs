@@ -90,6 +90,16 @@ pub static ALL: &[Workload] = &[
         run: || bridge_periods(true),
     },
     Workload {
+        name: "offload/decide_100_calls",
+        about: "kernel fast path: the shard looks at 200 legs of 100 calls, 200 offload decisions",
+        run: crate::offload::decide,
+    },
+    Workload {
+        name: "offload/read_back_200_streams",
+        about: "kernel fast path: 1 s of ticks, each of 200 streams' counters taken back in",
+        run: crate::offload::read_back,
+    },
+    Workload {
         name: "room/tick_10",
         about: "a room of 10 talkers: 10 periods of packets in + mix tick",
         run: || room_periods(10),

@@ -19,6 +19,7 @@ pub(crate) mod egress;
 pub(crate) mod held;
 pub(crate) mod ingress;
 pub(crate) mod latch;
+pub(crate) mod offload;
 pub(crate) mod repack;
 pub(crate) mod rtcp;
 pub(crate) mod rx;

@@ -89,6 +89,25 @@ pub(crate) struct Accepted {
     pub inband: Option<InbandTone>,
 }
 
+/// Where a channel's incoming stream stands, for the kernel fast path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RxPosition {
+    /// The latched (or signalled and confirmed) remote.
+    pub confirmed: SocketAddr,
+    /// Whether other sources are refused outright.
+    pub strict: bool,
+    /// The SSRC received.
+    pub ssrc: u32,
+    /// The stream epoch (see [`Accepted::epoch`]).
+    pub epoch: u32,
+    /// Highest extended sequence number.
+    pub extended_max: u64,
+    /// The last packet accepted in order: sequence number and timestamp.
+    pub last_in_order: (u16, u32),
+    /// RFC 3550 jitter, timestamp units × 16.
+    pub jitter_q4: u32,
+}
+
 /// Receive state of a channel.
 #[derive(Debug)]
 pub(crate) struct Rx {
@@ -120,6 +139,9 @@ pub(crate) struct Rx {
     /// RFC 3550 jitter in timestamp units, scaled by 16.
     jitter_q4: u64,
     last_transit: Option<i64>,
+    /// The kernel fast path forwards this stream from the confirmed remote: it is live
+    /// whatever `last_rx` says, so no other source may take over.
+    held_elsewhere: bool,
 }
 
 impl Rx {
@@ -153,6 +175,7 @@ impl Rx {
             after_jump: false,
             jitter_q4: 0,
             last_transit: None,
+            held_elsewhere: false,
         }
     }
 
@@ -174,6 +197,52 @@ impl Rx {
     /// Interarrival jitter in timestamp units (RFC 3550 §6.4.1).
     pub fn jitter_units(&self) -> u32 {
         (self.jitter_q4 >> 4) as u32
+    }
+
+    /// What the kernel fast path needs of the incoming stream: the confirmed remote,
+    /// whether it is strict, the SSRC and epoch received, the highest extended sequence
+    /// number, the last in-order `(seq, ts)` and the jitter × 16. `None` before an
+    /// accepted packet from a confirmed remote, or between a jump and its confirmation.
+    pub(crate) fn offload_source(&self) -> Option<RxPosition> {
+        let (confirmed, ssrc, last_in_order) = (self.confirmed?, self.ssrc?, self.last_in_order?);
+        if self.after_jump || self.remote != Some(confirmed) {
+            return None;
+        }
+        Some(RxPosition {
+            confirmed,
+            strict: self.strict,
+            ssrc,
+            epoch: self.epoch,
+            extended_max: self.seq.extended_max(),
+            last_in_order,
+            jitter_q4: self.jitter_q4.min(u64::from(u32::MAX)) as u32,
+        })
+    }
+
+    /// Marks the stream as forwarded by the kernel fast path (live) or not.
+    pub(crate) fn set_held_elsewhere(&mut self, held: bool) {
+        self.held_elsewhere = held;
+    }
+
+    /// Takes over what another receiver (the kernel fast path) accepted of this stream:
+    /// `received` packets of `bytes` payload up to extended sequence `extended_max`, the
+    /// last in order `(seq, ts)`, the jitter × 16 and the time of the last one.
+    pub(crate) fn received_elsewhere(
+        &mut self,
+        at: RxPosition,
+        received: u64,
+        last_rx: Option<Micros>,
+        stats: &mut ChannelStats,
+    ) {
+        self.seq.advance_to(at.extended_max, received);
+        self.last_in_order = Some(at.last_in_order);
+        self.jitter_q4 = u64::from(at.jitter_q4);
+        // The transit base of the jitter estimate is stale after a gap in what we saw.
+        self.last_transit = None;
+        if let Some(t) = last_rx {
+            self.last_rx = self.last_rx.max(t);
+        }
+        stats.packets_lost = self.seq.lost();
     }
 
     /// Changes the payload types accepted.
@@ -239,7 +308,7 @@ impl Rx {
             }
             let idle = Micros::from_ms(u64::from(self.latching.idle_ms));
             let run = self.candidates.observe(now, from, ssrc, seq, idle);
-            let live = latched && now.saturating_sub(self.last_rx) < idle;
+            let live = latched && (self.held_elsewhere || now.saturating_sub(self.last_rx) < idle);
             if run < self.latching.packets || live {
                 if self.strict {
                     stats.wrong_source += 1;

@@ -267,6 +267,42 @@ impl Tx {
     pub fn sent_any(&self) -> bool {
         self.sent_any
     }
+
+    /// The fixed `(seq_off, ts_off)` of feed `key`, if it is the current feed.
+    pub(crate) fn feed_offsets(&self, key: FeedKey) -> Option<(u16, u32)> {
+        self.mapping
+            .filter(|m| m.key == key)
+            .map(|m| (m.seq_off, m.ts_off))
+    }
+
+    /// The highest sequence number sent, its timestamp and when, if anything was sent.
+    pub(crate) fn last_sent(&self) -> Option<(u16, u32, Micros)> {
+        self.sent_any
+            .then_some((self.last_seq, self.last_ts, self.last_send))
+    }
+
+    /// Takes over packets another sender (the kernel fast path) sent on this stream with
+    /// the current feed's offsets: the highest sent becomes `(seq, ts)` at `at` if it is
+    /// newer than ours.
+    pub(crate) fn sent_elsewhere(
+        &mut self,
+        seq: u16,
+        ts: u32,
+        at: Micros,
+        packets: u64,
+        octets: u64,
+    ) {
+        self.record(
+            at,
+            Stamp {
+                seq,
+                ts,
+                marker: false,
+            },
+        );
+        self.packets += packets;
+        self.octets += octets;
+    }
 }
 
 #[cfg(test)]

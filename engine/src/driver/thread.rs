@@ -16,6 +16,7 @@ use super::histogram::{AtomicHistogram, SharedHdr, dwell_histogram};
 use crate::command::Command;
 use crate::event::Event;
 use crate::ids::{ChannelId, RequestId};
+use crate::offload::executor::Executor;
 use crate::ports::PortAllocator;
 use crate::shard::{LoadMeter, Shard, ShardLoad};
 use crate::spec::ChannelSpec;
@@ -221,6 +222,8 @@ pub(crate) struct ShardThread {
     taps: Sender<TapHandoff>,
     /// Barriers answered at the end of the turn.
     barriers: Vec<Sender<()>>,
+    /// The kernel fast path, when on.
+    pub offload: Option<Executor>,
     /// How many datagrams a turn may take.
     pub drain: DrainLimits,
     meter: LoadMeter,
@@ -259,6 +262,7 @@ impl ShardThread {
             released: Vec::new(),
             taps,
             barriers: Vec::new(),
+            offload: None,
             drain,
             meter: LoadMeter::new(clock.now(), 0, Micros::ZERO),
             arrivals: Vec::with_capacity(ARRIVALS_CAP),
@@ -388,6 +392,10 @@ impl ShardThread {
     /// (counted) if the application does not keep up: media never waits for events. Last,
     /// barriers waiting since this turn's messages are answered.
     pub fn finish_turn(&mut self, mut close_port: impl FnMut(u16)) {
+        if let Some(x) = &self.offload {
+            let clock = self.clock;
+            x.run(&mut self.shard, || clock.now());
+        }
         self.released.extend(self.shard.drain_released_ports());
         if !self.released.is_empty() {
             for &port in &self.released {

@@ -51,8 +51,15 @@ impl Shard {
         }
     }
 
-    /// Applies one command.
-    pub fn handle_command(&mut self, _now: Micros, request: RequestId, cmd: Command) {
+    /// Applies one command. One that touches a stream in the kernel fast path waits until
+    /// the driver has taken the stream back (see `crate::offload`).
+    pub fn handle_command(&mut self, now: Micros, request: RequestId, cmd: Command) {
+        if let Some(cmd) = self.offload_intercept(now, request, cmd) {
+            self.handle_command_now(now, request, cmd);
+        }
+    }
+
+    pub(super) fn handle_command_now(&mut self, _now: Micros, request: RequestId, cmd: Command) {
         // The name only: formatting the whole command would copy prompt samples per call.
         let name = cmd.name();
         let object = cmd.object();

@@ -13,6 +13,7 @@
 mod control;
 mod ingress;
 pub(crate) mod load;
+mod offload;
 mod tick;
 
 use std::collections::VecDeque;
@@ -25,6 +26,7 @@ use crate::channel::Channel;
 use crate::channel::rtcp::ntp_from_unix;
 use crate::event::Event;
 use crate::ids::{ChannelId, RoomId, TapId};
+use crate::offload::Offloads;
 use crate::ports::OwnSockets;
 use crate::room::Room;
 use crate::slab::Slab;
@@ -140,6 +142,8 @@ pub struct Shard {
     /// Where an SRTP datagram is unprotected (allocated once).
     scratch: Box<[u8]>,
     stats: ShardStats,
+    /// Kernel fast path state (idle unless enabled).
+    offload: Offloads,
 }
 
 impl Shard {
@@ -161,6 +165,7 @@ impl Shard {
             released_ports: Vec::new(),
             pcm: vec![0; samples],
             stats: ShardStats::default(),
+            offload: Offloads::default(),
         }
     }
 

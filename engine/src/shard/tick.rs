@@ -84,6 +84,7 @@ impl Shard {
                 self.remove_tap(ts);
             }
         }
+        self.offload_tick(now);
         for room in self.rooms.values_mut() {
             let before = self.transmits.len();
             room.tick(

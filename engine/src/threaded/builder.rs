@@ -12,6 +12,8 @@ use crossbeam_channel::bounded;
 use super::{Engine, ShardHandle};
 use crate::driver::thread::{Clock, DrainLimits, ShardLinks, ShardThread, ThreadCounters};
 use crate::error::EngineError;
+use crate::offload::KernelForwarding;
+use crate::offload::executor::{self, Executor};
 use crate::ports::{self, MediaAddresses, OwnSockets};
 use crate::shard::{AdmissionLimits, DEFAULT_MAX_QUEUE_DELAY, Shard, ShardConfig};
 use crate::tap::writer::TapWriter;
@@ -62,6 +64,7 @@ pub struct EngineBuilder {
     socket_buffer: usize,
     control_wait: Duration,
     max_queue_delay: Option<Duration>,
+    kernel_forwarding: KernelForwarding,
     admission: AdmissionLimits,
     drain: DrainLimits,
 }
@@ -83,6 +86,7 @@ impl Default for EngineBuilder {
             socket_buffer: 256 * 1024,
             control_wait: Duration::from_secs(2),
             max_queue_delay: Some(DEFAULT_MAX_QUEUE_DELAY.to_duration()),
+            kernel_forwarding: KernelForwarding::Off,
             admission: AdmissionLimits::none(),
             drain: DrainLimits::default(),
         }
@@ -138,6 +142,16 @@ impl EngineBuilder {
     /// shard sheds stale audio instead of queueing it. `None`: no limit. Default 100 ms.
     pub fn max_queue_delay(mut self, limit: Option<Duration>) -> Self {
         self.max_queue_delay = limit;
+        self
+    }
+    /// Whether bridged calls that need nothing but header rewriting are forwarded by an
+    /// eBPF program in the kernel (see `docs/kernel-forwarding.md`). `Auto` uses it where
+    /// the program loads and logs why not elsewhere; `On` makes
+    /// [`build`](EngineBuilder::build) fail with the reason; `Off` (the default for an
+    /// embedder: loading the program attaches it to the media interface and takes a moment)
+    /// never uses it. Needs media bound to one IPv4 address.
+    pub fn kernel_forwarding(mut self, mode: KernelForwarding) -> Self {
+        self.kernel_forwarding = mode;
         self
     }
     /// Load limits over which a shard refuses new channels
@@ -201,6 +215,8 @@ impl EngineBuilder {
                     self.port_min, self.port_max, self.shards
                 ))
             })?;
+        let kernel = executor::open(self.kernel_forwarding, self.bind)
+            .map_err(|why| EngineError::Config(format!("kernel forwarding: {why}")))?;
         let clock = Clock::start();
         let seed = self.seed.unwrap_or(clock.unix_epoch.as_us());
         let own = OwnSockets::new(MediaAddresses {
@@ -223,6 +239,7 @@ impl EngineBuilder {
             driver: self.driver,
             control_wait: self.control_wait,
             own: own.clone(),
+            kernel: kernel.clone(),
             admission: self.admission,
         };
         for (i, alloc) in allocators.into_iter().enumerate() {
@@ -245,14 +262,19 @@ impl EngineBuilder {
                 taps: tap_tx.clone(),
                 ports: ports.clone(),
             };
-            let st = ShardThread::new(
-                Shard::new(cfg, clock.now()),
+            let mut shard = Shard::new(cfg, clock.now());
+            if let (Some(_), IpAddr::V4(ip)) = (&kernel, self.bind) {
+                shard.enable_kernel_forwarding(ip);
+            }
+            let mut st = ShardThread::new(
+                shard,
                 links,
                 clock,
                 counters.clone(),
                 self.pin_cores.then_some(i),
                 self.drain,
             );
+            st.offload = kernel.clone().map(Executor::new);
             let spawned = match self.driver {
                 DriverKind::Mio | DriverKind::Auto => crate::driver::mio::spawn(st),
                 DriverKind::IoUring => crate::driver::spawn_uring(st),

@@ -103,6 +103,8 @@ pub struct Engine {
     driver: DriverKind,
     control_wait: Duration,
     own: OwnSockets,
+    /// The kernel fast path, when on.
+    kernel: Option<Arc<tandem_kfwd::KernelForwarder>>,
     admission: AdmissionLimits,
 }
 
@@ -137,6 +139,13 @@ impl Engine {
     /// ([`MediaEngine::poll_event`] takes one without waiting).
     pub fn events(&self) -> &Receiver<Event> {
         &self.events
+    }
+
+    /// The kernel fast path's state: `None` when kernel forwarding is off or unavailable.
+    pub fn kernel_forwarding(&self) -> Option<crate::offload::KernelForwardingStats> {
+        self.kernel
+            .as_deref()
+            .map(crate::offload::KernelForwardingStats::read)
     }
 
     /// Counters of every shard thread.

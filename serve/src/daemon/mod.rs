@@ -92,6 +92,8 @@ pub struct Running {
     pub ng_addr: SocketAddr,
     /// The metrics address actually bound.
     pub metrics_addr: Option<SocketAddr>,
+    /// Whether pass-through calls are forwarded in the kernel.
+    pub kernel_forwarding: bool,
     lifecycle: Sender<Lifecycle>,
     control: Option<JoinHandle<Outcome>>,
     io: Option<JoinHandle<()>>,
@@ -228,6 +230,12 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
         .map_err(|e: tandem_engine::UnknownDriver| {
             crate::config::ConfigError::Invalid(e.to_string())
         })?;
+    let kernel: tandem_engine::KernelForwarding =
+        cfg.kernel_forwarding
+            .parse()
+            .map_err(|e: tandem_engine::UnknownKernelForwarding| {
+                crate::config::ConfigError::Invalid(e.to_string())
+            })?;
     let engine = Arc::new(
         Engine::builder()
             .shards(shards)
@@ -235,9 +243,15 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
             .port_range(cfg.port_min, cfg.port_max)
             .driver(driver)
             .max_queue_delay(cfg.max_queue_delay())
+            .kernel_forwarding(kernel)
             .admission(cfg.admission())
             .build()?,
     );
+    let kernel_forwarding = engine.kernel_forwarding().is_some();
+    match engine.kernel_forwarding() {
+        Some(k) => tracing::info!(interfaces = ?k.interfaces, "kernel forwarding on"),
+        None => tracing::info!(mode = %cfg.kernel_forwarding, "kernel forwarding off"),
+    }
     let metrics = Arc::new(Metrics::with_engine(Arc::downgrade(&engine)));
 
     let poll = Poll::new().map_err(ServeError::Thread)?;
@@ -309,6 +323,7 @@ pub fn start(cfg: ServeConfig) -> Result<Running, ServeError> {
     Ok(Running {
         ng_addr,
         metrics_addr,
+        kernel_forwarding,
         lifecycle: life_tx,
         control: Some(control),
         io: Some(io),

@@ -85,8 +85,10 @@ impl Collector for EngineCollector {
         };
         let stats = engine.thread_stats();
         let ports = engine.ports_in_use();
+        let kernel = engine.kernel_forwarding();
         let load = engine.load();
         drop(engine);
+        encode_kernel(&mut encoder, kernel.as_ref())?;
         for (name, help, read) in SHARD_COUNTERS {
             let mut m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (i, s) in stats.iter().enumerate() {
@@ -166,6 +168,39 @@ impl Collector for EngineCollector {
         }
         Ok(())
     }
+}
+
+/// The kernel fast path: whether it is on, streams in it, packets it forwarded (zeros
+/// while it is off, so dashboards need no special case).
+fn encode_kernel(
+    encoder: &mut DescriptorEncoder,
+    kernel: Option<&tandem_engine::KernelForwardingStats>,
+) -> Result<(), std::fmt::Error> {
+    let on = i64::from(kernel.is_some());
+    let streams = kernel.map_or(0, |k| k.streams as i64);
+    let packets = kernel.map_or(0, |k| k.packets);
+    for (name, help, v) in [
+        (
+            "tandem_kernel_forwarding",
+            "1 when pass-through calls are forwarded by the eBPF program in the kernel.",
+            on,
+        ),
+        (
+            "tandem_kernel_streams",
+            "Call directions forwarded in the kernel now.",
+            streams,
+        ),
+    ] {
+        let m = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        ConstGauge::new(v).encode(m)?;
+    }
+    let m = encoder.encode_descriptor(
+        "tandem_kernel_forwarded_packets",
+        "Media packets the kernel forwarded without waking a shard.",
+        None,
+        MetricType::Counter,
+    )?;
+    ConstCounter::new(packets).encode(m)
 }
 
 /// A tick histogram in seconds, as Prometheus wants durations.

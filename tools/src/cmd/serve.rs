@@ -61,6 +61,10 @@ pub struct Args {
     /// counted (0: no limit).
     #[arg(long)]
     max_queue_delay_ms: Option<u32>,
+    /// Forward pass-through calls in the kernel (eBPF): auto (where the program loads),
+    /// on (fail to start where it cannot) or off.
+    #[arg(long)]
+    kernel_forwarding: Option<String>,
     /// Refuse offers for new calls while a media shard is busy more than this percentage
     /// of the time (0: no limit).
     #[arg(long, value_name = "PERCENT")]
@@ -218,6 +222,7 @@ pub fn run(a: Args) -> Result<()> {
         latch_packets,
         latch_idle_ms,
         max_queue_delay_ms,
+        kernel_forwarding,
         max_shard_busy,
         max_packet_rate
     );
@@ -234,11 +239,16 @@ pub fn run(a: Args) -> Result<()> {
     }
     let running = daemon::start(cfg.clone())?;
     eprintln!(
-        "tandem serve: ng on {} (UDP and TCP), media {} ports {}-{}, metrics {}",
+        "tandem serve: ng on {} (UDP and TCP), media {} ports {}-{}, kernel forwarding {}, metrics {}",
         running.ng_addr,
         cfg.interface,
         cfg.port_min,
         cfg.port_max,
+        if running.kernel_forwarding {
+            "on"
+        } else {
+            "off"
+        },
         running
             .metrics_addr
             .map_or("off".to_string(), |m| format!("http://{m}/metrics"))

@@ -162,6 +162,9 @@ impl RelayDaemon {
                     .args(["--num-threads", &threads.to_string()])
                     .args(["--driver", driver])
                     .args(["--timeout", "0"])
+                    // The lab measures the userspace relay (against the raw relay and
+                    // rtpengine's userspace path); the kernel path has its own bench in kfwd.
+                    .args(["--kernel-forwarding", "off"])
                     .arg("--recording-dir")
                     .arg(scratch.join("recordings"))
                     .env("RUST_LOG", "warn");

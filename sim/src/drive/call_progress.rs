@@ -7,8 +7,8 @@
 //! ringback (China's 450 Hz, 1 s on 4 s off) until the answer or the attempt's end, busy
 //! (450 Hz, 0.35 s on 0.35 s off), or the vacant-code special information tone (ITU-T
 //! E.180 segments at −13 dBm0, then 1 s of silence, repeated) — and the agent's phone runs
-//! [`ProgressDetector`] on the audio it receives. At the attempt's end the detections are
-//! judged against the model's state: ringback heard for an attempt that rang (answered or
+//! the codecs' [`ProgressDetector`] on the audio it receives. At the attempt's end the
+//! detections are judged against the model's state: ringback heard for an attempt that rang (answered or
 //! not), busy or vacant-code SIT as the first decisive detection for the others. Ringback
 //! needs one full cadence and 1.5 s of repetition (about 5 s) to be recognised: attempts
 //! shorter than that ring unrecognised.
@@ -17,6 +17,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde::Serialize;
+#[cfg(doc)]
+use tandem_codecs::progress::ProgressDetector;
 use tandem_codecs::progress::{Kind, ProgressEvent};
 use tandem_codecs::sit::{SitClass, render_sit};
 use tandem_codecs::tone::CN_BUSY;

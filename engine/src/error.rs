@@ -28,7 +28,7 @@ pub enum EngineError {
     QueueFull(usize),
     /// The shard is over one of the engine's load limits: it takes no new channel now.
     #[error("overloaded: {0}")]
-    Overloaded(#[from] crate::shard::Overload),
+    Overloaded(#[from] Overload),
     /// A shard did not answer a request in time (it is overloaded or stalled).
     #[error("shard {0} did not answer in time")]
     Timeout(usize),
@@ -125,4 +125,39 @@ pub enum CommandError {
         /// What needs the samples.
         feature: &'static str,
     },
+}
+
+/// A shard over one of its [`AdmissionLimits`](crate::AdmissionLimits): a new channel there is refused.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Overload {
+    /// The shard's thread is busier than the limit.
+    #[error("shard {shard} is busy {:.0}% of the time (limit {:.0}%)", busy * 100.0, limit * 100.0)]
+    Busy {
+        /// The shard.
+        shard: usize,
+        /// Its measured busy fraction.
+        busy: f64,
+        /// The limit.
+        limit: f64,
+    },
+    /// The shard receives more datagrams per second than the limit.
+    #[error("shard {shard} receives {rate:.0} packets/s (limit {limit:.0})")]
+    PacketRate {
+        /// The shard.
+        shard: usize,
+        /// Its measured packet rate.
+        rate: f64,
+        /// The limit.
+        limit: f64,
+    },
+}
+
+impl Overload {
+    /// The shard over its limit.
+    pub fn shard(&self) -> usize {
+        match *self {
+            Overload::Busy { shard, .. } | Overload::PacketRate { shard, .. } => shard,
+        }
+    }
 }

@@ -112,7 +112,7 @@ mod transmit;
 pub use command::Command;
 pub use driver::histogram::{TICK_BUCKETS, TICK_BUCKETS_US, TickHistogram};
 pub use driver::memory::{Delivered, MemoryEngine};
-pub use error::{CommandError, EngineError};
+pub use error::{CommandError, EngineError, Overload};
 pub use event::Event;
 pub use ids::{ChannelId, GroupKey, Object, RequestId, RoomId, TapId};
 pub use ivr_session::{
@@ -127,7 +127,7 @@ pub use offload::{
 };
 pub use player::{PlayItem, PlaySpec, Prompt, PromptCache, PromptError};
 pub use ports::{MediaAddresses, shard_of_port};
-pub use shard::{AdmissionLimits, Overload, ShardLoad};
+pub use shard::{AdmissionLimits, ShardLoad};
 pub use spec::{
     ChannelSpec, Codec, DtmfSettings, Latching, MediaFilter, ParticipantOptions, PlayTarget,
     RoomOptions, RtcpMode, SrtpKeys, SuperviseMode, TapMode, TapSpec, TapTarget,

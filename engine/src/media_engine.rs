@@ -14,10 +14,10 @@ use std::net::SocketAddr;
 
 use crate::command::Command;
 use crate::error::EngineError;
+use crate::error::Overload;
 use crate::event::Event;
 use crate::ids::{ChannelId, GroupKey, RequestId, RoomId, TapId};
 use crate::ports::MediaAddresses;
-use crate::shard::Overload;
 use crate::spec::{ChannelSpec, RoomOptions, TapSpec, TapTarget};
 use crate::stats::ChannelStats;
 use crate::tap::fork::ForkSpec;

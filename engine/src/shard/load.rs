@@ -15,6 +15,7 @@
 //! an [`Overload`] naming the limit; work already admitted (commands, teardown, statistics)
 //! is never refused for load.
 
+use crate::error::Overload;
 use crate::time::Micros;
 
 /// The span of one measurement window.
@@ -159,41 +160,6 @@ impl AdmissionLimits {
             });
         }
         Ok(())
-    }
-}
-
-/// A shard over one of its [`AdmissionLimits`]: a new channel there is refused.
-#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Overload {
-    /// The shard's thread is busier than the limit.
-    #[error("shard {shard} is busy {:.0}% of the time (limit {:.0}%)", busy * 100.0, limit * 100.0)]
-    Busy {
-        /// The shard.
-        shard: usize,
-        /// Its measured busy fraction.
-        busy: f64,
-        /// The limit.
-        limit: f64,
-    },
-    /// The shard receives more datagrams per second than the limit.
-    #[error("shard {shard} receives {rate:.0} packets/s (limit {limit:.0})")]
-    PacketRate {
-        /// The shard.
-        shard: usize,
-        /// Its measured packet rate.
-        rate: f64,
-        /// The limit.
-        limit: f64,
-    },
-}
-
-impl Overload {
-    /// The shard over its limit.
-    pub fn shard(&self) -> usize {
-        match *self {
-            Overload::Busy { shard, .. } | Overload::PacketRate { shard, .. } => shard,
-        }
     }
 }
 

@@ -35,7 +35,7 @@ use crate::tap::{Tap, TapHandoff};
 use crate::time::Micros;
 use crate::transmit::{Transmit, TransmitQueue};
 
-pub use load::{AdmissionLimits, LOAD_WINDOW, LoadMeter, Overload, ShardLoad};
+pub use load::{AdmissionLimits, LOAD_WINDOW, LoadMeter, ShardLoad};
 
 /// The default of [`ShardConfig::max_queue_delay`]: voice later than this is worth less
 /// than the capacity it takes to relay it.

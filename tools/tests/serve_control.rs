@@ -139,33 +139,44 @@ fn a_full_control_queue_answers_overloaded_instead_of_dropping() {
         .with("command", Value::str("list"))
         .with("limit", Value::Int(20));
     // A burst: the I/O thread reads faster than the control thread builds large replies.
+    // Replies are read by a thread of their own while the burst is sent, so the socket's
+    // receive buffer does not overflow on a busy machine.
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
+    let reader = {
+        let sock = sock.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65_536];
+            let (mut overloaded, mut answered) = (0u32, 0u32);
+            while let Ok((n, _)) = sock.recv_from(&mut buf) {
+                let (_, body) = split_reply(&buf[..n]);
+                match result(&body) {
+                    "ok" => answered += 1,
+                    "error" => {
+                        let why = body.get("error-reason").and_then(Value::as_str);
+                        assert_eq!(why, Some("overloaded, retry"));
+                        overloaded += 1;
+                    }
+                    other => panic!("{other}"),
+                }
+            }
+            (answered, overloaded)
+        })
+    };
     for i in 0..200 {
         sock.send_to(&message(&format!("b{i}"), &list), d.ng)
             .unwrap();
     }
-    let mut buf = vec![0u8; 65_536];
-    let (mut overloaded, mut answered) = (0, 0);
-    while let Ok((n, _)) = sock.recv_from(&mut buf) {
-        let (_, body) = split_reply(&buf[..n]);
-        match result(&body) {
-            "ok" => answered += 1,
-            "error" => {
-                let why = body.get("error-reason").and_then(Value::as_str);
-                assert_eq!(why, Some("overloaded, retry"));
-                overloaded += 1;
-            }
-            other => panic!("{other}"),
-        }
-    }
+    let (answered, overloaded) = reader.join().unwrap();
     println!("burst of 200: {answered} answered, {overloaded} refused as overloaded");
     assert!(overloaded > 0 && answered > 0, "{answered} / {overloaded}");
-    assert_eq!(
-        d.metric("tandem_ng_overloaded_total"),
-        f64::from(overloaded),
-        "every refusal is counted (and none was lost on loopback)"
+    // Every refusal seen is counted, and no more were counted than requests went unanswered
+    // (a reply can still be lost on a loaded loopback).
+    let counted = d.metric("tandem_ng_overloaded_total");
+    assert!(
+        counted >= f64::from(overloaded) && counted <= f64::from(200 - answered),
+        "{counted} refusals counted, {overloaded} seen, {answered} answered"
     );
 }
 

@@ -45,6 +45,9 @@ impl Calls {
                 None
             }
             Event::FirstPacket { channel, from } | Event::RemoteChanged { channel, from } => {
+                // An event can come after its call was deleted: a channel of no call is
+                // not remembered (it would never be forgotten).
+                self.call_of(*channel)?;
                 self.sources.insert(*channel, *from);
                 None
             }

@@ -5,11 +5,11 @@
 
 mod support;
 
-use std::net::{SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
 
-use support::{Daemon, cmd, error, local, ok};
-use tandem_codecs::rtp::{RtpHeader, RtpPacket};
+use support::{Daemon, Phone, cmd, error, local, ok};
+use tandem_codecs::rtp::RtpHeader;
 use tandem_serve::bencode::Value;
 use tandem_serve::sdp::Sdp;
 
@@ -19,60 +19,41 @@ fn start() -> Daemon {
 
 /// A phone on 127.0.0.1 sending payload type `pt`.
 struct Party {
-    sock: UdpSocket,
-    ssrc: u32,
-    seq: u16,
+    phone: Phone,
     pt: u8,
 }
 
 impl Party {
     fn new(ssrc: u32, pt: u8) -> Party {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
         Party {
-            sock,
-            ssrc,
-            seq: 0,
+            phone: Phone::new(ssrc),
             pt,
         }
     }
 
     fn addr(&self) -> SocketAddr {
-        self.sock.local_addr().unwrap()
+        self.phone.addr()
     }
 
     fn send(&mut self, to: SocketAddr, payload: &[u8]) {
+        let p = &mut self.phone;
         let mut v = Vec::new();
         RtpHeader {
             payload_type: self.pt,
-            sequence: self.seq,
-            timestamp: u32::from(self.seq).wrapping_mul(960),
-            ssrc: self.ssrc,
+            sequence: p.seq,
+            timestamp: u32::from(p.seq).wrapping_mul(960),
+            ssrc: p.ssrc,
             ..Default::default()
         }
         .write(&mut v, payload)
         .unwrap();
-        self.seq = self.seq.wrapping_add(1);
-        self.sock.send_to(&v, to).unwrap();
+        p.seq = p.seq.wrapping_add(1);
+        p.sock.send_to(&v, to).unwrap();
     }
 
     /// (payload type, payload) of every RTP packet until nothing came for `quiet`.
     fn drain(&self, quiet: Duration) -> Vec<(u8, Vec<u8>)> {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 2048];
-        let mut last = Instant::now();
-        while last.elapsed() < quiet {
-            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
-                last = Instant::now();
-                if let Ok(p) = RtpPacket::parse(&buf[..n]) {
-                    if !(72..=79).contains(&p.payload_type()) {
-                        got.push((p.payload_type(), p.payload().to_vec()));
-                    }
-                }
-            }
-        }
-        got
+        self.phone.drain_rtp(quiet)
     }
 }
 

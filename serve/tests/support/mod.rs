@@ -351,8 +351,18 @@ impl Phone {
         self.sock.send_to(&pkt, to).unwrap();
     }
 
-    /// The RTP payloads received until nothing came for `quiet` (RTCP ignored).
+    /// The PCMU payloads received until nothing came for `quiet`.
     pub fn drain(&self, quiet: Duration) -> Vec<Vec<u8>> {
+        self.drain_rtp(quiet)
+            .into_iter()
+            .filter(|(pt, _)| *pt == 0)
+            .map(|(_, payload)| payload)
+            .collect()
+    }
+
+    /// (payload type, payload) of every RTP packet received until nothing came for `quiet`
+    /// (RTCP ignored).
+    pub fn drain_rtp(&self, quiet: Duration) -> Vec<(u8, Vec<u8>)> {
         let mut got = Vec::new();
         let mut buf = [0u8; 2048];
         let mut last = Instant::now();
@@ -360,8 +370,8 @@ impl Phone {
             if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
                 last = Instant::now();
                 if let Ok(p) = RtpPacket::parse(&buf[..n]) {
-                    if p.payload_type() == 0 {
-                        got.push(p.payload().to_vec());
+                    if !(72..=79).contains(&p.payload_type()) {
+                        got.push((p.payload_type(), p.payload().to_vec()));
                     }
                 }
             }
